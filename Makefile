@@ -1,0 +1,74 @@
+# keel: the commands a developer and CI need. `make help` lists them.
+#
+#   make run    install what is missing, build, start one member on
+#               127.0.0.1:2379 with data in ./default.keel
+#   make test   install what is missing, build, run every test CI runs
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+JOBS       ?= $(shell nproc)
+CTEST_JOBS ?= $(JOBS)
+FUZZ_S     ?= 60
+SEEDS      ?= 1..1000
+
+.PHONY: help deps configure build test test-asan lint run cluster sim sweep fuzz bench bench-compare clean
+
+help:
+	@grep -E '^#   make' Makefile | sed 's/^#   //'
+	@echo "make deps | build | test-asan | lint | cluster | sweep | fuzz | bench | bench-compare | clean"
+
+deps:
+	@ci/install-deps
+
+$(BUILD)/build.ninja:
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+configure: deps $(BUILD)/build.ninja
+
+build: configure
+	cmake --build $(BUILD) -j $(JOBS)
+
+lint:
+	ci/lint-determinism
+
+test: build
+	ci/lint-determinism
+	cd $(BUILD) && ctest --output-on-failure -j $(CTEST_JOBS) --timeout 900
+
+test-asan: deps
+	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKEEL_SANITIZE=ON
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --output-on-failure -j $(CTEST_JOBS) -LE integration --timeout 1800
+
+# Starts one member on 127.0.0.1:2379 (data in ./default.keel).
+run: build
+	ci/run-member
+
+# Three members on loopback: clients 2379/22379/32379, peers 2380/22380/32380.
+cluster: build
+	ci/run-cluster
+
+# A quick look at the simulator.
+sim: build
+	$(BUILD)/sim/keel-sim --scenario disk --seeds 1..20
+
+# Long seed sweeps, outside `make test`: make sweep SEEDS=1..1000
+sweep: build
+	ci/sweep $(SEEDS)
+
+fuzz: deps
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKEEL_FUZZ=ON
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	ci/run-fuzz $(FUZZ_BUILD) $(FUZZ_S)
+
+bench: build
+	ci/run-bench $(BUILD)
+
+bench-compare: build
+	ci/bench-compare $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

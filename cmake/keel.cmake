@@ -1,0 +1,56 @@
+# Helpers every folder uses: keel_library, keel_test, keel_binary.
+#
+# Warnings are errors on keel's own code (not on generated protobuf code,
+# which gets its own target in proto/).
+
+set(KEEL_WARNINGS -Wall -Wextra -Werror -Wno-unused-parameter
+    -Wno-missing-field-initializers)
+
+if(KEEL_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer
+                      -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+if(KEEL_FUZZ)
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined
+                      -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+
+# keel_library(NAME SOURCES a.cc b.cc DEPS x y)
+function(keel_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_library(${name} STATIC ${ARG_SOURCES})
+  target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR}
+                             ${PROJECT_BINARY_DIR})
+  target_compile_options(${name} PRIVATE ${KEEL_WARNINGS})
+  target_link_libraries(${name} PUBLIC ${ARG_DEPS})
+endfunction()
+
+# keel_test(NAME LABEL unit SOURCES a_test.cc DEPS x [TIMEOUT s] [ARGS ...])
+# Every test is labelled unit, property, sim, integration or fuzz so that
+# `ctest -L unit` and friends pick a tier.
+function(keel_test name)
+  cmake_parse_arguments(ARG "" "LABEL;TIMEOUT" "SOURCES;DEPS;ARGS" ${ARGN})
+  if(NOT ARG_LABEL MATCHES "^(unit|property|sim|integration|fuzz)$")
+    message(FATAL_ERROR "keel_test(${name}): LABEL must be unit, property, sim, integration or fuzz")
+  endif()
+  add_executable(${name} ${ARG_SOURCES})
+  target_compile_options(${name} PRIVATE ${KEEL_WARNINGS})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest
+                        GTest::gtest_main)
+  add_test(NAME ${name} COMMAND ${name} ${ARG_ARGS})
+  if(NOT ARG_TIMEOUT)
+    set(ARG_TIMEOUT 300)
+  endif()
+  set_tests_properties(${name} PROPERTIES LABELS ${ARG_LABEL}
+                       TIMEOUT ${ARG_TIMEOUT})
+endfunction()
+
+# keel_binary(NAME SOURCES main.cc DEPS x)
+function(keel_binary name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_compile_options(${name} PRIVATE ${KEEL_WARNINGS})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS})
+endfunction()
