@@ -1,0 +1,169 @@
+// etcd's configuration checks for a member.
+#include "node/server_config.h"
+
+#include <algorithm>
+
+#include "runtime/strings.h"
+
+namespace keel::node {
+
+std::string ServerConfig::DataDir() const {
+  return data_dir.empty() ? name + ".keel" : data_dir;
+}
+
+std::string ServerConfig::WalDir() const {
+  return wal_dir.empty() ? DataDir() + "/member/wal" : wal_dir;
+}
+
+std::string Url::HostPort() const {
+  if (host.find(':') != std::string::npos) return StrCat("[", host, "]:", port);
+  return StrCat(host, ":", port);
+}
+
+std::string Url::ToString() const { return StrCat(scheme, "://", HostPort()); }
+
+absl::StatusOr<Url> ParseUrl(const std::string& text) {
+  auto bad = [&](std::string_view why) {
+    return absl::InvalidArgumentError(StrCat("URL \"", text, "\" ", why));
+  };
+  const size_t sep = text.find("://");
+  if (sep == std::string::npos) return bad("has no scheme");
+  Url url;
+  url.scheme = text.substr(0, sep);
+  if (url.scheme != "http" && url.scheme != "https") {
+    return bad("has an unsupported scheme (want http or https)");
+  }
+  std::string rest = text.substr(sep + 3);
+  if (!rest.empty() && rest.back() == '/') rest.pop_back();
+  if (rest.find('/') != std::string::npos) {
+    return bad("must not have a path");
+  }
+  size_t colon = rest.rfind(':');
+  if (colon == std::string::npos || colon == 0) return bad("has no port");
+  std::string host = rest.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  uint32_t port = 0;
+  if (!ParseInt(rest.substr(colon + 1), &port) || port == 0 || port > 65535) {
+    return bad("has a bad port");
+  }
+  url.host = host;
+  url.port = static_cast<uint16_t>(port);
+  return url;
+}
+
+absl::StatusOr<std::map<std::string, std::vector<std::string>>>
+ParseInitialCluster(const std::string& text) {
+  std::map<std::string, std::vector<std::string>> out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    std::string item = text.substr(start, comma - start);
+    start = comma + 1;
+    if (item.empty()) continue;
+    const size_t eq = item.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return absl::InvalidArgumentError(
+          StrCat("--initial-cluster entry \"", item, "\" is not name=url"));
+    }
+    const std::string url = item.substr(eq + 1);
+    auto parsed = ParseUrl(url);
+    if (!parsed.ok()) return parsed.status();
+    out[item.substr(0, eq)].push_back(url);
+  }
+  if (out.empty()) {
+    return absl::InvalidArgumentError("--initial-cluster is empty");
+  }
+  return out;
+}
+
+namespace {
+
+absl::Status CheckUrls(std::string_view flag,
+                       const std::vector<std::string>& urls) {
+  if (urls.empty()) {
+    return absl::InvalidArgumentError(StrCat("--", flag, " must not be empty"));
+  }
+  for (const std::string& url : urls) {
+    auto parsed = ParseUrl(url);
+    if (!parsed.ok()) {
+      return absl::InvalidArgumentError(
+          StrCat("--", flag, ": ", parsed.status().message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ServerConfig::Validate() const {
+  if (name.empty()) return absl::InvalidArgumentError("--name must not be empty");
+  if (heartbeat_interval_ms <= 0) {
+    return absl::InvalidArgumentError(StrCat(
+        "--heartbeat-interval must be positive (got ", heartbeat_interval_ms, ")"));
+  }
+  if (election_timeout_ms < 5 * heartbeat_interval_ms) {
+    return absl::InvalidArgumentError(
+        StrCat("--election-timeout[", election_timeout_ms,
+               "ms] should be at least as 5 times as --heartbeat-interval[",
+               heartbeat_interval_ms, "ms]"));
+  }
+  if (election_timeout_ms > 50000) {
+    return absl::InvalidArgumentError(
+        StrCat("--election-timeout[", election_timeout_ms,
+               "ms] is too long, and should be set less than 50000ms"));
+  }
+  for (auto [flag, urls] :
+       {std::pair{"listen-peer-urls", &listen_peer_urls},
+        std::pair{"listen-client-urls", &listen_client_urls},
+        std::pair{"initial-advertise-peer-urls", &initial_advertise_peer_urls},
+        std::pair{"advertise-client-urls", &advertise_client_urls}}) {
+    absl::Status status = CheckUrls(flag, *urls);
+    if (!status.ok()) return status;
+  }
+  if (initial_cluster_state != "new" && initial_cluster_state != "existing") {
+    return absl::InvalidArgumentError(
+        StrCat("unexpected --initial-cluster-state \"", initial_cluster_state,
+               "\" (want new or existing)"));
+  }
+  auto cluster = ParseInitialCluster(initial_cluster);
+  if (!cluster.ok()) return cluster.status();
+  auto self = cluster->find(name);
+  if (self == cluster->end()) {
+    return absl::InvalidArgumentError(
+        StrCat("couldn't find local name \"", name,
+               "\" in the initial cluster configuration"));
+  }
+  std::vector<std::string> listed = self->second;
+  std::vector<std::string> advertised = initial_advertise_peer_urls;
+  std::sort(listed.begin(), listed.end());
+  std::sort(advertised.begin(), advertised.end());
+  if (listed != advertised) {
+    std::string joined;
+    for (const auto& u : initial_advertise_peer_urls) {
+      StrAppend(&joined, joined.empty() ? "" : ",", u);
+    }
+    return absl::InvalidArgumentError(
+        StrCat("--initial-cluster has ", name, "=", self->second.front(),
+               " but missing from --initial-advertise-peer-urls=", joined));
+  }
+  if (max_txn_ops <= 0) {
+    return absl::InvalidArgumentError("--max-txn-ops must be positive");
+  }
+  if (max_request_bytes <= 0) {
+    return absl::InvalidArgumentError("--max-request-bytes must be positive");
+  }
+  if (quota_backend_bytes < 0 || quota_backend_bytes > kMaxQuotaBytes) {
+    return absl::InvalidArgumentError(
+        StrCat("--quota-backend-bytes ", quota_backend_bytes,
+               " is out of range (0 to ", kMaxQuotaBytes, ")"));
+  }
+  if (snapshot_count == 0) {
+    return absl::InvalidArgumentError("--snapshot-count must be positive");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace keel::node

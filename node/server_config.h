@@ -1,0 +1,90 @@
+// ServerConfig: everything a member is started with, as etcd's flags name it.
+//
+// tools/keel fills it from the command line and ETCD_* environment
+// variables; keel-sim fills it directly. Validate() applies etcd's start-up
+// checks, so a bad configuration is a clear error before anything starts.
+#ifndef KEEL_NODE_SERVER_CONFIG_H_
+#define KEEL_NODE_SERVER_CONFIG_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace keel::node {
+
+struct ServerConfig {
+  std::string name = "default";
+  std::string data_dir;  // empty: "<name>.keel"
+  std::string wal_dir;   // empty: "<data_dir>/member/wal"
+  uint64_t snapshot_count = 100000;
+  int64_t heartbeat_interval_ms = 100;
+  int64_t election_timeout_ms = 1000;
+  bool initial_election_tick_advance = true;
+
+  std::vector<std::string> listen_peer_urls = {"http://localhost:2380"};
+  std::vector<std::string> listen_client_urls = {"http://localhost:2379"};
+  std::vector<std::string> initial_advertise_peer_urls = {"http://localhost:2380"};
+  std::vector<std::string> advertise_client_urls = {"http://localhost:2379"};
+  // "name=url,name=url" as given; parsed by ParseInitialCluster.
+  std::string initial_cluster = "default=http://localhost:2380";
+  std::string initial_cluster_state = "new";  // "new" or "existing"
+  std::string initial_cluster_token = "etcd-cluster";
+  bool strict_reconfig_check = true;
+  bool pre_vote = true;
+
+  int64_t max_txn_ops = 128;
+  int64_t max_request_bytes = 1572864;
+  int64_t quota_backend_bytes = 0;  // 0: the default quota (2 GiB)
+  uint64_t max_snapshots = 5;
+  uint64_t max_wals = 5;
+
+  std::string auto_compaction_retention = "0";
+  std::string auto_compaction_mode = "periodic";
+  bool enable_lease_checkpoint = true;
+  int64_t compaction_batch_limit = 1000;
+  bool unsafe_no_fsync = false;
+  bool force_new_cluster = false;
+
+  std::string log_level = "info";
+
+  // The data directory after defaults: data_dir or "<name>.keel".
+  std::string DataDir() const;
+  std::string WalDir() const;
+
+  // etcd's start-up checks: heartbeat and election timeout in range and
+  // election >= 5 x heartbeat; URLs well formed; the name present in
+  // --initial-cluster with the advertised peer URLs; cluster state known;
+  // limits positive. InvalidArgument with etcd's wording.
+  absl::Status Validate() const;
+};
+
+// The default backend quota when --quota-backend-bytes is 0 (etcd's).
+inline constexpr int64_t kDefaultQuotaBytes = int64_t{2} * 1024 * 1024 * 1024;
+// etcd refuses quotas above this.
+inline constexpr int64_t kMaxQuotaBytes = int64_t{8} * 1024 * 1024 * 1024;
+
+// A URL as etcd accepts them for members: scheme http or https, host, port.
+struct Url {
+  std::string scheme;
+  std::string host;
+  uint16_t port = 0;
+  std::string HostPort() const;
+  std::string ToString() const;
+};
+
+// Parses "http://127.0.0.1:2379". InvalidArgument for anything else
+// (a path, a missing port, an unknown scheme).
+absl::StatusOr<Url> ParseUrl(const std::string& text);
+
+// Parses "--initial-cluster": name -> peer URLs (a name may repeat to give
+// several URLs). InvalidArgument for malformed entries.
+absl::StatusOr<std::map<std::string, std::vector<std::string>>>
+ParseInitialCluster(const std::string& text);
+
+}  // namespace keel::node
+
+#endif  // KEEL_NODE_SERVER_CONFIG_H_
