@@ -1,9 +1,10 @@
 // PosixLoop: the production event loop, one epoll thread driving an Executor.
 //
-// Each turn of the loop runs ready coroutines, fires the timers that are due
-// (time is CLOCK_MONOTONIC through std::chrono::steady_clock), then waits in
-// epoll_wait until the next timer deadline or until a file descriptor, a
-// posted callback or a signal needs attention. Everything that touches the
+// Each turn of the loop waits in epoll_wait until the next timer deadline or
+// until a file descriptor, a posted callback or a signal needs attention (not
+// at all if a coroutine is ready), then dispatches what arrived and runs the
+// ready coroutines and the timers that are due (time is CLOCK_MONOTONIC
+// through std::chrono::steady_clock). Everything that touches the
 // executor runs on the loop's thread; other threads (the I/O pool, LevelDB's
 // background thread) talk to it only through Post().
 //
