@@ -43,6 +43,10 @@ void Process::Kill() {
                   "a process cannot kill itself from its own coroutine");
   killed_ = true;
   killing_ = true;
+  // Destructors of the frames may wake waiters of other processes (a
+  // released Mutex, a closed socket's readers), which needs a current
+  // executor even when Kill is called from outside the loop.
+  Executor::Scope scope(executor_);
   while (!roots_.empty()) {
     internal::RootTask* root = roots_.back();
     roots_.Remove(root);

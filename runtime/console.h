@@ -1,0 +1,39 @@
+// Console: the terminal, standard streams and environment, for tools.
+//
+// Code outside runtime/ and sim/ may not touch stdio or the process
+// environment directly (ci/lint-determinism); tools such as keelctl call
+// these instead. They block the caller, which is fine for a command-line
+// tool's input and output but not for a server's loop: servers log through
+// env.log().
+#ifndef KEEL_RUNTIME_CONSOLE_H_
+#define KEEL_RUNTIME_CONSOLE_H_
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace keel {
+
+enum class ConsoleStream { kStdin, kStdout, kStderr };
+
+// Writes all of `text`, blocking until it is written. A reader that went
+// away (`keelctl get | head`) raises SIGPIPE, which ends the tool as it ends
+// etcdctl; with SIGPIPE ignored it is Unavailable. EIO is Internal.
+absl::Status WriteStdout(std::string_view text);
+absl::Status WriteStderr(std::string_view text);
+
+// Reads standard input to its end. Internal on a read error.
+absl::StatusOr<std::string> ReadStdin();
+
+// The value of environment variable `name`, or nullopt if it is not set.
+std::optional<std::string> GetEnvVar(std::string_view name);
+
+// True if `stream` is a terminal (to choose colours or a table layout).
+bool IsTerminal(ConsoleStream stream);
+
+}  // namespace keel
+
+#endif  // KEEL_RUNTIME_CONSOLE_H_
