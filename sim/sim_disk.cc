@@ -102,17 +102,18 @@ void SimDisk::SettlePending(SimInode& inode, int keep_mode) {
 
 void SimDisk::Crash() {
   stats_.crashes++;
-  // Every inode reachable by a cached or a durable entry, in id order.
-  std::map<uint64_t, SimInode*> inodes;
-  std::vector<SimInode*> stack = {root_.get()};
+  // Every inode reachable by a cached or a durable entry, in id order, held
+  // so that reverting a directory does not free an inode still to visit.
+  std::map<uint64_t, std::shared_ptr<SimInode>> inodes;
+  std::vector<std::shared_ptr<SimInode>> stack = {root_};
   while (!stack.empty()) {
-    SimInode* node = stack.back();
+    std::shared_ptr<SimInode> node = std::move(stack.back());
     stack.pop_back();
     if (!inodes.emplace(node->id, node).second) continue;
     if (!node->is_dir) continue;
-    for (const auto& [name, child] : node->entries) stack.push_back(child.get());
+    for (const auto& [name, child] : node->entries) stack.push_back(child);
     for (const auto& [name, child] : node->durable_entries) {
-      stack.push_back(child.get());
+      stack.push_back(child);
     }
   }
   for (const auto& [id, node] : inodes) {
