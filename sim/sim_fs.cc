@@ -165,6 +165,29 @@ absl::Status SimDisk::CorruptBit(std::string_view path, uint64_t offset,
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::string> SimDisk::RotRandomBit() {
+  std::vector<std::pair<std::string, uint64_t>> candidates;
+  std::vector<std::pair<std::string, const SimInode*>> stack = {{"", root_.get()}};
+  while (!stack.empty()) {
+    auto [path, node] = stack.back();
+    stack.pop_back();
+    if (!node->is_dir) {
+      const uint64_t size = std::min(node->durable.size(), node->data.size());
+      if (size > 0) candidates.emplace_back(path, size);
+      continue;
+    }
+    for (const auto& [name, child] : node->entries) {
+      stack.emplace_back(path.empty() ? name : path + "/" + name, child.get());
+    }
+  }
+  if (candidates.empty()) return absl::NotFoundError("no durable bytes to rot");
+  const auto& [path, size] = candidates[random_.Uniform(candidates.size())];
+  const uint64_t offset = random_.Uniform(size);
+  KEEL_RETURN_IF_ERROR(
+      CorruptBit(path, offset, static_cast<int>(random_.Uniform(8))));
+  return StrCat(path, "@", offset);
+}
+
 // --- The view a process sees. ---
 
 absl::StatusOr<std::unique_ptr<File>> SimFileSystem::Open(

@@ -119,6 +119,9 @@ class SimDisk {
   // Flips bit `bit` of byte `offset` of the file, in the cached and the
   // durable bytes alike (bit rot). NotFound, or OutOfRange past the end.
   absl::Status CorruptBit(std::string_view path, uint64_t offset, int bit);
+  // CorruptBit at a seeded place in the durable bytes of a seeded file.
+  // Returns "path@offset"; NotFound if no file has durable bytes.
+  absl::StatusOr<std::string> RotRandomBit();
 
   const DiskStats& stats() const { return stats_; }
   // Faults since the last Wipe that may have destroyed durable data.

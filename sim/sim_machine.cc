@@ -30,6 +30,8 @@ struct SimMachine::Incarnation {
   const uint64_t number;
   const uint64_t owner;  // the network and disk views' owner id
   Process process;
+  bool exiting = false;  // the boot function returned
+  WaitQueue never;       // what Main waits on once it has
   // Declared after the process: destroyed before it, but only once
   // Stop() has killed it, so no frame can still be using the Env.
   std::unique_ptr<SimEnv> env;
@@ -53,7 +55,7 @@ SimMachine::~SimMachine() {
 }
 
 bool SimMachine::paused() const {
-  return current_ != nullptr && current_->process.paused();
+  return current_ != nullptr && current_->process.paused() && !current_->exiting;
 }
 
 SimEnv* SimMachine::env() {
@@ -81,10 +83,17 @@ void SimMachine::Start() {
 }
 
 Task<void> SimMachine::Main(Incarnation* incarnation) {
-  co_await options_.boot(*incarnation->env);
-  // main() returned: the process exits, from outside its own coroutines.
+  // The boot task is held, not destroyed when it returns: tasks it spawned
+  // may use its frame until the process is killed, newest root first.
+  Task<void> boot = options_.boot(*incarnation->env);
+  co_await boot;
+  // main() returned: the process exits. Nothing of it runs from here on,
+  // and the kill happens from outside its own coroutines.
+  incarnation->exiting = true;
+  incarnation->process.Pause();
   const uint64_t number = incarnation->number;
   world_.After(Duration::zero(), [this, number] { OnExit(number); });
+  co_await incarnation->never.Wait();
 }
 
 void SimMachine::OnExit(uint64_t number) {
@@ -120,14 +129,14 @@ void SimMachine::Crash() {
 }
 
 void SimMachine::Pause() {
-  if (!running() || current_->process.paused()) return;
+  if (!running() || current_->process.paused() || current_->exiting) return;
   world_.trace().Record(TraceKind::kProcess, index_, current_->number, 2);
   world_.log().Note(current_->process.name(), "process paused");
   current_->process.Pause();
 }
 
 void SimMachine::Resume() {
-  if (!running() || !current_->process.paused()) return;
+  if (!running() || !current_->process.paused() || current_->exiting) return;
   world_.trace().Record(TraceKind::kProcess, index_, current_->number, 3);
   world_.log().Note(current_->process.name(), "process resumed");
   current_->process.Resume();
