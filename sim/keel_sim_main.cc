@@ -151,31 +151,6 @@ std::string Seconds(Duration d) {
   return buf;
 }
 
-// One seed, once or twice. Returns the result to report (the first run's,
-// turned into a failure if the second differs).
-ScenarioResult RunSeed(const ScenarioInfo& info, const ScenarioOptions& options,
-                       bool check_determinism) {
-  ScenarioResult first = RunScenario(info, options);
-  if (!check_determinism) return first;
-  ScenarioOptions again = options;
-  again.verbose = false;
-  if (!again.trace_path.empty()) again.trace_path += ".2";
-  const ScenarioResult second = RunScenario(info, again);
-  if (first.trace_hash != second.trace_hash || first.ok != second.ok ||
-      first.events != second.events) {
-    ScenarioResult failed = first;
-    failed.ok = false;
-    failed.failure = StrCat(
-        "nondeterministic: the same seed ran twice with trace hashes ",
-        absl::Hex(first.trace_hash), " and ", absl::Hex(second.trace_hash),
-        " (", first.events, " and ", second.events,
-        " events); rerun with --trace FILE --check-determinism and diff FILE "
-        "FILE.2");
-    return failed;
-  }
-  return first;
-}
-
 void PrintFailure(const std::string& argv0, const ScenarioInfo& info,
                   const ScenarioOptions& resolved, const ScenarioResult& result) {
   std::printf("%s seed=%" PRIu64 ": FAILED: %s\n", info.name.c_str(),
@@ -271,7 +246,8 @@ int Main(int argc, char** argv) {
     options.seed = seeds[i];
     const ScenarioOptions resolved = ResolveOptions(*info, options);
     const auto seed_start = std::chrono::steady_clock::now();
-    const ScenarioResult result = RunSeed(*info, resolved, flags.check_determinism);
+    const ScenarioResult result =
+        RunSeed(*info, resolved, flags.check_determinism);
     events += result.events;
     simulated += result.simulated;
     if (!result.ok) {

@@ -52,6 +52,29 @@ ScenarioResult RunScenario(const ScenarioInfo& info, ScenarioOptions options) {
   return info.run(ResolveOptions(info, std::move(options)));
 }
 
+ScenarioResult RunSeed(const ScenarioInfo& info,
+                       const ScenarioOptions& resolved, bool check_determinism) {
+  ScenarioResult first = info.run(resolved);
+  if (!check_determinism) return first;
+  ScenarioOptions again = resolved;
+  again.verbose = false;
+  if (!again.trace_path.empty()) again.trace_path += ".2";
+  const ScenarioResult second = info.run(again);
+  if (first.trace_hash == second.trace_hash && first.ok == second.ok &&
+      first.events == second.events) {
+    return first;
+  }
+  ScenarioResult failed = first;
+  failed.ok = false;
+  failed.failure = StrCat(
+      "nondeterministic: the same seed ran twice with trace hashes ",
+      absl::Hex(first.trace_hash), " and ", absl::Hex(second.trace_hash), " (",
+      first.events, " and ", second.events,
+      " events); rerun with --trace FILE --check-determinism and diff FILE "
+      "FILE.2");
+  return failed;
+}
+
 SimWorldOptions WorldOptionsFor(const ScenarioOptions& options) {
   SimWorldOptions world;
   world.seed = options.seed;

@@ -106,6 +106,13 @@ ScenarioOptions ResolveOptions(const ScenarioInfo& info,
 // Resolves the options and runs one seed.
 ScenarioResult RunScenario(const ScenarioInfo& info, ScenarioOptions options);
 
+// Runs one seed with resolved options; with `check_determinism`, runs it a
+// second time (quietly; a trace goes to trace_path + ".2") and turns the
+// result into a failure if the two runs' trace hashes, event counts or
+// verdicts differ.
+ScenarioResult RunSeed(const ScenarioInfo& info,
+                       const ScenarioOptions& resolved, bool check_determinism);
+
 // The world options a scenario run should use.
 SimWorldOptions WorldOptionsFor(const ScenarioOptions& options);
 
