@@ -270,7 +270,7 @@ int Main(int argc, char** argv) {
   const double wall = WallSeconds(start);
   // Events executed, counting both runs of a determinism check.
   const uint64_t executed = events * (flags.check_determinism ? 2 : 1);
-  if (seeds.size() > 1 || failed > 0) {
+  if (flags.sweep || failed > 0) {
     std::printf("%s: %zu seeds (%" PRIu64 "..%" PRIu64 " shard %" PRIu64
                 "/%" PRIu64 "), %" PRIu64 " failed; wall %.1fs, %.1f seeds/s, "
                 "%.2fM events/s, %s simulated\n",

@@ -240,6 +240,38 @@ TEST(SimFsTest, ARenameIsAtomicAndDurableOnlyAfterSyncDir) {
   EXPECT_FALSE(d.Contents("tmp").has_value());
 }
 
+TEST(SimFsTest, RemovesAndNewDirectoriesAreDurableOnlyAfterSyncDir) {
+  int came_back = 0;
+  int dir_vanished = 0;
+  for (uint64_t seed = 1; seed <= 40; seed++) {
+    DiskFixture d(seed);
+    auto file = d.Create("old");
+    ASSERT_TRUE(d.Sync(*file).ok());
+    ASSERT_TRUE(d.SyncDir("/").ok());
+    file.reset();
+    ASSERT_TRUE(d.fs().Remove("old").ok());
+    ASSERT_TRUE(d.fs().CreateDir("new").ok());
+    d.CrashAndRestart();
+    if (d.Contents("old").has_value()) came_back++;
+    if (!d.fs().Stat("new").ok()) dir_vanished++;
+  }
+  EXPECT_GT(came_back, 0);
+  EXPECT_LT(came_back, 40);
+  EXPECT_GT(dir_vanished, 0);
+  EXPECT_LT(dir_vanished, 40);
+
+  DiskFixture d(1);
+  auto file = d.Create("old");
+  ASSERT_TRUE(d.SyncDir("/").ok());
+  file.reset();
+  ASSERT_TRUE(d.fs().Remove("old").ok());
+  ASSERT_TRUE(d.fs().CreateDir("new").ok());
+  ASSERT_TRUE(d.SyncDir("/").ok());
+  d.CrashAndRestart();
+  EXPECT_FALSE(d.Contents("old").has_value());
+  EXPECT_TRUE(d.fs().Stat("new").ok());
+}
+
 TEST(SimFsTest, AFailedFsyncLeavesTheUnsyncedWritesUndefined) {
   int lost = 0;
   for (uint64_t seed = 1; seed <= 40; seed++) {

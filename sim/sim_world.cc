@@ -98,7 +98,7 @@ void SimWorld::OnResume(const Process* process) {
     trace_.Record(TraceKind::kResume);
     return;
   }
-  trace_.Record(TraceKind::kResume, HashBytes(process->name()));
+  trace_.RecordName(TraceKind::kResume, process->name());
 }
 
 void SimWorld::OnTimer(TimePoint deadline, uint64_t tiebreak) {

@@ -19,7 +19,10 @@
 //
 // Lifetime: the world owns its machines and destroys them (killing their
 // processes) before the network and the executor. A Process a test creates
-// on world.executor() itself must be destroyed before the world.
+// on world.executor() itself must be destroyed before the world. While it
+// exists, a world's executor is the thread's current one and its Buggify
+// policy the thread's policy, so worlds on one thread must nest (one at a
+// time, as keel-sim runs them, is the usual case).
 #ifndef KEEL_SIM_SIM_WORLD_H_
 #define KEEL_SIM_SIM_WORLD_H_
 

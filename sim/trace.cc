@@ -61,6 +61,19 @@ absl::Status Trace::OpenFile(const std::string& path) {
   return absl::OkStatus();
 }
 
+void Trace::RecordName(TraceKind kind, std::string_view name) {
+  std::FILE* file = file_;
+  file_ = nullptr;
+  Record(kind, HashBytes(name));
+  file_ = file;
+  if (file_ != nullptr) {
+    std::fprintf(file_, "%" PRId64 " %.*s %.*s\n", ToNanoseconds(*now_),
+                 static_cast<int>(TraceKindName(kind).size()),
+                 TraceKindName(kind).data(), static_cast<int>(name.size()),
+                 name.data());
+  }
+}
+
 void Trace::RecordText(TraceKind kind, std::string_view text) {
   hash_ = Mix64(hash_ ^ (static_cast<uint64_t>(kind) << 56) ^
                 static_cast<uint64_t>(ToNanoseconds(*now_)));

@@ -86,6 +86,9 @@ class Trace {
     if (file_ != nullptr) WriteLine(kind, a, b, digest, bytes.size());
   }
 
+  // Like Record(kind, HashBytes(name)); the file shows the name.
+  void RecordName(TraceKind kind, std::string_view name);
+
   // Folds free text in (a log line, a note); the file shows the text.
   void RecordText(TraceKind kind, std::string_view text);
 
