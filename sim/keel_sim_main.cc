@@ -1,0 +1,293 @@
+// keel-sim: runs simulated scenarios over seeds, checks determinism, and
+// prints the one command line that replays any failure exactly.
+//
+//   keel-sim --list
+//   keel-sim --scenario disk --seed 7 [--check-determinism] [--verbose]
+//   keel-sim --scenario disk --seeds 1..1000 [--shard 2/4]
+//
+// Exit status: 0 if every run passed, 1 if any failed, 2 for a usage error.
+// This tool, like the rest of sim/, may use stdio and the real clock (the
+// latter only to report seeds per second).
+#include <unistd.h>
+
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "runtime/strings.h"
+#include "sim/nemesis.h"
+#include "sim/scenario.h"
+
+namespace keel::sim {
+namespace {
+
+constexpr const char* kUsage = R"(usage: keel-sim --scenario NAME [options]
+       keel-sim --list
+
+  --scenario NAME        the scenario to run (see --list)
+  --seed S               run one seed (default 1)
+  --seeds A..B           run every seed from A to B
+  --shard K/N            with --seeds: run only the K-th of N shares (K in 1..N)
+  --check-determinism    run each seed twice; fail if the trace hashes differ
+  --nodes N              simulated machines (default: the scenario's)
+  --duration D           simulated time, e.g. 30s, 2m (default: the scenario's)
+  --faults LIST          nemesis faults: all, none, or e.g. partition,kill
+  --inject-bug           turn on the scenario's deliberate defect
+  --no-buggify           switch Buggify() off
+  --verbose              print every log line as it happens
+  --trace FILE           write every trace record to FILE (one seed only;
+                         with --check-determinism the second run goes to FILE.2)
+)";
+
+struct Flags {
+  std::string scenario;
+  bool list = false;
+  uint64_t first_seed = 1;
+  uint64_t last_seed = 1;
+  bool sweep = false;
+  uint64_t shard_index = 1;
+  uint64_t shard_count = 1;
+  bool check_determinism = false;
+  int nodes = 0;
+  Duration duration{};
+  std::optional<std::string> faults;
+  bool inject_bug = false;
+  bool no_buggify = false;
+  bool verbose = false;
+  std::string trace;
+};
+
+[[noreturn]] void UsageError(const std::string& message) {
+  std::fprintf(stderr, "keel-sim: %s\n%s", message.c_str(), kUsage);
+  std::exit(2);
+}
+
+// Parses "A<separator>B".
+bool ParseRange(std::string_view text, std::string_view separator, uint64_t* a,
+                uint64_t* b) {
+  const size_t at = text.find(separator);
+  if (at == std::string_view::npos) return false;
+  return ParseInt(text.substr(0, at), a) &&
+         ParseInt(text.substr(at + separator.size()), b);
+}
+
+Flags ParseFlags(int argc, char** argv) {
+  Flags flags;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  for (size_t i = 0; i < args.size(); i++) {
+    std::string name = args[i];
+    std::optional<std::string> inline_value;
+    if (const size_t eq = name.find('='); eq != std::string::npos) {
+      inline_value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+    }
+    auto value = [&]() -> std::string {
+      if (inline_value.has_value()) return *inline_value;
+      if (i + 1 >= args.size()) UsageError(name + " needs a value");
+      return args[++i];
+    };
+    if (name == "--help" || name == "-h") {
+      std::fputs(kUsage, stdout);
+      std::exit(0);
+    } else if (name == "--list") {
+      flags.list = true;
+    } else if (name == "--scenario") {
+      flags.scenario = value();
+    } else if (name == "--seed") {
+      if (!ParseInt(value(), &flags.first_seed)) UsageError("bad --seed");
+      flags.last_seed = flags.first_seed;
+    } else if (name == "--seeds") {
+      if (!ParseRange(value(), "..", &flags.first_seed, &flags.last_seed) ||
+          flags.first_seed > flags.last_seed) {
+        UsageError("bad --seeds (want A..B with A <= B)");
+      }
+      flags.sweep = true;
+    } else if (name == "--shard") {
+      if (!ParseRange(value(), "/", &flags.shard_index, &flags.shard_count) ||
+          flags.shard_count == 0 || flags.shard_index == 0 ||
+          flags.shard_index > flags.shard_count) {
+        UsageError("bad --shard (want K/N with 1 <= K <= N)");
+      }
+    } else if (name == "--check-determinism") {
+      flags.check_determinism = true;
+    } else if (name == "--nodes") {
+      if (!ParseInt(value(), &flags.nodes) || flags.nodes <= 0) {
+        UsageError("bad --nodes");
+      }
+    } else if (name == "--duration") {
+      absl::StatusOr<Duration> d = ParseDuration(value());
+      if (!d.ok() || *d <= Duration::zero()) UsageError("bad --duration");
+      flags.duration = *d;
+    } else if (name == "--faults") {
+      flags.faults = value();
+    } else if (name == "--inject-bug") {
+      flags.inject_bug = true;
+    } else if (name == "--no-buggify") {
+      flags.no_buggify = true;
+    } else if (name == "--verbose" || name == "-v") {
+      flags.verbose = true;
+    } else if (name == "--trace") {
+      flags.trace = value();
+    } else {
+      UsageError("unknown flag " + name);
+    }
+  }
+  return flags;
+}
+
+double WallSeconds(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since)
+      .count();
+}
+
+std::string Seconds(Duration d) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.1fs", static_cast<double>(d.count()) / 1e9);
+  return buf;
+}
+
+void PrintFailure(const std::string& argv0, const ScenarioInfo& info,
+                  const ScenarioOptions& resolved, const ScenarioResult& result) {
+  std::printf("%s seed=%" PRIu64 ": FAILED: %s\n", info.name.c_str(),
+              resolved.seed, result.failure.c_str());
+  if (!result.log_tail.empty()) {
+    std::printf("  --- the last %zu log lines ---\n", result.log_tail.size());
+    for (const std::string& line : result.log_tail) {
+      std::printf("  %s\n", line.c_str());
+    }
+  }
+  std::printf("  replay: %s %s\n", argv0.c_str(),
+              ReplayFlags(info, resolved).c_str());
+  std::fflush(stdout);
+}
+
+class Progress {
+ public:
+  Progress(std::string name, uint64_t total)
+      : name_(std::move(name)),
+        total_(total),
+        enabled_(total > 1 && isatty(STDERR_FILENO)),
+        start_(std::chrono::steady_clock::now()) {}
+
+  void Update(uint64_t done, uint64_t failed, bool force = false) {
+    if (!enabled_) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (!force && now - last_ < std::chrono::milliseconds(100)) return;
+    last_ = now;
+    const double wall = WallSeconds(start_);
+    std::fprintf(stderr, "\r\033[K[%s] %" PRIu64 "/%" PRIu64 " seeds, %" PRIu64
+                 " failed, %.1f seeds/s",
+                 name_.c_str(), done, total_, failed, wall > 0 ? done / wall : 0.0);
+    std::fflush(stderr);
+  }
+  // Clears the line before other output.
+  void Clear() {
+    if (enabled_) std::fprintf(stderr, "\r\033[K");
+  }
+
+ private:
+  std::string name_;
+  uint64_t total_;
+  bool enabled_;
+  std::chrono::steady_clock::time_point start_;
+  std::chrono::steady_clock::time_point last_{};
+};
+
+int Main(int argc, char** argv) {
+  const Flags flags = ParseFlags(argc, argv);
+  ScenarioRegistry& registry = ScenarioRegistry::Global();
+  if (flags.list) {
+    for (const ScenarioInfo* info : registry.List()) {
+      std::printf("%-16s %s (nodes %d, duration %s, faults %s)\n",
+                  info->name.c_str(), info->description.c_str(),
+                  info->default_nodes, FormatDuration(info->default_duration).c_str(),
+                  info->supported_faults.ToString().c_str());
+    }
+    return 0;
+  }
+  if (flags.scenario.empty()) UsageError("--scenario is required");
+  const ScenarioInfo* info = registry.Find(flags.scenario);
+  if (info == nullptr) UsageError("no scenario named " + flags.scenario + " (see --list)");
+  if (!flags.trace.empty() && flags.first_seed != flags.last_seed) {
+    UsageError("--trace needs a single seed");
+  }
+  ScenarioOptions base;
+  base.nodes = flags.nodes;
+  base.duration = flags.duration;
+  if (flags.faults.has_value()) {
+    absl::StatusOr<FaultSet> faults =
+        FaultSet::Parse(*flags.faults, info->supported_faults);
+    if (!faults.ok()) UsageError(std::string(faults.status().message()));
+    base.faults = *faults;
+  }
+  base.inject_bug = flags.inject_bug;
+  base.buggify = !flags.no_buggify;
+  base.verbose = flags.verbose;
+  base.trace_path = flags.trace;
+
+  std::vector<uint64_t> seeds;
+  for (uint64_t s = flags.first_seed, i = 0; s <= flags.last_seed; s++, i++) {
+    if (i % flags.shard_count == flags.shard_index - 1) seeds.push_back(s);
+    if (s == UINT64_MAX) break;
+  }
+  const auto start = std::chrono::steady_clock::now();
+  Progress progress(info->name, seeds.size());
+  uint64_t failed = 0;
+  uint64_t events = 0;
+  Duration simulated{};
+  std::vector<std::string> replays;
+  for (size_t i = 0; i < seeds.size(); i++) {
+    ScenarioOptions options = base;
+    options.seed = seeds[i];
+    const ScenarioOptions resolved = ResolveOptions(*info, options);
+    const auto seed_start = std::chrono::steady_clock::now();
+    const ScenarioResult result =
+        RunSeed(*info, resolved, flags.check_determinism);
+    events += result.events;
+    simulated += result.simulated;
+    if (!result.ok) {
+      failed++;
+      progress.Clear();
+      PrintFailure(argv[0], *info, resolved, result);
+      replays.push_back(StrCat(argv[0], " ", ReplayFlags(*info, resolved)));
+    } else if (seeds.size() == 1) {
+      std::printf("%s seed=%" PRIu64 ": ok%s events=%" PRIu64
+                  " simulated=%s hash=%016" PRIx64 " wall=%.2fs %s\n",
+                  info->name.c_str(), resolved.seed,
+                  flags.check_determinism ? " (deterministic)" : "",
+                  result.events, Seconds(result.simulated).c_str(),
+                  result.trace_hash, WallSeconds(seed_start),
+                  result.summary.c_str());
+    }
+    progress.Update(i + 1, failed, i + 1 == seeds.size());
+  }
+  progress.Clear();
+  const double wall = WallSeconds(start);
+  // Events executed, counting both runs of a determinism check.
+  const uint64_t executed = events * (flags.check_determinism ? 2 : 1);
+  if (flags.sweep || failed > 0) {
+    std::printf("%s: %zu seeds (%" PRIu64 "..%" PRIu64 " shard %" PRIu64
+                "/%" PRIu64 "), %" PRIu64 " failed; wall %.1fs, %.1f seeds/s, "
+                "%.2fM events/s, %s simulated\n",
+                info->name.c_str(), seeds.size(), flags.first_seed,
+                flags.last_seed, flags.shard_index, flags.shard_count, failed,
+                wall, wall > 0 ? seeds.size() / wall : 0.0,
+                wall > 0 ? executed / wall / 1e6 : 0.0,
+                Seconds(simulated).c_str());
+  }
+  if (failed > 0) {
+    std::printf("replay the first failure with:\n  %s\n", replays[0].c_str());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace keel::sim
+
+int main(int argc, char** argv) { return keel::sim::Main(argc, argv); }
