@@ -119,7 +119,7 @@ TEST(GrpcErrorMappingTest, HttpStatusAndResetCodesMapLikeGrpcGo) {
 // TaskGroup lives in net/ for the server's per-call coroutines.
 TEST(TaskGroupTest, FinishedTasksLeaveAndCancelledOnesAreDestroyed) {
   Executor executor;
-  ManualClock clock(executor);
+  ManualClock manual_clock(executor);
   Process process(executor, "test");
   Event never;
   int finished = 0;
@@ -148,7 +148,7 @@ TEST(TaskGroupTest, FinishedTasksLeaveAndCancelledOnesAreDestroyed) {
     EXPECT_TRUE(group->Cancel(a));
     EXPECT_FALSE(group->Cancel(a));
   }(&group, quick, stuck, &finished, &destroyed, &never));
-  clock.RunUntilIdle();
+  manual_clock.RunUntilIdle();
   EXPECT_EQ(finished, 1);
   EXPECT_EQ(destroyed, 1);
   EXPECT_EQ(group.size(), 1u);
