@@ -42,7 +42,13 @@
 
 namespace keel::net {
 
+// Option structs that may travel into coroutines have a user-provided
+// constructor on purpose: GCC 12 copies an aggregate temporary that lives
+// across a co_await bitwise into the coroutine frame, which corrupts its
+// std::string members. Not being aggregates, they are built in place (and
+// designated initializers, which would invite the bug, do not compile).
 struct ChannelOptions {
+  ChannelOptions() {}
   // Largest response message accepted (etcd's clientv3 allows 2 GiB - 1).
   size_t max_receive_message_bytes = kGrpcMaxMessageBytes;
   // :authority of every request; empty means the connection's peer address.
@@ -52,6 +58,12 @@ struct ChannelOptions {
 };
 
 struct CallOptions {
+  CallOptions() {}
+  static CallOptions WithTimeout(Duration timeout) {
+    CallOptions options;
+    options.timeout = timeout;
+    return options;
+  }
   // Deadline relative to the start of the call; none if unset.
   std::optional<Duration> timeout;
   // Extra request headers ("hasleader", "authorization", ...), names lowercase.
@@ -121,9 +133,6 @@ class GrpcChannel final : private Http2Session {
   // "context deadline exceeded" when it passes (and the stream is reset).
   // Suspends.
   //
-  // (Call and DialGrpc are plain functions around coroutines on purpose:
-  // GCC 12 miscompiles a braced aggregate such as `{.timeout = ...}` passed
-  // by value straight to a coroutine, copying its strings bitwise.)
   Task<absl::StatusOr<std::string>> Call(std::string path, std::string request,
                                          CallOptions options = {}) {
     return UnaryCall(std::move(path), std::move(request), std::move(options));
@@ -138,7 +147,10 @@ class GrpcChannel final : private Http2Session {
   }
 
   // Opens a stream. Unavailable if the channel is closed or draining after a
-  // GOAWAY. The request headers go out at once. Does not suspend.
+  // GOAWAY. The request headers go out at once. options.timeout is sent as
+  // grpc-timeout and enforced by the server (DEADLINE_EXCEEDED); a caller
+  // that wants a local bound wraps its reads in Clock::WithTimeout. Does not
+  // suspend.
   absl::StatusOr<std::unique_ptr<ClientStream>> OpenStream(
       std::string path, CallOptions options = {});
 

@@ -51,8 +51,10 @@ namespace keel::net {
 // sent.
 using Metadata = std::vector<std::pair<std::string, std::string>>;
 
-// What a handler knows about its call.
+// What a handler knows about its call. Not an aggregate, so that a
+// temporary one survives a co_await under GCC 12 (see ChannelOptions).
 struct CallContext {
+  CallContext() {}
   std::string method;        // "/etcdserverpb.KV/Range"
   std::string authority;     // :authority, "host:port"
   std::string peer_address;  // The connection's remote address.

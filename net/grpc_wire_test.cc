@@ -6,10 +6,6 @@
 #include <string>
 
 #include "gtest/gtest.h"
-#include "net/task_group.h"
-#include "runtime/manual_clock.h"
-#include "runtime/process.h"
-#include "runtime/sync.h"
 
 namespace keel::net {
 namespace {
@@ -114,47 +110,6 @@ TEST(GrpcErrorMappingTest, HttpStatusAndResetCodesMapLikeGrpcGo) {
   EXPECT_EQ(StatusFromRstStream(0).code(), absl::StatusCode::kInternal);
   EXPECT_EQ(StatusFromGrpcCode(11, "x").code(), absl::StatusCode::kOutOfRange);
   EXPECT_EQ(StatusFromGrpcCode(99, "x").code(), absl::StatusCode::kUnknown);
-}
-
-// TaskGroup lives in net/ for the server's per-call coroutines.
-TEST(TaskGroupTest, FinishedTasksLeaveAndCancelledOnesAreDestroyed) {
-  Executor executor;
-  ManualClock manual_clock(executor);
-  Process process(executor, "test");
-  Event never;
-  int finished = 0;
-  int destroyed = 0;
-  struct Counter {
-    int* count;
-    ~Counter() { (*count)++; }
-  };
-  auto quick = [](int* finished) -> Task<void> {
-    (*finished)++;
-    co_return;
-  };
-  auto stuck = [](Event* never, int* destroyed) -> Task<void> {
-    Counter counter{destroyed};
-    co_await never->Wait();
-  };
-  TaskGroup group(executor);
-  process.Spawn([](TaskGroup* group, auto quick, auto stuck, int* finished,
-                   int* destroyed, Event* never) -> Task<void> {
-    group->Start(quick(finished));
-    const uint64_t a = group->Start(stuck(never, destroyed));
-    group->Start(stuck(never, destroyed));
-    co_await Yield();
-    co_await Yield();
-    EXPECT_EQ(group->size(), 2u);
-    EXPECT_TRUE(group->Cancel(a));
-    EXPECT_FALSE(group->Cancel(a));
-  }(&group, quick, stuck, &finished, &destroyed, &never));
-  manual_clock.RunUntilIdle();
-  EXPECT_EQ(finished, 1);
-  EXPECT_EQ(destroyed, 1);
-  EXPECT_EQ(group.size(), 1u);
-  group.CancelAll();
-  EXPECT_EQ(destroyed, 2);
-  EXPECT_TRUE(group.empty());
 }
 
 }  // namespace

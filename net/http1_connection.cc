@@ -112,9 +112,7 @@ Task<absl::Status> Http1Connection::ServeLoop() {
     std::optional<HttpRequest> request = co_await NextRequest();
     if (!request.has_value()) co_return absl::OkStatus();
     bool keep_alive = request->keep_alive;
-    busy_ = true;
     absl::Status status = co_await Answer(std::move(*request), &keep_alive);
-    busy_ = false;
     requests_served_++;
     if (!status.ok() || !keep_alive || shutdown_) co_return status;
   }

@@ -77,7 +77,6 @@ class Http1Connection {
   std::string pending_;  // Read but not yet parsed.
   bool eof_ = false;
   bool shutdown_ = false;
-  bool busy_ = false;    // A request is being answered.
   uint64_t requests_served_ = 0;
   WaitQueue input_;      // More input, end of input, or shutdown.
   WaitQueue space_;      // Room in pending_ for the reader.

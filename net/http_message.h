@@ -27,7 +27,11 @@ namespace keel::net {
 
 using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 
+// HttpRequest and HttpResponse have user-provided constructors so that
+// temporaries of them are built in place even across a co_await (GCC 12
+// copies aggregate temporaries into coroutine frames bitwise).
 struct HttpRequest {
+  HttpRequest() {}
   std::string method;  // "GET", "POST", ...
   std::string target;  // As sent: "/v3/kv/range?x=1".
   std::string path;    // The target up to '?'.
@@ -46,6 +50,7 @@ struct HttpRequest {
 };
 
 struct HttpResponse {
+  HttpResponse() {}
   int status = 200;
   // Names as they should be written ("Content-Type"). Content-Length,
   // Date and Connection are added by the connection.

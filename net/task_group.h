@@ -10,7 +10,10 @@
 //
 // Rules: a task must not cancel itself or destroy its own group; the group
 // must outlive nothing its tasks reference (declare it after what they use,
-// or CancelAll() first in the owner's destructor).
+// or CancelAll() first in the owner's destructor). The tasks are charged to
+// a process but are not its roots: the group itself must live in that
+// process's frames (or objects they own), so that killing the process
+// destroys the group and with it the tasks.
 #ifndef KEEL_NET_TASK_GROUP_H_
 #define KEEL_NET_TASK_GROUP_H_
 
