@@ -30,8 +30,6 @@
 #include "net/task_group.h"
 #include "runtime/clock.h"
 
-struct nghttp2_session_callbacks;
-
 namespace keel::net {
 
 class Http2ServerSession final : public Http2Session {
