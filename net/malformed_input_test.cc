@@ -123,11 +123,11 @@ TEST_F(MalformedInputTest, MutatedHttp2NeverCrashesTheServerSession) {
   const std::string wire = CaptureClientBytes();
   ASSERT_GT(wire.size(), 9000u);
   ASSERT_EQ(wire.substr(0, kHttp2ClientPreface.size()), kHttp2ClientPreface);
-  Random random(42);
-  FeedServer(wire, random);
+  Random mutation_source(42);
+  FeedServer(wire, mutation_source);
   EXPECT_EQ(handler_calls_, 3) << "the unmutated bytes are three good calls";
   for (int round = 0; round < kMutationRounds; round++) {
-    FeedServer(Mutate(wire, random), random);
+    FeedServer(Mutate(wire, mutation_source), mutation_source);
   }
 }
 
@@ -139,14 +139,14 @@ TEST_F(MalformedInputTest, MutatedHttp1NeverCrashesTheParser) {
       "POST /v3/watch HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
       "5\r\nhello\r\n0\r\n\r\n"
       "GET /version HTTP/1.0\r\n\r\n";
-  Random random(7);
+  Random mutation_source(7);
   for (int round = 0; round <= kMutationRounds; round++) {
-    const std::string input = round == 0 ? wire : Mutate(wire, random);
+    const std::string input = round == 0 ? wire : Mutate(wire, mutation_source);
     Http1RequestParser parser(1024);
     int requests = 0;
     size_t at = 0;
     while (at < input.size()) {
-      const size_t n = std::min(input.size() - at, 1 + random.Uniform(40));
+      const size_t n = std::min(input.size() - at, 1 + mutation_source.Uniform(40));
       absl::StatusOr<size_t> consumed = parser.Feed(std::string_view(input).substr(at, n));
       if (!consumed.ok()) break;
       at += *consumed;
