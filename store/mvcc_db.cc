@@ -73,6 +73,7 @@ absl::StatusOr<std::unique_ptr<MvccDb>> MvccDb::Open(
   leveldb_options.create_if_missing = true;
   leveldb_options.error_if_exists = options.error_if_exists;
   leveldb_options.write_buffer_size = options.write_buffer_bytes;
+  leveldb_options.max_file_size = options.table_file_bytes;
   leveldb_options.block_cache = db->block_cache_.get();
   leveldb_options.filter_policy = db->filter_policy_.get();
   leveldb_options.compression = options.compression

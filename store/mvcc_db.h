@@ -36,6 +36,7 @@ struct MvccOptions {
   // LevelDB tuning; the defaults are what bench/mvcc_bench measured best.
   size_t write_buffer_bytes = 16 << 20;
   size_t block_cache_bytes = 8 << 20;
+  size_t table_file_bytes = 2 << 20;
   int bloom_bits_per_key = 10;
   bool compression = false;
   // Refuse to open an existing database (snapshot restore wants a fresh

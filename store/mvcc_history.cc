@@ -30,6 +30,7 @@ absl::StatusOr<EventBatch> Mvcc::Events(std::string_view key,
   if (after_revision + 1 < compact_revision_) return ErrCompacted();
   const KeyRange range = MakeKeyRange(key, range_end);
 
+  MvccReader reader(db_.get(), nullptr);
   EventBatch batch;
   batch.last_revision = std::max(after_revision, until_revision);
   std::unique_ptr<DbIterator> it = db_->NewIterator();
@@ -40,17 +41,26 @@ absl::StatusOr<EventBatch> Mvcc::Events(std::string_view key,
     std::optional<RevEntry> entry = DecodeRevEntry(it->value());
     if (!rev || !entry) return CorruptRecord("revision");
     if (rev->main > until_revision) break;
+    if (!InRange(range, entry->key)) continue;
+    // Compaction at C keeps, of the changes at C, only the versions alive
+    // at C: a tombstone goes, and so does a put that a later change in the
+    // same txn superseded. Whether CompactStep() has reached them or not,
+    // they are not reported.
+    const bool compacted = rev->main <= compact_revision_;
+    if (compacted) {
+      if (entry->kind == ChangeKind::kDelete) continue;
+      KEEL_ASSIGN_OR_RETURN(std::optional<StoredVersion> alive,
+                            reader.At(entry->key, compact_revision_));
+      if (!alive || alive->meta().mod != *rev) continue;
+    }
     // Stop only between main revisions, so a txn's events stay together.
+    // Deciding on reported events alone keeps the batches independent of
+    // compaction progress.
     if (batch.events.size() >= max_events &&
         rev->main != batch.events.back().kv.mod_revision) {
       batch.last_revision = rev->main - 1;
       break;
     }
-    if (!InRange(range, entry->key)) continue;
-    // Compaction at C removes a tombstone at C, so whether CompactStep()
-    // has reached it or not, the deletion is not reported.
-    const bool compacted = rev->main <= compact_revision_;
-    if (compacted && entry->kind == ChangeKind::kDelete) continue;
     Event event;
     std::optional<KeyValue> prev;
     // etcd reads prev_kv at revision - 1 and leaves it out when that is
