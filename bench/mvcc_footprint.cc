@@ -46,12 +46,26 @@ long StatusBytes(const char* field) {
   return 0;
 }
 
-// CPU seconds of every thread so far (LevelDB compacts on its own thread).
-double CpuSeconds() {
+// CPU seconds of every thread so far (LevelDB compacts on its own thread),
+// or of the calling thread only.
+double CpuSeconds(int who = RUSAGE_SELF) {
   rusage usage;
-  getrusage(RUSAGE_SELF, &usage);
+  getrusage(who, &usage);
   return usage.ru_utime.tv_sec + usage.ru_stime.tv_sec +
          (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+
+// Times `n` runs of `op`; prints ops per wall second and CPU per op. The
+// machine may be shared, so CPU time is the steadier figure.
+template <typename Op>
+void Measure(const char* name, long n, Op op) {
+  const auto start = std::chrono::steady_clock::now();
+  const double cpu = CpuSeconds(RUSAGE_THREAD);
+  for (long i = 0; i < n; ++i) op();
+  const double wall = std::chrono::duration<double>(
+                          std::chrono::steady_clock::now() - start).count();
+  std::printf("%-28s %9.0f/s wall, %6.2f us CPU each\n", name, n / wall,
+              (CpuSeconds(RUSAGE_THREAD) - cpu) * 1e6 / n);
 }
 
 uint64_t DiskBytes(const std::filesystem::path& dir) {
@@ -132,46 +146,51 @@ int main(int argc, char** argv) {
   const long anon_after_puts = StatusBytes("RssAnon");
   const uint64_t disk_after_puts = DiskBytes(dir);
 
-  start = Clock::now();
-  const long gets = 100000;
-  for (long i = 0; i < gets; ++i) {
+  std::printf("keys %ld, snappy %d, write buffer %ld MiB, table files %ld MiB\n",
+              keys, snappy, buffer_mb, table_mb);
+  std::printf("%-28s %9.0f/s wall, %6.2f us CPU each (all threads)\n", "put",
+              keys / put_seconds, put_cpu_seconds * 1e6 / keys);
+  const long reads = 100000;
+  Measure("range one key", reads, [&] {
     auto r = mvcc->Range(RangeRequest{.key = sample[rng() % sample.size()]});
-    if (!r.ok() || r->kvs.size() != 1) return 1;
-  }
-  const double get_seconds = Seconds(start);
-
-  // The lookup the layout avoids: the latest version by iterator Seek (as a
-  // key+revision layout needs, since it cannot Get a key whose revision it
-  // does not know) against the point Get the 'l' table allows.
+    if (!r.ok() || r->kvs.size() != 1) std::abort();
+  });
+  // The lookups a key+revision layout would need instead of the 'l'
+  // table's point Get: an iterator Seek, which cannot use the bloom filter,
+  // for present and for absent keys (every put of a new key asks).
   keel::store::MvccDb* db = mvcc->db();
-  start = Clock::now();
-  for (long i = 0; i < gets; ++i) {
+  Measure("latest by Get, present", reads, [&] {
+    auto v = db->Get("l" + sample[rng() % sample.size()]);
+    if (!v.ok() || !v->has_value()) std::abort();
+  });
+  Measure("latest by Seek, present", reads, [&] {
     auto it = db->NewIterator();
     it->Seek("l" + sample[rng() % sample.size()]);
-    if (!it->Valid()) return 1;
-  }
-  const double seek_seconds = Seconds(start);
-  start = Clock::now();
-  for (long i = 0; i < gets; ++i) {
-    auto v = db->Get("l" + sample[rng() % sample.size()]);
-    if (!v.ok() || !v->has_value()) return 1;
-  }
-  const double raw_get_seconds = Seconds(start);
-
+    if (!it->Valid()) std::abort();
+  });
+  Measure("latest by Get, absent", reads, [&] {
+    auto v = db->Get("l" + sample[rng() % sample.size()] + "~");
+    if (!v.ok() || v->has_value()) std::abort();
+  });
+  Measure("latest by Seek, absent", reads, [&] {
+    auto it = db->NewIterator();
+    it->Seek("l" + sample[rng() % sample.size()] + "~");
+    if (!it->Valid()) std::abort();
+  });
   // 100-key ranges: the sample holds every tenth key, so ten sample keys
   // apart enclose about a hundred.
   std::sort(sample.begin(), sample.end());
-  start = Clock::now();
-  const long range_reads = 10000;
   long returned = 0;
-  for (long i = 0; i < range_reads; ++i) {
+  const long range_reads = 10000;
+  Measure("range ~100 keys", range_reads, [&] {
     size_t from = rng() % (sample.size() - 10);
     auto r = mvcc->Range(RangeRequest{.key = sample[from],
                                       .range_end = sample[from + 10]});
-    if (!r.ok()) return 1;
+    if (!r.ok()) std::abort();
     returned += static_cast<long>(r->kvs.size());
-  }
-  const double range_seconds = Seconds(start);
+  });
+  std::printf("  (%.1f keys per range on average)\n",
+              static_cast<double>(returned) / range_reads);
   const long rss_after_reads = StatusBytes("VmRSS");
   const long anon_after_reads = StatusBytes("RssAnon");
 
@@ -184,16 +203,6 @@ int main(int argc, char** argv) {
 
   mvcc.reset();
   const uint64_t disk_closed = DiskBytes(dir);
-  std::printf("keys %ld, snappy %d, write buffer %ld MiB, table files %ld MiB\n",
-              keys, snappy, buffer_mb, table_mb);
-  std::printf("put: %.0f/s wall (%.1f s), %.1f us CPU per put (all threads)\n",
-              keys / put_seconds, put_seconds, put_cpu_seconds * 1e6 / keys);
-  std::printf("range one key: %.0f/s\n", gets / get_seconds);
-  std::printf("latest lookup: Get %.2f us, iterator Seek %.2f us\n",
-              raw_get_seconds * 1e6 / gets, seek_seconds * 1e6 / gets);
-  std::printf("range ~100 keys (avg %.0f returned): %.0f/s\n",
-              static_cast<double>(returned) / range_reads,
-              range_reads / range_seconds);
   std::printf("count of all keys: %.3f s\n", count_seconds);
   std::printf("disk: %.1f B/key after puts, %.1f B/key after close\n",
               static_cast<double>(disk_after_puts) / keys,

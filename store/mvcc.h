@@ -90,6 +90,11 @@ class Mvcc {
                                     int64_t after_revision,
                                     int64_t until_revision, size_t max_events);
 
+  // A txn whose operations are all ranges (IsReadOnlyTxn), served without
+  // a raft entry as etcd serves it. InvalidArgument if it writes; otherwise
+  // Txn's errors.
+  absl::StatusOr<TxnResult> ReadOnlyTxn(const TxnRequest& request);
+
   // etcd's HashKV: CRC-32C of the key bucket as etcd lays it out (revision
   // bytes and marshaled KeyValue of every change up to `revision`, leaving
   // out what compaction removes), so it matches etcd's value for the same
@@ -166,6 +171,10 @@ class Mvcc {
   absl::Status Commit(EntryId entry, MvccWrite* write, bool force);
   void StageCompactMeta(MvccWrite* write, int64_t compact_revision) const;
 
+  // Txn and ReadOnlyTxn: checks, then the ops at the next revision. The
+  // caller commits. Errors are the request's or the DB's.
+  absl::StatusOr<TxnResult> RunTxn(const TxnRequest& request,
+                                   MvccWrite* write);
   absl::StatusOr<TxnResult> ApplyTxn(MvccWrite* write, const TxnRequest& t,
                                      const std::vector<bool>& path,
                                      size_t* path_index, bool top);

@@ -130,4 +130,13 @@ absl::Status CheckTxn(const TxnRequest& request) {
   return CollectWrites(request.failure, &failure);
 }
 
+bool IsReadOnlyTxn(const TxnRequest& request) {
+  for (const auto* ops : {&request.success, &request.failure}) {
+    for (const RequestOp& op : *ops) {
+      if (!std::holds_alternative<RangeRequest>(op.request)) return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace keel::store

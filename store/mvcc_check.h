@@ -25,6 +25,10 @@ absl::Status CheckDeleteRange(const DeleteRangeRequest& request);
 // the txn then fails inside etcd's apply.
 absl::Status CheckTxn(const TxnRequest& request);
 
+// etcd's isTxnReadonly: every operation of both branches is a range (a
+// nested txn counts as a write). etcd serves such txns without raft.
+bool IsReadOnlyTxn(const TxnRequest& request);
+
 }  // namespace keel::store
 
 #endif  // KEEL_STORE_MVCC_CHECK_H_

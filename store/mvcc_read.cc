@@ -45,8 +45,10 @@ StoredVersion::StoredVersion(const RecordMeta& meta, std::string encoded)
   std::optional<DecodedRecord> record = DecodeRecord(encoded_);
   KEEL_ASSERT(record.has_value());
   KEEL_ASSERT(record->meta.mod == meta.mod);
-  value_offset_ = static_cast<size_t>(record->value.data() - encoded_.data());
-  if (meta_.tombstone) value_offset_ = encoded_.size();
+  // A tombstone's decoded value is an empty view with no position.
+  value_offset_ = meta_.tombstone ? encoded_.size()
+                                  : static_cast<size_t>(record->value.data() -
+                                                        encoded_.data());
 }
 
 std::string_view StoredVersion::value() const {

@@ -152,9 +152,9 @@ absl::StatusOr<TxnResult> Mvcc::ApplyTxn(MvccWrite* write, const TxnRequest& t,
   return result;
 }
 
-absl::StatusOr<TxnResult> Mvcc::Txn(EntryId entry, const TxnRequest& request) {
-  KEEL_RETURN_IF_ERROR(CheckEntry(entry));
-  if (absl::Status s = CheckTxn(request); !s.ok()) return Refuse(entry, s);
+absl::StatusOr<TxnResult> Mvcc::RunTxn(const TxnRequest& request,
+                                       MvccWrite* write) {
+  KEEL_RETURN_IF_ERROR(CheckTxn(request));
   const ReadView before{.db_revision = current_revision_,
                         .read_revision = current_revision_,
                         .overlay = nullptr,
@@ -164,23 +164,36 @@ absl::StatusOr<TxnResult> Mvcc::Txn(EntryId entry, const TxnRequest& request) {
   // As etcd: every put on the path is checked before any range.
   for (bool check_puts : {true, false}) {
     size_t path_index = 0;
-    absl::Status s = CheckTxnPath(request, path, &path_index, check_puts);
-    if (!s.ok()) return Refuse(entry, s);
+    KEEL_RETURN_IF_ERROR(CheckTxnPath(request, path, &path_index, check_puts));
     KEEL_ASSERT(path_index == path.size());
   }
-
-  std::unique_ptr<MvccWrite> write = BeginWrite(/*track_overlay=*/true);
   size_t path_index = 0;
   absl::StatusOr<TxnResult> result =
-      ApplyTxn(write.get(), request, path, &path_index, /*top=*/true);
+      ApplyTxn(write, request, path, &path_index, /*top=*/true);
   // The checks above rule out every request error here; what is left is
   // the DB's, and nothing has been written.
-  if (!result.ok()) {
-    KEEL_ASSERT(!IsKeyNotFound(result.status()));
-    return result.status();
-  }
+  if (!result.ok()) KEEL_ASSERT(!IsKeyNotFound(result.status()));
+  return result;
+}
+
+absl::StatusOr<TxnResult> Mvcc::Txn(EntryId entry, const TxnRequest& request) {
+  KEEL_RETURN_IF_ERROR(CheckEntry(entry));
+  std::unique_ptr<MvccWrite> write = BeginWrite(/*track_overlay=*/true);
+  absl::StatusOr<TxnResult> result = RunTxn(request, write.get());
+  if (!result.ok()) return Refuse(entry, result.status());
   KEEL_RETURN_IF_ERROR(Commit(entry, write.get(), /*force=*/false));
   KEEL_ASSERT(result->revision == current_revision_);
+  return result;
+}
+
+absl::StatusOr<TxnResult> Mvcc::ReadOnlyTxn(const TxnRequest& request) {
+  if (!IsReadOnlyTxn(request)) {
+    return absl::InvalidArgumentError("mvcc: read-only txn writes");
+  }
+  MvccWrite reads_only(db_.get(), current_revision_, /*track_overlay=*/false,
+                       /*collect_events=*/false);
+  absl::StatusOr<TxnResult> result = RunTxn(request, &reads_only);
+  if (result.ok()) KEEL_ASSERT(!reads_only.changed());
   return result;
 }
 

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "store/mvcc_check.h"
 #include "store/mvcc_test_util.h"
 
 namespace keel::store {
@@ -258,6 +259,26 @@ TEST_F(MvccTest, ATxnRangeBelowTheCompactionIsCompacted) {
       Txn(TxnRequest{.success = {RangeOp("k", "", 3)}});
   ASSERT_TRUE(ok.ok());
   EXPECT_EQ(RangeAt(*ok, 0).kvs.at(0).value, "2");
+}
+
+TEST_F(MvccTest, AReadOnlyTxnRunsWithoutAnEntry) {
+  Put("k", "v");
+  TxnRequest read{.compare = {CompareValue("k", CompareResult::kEqual, "v")},
+                  .success = {RangeOp("k")},
+                  .failure = {RangeOp("nope")}};
+  ASSERT_TRUE(IsReadOnlyTxn(read));
+  absl::StatusOr<TxnResult> t = mvcc_->ReadOnlyTxn(read);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_TRUE(t->succeeded);
+  EXPECT_EQ(RangeAt(*t, 0).kvs.at(0).value, "v");
+  EXPECT_EQ(t->revision, 2);
+  EXPECT_EQ(mvcc_->applied().index, index_);
+  TxnRequest write{.success = {PutOp("k", "w")}};
+  EXPECT_FALSE(IsReadOnlyTxn(write));
+  EXPECT_FALSE(mvcc_->ReadOnlyTxn(write).ok());
+  EXPECT_TRUE(IsFutureRev(
+      mvcc_->ReadOnlyTxn(TxnRequest{.success = {RangeOp("k", "", 9)}})
+          .status()));
 }
 
 }  // namespace
