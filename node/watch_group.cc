@@ -70,11 +70,4 @@ void WatcherGroup::ForEachMatch(std::string_view key,
   }
 }
 
-bool WatcherCovers(const Watcher& watcher, std::string_view key) {
-  if (watcher.range_end.empty()) return key == watcher.key;
-  if (key < watcher.key) return false;
-  if (watcher.range_end == std::string_view("\0", 1)) return true;
-  return key < watcher.range_end;
-}
-
 }  // namespace keel::node

@@ -99,9 +99,6 @@ class WatcherGroup {
   size_t size_ = 0;
 };
 
-// True if `key` is in the watcher's range.
-bool WatcherCovers(const Watcher& watcher, std::string_view key);
-
 }  // namespace keel::node
 
 #endif  // KEEL_NODE_WATCH_GROUP_H_

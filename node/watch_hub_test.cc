@@ -430,5 +430,17 @@ TEST_F(WatchHubTest, RestoreCatchesSyncedWatchersUpWithoutDuplicates) {
   EXPECT_EQ(EventRevisions(Drain(stream)), (std::vector<int64_t>{3}));
 }
 
+TEST_F(WatchHubTest, StreamsOutlivingTheHubAreDetached) {
+  WatchStream& stream = NewStream();
+  MustWatch(stream, On("k"));
+  process_.Kill();
+  mvcc_->SetListener(nullptr);
+  hub_.reset();
+  absl::StatusOr<int64_t> refused = stream.Watch(On("k"));
+  EXPECT_EQ(refused.status().message(), "etcdserver: server stopped");
+  EXPECT_EQ(stream.current_revision(), 0);
+  EXPECT_TRUE(stream.Cancel(0).ok());
+}
+
 }  // namespace
 }  // namespace keel::node
