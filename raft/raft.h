@@ -69,6 +69,12 @@ class Raft {
   // allowed from the current configuration.
   absl::StatusOr<ConfState> ApplyConfChange(const ConfChangeV2& change);
 
+  // Sends appends to every follower that is not paused; public for tests.
+  void BcastAppend();
+  // Commits what a quorum of Match acknowledges, if it is of the current
+  // term; public for tests.
+  bool MaybeCommit();
+
   // The application applied everything up to index (called by Advance);
   // may start leaving a joint configuration.
   void AdvanceApplied(uint64_t index);
@@ -144,12 +150,10 @@ class Raft {
   void HandleTransferLeader(const Message& m, Progress& pr);
   void CheckQuorum();
   bool AppendEntry(std::vector<Entry> entries);
-  bool MaybeCommit();
   void SendAppend(uint64_t to) { MaybeSendAppend(to, true); }
   bool MaybeSendAppend(uint64_t to, bool send_if_empty);
   bool MaybeSendSnapshot(uint64_t to, Progress& pr);
   void SendHeartbeat(uint64_t to, const std::string& context);
-  void BcastAppend();
   void BcastHeartbeat();
   void BcastHeartbeatWithContext(const std::string& context);
   void SendTimeoutNow(uint64_t to);
