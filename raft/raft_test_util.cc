@@ -93,7 +93,8 @@ Message Proposal(uint64_t from, std::string data) {
 
 std::vector<Message> ReadMessages(Raft& raft) { return raft.TakeMessages(); }
 
-std::vector<Entry> NextEntries(Raft& raft, MemoryStorage& storage) {
+std::vector<Entry> NextEntries(Raft& raft, MemoryStorage& storage,
+                               const std::function<void(const Entry&)>& apply) {
   RaftLog& log = raft.mutable_log();
   std::vector<Entry> unstable = log.UnstableEntries();
   KEEL_ASSERT(storage.Append(unstable).ok());
@@ -101,6 +102,9 @@ std::vector<Entry> NextEntries(Raft& raft, MemoryStorage& storage) {
     log.StableTo(unstable.back().index(), unstable.back().term());
   }
   std::vector<Entry> applied = log.NextEntries();
+  if (apply) {
+    for (const Entry& entry : applied) apply(entry);
+  }
   if (!applied.empty()) raft.AdvanceApplied(applied.back().index());
   return applied;
 }

@@ -76,8 +76,11 @@ Message Proposal(uint64_t from, std::string data);
 std::vector<Message> ReadMessages(Raft& raft);
 
 // Persists what the member's log holds as unstable and applies what is
-// committed (etcd's nextEnts): returns the newly applied entries.
-std::vector<Entry> NextEntries(Raft& raft, MemoryStorage& storage);
+// committed (etcd's nextEnts): `apply` sees each entry before raft is told
+// it was applied. Returns the newly applied entries.
+std::vector<Entry> NextEntries(
+    Raft& raft, MemoryStorage& storage,
+    const std::function<void(const Entry&)>& apply = {});
 
 // Members 1..n; entries of `members` that are empty (no raft, not a black
 // hole) become fresh members of the full group, configured by `configure`.
