@@ -3,6 +3,7 @@
 // in raft_follower.cc.
 #include "raft/raft.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "raft/errors.h"
@@ -266,9 +267,13 @@ void Raft::Hup(CampaignType type) {
   }
   // A member with configuration changes committed but not applied does not
   // know its final configuration yet, so it must not campaign.
-  if (log_.committed() > log_.applied()) {
+  // Entries covered by a snapshot not yet applied are not read: the
+  // snapshot's configuration is already in effect.
+  const uint64_t first_unapplied =
+      std::max(log_.applied() + 1, log_.FirstIndex());
+  if (log_.committed() >= first_unapplied) {
     absl::StatusOr<std::vector<Entry>> unapplied =
-        log_.Slice(log_.applied() + 1, log_.committed() + 1, kNoLimit);
+        log_.Slice(first_unapplied, log_.committed() + 1, kNoLimit);
     KEEL_ASSERT_MSG(unapplied.ok(), "cannot read unapplied entries");
     if (size_t n = CountConfChanges(*unapplied); n != 0) {
       Log(LogLevel::kWarn, id_, " cannot campaign at term ", term_,
