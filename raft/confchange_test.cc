@@ -165,9 +165,9 @@ ConfState RandomConfState(Random& random) {
 }
 
 TEST(RestoreConfigTest, ReproducesRandomValidConfigurations) {
-  Random random(11);
+  Random rng(11);
   for (int round = 0; round < 500; round++) {
-    const ConfState state = RandomConfState(random);
+    const ConfState state = RandomConfState(rng);
     absl::StatusOr<ConfigAndProgress> restored =
         RestoreConfig(ProgressTracker(256, 0), 20, state);
     ASSERT_TRUE(restored.ok()) << restored.status();

@@ -116,17 +116,17 @@ uint64_t BruteForceCommitted(const MajorityConfig& config,
 }
 
 TEST(QuorumTest, CommittedIndexMatchesTheDefinitionOnRandomInputs) {
-  Random random(7);
+  Random rng(7);
   for (int round = 0; round < 2000; round++) {
     MajorityConfig config;
     std::map<uint64_t, uint64_t> acked;
-    const uint64_t voters = random.Uniform(9);
+    const uint64_t voters = rng.Uniform(9);
     for (uint64_t id = 1; id <= voters; id++) {
       config.insert(id);
-      if (!random.OneIn(4)) acked[id] = random.Uniform(21);
+      if (!rng.OneIn(4)) acked[id] = rng.Uniform(21);
     }
     // Non-voters with acknowledgements.
-    acked[100] = random.Uniform(21);
+    acked[100] = rng.Uniform(21);
     ASSERT_EQ(Committed(config, acked), BruteForceCommitted(config, acked))
         << config.String();
   }

@@ -625,8 +625,8 @@ TEST(RaftPaperTest, ServersPersistTermAndVoteBeforeResponding) {
   conf.add_voters(2);
   conf.add_voters(3);
   MemoryStorage peers(conf);
-  Random random(1);
-  auto node = RawNode::Create(testing::TestConfig(1, 10, 1, peers, random));
+  Random rng(1);
+  auto node = RawNode::Create(testing::TestConfig(1, 10, 1, peers, rng));
   ASSERT_TRUE(node.ok());
   ASSERT_TRUE((*node)->Step(MakeMessage(2, 1, raftpb::MsgVote, 5)).ok());
   Ready rd = (*node)->Ready();

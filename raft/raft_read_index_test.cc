@@ -167,8 +167,8 @@ TEST(ReadIndexTest, LeaseBasedReadsAreAnsweredWithoutAHeartbeatRound) {
 
 TEST(ReadIndexTest, LeaseBasedReadsNeedCheckQuorum) {
   MemoryStorage storage;
-  Random random(1);
-  Config config = testing::TestConfig(1, 10, 1, storage, random);
+  Random rng(1);
+  Config config = testing::TestConfig(1, 10, 1, storage, rng);
   config.read_only = ReadOnlyOption::kLeaseBased;
   EXPECT_FALSE(config.Validate().ok());
 }
