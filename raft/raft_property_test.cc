@@ -40,7 +40,7 @@ std::string RunSchedule(uint64_t seed, const ChaosOptions& options, size_t steps
 
 // Schedules run per generated case: the cases are cheap, and this keeps the
 // number of schedules up without changing RapidCheck's defaults.
-constexpr uint64_t kSchedulesPerCase = 4;
+constexpr uint64_t kSchedulesPerCase = 8;
 
 void CheckSafety(size_t members, bool membership) {
   const uint64_t seed = *rc::gen::arbitrary<uint64_t>();
