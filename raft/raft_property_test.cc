@@ -185,5 +185,17 @@ TEST(RaftPropertyTest, DISABLED_Sweep) {
   }
 }
 
+// A schedule RapidCheck found: member 1 crashed before persisting its
+// bootstrap and came back empty; replaying the bootstrap entries one append
+// at a time put it in the configuration (1) alone, where it elected itself
+// next to the real leader. Initial members now bootstrap again instead.
+TEST(RaftPropertyTest, AnInitialMemberThatLostItsBootstrapBootstrapsAgain) {
+  ChaosOptions options;
+  options.members = 5;
+  options.membership_changes = true;
+  options.max_size_per_msg = 0;
+  EXPECT_EQ(RunSchedule(2181447281491123488ULL, options, 504), "");
+}
+
 }  // namespace
 }  // namespace keel::raft::rafttest

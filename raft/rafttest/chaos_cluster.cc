@@ -94,8 +94,7 @@ ChaosCluster::ChaosCluster(uint64_t seed, const ChaosOptions& options)
   // The initial members bootstrap the group the etcd way: the log starts
   // with one ConfChangeAddNode entry per member, so a member that joins
   // later and replays the log from index 1 rebuilds the same configuration.
-  std::vector<Peer> peers;
-  for (uint64_t id = 1; id <= voters; id++) peers.push_back(Peer{id, ""});
+  for (uint64_t id = 1; id <= voters; id++) peers_.push_back(Peer{id, ""});
   state_hashes_[0] = 0;
   for (uint64_t id = 1; id <= options.members; id++) {
     auto m = std::make_unique<Member>();
@@ -117,9 +116,7 @@ ChaosCluster::ChaosCluster(uint64_t seed, const ChaosOptions& options)
         .bugs = options.bugs,
     });
     members_.push_back(std::move(m));
-    Member& member = *members_.back();
-    Restart(member);
-    if (id <= voters) KEEL_ASSERT(member.node->Bootstrap(peers).ok());
+    Restart(*members_.back());
   }
 }
 
@@ -453,6 +450,16 @@ void ChaosCluster::Restart(Member& m) {
   absl::StatusOr<std::unique_ptr<RawNode>> node = RawNode::Create(*m.config);
   KEEL_ASSERT(node.ok());
   m.node = *std::move(node);
+  // An initial member whose bootstrap never reached its disk bootstraps
+  // again, as etcd's server does when it finds no WAL. (Replaying the
+  // bootstrap entries from a leader instead would pass through the
+  // configuration of the first entry alone, in which member 1 could elect
+  // itself.)
+  const bool initial = m.id <= peers_.size();
+  if (initial && *m.storage->LastIndex() == 0 &&
+      IsEmptyHardState(m.storage->hard_state())) {
+    KEEL_ASSERT(m.node->Bootstrap(peers_).ok());
+  }
   Event(StrCat(m.id, " starts at applied ", m.applied));
 }
 

@@ -121,6 +121,8 @@ class ChaosCluster {
   Random random_;
   ChaosOptions options_;
   std::vector<std::unique_ptr<Member>> members_;
+  // The initial members, bootstrapped into the group.
+  std::vector<Peer> peers_;
   // Messages in flight, in no particular order.
   std::vector<Message> network_;
   // Members on the minority side of a partition, or empty.
