@@ -177,6 +177,8 @@ TEST(RaftPropertyTest, DISABLED_Sweep) {
     options.membership_changes = variant & 1;
     size_t failures = 0;
     for (uint64_t seed = 1; seed <= seeds; seed++) {
+      static constexpr uint64_t kSizes[] = {0, 64, 4096};
+      options.max_size_per_msg = kSizes[seed % 3];
       const std::string failure = RunSchedule(seed, options, 6000);
       if (!failure.empty() && failures++ == 0) ADD_FAILURE() << failure;
     }
