@@ -279,7 +279,7 @@ Task<void> ForgedSnapshot(Env& env, std::string target, uint32_t crc_delta,
 
 TEST_F(PeerSnapshotTest, DataWhoseWholeChecksumIsWrongIsRefusedAndNotDelivered) {
   MemberConfig knows_raw;
-  knows_raw.peers = std::vector<uint64_t>{9};
+  knows_raw.Only({9});
   cluster_.Add(1, knows_raw);
   cluster_.Start(1);
   for (uint32_t delta : {1u, 0u}) {

@@ -25,6 +25,10 @@ PeerCluster::PeerCluster(uint64_t seed)
         return options;
       }()) {}
 
+PeerCluster::~PeerCluster() {
+  for (const auto& [id, member] : members_) member->machine->Kill();
+}
+
 void PeerCluster::Add(uint64_t id, MemberConfig config) {
   KEEL_ASSERT(id >= 1 && id <= 250);
   KEEL_ASSERT(members_.count(id) == 0);
@@ -71,8 +75,8 @@ Task<void> PeerCluster::Boot(Member* member, Env& env) {
   const absl::Status started = transport.Start();
   KEEL_ASSERT_MSG(started.ok(), started.ToString().c_str());
   std::vector<uint64_t> peers;
-  if (member->config.peers.has_value()) {
-    peers = *member->config.peers;
+  if (!member->config.all_peers) {
+    peers = member->config.peers;
   } else {
     for (const auto& [id, other] : members_) {
       if (id != member->id) peers.push_back(id);

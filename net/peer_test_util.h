@@ -49,8 +49,13 @@ struct Inbox {
 struct MemberConfig {
   uint64_t cluster_id = kClusterId;
   uint16_t port = 2380;
-  // Peers added at boot; nullopt: every other member.
-  std::optional<std::vector<uint64_t>> peers;
+  // Peers added at boot: every other member unless Only() chose some.
+  bool all_peers = true;
+  std::vector<uint64_t> peers;
+  void Only(std::vector<uint64_t> ids) {
+    all_peers = false;
+    peers = std::move(ids);
+  }
   std::function<void(PeerTransportOptions&)> tweak;
   // Set the open_snapshot callback.
   std::function<absl::StatusOr<std::unique_ptr<SnapshotSource>>(
@@ -63,6 +68,8 @@ class PeerCluster {
   explicit PeerCluster(uint64_t seed);
   PeerCluster(const PeerCluster&) = delete;
   PeerCluster& operator=(const PeerCluster&) = delete;
+  // Kills every member first: their frames point into members_.
+  ~PeerCluster();
 
   sim::SimWorld& world() { return world_; }
 
