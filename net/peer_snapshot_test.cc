@@ -235,6 +235,36 @@ TEST_F(PeerSnapshotTest, OneSnapshotPerPeerIsInFlightAtATime) {
   EXPECT_EQ(cluster_.inbox(2).snapshots.size(), 1u);
 }
 
+TEST_F(PeerSnapshotTest, AReceiverAtItsSnapshotLimitRefusesTheNextOne) {
+  SlowLinks();
+  MemberConfig limited;
+  limited.tweak = [](PeerTransportOptions& options) { options.inbound_snapshots_max = 1; };
+  cluster_.Add(1);
+  cluster_.Add(2, limited);
+  cluster_.Add(3);
+  cluster_.StartAll();
+  ASSERT_TRUE(cluster_.RunUntil([&] {
+    return cluster_.transport(1).status(2).active && cluster_.transport(3).status(2).active;
+  }, Seconds(2)));
+  SendPatternSnapshot(10u << 20);
+  cluster_.RunFor(Milliseconds(20));
+  PatternSnapshotSource::Counters other;
+  cluster_.Do(3, [&](PeerTransport& t) {
+    t.SendSnapshot(MakeSnap(3, 2, 100),
+                   std::make_unique<PatternSnapshotSource>(kSnapshotSeed, 1u << 20, &other));
+  });
+  ASSERT_TRUE(cluster_.RunUntil([&] { return !cluster_.inbox(3).snapshot_status.empty(); },
+                                Seconds(2)));
+  EXPECT_FALSE(cluster_.inbox(3).snapshot_status[0].second);
+  EXPECT_TRUE(cluster_.Logged(3, {"request sent was ignored by remote peer",
+                                  "too many snapshots in flight"}));
+  EXPECT_TRUE(cluster_.inbox(1).snapshot_status.empty());
+  ASSERT_TRUE(cluster_.RunUntil([&] { return !cluster_.inbox(1).snapshot_status.empty(); },
+                                Seconds(5)));
+  EXPECT_TRUE(cluster_.inbox(1).snapshot_status[0].second);
+  EXPECT_EQ(cluster_.inbox(2).snapshots.size(), 1u);
+}
+
 TEST_F(PeerSnapshotTest, PartialFilesLeftByACrashAreRemovedAtStart) {
   StartPair();
   ASSERT_TRUE(cluster_.env(2).fs().Open("snap/0000000000000064-0000000000000002-00000000000000aa.peer-snap.part",

@@ -91,7 +91,14 @@ PeerTransport::~PeerTransport() {
   peers_.clear();
 }
 
+void PeerTransport::AssertInProcess() const {
+  // The coroutines this starts are charged to the caller's process, which
+  // must be the one whose frames own the transport.
+  KEEL_ASSERT(env_.process().executor().current_process() == &env_.process());
+}
+
 absl::Status PeerTransport::Start() {
+  AssertInProcess();
   KEEL_ASSERT(!started_);
   started_ = true;
   const PeerTransportOptions& options = context_.options();
@@ -111,6 +118,7 @@ absl::Status PeerTransport::Start() {
 
 absl::Status PeerTransport::AddPeer(uint64_t id,
                                     std::vector<std::string> addresses) {
+  AssertInProcess();
   KEEL_ASSERT(!context_.in_callback());
   if (id == 0 || id == context_.local_id()) {
     return absl::InvalidArgumentError(StrCat("cannot add peer ", IdText(id)));
@@ -240,6 +248,7 @@ void PeerTransport::FailSnapshot(uint64_t peer_id, std::string_view why) {
 
 void PeerTransport::SendSnapshot(raftpb::Message message,
                                  std::unique_ptr<SnapshotSource> source) {
+  AssertInProcess();
   KEEL_ASSERT(message.type() == raftpb::MsgSnap);
   KEEL_ASSERT(source != nullptr);
   const uint64_t to = message.to();

@@ -57,7 +57,8 @@ absl::StatusOr<std::string> PeerUrlToAddress(std::string_view url);
 class PeerTransport {
  public:
   // Nothing happens until Start(). The transport must live in frames of
-  // `env`'s process (it charges its coroutines to that process).
+  // `env`'s process, and Start, AddPeer, Send and SendSnapshot must be called
+  // from that process's coroutines (they start coroutines charged to it).
   PeerTransport(Env& env, PeerTransportOptions options,
                 PeerTransportCallbacks callbacks);
   PeerTransport(const PeerTransport&) = delete;
@@ -126,6 +127,8 @@ class PeerTransport {
   };
   class InboundRegistration;
   class SenderRegistration;
+
+  void AssertInProcess() const;
 
   Task<void> AcceptLoop();
   Task<void> ServeInbound(std::unique_ptr<Connection> connection, uint64_t number);

@@ -270,17 +270,22 @@ struct RawSession {
   bool finished = false;
 };
 
-Task<void> RawPeer(Env& env, std::string target, std::string frames, RawSession* session) {
+peer::Handshake RawHandshake() {
+  peer::Handshake handshake;
+  handshake.sender_id = 9;
+  handshake.target_id = 1;
+  handshake.cluster_id = testing::kClusterId;
+  return handshake;
+}
+
+Task<void> RawPeer(Env& env, std::string target, std::string frames, RawSession* session,
+                   peer::Handshake handshake = RawHandshake()) {
   absl::StatusOr<std::unique_ptr<Connection>> connection = co_await env.net().Connect(target);
   if (!connection.ok()) {
     session->end = connection.status();
     session->finished = true;
     co_return;
   }
-  peer::Handshake handshake;
-  handshake.sender_id = 9;
-  handshake.target_id = 1;
-  handshake.cluster_id = testing::kClusterId;
   std::string hello = peer::EncodeHandshake(handshake);
   (void)co_await (*connection)->Write(hello);
   peer::FrameReader reader(connection->get());
@@ -350,6 +355,42 @@ TEST_F(PeerTransportTest, AMessageNotFromTheHandshakesSenderClosesTheConnection)
   cluster_.world().AddMachine(std::move(raw)).Start();
   ASSERT_TRUE(cluster_.RunUntil([&] { return session.finished; }, Seconds(2)));
   EXPECT_EQ(Indexes(cluster_.inbox(1).messages), Range(1, 1));
+}
+
+TEST_F(PeerTransportTest, AWrongVersionOrTargetIsRefusedWithItsReason) {
+  MemberConfig knows_raw;
+  knows_raw.Only({9});
+  cluster_.Add(1, knows_raw);
+  cluster_.Start(1);
+  peer::Handshake old_version = RawHandshake();
+  old_version.version = peer::kProtocolVersion + 1;
+  peer::Handshake wrong_target = RawHandshake();
+  wrong_target.target_id = 4;
+  const std::vector<std::pair<peer::Handshake, peer::HandshakeStatus>> cases = {
+      {old_version, peer::HandshakeStatus::kIncompatibleVersion},
+      {wrong_target, peer::HandshakeStatus::kTargetMismatch},
+  };
+  std::string frames;
+  ASSERT_TRUE(peer::AppendMessageFrame(&frames, MakeMessage(9, 1, 1)).ok());
+  int n = 0;
+  for (const auto& [handshake, expected] : cases) {
+    RawSession session;
+    sim::SimMachineOptions raw;
+    raw.name = StrCat("raw", n);
+    raw.host = StrCat("10.0.0.", 20 + n++);
+    raw.boot = [&, handshake](Env& env) {
+      return RawPeer(env, cluster_.Address(1), frames, &session, handshake);
+    };
+    cluster_.world().AddMachine(std::move(raw)).Start();
+    ASSERT_TRUE(cluster_.RunUntil([&] { return session.finished; }, Seconds(2)));
+    ASSERT_TRUE(session.replied);
+    EXPECT_EQ(session.reply.status, expected);
+    EXPECT_EQ(session.reply.responder_id, 1u);
+  }
+  EXPECT_TRUE(cluster_.inbox(1).messages.empty());
+  EXPECT_TRUE(cluster_.Logged(1, {"failed to check version compatibility"}));
+  EXPECT_TRUE(cluster_.Logged(1, {"ignored streaming request; ID mismatch",
+                                  "\"remote-peer-id-header\":\"4\""}));
 }
 
 TEST_F(PeerTransportTest, PeersAddedAtRuntimeConnectAndRemovedOnesAreCutAndRefused) {
