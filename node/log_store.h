@@ -32,14 +32,13 @@ class LogStore {
   // assumed durable: the member must stop.
   virtual Task<absl::Status> Save(const raft::Ready& ready) = 0;
 
-  // Records that the state machine holds a snapshot at `index` (whose
-  // configuration is `conf_state`), so raft may send it to followers and
-  // entries up to `compact_index` may be released. The caller has made the
-  // state machine durable up to `index` first.
-  virtual absl::Status CreateSnapshot(uint64_t index,
-                                      const raft::ConfState& conf_state,
-                                      std::string data,
-                                      uint64_t compact_index) = 0;
+  // Records that the state machine durably holds everything up to `index`,
+  // whose configuration is `conf_state`: raft's snapshot moves there (raft
+  // may send it to followers) and the entries up to `index` are released.
+  // The caller has made the state machine durable up to `index` first.
+  // Suspends.
+  virtual Task<absl::Status> Compact(uint64_t index,
+                                     raft::ConfState conf_state) = 0;
 };
 
 }  // namespace keel::node

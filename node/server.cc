@@ -94,6 +94,7 @@ absl::Status Server::Init(std::unique_ptr<LogStore> log_store) {
   }
 
   conf_state_ = initial.conf_state;
+  snapshot_conf_state_ = initial.conf_state;
   snapshot_index_ = first_index - 1;
   applied_index_ = mvcc_->applied().index;
   term_ = initial.hard_state.term();

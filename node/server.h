@@ -191,7 +191,7 @@ class Server {
   ApplyResult ApplyLeaseRequest(const store::EntryId& entry_id,
                                 internal::InternalRaftRequest& request);
   absl::Status ApplyMemberChange(const raft::ConfChange& change);
-  void MaybeSnapshot();
+  Task<absl::Status> MaybeCompactLog();
   void Fail(absl::Status status);
 
   // server_kv.cc
@@ -212,6 +212,12 @@ class Server {
   std::unique_ptr<raft::RawNode> raw_;
   RaftTransport* transport_ = nullptr;
   raft::ConfState conf_state_;
+  // The configuration as of each conf change applied since the last log
+  // compaction, so the log can be compacted at an older index than the
+  // applied one (keeping catch-up entries) with the right configuration.
+  std::map<uint64_t, raft::ConfState> conf_history_;
+  // The configuration at snapshot_index_.
+  raft::ConfState snapshot_conf_state_;
 
   // Raft loop inputs, drained at each turn.
   std::deque<raft::Message> inbox_;

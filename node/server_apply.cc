@@ -37,7 +37,11 @@ Task<void> Server::ApplyLoop() {
       applied_index_ = entry.index();
     }
     applied_changed_.WakeAll();
-    MaybeSnapshot();
+    absl::Status compacted = co_await MaybeCompactLog();
+    if (!compacted.ok()) {
+      Fail(compacted);
+      co_return;
+    }
     // Let the raft loop and the network run between batches.
     co_await Yield();
   }
@@ -58,7 +62,10 @@ absl::Status Server::ApplyEntry(const raft::Entry& entry) {
                                           " does not parse"));
       }
       auto state = raw_->ApplyConfChange(change);
-      if (state.ok()) conf_state_ = *state;
+      if (state.ok()) {
+        conf_state_ = *state;
+        conf_history_[entry.index()] = conf_state_;
+      }
       if (entry.index() <= mvcc_->applied().index) return absl::OkStatus();
       return mvcc_->SkipEntry({entry.index(), entry.term()});
     }
@@ -216,6 +223,7 @@ absl::Status Server::ApplyConfChange(const raft::Entry& entry) {
     return mvcc_->SkipEntry({entry.index(), entry.term()});
   }
   conf_state_ = *state;
+  conf_history_[entry.index()] = conf_state_;
   if (replay) return absl::OkStatus();
   absl::Status status = ApplyMemberChange(change);
   if (!status.ok()) return status;
@@ -278,26 +286,32 @@ absl::Status Server::ApplyMemberChange(const raft::ConfChange& change) {
   }
 }
 
-void Server::MaybeSnapshot() {
-  if (applied_index_ - snapshot_index_ <= config_.snapshot_count) return;
-  // The key space must be durable up to the snapshot before the raft log
-  // that also holds those entries may be released.
+Task<absl::Status> Server::MaybeCompactLog() {
+  if (applied_index_ - snapshot_index_ <= config_.snapshot_count) {
+    co_return absl::OkStatus();
+  }
+  // Keep kSnapshotCatchUpEntries behind so a follower that is a little
+  // behind catches up from the log instead of needing a snapshot.
+  if (applied_index_ <= kSnapshotCatchUpEntries) co_return absl::OkStatus();
+  const uint64_t index = applied_index_ - kSnapshotCatchUpEntries;
+  if (index <= snapshot_index_) co_return absl::OkStatus();
+  // The configuration at `index`: the last change at or before it.
+  raft::ConfState conf_state = snapshot_conf_state_;
+  for (auto it = conf_history_.begin(); it != conf_history_.end() && it->first <= index;
+       it = conf_history_.erase(it)) {
+    snapshot_conf_state_ = it->second;
+    conf_state = it->second;
+  }
+  // The key space must be durable up to the compaction point before the raft
+  // log that also holds those entries is released.
   absl::Status synced = mvcc_->SyncBarrier();
-  if (!synced.ok()) {
-    Fail(synced);
-    return;
-  }
-  const uint64_t compact_index = applied_index_ > kSnapshotCatchUpEntries
-                                     ? applied_index_ - kSnapshotCatchUpEntries
-                                     : 0;
-  absl::Status status =
-      log_store_->CreateSnapshot(applied_index_, conf_state_, "", compact_index);
-  if (!status.ok()) {
-    Fail(status);
-    return;
-  }
-  env_.log().Info("saved snapshot", {{"snapshot-index", applied_index_}});
-  snapshot_index_ = applied_index_;
+  if (!synced.ok()) co_return synced;
+  absl::Status status = co_await log_store_->Compact(index, conf_state);
+  if (!status.ok()) co_return status;
+  env_.log().Info("compacted raft log", {{"compact-index", index},
+                                         {"applied-index", applied_index_}});
+  snapshot_index_ = index;
+  co_return absl::OkStatus();
 }
 
 Task<void> Server::CompactLoop() {

@@ -28,12 +28,10 @@ class MemoryLogStore : public LogStore {
     co_return absl::OkStatus();
   }
 
-  absl::Status CreateSnapshot(uint64_t index, const raft::ConfState& conf_state,
-                              std::string data, uint64_t compact_index) override {
-    auto snapshot = storage_.CreateSnapshot(index, &conf_state, std::move(data));
-    if (!snapshot.ok()) return snapshot.status();
-    if (compact_index > 0) return storage_.Compact(compact_index);
-    return absl::OkStatus();
+  Task<absl::Status> Compact(uint64_t index, raft::ConfState conf_state) override {
+    auto snapshot = storage_.CreateSnapshot(index, &conf_state, "");
+    if (!snapshot.ok()) co_return snapshot.status();
+    co_return storage_.Compact(index);
   }
 
   int saves() const { return saves_; }
