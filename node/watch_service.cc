@@ -1,0 +1,265 @@
+// The Watch RPC: one ServerWatchStream per call, running a receiver, a
+// writer, a progress ticker and (for hasleader calls) a leader check until
+// the first of them ends the call.
+#include "node/watch_service.h"
+
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "google/protobuf/io/coded_stream.h"
+#include "node/errors.h"
+#include "runtime/assert.h"
+#include "runtime/sync.h"
+#include "runtime/when.h"
+#include "store/mvcc_proto.h"
+
+namespace keel::node {
+
+using etcdserverpb::WatchCreateRequest;
+using etcdserverpb::WatchRequest;
+
+class ServerWatchStream {
+ public:
+  ServerWatchStream(WatchService* service, net::ServerStream* raw)
+      : service_(service),
+        raw_(raw),
+        typed_(*raw),
+        watches_(service->hub_.NewStream()) {
+    service_->open_streams_++;
+  }
+  ~ServerWatchStream() {
+    KEEL_ASSERT(service_->open_streams_ > 0);
+    service_->open_streams_--;
+  }
+  ServerWatchStream(const ServerWatchStream&) = delete;
+  ServerWatchStream& operator=(const ServerWatchStream&) = delete;
+
+  // Reads requests until the client half-closes, then waits to be
+  // cancelled. Returns the request stream's error, if any.
+  Task<absl::Status> ReceiveLoop();
+  // Writes queued responses in order. Returns the first write error.
+  Task<absl::Status> SendLoop();
+  // Ticks progress_notify once some watcher asked for it. Never returns.
+  Task<absl::Status> ProgressLoop();
+  // Ends the call with "no leader" after kMaxNoLeaderChecks checks in a
+  // row find none.
+  Task<absl::Status> LeaderLoop();
+
+ private:
+  void Handle(const WatchRequest& request);
+  void HandleCreate(const WatchCreateRequest& request);
+  etcdserverpb::WatchResponse ToProto(const WatchResponse& response) const;
+  // Writes one response, in fragments if the watcher allows and it is
+  // large (etcd's sendFragments). Suspends under flow control.
+  Task<absl::Status> Send(WatchResponse response);
+
+  WatchService* service_;
+  net::ServerStream* raw_;
+  net::TypedServerStream<WatchRequest, etcdserverpb::WatchResponse> typed_;
+  std::unique_ptr<WatchStream> watches_;
+  Event progress_wanted_;
+  Event never_;  // never set: what a half-closed receiver waits on
+};
+
+Task<absl::Status> ServerWatchStream::ReceiveLoop() {
+  while (true) {
+    absl::StatusOr<std::optional<WatchRequest>> request = co_await typed_.Read();
+    if (!request.ok()) co_return request.status();
+    if (!request->has_value()) break;
+    // Control responses share the writer's queue: do not let a client that
+    // never reads pile them up.
+    co_await watches_->WaitForRoom();
+    Handle(**request);
+  }
+  // etcd keeps sending events after the client's half-close; the call ends
+  // when the client cancels it.
+  co_await never_.Wait();
+  co_return absl::OkStatus();
+}
+
+void ServerWatchStream::Handle(const WatchRequest& request) {
+  switch (request.request_union_case()) {
+    case WatchRequest::kCreateRequest:
+      HandleCreate(request.create_request());
+      break;
+    case WatchRequest::kCancelRequest: {
+      const int64_t id = request.cancel_request().watch_id();
+      if (watches_->Cancel(id).ok()) {
+        WatchResponse response;
+        response.watch_id = id;
+        response.revision = watches_->current_revision();
+        response.canceled = true;
+        watches_->Enqueue(std::move(response));
+      }
+      break;
+    }
+    case WatchRequest::kProgressRequest:
+      watches_->RequestProgressAll();
+      break;
+    default:
+      // etcd ignores requests it does not know rather than end the stream.
+      break;
+  }
+}
+
+void ServerWatchStream::HandleCreate(const WatchCreateRequest& request) {
+  WatchOptions options;
+  options.id = request.watch_id();
+  options.key = request.key();
+  options.range_end = request.range_end();
+  options.start_revision = request.start_revision();
+  for (int filter : request.filters()) {
+    if (filter == WatchCreateRequest::NOPUT) options.no_put = true;
+    if (filter == WatchCreateRequest::NODELETE) options.no_delete = true;
+  }
+  options.prev_kv = request.prev_kv();
+  options.fragment = request.fragment();
+  options.progress_notify = request.progress_notify();
+  // etcd's created response carries the revision before the watch starts.
+  const int64_t revision = watches_->current_revision();
+  absl::StatusOr<int64_t> id = watches_->Watch(std::move(options));
+  WatchResponse response;
+  response.created = true;
+  response.revision = revision;
+  if (id.ok()) {
+    response.watch_id = *id;
+    if (request.progress_notify()) progress_wanted_.Set();
+  } else {
+    response.watch_id = kInvalidWatchId;
+    response.canceled = true;
+    response.cancel_reason = std::string(id.status().message());
+  }
+  watches_->Enqueue(std::move(response));
+}
+
+etcdserverpb::WatchResponse ServerWatchStream::ToProto(
+    const WatchResponse& response) const {
+  etcdserverpb::WatchResponse proto;
+  *proto.mutable_header() = service_->header_source_();
+  proto.mutable_header()->set_revision(response.revision);
+  proto.set_watch_id(response.watch_id);
+  proto.set_created(response.created);
+  proto.set_canceled(response.canceled);
+  proto.set_compact_revision(response.compact_revision);
+  proto.set_cancel_reason(response.cancel_reason);
+  if (response.events != nullptr) {
+    proto.mutable_events()->Reserve(static_cast<int>(response.events->size()));
+    for (const store::Event& event : *response.events) {
+      store::ToProto(event, response.prev_kv, proto.add_events());
+    }
+  }
+  return proto;
+}
+
+Task<absl::Status> ServerWatchStream::SendLoop() {
+  while (true) {
+    WatchResponse response = co_await watches_->Next();
+    absl::Status status = co_await Send(std::move(response));
+    if (!status.ok()) co_return status;
+  }
+}
+
+Task<absl::Status> ServerWatchStream::Send(WatchResponse response) {
+  etcdserverpb::WatchResponse full = ToProto(response);
+  const size_t limit = service_->options_.max_response_bytes;
+  if (!response.fragment || full.events_size() < 2 ||
+      full.ByteSizeLong() < limit) {
+    co_return co_await raw_->Write(full.SerializeAsString());
+  }
+  // Fill each fragment until the next event would reach the limit (every
+  // fragment holds at least one event); all but the last say fragment.
+  etcdserverpb::WatchResponse base = full;
+  base.clear_events();
+  base.set_fragment(true);
+  const size_t base_bytes = base.ByteSizeLong();
+  const int count = full.events_size();
+  int next = 0;
+  while (true) {
+    etcdserverpb::WatchResponse piece = base;
+    size_t bytes = base_bytes;
+    while (next < count) {
+      const size_t event_bytes = full.events(next).ByteSizeLong();
+      const size_t field_bytes =
+          1 + google::protobuf::io::CodedOutputStream::VarintSize64(
+                  event_bytes) +
+          event_bytes;
+      if (piece.events_size() > 0 && bytes + field_bytes >= limit) break;
+      piece.add_events()->Swap(full.mutable_events(next));
+      bytes += field_bytes;
+      next++;
+    }
+    KEEL_ASSERT(piece.events_size() > 0);
+    const bool last = next == count;
+    if (last) piece.set_fragment(false);
+    KEEL_CO_RETURN_IF_ERROR(co_await raw_->Write(piece.SerializeAsString()));
+    if (last) co_return absl::OkStatus();
+  }
+}
+
+Task<absl::Status> ServerWatchStream::ProgressLoop() {
+  co_await progress_wanted_.Wait();
+  // One interval per stream, as etcd's ticker, with up to a tenth of
+  // jitter so that streams opened together do not tick together.
+  Duration interval = std::max(service_->options_.progress_notify_interval,
+                               kMinProgressNotifyInterval);
+  interval += Nanoseconds(static_cast<int64_t>(service_->random_.Uniform(
+      static_cast<uint64_t>(interval.count() / 10))));
+  while (true) {
+    co_await service_->clock_.Sleep(interval);
+    watches_->ProgressTick();
+  }
+}
+
+Task<absl::Status> ServerWatchStream::LeaderLoop() {
+  int misses = 0;
+  while (true) {
+    co_await service_->clock_.Sleep(service_->options_.leader_check_interval);
+    misses = service_->has_leader_() ? 0 : misses + 1;
+    if (misses >= kMaxNoLeaderChecks) co_return MakeError(EtcdError::kNoLeader);
+  }
+}
+
+WatchService::WatchService(WatchHub& hub, Clock& clock, Random& random,
+                           HeaderSource header_source, LeaderCheck has_leader,
+                           WatchServiceOptions options)
+    : hub_(hub),
+      clock_(clock),
+      random_(random),
+      header_source_(std::move(header_source)),
+      has_leader_(std::move(has_leader)),
+      options_(options) {
+  KEEL_ASSERT(header_source_ != nullptr);
+  KEEL_ASSERT(has_leader_ != nullptr);
+  KEEL_ASSERT(options_.leader_check_interval > Duration::zero());
+}
+
+Task<absl::Status> WatchService::Serve(net::CallContext& context,
+                                       net::ServerStream& stream) {
+  const std::optional<std::string_view> require = context.Get("hasleader");
+  const bool require_leader = require.has_value() && *require == "true";
+  if (require_leader && !has_leader_()) {
+    co_return MakeError(EtcdError::kNoLeader);
+  }
+  ServerWatchStream call(this, &stream);
+  std::vector<Task<absl::Status>> tasks;
+  tasks.push_back(call.ReceiveLoop());
+  tasks.push_back(call.SendLoop());
+  tasks.push_back(call.ProgressLoop());
+  if (require_leader) tasks.push_back(call.LeaderLoop());
+  AnyResult<absl::Status> ended = co_await WhenAny(std::move(tasks));
+  co_return ended.value;
+}
+
+void RegisterWatchService(net::GrpcServer& server, WatchService& service) {
+  server.RegisterStream(
+      "/etcdserverpb.Watch/Watch",
+      [&service](net::CallContext& context, net::ServerStream& stream) {
+        return service.Serve(context, stream);
+      });
+}
+
+}  // namespace keel::node
