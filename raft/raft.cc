@@ -185,6 +185,8 @@ void Raft::TickHeartbeat() {
     }
   }
   if (state_ != StateType::kLeader) return;
+  // Retry a hand-off that an election timeout abandoned.
+  MaybeHandOffLeadership();
   if (heartbeat_elapsed_ >= heartbeat_timeout_) {
     heartbeat_elapsed_ = 0;
     Message beat;
@@ -510,10 +512,13 @@ ConfState Raft::SwitchToConfig(ConfigAndProgress next) {
   auto self = trk_.progress.find(id_);
   const bool member = self != trk_.progress.end();
   is_learner_ = member && self->second.is_learner;
-  // A leader that was removed (or demoted) keeps leading until the group
-  // elects another one: it no longer counts toward quorums and accepts no
-  // proposals, but it keeps replicating what it has, as etcd does.
-  if ((!member || is_learner_) && state_ == StateType::kLeader) return state;
+  // A leader that was removed (or demoted) keeps leading until it has
+  // handed leadership to a voter: it no longer counts toward quorums, but
+  // it keeps replicating what it has.
+  if ((!member || is_learner_) && state_ == StateType::kLeader) {
+    MaybeHandOffLeadership();
+    return state;
+  }
   if (state_ != StateType::kLeader || state.voters_size() == 0) return state;
   // The quorum may have changed, so something may now be committed; and new
   // members need their first append.

@@ -157,6 +157,12 @@ class Raft {
   void BcastHeartbeat();
   void BcastHeartbeatWithContext(const std::string& context);
   void SendTimeoutNow(uint64_t to);
+  // A leader that is not a voter of its own configuration (it was removed
+  // or demoted) transfers leadership to the voter furthest along. etcd
+  // leaves this to the application; doing it here matters for liveness:
+  // voters that have not yet applied the change may still need this
+  // member's vote, which it only gives to a log at least as long as its own.
+  void MaybeHandOffLeadership();
   void AbortLeaderTransfer() { lead_transferee_ = kNone; }
   bool CommittedEntryInCurrentTerm() const;
   void SendReadIndexResponse(Message m);

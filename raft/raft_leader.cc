@@ -425,6 +425,30 @@ void Raft::HandleTransferLeader(const Message& m, Progress& pr) {
   }
 }
 
+void Raft::MaybeHandOffLeadership() {
+  if (state_ != StateType::kLeader || Promotable() ||
+      lead_transferee_ != kNone) {
+    return;
+  }
+  // The voter furthest along needs the least catching up.
+  uint64_t target = kNone;
+  uint64_t target_match = 0;
+  for (uint64_t id : trk_.config.voters.incoming) {
+    const Progress& pr = trk_.progress.at(id);
+    if (target == kNone || pr.match > target_match) {
+      target = id;
+      target_match = pr.match;
+    }
+  }
+  if (target == kNone) return;
+  Log(LogLevel::kInfo, id_, " is no longer a voter; handing leadership to ",
+      target);
+  Message m;
+  m.set_type(raftpb::MsgTransferLeader);
+  m.set_from(target);
+  HandleTransferLeader(m, trk_.progress.at(target));
+}
+
 void Raft::SendTimeoutNow(uint64_t to) {
   Message m;
   m.set_to(to);
@@ -442,8 +466,10 @@ void Raft::HandleReadIndex(Message m) {
         ", entries count: ", m.entries_size());
     return;
   }
-  if (trk_.IsSingleton()) {
-    // We are the only voter: nobody else can have been elected.
+  if (trk_.IsSingleton() && trk_.config.voters.incoming.contains(id_)) {
+    // We are the only voter: nobody else can have been elected. (A leader
+    // that was removed and whose configuration is one other voter must
+    // not take this shortcut: that voter may already lead a later term.)
     RespondToReadIndex(m, log_.committed());
     return;
   }

@@ -117,6 +117,32 @@ TEST(ReadIndexTest, ANewLeaderHoldsReadsUntilItCommitsAnEntryOfItsTerm) {
   EXPECT_EQ(states[0].request_context, "ctx");
 }
 
+TEST(ReadIndexTest, ARemovedLeaderDoesNotTakeTheSingleVoterShortcut) {
+  auto r = NewTestMember(1, {1, 2});
+  r->BecomeCandidate();
+  r->BecomeLeader();
+  Message ack = MakeMessage(2, 1, raftpb::MsgAppResp, 1);
+  ack.set_index(1);
+  ASSERT_TRUE(r->Step(ack).ok());
+  // 1 is removed: the configuration is the single voter 2, which may
+  // already lead a later term. 1 must confirm with 2 before answering.
+  ConfChangeV2 remove;
+  ConfChangeSingle* single = remove.add_changes();
+  single->set_type(raftpb::ConfChangeRemoveNode);
+  single->set_node_id(1);
+  ASSERT_TRUE(r->ApplyConfChange(remove).ok());
+  ReadMessages(*r);
+  ASSERT_TRUE(r->Step(ReadRequest(1, "ctx")).ok());
+  EXPECT_TRUE(r->read_states().empty());
+  std::vector<Message> out = ReadMessages(*r);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].type(), raftpb::MsgHeartbeat);
+  Message beat_ack = MakeMessage(2, 1, raftpb::MsgHeartbeatResp, 1);
+  beat_ack.set_context("ctx");
+  ASSERT_TRUE(r->Step(beat_ack).ok());
+  EXPECT_EQ(r->read_states().size(), 1u);
+}
+
 TEST(ReadIndexTest, FollowersWithoutALeaderDropReads) {
   auto r = NewTestMember(2, {1, 2, 3});
   ASSERT_TRUE(r->Step(ReadRequest(2, "ctx")).ok());

@@ -39,10 +39,16 @@ namespace keel::raft {
 //      apply `committed_entries` in order. Call ApplyConfChange() for each
 //      configuration change entry as it is applied. Serve reads in
 //      `read_states` once the applied index reaches their index.
-//   4. Call Advance(). No other Ready may be taken before it. Tick(),
-//      Step() and the proposal calls may be made while a Ready is being
-//      handled (for example while step 1 waits for the disk); their effects
-//      show up in the next Ready.
+//      Committed entries may include ones from this Ready's `entries` (a
+//      leader counts its own log toward the quorum at once), which is why
+//      applying waits for step 1.
+//   4. Call Advance(). From then on raft reads the persisted entries back
+//      through Storage, so Storage must serve them. No other Ready may be
+//      taken before Advance(). Tick(), Step() and the proposal calls may be
+//      made while a Ready is being handled (for example while step 1 waits
+//      for the disk); their effects show up in the next Ready.
+// Messages may be delivered late, twice, out of order or not at all; raft
+// tolerates all of it.
 struct Ready {
   // Set when the leader or this member's role changed. Never persisted.
   std::optional<SoftState> soft_state;

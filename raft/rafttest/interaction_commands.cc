@@ -43,113 +43,120 @@ std::vector<uint64_t> InteractionEnv::Ids(const TestData& data) {
 
 std::string InteractionEnv::Handle(const TestData& data) {
   sink_.output.clear();
-  absl::Status status;
+  absl::Status status = Dispatch(data);
+  if (!status.ok()) Print(std::string(status.message()) + "\n");
+  return sink_.output;
+}
+
+absl::Status InteractionEnv::Dispatch(const TestData& data) {
   const std::string& cmd = data.command;
-  std::vector<uint64_t> ids;
-  if (cmd != "add-nodes" && cmd != "propose" && cmd != "read-index" &&
-      cmd != "compact" && cmd != "log-level" && cmd != "report-snapshot") {
-    ids = Ids(data);
+  if (cmd == "add-nodes") return AddNodes(data);
+  if (cmd == "propose") return Propose(data);
+  if (cmd == "propose-conf-change") return ProposeConfChange(data);
+  if (cmd == "tick-election") return TickElection(data);
+  if (cmd == "tick-heartbeat") return TickHeartbeat(data);
+  if (cmd == "compact") return Compact(data);
+  if (cmd == "log-level") return SetLogLevel(data);
+  if (cmd == "transfer-leadership") {
+    const uint64_t from = ParseUint(data, "from", 0);
+    const uint64_t to = ParseUint(data, "to", 0);
+    if (from == 0 || to == 0) return Usage("transfer-leadership from=<id> to=<id>");
+    node(from).node->TransferLeader(to);
+    return absl::OkStatus();
   }
-  auto first = [&]() -> uint64_t {
-    KEEL_ASSERT_MSG(!ids.empty(), "command needs a node id");
-    return ids[0];
-  };
-  if (cmd == "add-nodes") {
-    status = AddNodes(data);
-  } else if (cmd == "campaign") {
-    status = node(first()).node->Campaign();
-  } else if (cmd == "propose") {
-    status = Propose(data);
-  } else if (cmd == "propose-conf-change") {
-    status = ProposeConfChange(data);
-  } else if (cmd == "tick-election") {
-    status = TickElection(data);
-  } else if (cmd == "tick-heartbeat") {
-    status = TickHeartbeat(data);
-  } else if (cmd == "tick") {
-    if (ids.size() != 2) {
-      status = Usage("tick <id> <ticks>");
-    } else {
-      for (uint64_t i = 0; i < ids[1]; i++) node(ids[0]).node->Tick();
+  if (cmd == "read-index" || cmd == "report-snapshot") {
+    // <id> <word> [<word>]
+    std::vector<std::string> words = data.Words();
+    uint64_t id = 0, peer = 0;
+    if (cmd == "read-index") {
+      if (words.size() != 2 || !ParseInt(words[0], &id)) {
+        return Usage("read-index <id> <context>");
+      }
+      node(id).node->ReadIndex(words[1]);
+      return absl::OkStatus();
     }
-  } else if (cmd == "process-ready") {
-    for (uint64_t id : ids) {
-      if (ids.size() > 1) Print(StrCat("> ", id, " handling Ready\n"));
-      status = ProcessReady(id);
-      if (!status.ok()) break;
+    if (words.size() != 3 || !ParseInt(words[0], &id) || !ParseInt(words[1], &peer)) {
+      return Usage("report-snapshot <id> <peer> ok|fail");
     }
-  } else if (cmd == "deliver-msgs") {
-    std::vector<uint64_t> dropped = ParseIds(data.Values("drop").value_or(
-        std::vector<std::string>{}));
+    node(id).node->ReportSnapshot(peer, words[2] == "ok");
+    return absl::OkStatus();
+  }
+  if (cmd == "deliver-msgs") {
+    std::vector<uint64_t> dropped =
+        ParseIds(data.Values("drop").value_or(std::vector<std::string>{}));
     size_t n = 0;
-    for (uint64_t id : ids) n += DeliverMessages(id, /*drop=*/false);
+    for (uint64_t id : Ids(data)) n += DeliverMessages(id, /*drop=*/false);
     for (uint64_t id : dropped) n += DeliverMessages(id, /*drop=*/true);
     if (n == 0) Print("no messages\n");
-  } else if (cmd == "drop") {
+    return absl::OkStatus();
+  }
+  return NodeCommand(cmd, Ids(data));
+}
+
+absl::Status InteractionEnv::NodeCommand(const std::string& cmd,
+                                         const std::vector<uint64_t>& ids) {
+  if (cmd == "stabilize") return Stabilize(ids);
+  if (cmd == "partition") {
+    partition_ = std::set<uint64_t>(ids.begin(), ids.end());
+    return absl::OkStatus();
+  }
+  if (cmd == "heal") {
+    partition_.clear();
+    return absl::OkStatus();
+  }
+  if (cmd == "raft-state") {
+    RaftState();
+    return absl::OkStatus();
+  }
+  if (cmd == "drop") {
     size_t n = 0;
     for (uint64_t id : ids) n += DeliverMessages(id, /*drop=*/true);
     if (n == 0) Print("no messages\n");
-  } else if (cmd == "stabilize") {
-    status = Stabilize(ids);
-  } else if (cmd == "partition") {
-    partition_ = std::set<uint64_t>(ids.begin(), ids.end());
-  } else if (cmd == "heal") {
-    partition_.clear();
-  } else if (cmd == "transfer-leadership") {
-    uint64_t from = ParseUint(data, "from", 0);
-    uint64_t to = ParseUint(data, "to", 0);
-    if (from == 0 || to == 0) {
-      status = Usage("transfer-leadership from=<id> to=<id>");
-    } else {
-      node(from).node->TransferLeader(to);
+    return absl::OkStatus();
+  }
+  if (cmd == "process-ready") {
+    for (uint64_t id : ids) {
+      if (ids.size() > 1) Print(StrCat("> ", id, " handling Ready\n"));
+      if (absl::Status status = ProcessReady(id); !status.ok()) return status;
     }
-  } else if (cmd == "read-index") {
-    std::vector<std::string> words = data.Words();
-    uint64_t id = 0;
-    if (words.size() != 2 || !ParseInt(words[0], &id)) {
-      status = Usage("read-index <id> <context>");
-    } else {
-      node(id).node->ReadIndex(words[1]);
-    }
-  } else if (cmd == "report-snapshot") {
-    std::vector<std::string> words = data.Words();
-    uint64_t id = 0, peer = 0;
-    if (words.size() != 3 || !ParseInt(words[0], &id) || !ParseInt(words[1], &peer)) {
-      status = Usage("report-snapshot <id> <peer> ok|fail");
-    } else {
-      node(id).node->ReportSnapshot(peer, words[2] == "ok");
-    }
-  } else if (cmd == "report-unreachable") {
-    if (ids.size() != 2) {
-      status = Usage("report-unreachable <id> <peer>");
+    return absl::OkStatus();
+  }
+  if (ids.empty()) {
+    return absl::InvalidArgumentError(AsAbsl(StrCat("unknown command ", cmd)));
+  }
+  if (cmd == "tick" || cmd == "report-unreachable") {
+    if (ids.size() != 2) return Usage(StrCat(cmd, " <id> <n>"));
+    if (cmd == "tick") {
+      for (uint64_t i = 0; i < ids[1]; i++) node(ids[0]).node->Tick();
     } else {
       node(ids[0]).node->ReportUnreachable(ids[1]);
     }
-  } else if (cmd == "compact") {
-    status = Compact(data);
-  } else if (cmd == "restart") {
-    status = Restart(first());
-  } else if (cmd == "status") {
-    Status(first());
-  } else if (cmd == "raft-log") {
-    RaftLog(first());
-  } else if (cmd == "raft-state") {
-    RaftState();
-  } else if (cmd == "log-level") {
-    std::vector<std::string> words = data.Words();
-    LogLevel level = LogLevel::kInfo;
-    if (words.size() == 1 && words[0] == "none") {
-      logger_ = Logger(nullptr, LogLevel::kError);
-    } else if (words.size() == 1 && ParseLogLevel(words[0], &level)) {
-      logger_ = Logger(&sink_, level);
-    } else {
-      status = Usage("log-level debug|info|warn|error|none");
-    }
-  } else {
-    status = absl::InvalidArgumentError(AsAbsl(StrCat("unknown command ", cmd)));
+    return absl::OkStatus();
   }
-  if (!status.ok()) Print(std::string(status.message()) + "\n");
-  return sink_.output;
+  if (cmd == "campaign") return node(ids[0]).node->Campaign();
+  if (cmd == "restart") return Restart(ids[0]);
+  if (cmd == "status") {
+    Status(ids[0]);
+    return absl::OkStatus();
+  }
+  if (cmd == "raft-log") {
+    RaftLog(ids[0]);
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(AsAbsl(StrCat("unknown command ", cmd)));
+}
+
+absl::Status InteractionEnv::SetLogLevel(const TestData& data) {
+  std::vector<std::string> words = data.Words();
+  LogLevel level = LogLevel::kInfo;
+  if (words.size() == 1 && words[0] == "none") {
+    logger_ = Logger(nullptr, LogLevel::kError);
+  } else if (words.size() == 1 && ParseLogLevel(words[0], &level)) {
+    logger_ = Logger(&sink_, level);
+  } else {
+    return Usage("log-level debug|info|warn|error|none");
+  }
+  return absl::OkStatus();
 }
 
 absl::Status InteractionEnv::AddNodes(const TestData& data) {

@@ -94,6 +94,10 @@ class InteractionEnv {
   std::string Handle(const TestData& data);
 
  private:
+  absl::Status Dispatch(const TestData& data);
+  // Commands whose arguments are node ids only.
+  absl::Status NodeCommand(const std::string& cmd, const std::vector<uint64_t>& ids);
+  absl::Status SetLogLevel(const TestData& data);
   absl::Status AddNodes(const TestData& data);
   absl::Status Campaign(const TestData& data);
   absl::Status Propose(const TestData& data);
