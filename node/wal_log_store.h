@@ -1,0 +1,37 @@
+// WalLogStore: the LogStore of a real member, on store/WalStorage.
+#ifndef KEEL_NODE_WAL_LOG_STORE_H_
+#define KEEL_NODE_WAL_LOG_STORE_H_
+
+#include <memory>
+
+#include "node/log_store.h"
+#include "store/wal_storage.h"
+
+namespace keel::node {
+
+class WalLogStore final : public LogStore {
+ public:
+  explicit WalLogStore(std::unique_ptr<store::WalStorage> storage)
+      : storage_(std::move(storage)) {}
+
+  raft::Storage& storage() override { return *storage_; }
+
+  Task<absl::Status> Save(const raft::Ready& ready) override {
+    co_return co_await storage_->Save(
+        ready.hard_state.value_or(raftpb::HardState{}), ready.entries,
+        ready.snapshot.value_or(raftpb::Snapshot{}), ready.must_sync);
+  }
+
+  Task<absl::Status> Compact(uint64_t index, raft::ConfState conf_state) override {
+    co_return co_await storage_->Compact(index, std::move(conf_state));
+  }
+
+  store::WalStorage& wal_storage() { return *storage_; }
+
+ private:
+  std::unique_ptr<store::WalStorage> storage_;
+};
+
+}  // namespace keel::node
+
+#endif  // KEEL_NODE_WAL_LOG_STORE_H_
