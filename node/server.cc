@@ -146,8 +146,30 @@ absl::Status Server::Bootstrap() {
   return raw_->Bootstrap(peers);
 }
 
-void Server::Start() {
+absl::Status Server::Start() {
   KEEL_ASSERT(loops_running_ == 0);
+  net::PeerTransportOptions options;
+  options.local_id = id_;
+  options.cluster_id = cluster_id_;
+  KEEL_ASSIGN_OR_RETURN(options.listen_address,
+                        net::PeerUrlToAddress(config_.listen_peer_urls.front()));
+  options.snapshot_dir = JoinPath(JoinPath(config_.DataDir(), "member"), "snap");
+  net::PeerTransportCallbacks callbacks;
+  callbacks.on_message = [this](raft::Message m) { ReceiveMessage(std::move(m)); };
+  callbacks.on_unreachable = [this](uint64_t peer) { ReportUnreachable(peer); };
+  callbacks.on_snapshot_status = [this](uint64_t peer, bool ok) {
+    ReportSnapshot(peer, ok);
+  };
+  callbacks.on_removed = [this](uint64_t peer) {
+    Fail(absl::FailedPreconditionError(
+        "the member has been permanently removed from the cluster"));
+  };
+  transport_ = std::make_unique<net::PeerTransport>(env_, std::move(options),
+                                                    std::move(callbacks));
+  KEEL_RETURN_IF_ERROR(transport_->Start());
+  for (const auto& [id, member] : members_->members()) {
+    if (id != id_) UpdatePeer(member);
+  }
   // etcd fast-forwards the election clock at boot, so a fresh cluster
   // elects a leader after one timeout instead of up to two.
   if (config_.initial_election_tick_advance) {
@@ -161,6 +183,22 @@ void Server::Start() {
   env_.Spawn(CompactLoop());
   work_.Set();
   compact_work_.Set();
+  return absl::OkStatus();
+}
+
+void Server::UpdatePeer(const Member& member) {
+  std::vector<std::string> addresses;
+  for (const std::string& url : member.peer_urls) {
+    auto address = net::PeerUrlToAddress(url);
+    if (address.ok()) addresses.push_back(*address);
+  }
+  absl::Status status = transport_->HasPeer(member.id)
+                            ? transport_->UpdatePeer(member.id, addresses)
+                            : transport_->AddPeer(member.id, addresses);
+  if (!status.ok()) {
+    env_.log().Warn("cannot reach a member", {{"member-id", FormatId(member.id)},
+                                              {"error", status.ToString()}});
+  }
 }
 
 Task<void> Server::Stop() {
@@ -176,6 +214,7 @@ Task<void> Server::Stop() {
   apply_work_.Set();
   compact_work_.Set();
   while (loops_running_ > 0) co_await loop_exited_.Wait();
+  transport_.reset();
   absl::Status synced = mvcc_->SyncBarrier();
   if (!synced.ok()) {
     env_.log().Warn("failed to sync the key space at stop",

@@ -27,7 +27,7 @@
 #include "node/apply_result.h"
 #include "node/log_store.h"
 #include "node/member_store.h"
-#include "node/raft_transport.h"
+#include "net/peer_transport.h"
 #include "node/server_config.h"
 #include "node/waiters.h"
 #include "proto/internal.pb.h"
@@ -66,8 +66,7 @@ class Server {
  public:
   // Opens the member's state (Mvcc, membership, raft log) or bootstraps a
   // new member from the configuration. The caller provides the raft log
-  // (`log_store`, opened on the same data directory) and the transport
-  // (null when the cluster has one member and no peers to reach).
+  // (`log_store`, opened on the same data directory).
   // InvalidArgument for a bad configuration; FailedPrecondition if the data
   // belongs to another cluster or member; DataLoss if it is corrupt.
   static absl::StatusOr<std::unique_ptr<Server>> Open(
@@ -77,11 +76,11 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Sets the transport before Start (it may need the server's ids).
-  void SetTransport(RaftTransport* transport) { transport_ = transport; }
-
-  // Spawns the ticker, the raft loop and the applier in env's process.
-  void Start();
+  // Starts the peer transport (listening on the first --listen-peer-urls)
+  // and spawns the ticker, the raft loop, the applier and the compactor in
+  // env's process. Must run in a coroutine of that process. Errors from
+  // listening (address in use, bad URL).
+  absl::Status Start();
   // Refuses new requests, fails waiting ones with "server stopped", waits for
   // requests inside to leave and stops the loops. Suspends.
   Task<void> Stop();
@@ -91,6 +90,8 @@ class Server {
   // Delivery outcomes from the transport.
   void ReportUnreachable(uint64_t peer);
   void ReportSnapshot(uint64_t peer, bool ok);
+  // The peer transport, once started (null before Start()).
+  net::PeerTransport* transport() { return transport_.get(); }
 
   // ---- KV ----
   Task<absl::StatusOr<etcdserverpb::RangeResponse>> Range(
@@ -132,7 +133,7 @@ class Server {
   // Signalled whenever the leader changes.
   WaitQueue& leader_changed() { return leader_changed_; }
   // Set once the server has stopped (or failed) for good.
-  const Event& stopped() const { return stopped_; }
+  Event& stopped() { return stopped_; }
   // Why the server stopped on its own (a fatal storage error, removal).
   const absl::Status& fatal_error() const { return fatal_; }
 
@@ -191,6 +192,7 @@ class Server {
   ApplyResult ApplyLeaseRequest(const store::EntryId& entry_id,
                                 internal::InternalRaftRequest& request);
   absl::Status ApplyMemberChange(const raft::ConfChange& change);
+  void UpdatePeer(const Member& member);
   Task<absl::Status> MaybeCompactLog();
   void Fail(absl::Status status);
 
@@ -210,7 +212,7 @@ class Server {
   std::unique_ptr<MemberStore> members_;
   std::unique_ptr<LogStore> log_store_;
   std::unique_ptr<raft::RawNode> raw_;
-  RaftTransport* transport_ = nullptr;
+  std::unique_ptr<net::PeerTransport> transport_;
   raft::ConfState conf_state_;
   // The configuration as of each conf change applied since the last log
   // compaction, so the log can be compacted at an older index than the

@@ -255,15 +255,15 @@ absl::Status Server::ApplyMemberChange(const raft::ConfChange& change) {
       }
       member.is_learner = change.type() == raftpb::ConfChangeAddLearnerNode;
       KEEL_RETURN_IF_ERROR(members_->Put(member));
-      if (transport_ != nullptr && member.id != id_) {
-        transport_->AddPeer(member.id, member.peer_urls);
-      }
+      if (transport_ != nullptr && member.id != id_) UpdatePeer(member);
       return absl::OkStatus();
     }
     case raftpb::ConfChangeRemoveNode:
       KEEL_RETURN_IF_ERROR(members_->Remove(change.node_id()));
-      if (transport_ != nullptr && change.node_id() != id_) {
-        transport_->RemovePeer(change.node_id());
+      if (transport_ != nullptr && change.node_id() != id_ &&
+          transport_->HasPeer(change.node_id())) {
+        absl::Status removed = transport_->RemovePeer(change.node_id());
+        if (!removed.ok()) return removed;
       }
       return absl::OkStatus();
     case raftpb::ConfChangeUpdateNode: {
@@ -276,9 +276,7 @@ absl::Status Server::ApplyMemberChange(const raft::ConfChange& change) {
       Member member = *existing;
       member.peer_urls.assign(context.peer_urls().begin(), context.peer_urls().end());
       KEEL_RETURN_IF_ERROR(members_->Put(member));
-      if (transport_ != nullptr && member.id != id_) {
-        transport_->UpdatePeer(member.id, member.peer_urls);
-      }
+      if (transport_ != nullptr && member.id != id_) UpdatePeer(member);
       return absl::OkStatus();
     }
     default:

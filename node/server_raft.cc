@@ -148,11 +148,7 @@ Task<absl::Status> Server::HandleReady(raft::Ready ready) {
 
 void Server::SendMessages(std::vector<raft::Message> messages) {
   if (messages.empty()) return;
-  if (transport_ == nullptr) {
-    env_.log().Warn("raft messages with no transport to carry them",
-                    {{"count", static_cast<int64_t>(messages.size())}});
-    return;
-  }
+  KEEL_ASSERT(transport_ != nullptr);
   transport_->Send(std::move(messages));
 }
 

@@ -31,7 +31,10 @@ class ServerTest : public ::testing::Test {
                                std::make_unique<MemoryLogStore>());
     EXPECT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
-    server_->Start();
+    absl::Status started = h_.Run([](Server* server) -> Task<absl::Status> {
+      co_return server->Start();
+    }(server_.get()));
+    EXPECT_TRUE(started.ok()) << started;
     // A single member elects itself within an election timeout.
     h_.world().RunUntil([&] { return server_->is_leader(); }, Seconds(5));
     EXPECT_TRUE(server_->is_leader());
