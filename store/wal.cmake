@@ -1,0 +1,43 @@
+# store/ targets for the write-ahead log (wal*), the LevelDB Env adapter
+# (leveldb_env*, leveldb_db*) and the snapshot file (snapshot_file*).
+# Included from store/CMakeLists.txt.
+
+# Debian's LevelDB CMake package names "snappy" as a link dependency, but
+# only the runtime library (libsnappy.so.1) is installed, so -lsnappy would
+# fail. Name the runtime library instead.
+if(NOT TARGET snappy)
+  find_library(KEEL_SNAPPY_LIBRARY NAMES snappy libsnappy.so.1 REQUIRED)
+  add_library(snappy SHARED IMPORTED GLOBAL)
+  set_target_properties(snappy PROPERTIES IMPORTED_LOCATION
+                        ${KEEL_SNAPPY_LIBRARY})
+endif()
+
+keel_library(keel_wal
+  SOURCES
+    wal.cc
+    wal_open.cc
+    wal_record.cc
+    wal_replay.cc
+    wal_storage.cc
+  DEPS
+    keel_runtime keel_raft keel_proto absl::status absl::statusor
+    absl::str_format)
+
+keel_library(keel_leveldb
+  SOURCES
+    leveldb_db.cc
+    leveldb_env.cc
+    leveldb_env_files.cc
+  DEPS
+    keel_runtime leveldb::leveldb absl::status absl::statusor)
+
+#SNAP1
+keel_test(wal_test LABEL unit
+  SOURCES
+    wal_record_test.cc
+    wal_replay_test.cc
+    wal_test.cc
+    wal_storage_test.cc
+  DEPS keel_wal keel_sim)
+
+#REST
