@@ -136,7 +136,15 @@ leveldb::Status LevelDbEnv::RemoveFile(const std::string& name) {
 
 leveldb::Status LevelDbEnv::CreateDir(const std::string& name) {
   if (abandoned()) return Abandoned(name);
+  const bool existed = fs_.Stat(name).ok();
   absl::Status created = CreateDirs(fs_, name);
+  // A new directory's entry (and any new parent's) must be durable before
+  // a synced write inside it can be.
+  for (std::string dir = name; created.ok() && !existed;) {
+    dir = LevelDbParentDir(dir);
+    created = fs_.SyncDirNow(dir);
+    if (dir == "." || dir == "/") break;
+  }
   return created.ok() ? leveldb::Status::OK() : ToLevelDb(created, name);
 }
 

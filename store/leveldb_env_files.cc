@@ -3,11 +3,13 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <algorithm>
 #include <utility>
 
 #include "runtime/assert.h"
 #include "runtime/strings.h"
 #include "store/leveldb_env.h"
+#include "store/leveldb_env_log_scan.h"
 
 namespace keel::store {
 namespace {
@@ -26,12 +28,16 @@ bool IsLogFile(const std::string& name) {
 
 class SequentialFile final : public leveldb::SequentialFile {
  public:
-  SequentialFile(LevelDbEnv& env, std::string name, std::unique_ptr<File> file)
-      : env_(env), name_(std::move(name)), file_(std::move(file)) {}
+  // Reads stop at `limit` (the valid prefix of a log-format file).
+  SequentialFile(LevelDbEnv& env, std::string name, std::unique_ptr<File> file,
+                 uint64_t limit)
+      : env_(env), name_(std::move(name)), file_(std::move(file)), limit_(limit) {}
 
   leveldb::Status Read(size_t n, leveldb::Slice* result, char* scratch) override {
     *result = leveldb::Slice();
     if (env_.abandoned()) return Abandoned(name_);
+    if (offset_ >= limit_) return leveldb::Status::OK();
+    n = std::min<uint64_t>(n, limit_ - offset_);
     auto data = file_->ReadAt(offset_, n);
     if (!data.ok()) return ToLevelDb(data.status(), name_);
     KEEL_ASSERT(data->size() <= n);
@@ -50,6 +56,7 @@ class SequentialFile final : public leveldb::SequentialFile {
   LevelDbEnv& env_;
   const std::string name_;
   std::unique_ptr<File> file_;
+  const uint64_t limit_;
   uint64_t offset_ = 0;
 };
 
@@ -179,7 +186,28 @@ leveldb::Status LevelDbEnv::NewSequentialFile(const std::string& name,
   if (abandoned()) return Abandoned(name);
   auto file = fs_.Open(name, {.read_only = true});
   if (!file.ok()) return ToLevelDb(file.status(), name);
-  *result = new SequentialFile(*this, name, std::move(*file));
+  auto size = (*file)->Size();
+  if (!size.ok()) return ToLevelDb(size.status(), name);
+  uint64_t limit = *size;
+  if (IsLevelDbLogFormatFile(name)) {
+    // LevelDB reads logs only to recover: show it the valid prefix alone.
+    auto data = (*file)->ReadAt(0, *size);
+    if (!data.ok()) return ToLevelDb(data.status(), name);
+    const LevelDbLogScan scan = ScanLevelDbLog(*data);
+    if (scan.corrupt) {
+      return leveldb::Status::Corruption(
+          name, StrCat(scan.problem, " at offset ", scan.bad_offset));
+    }
+    if (scan.torn) {
+      log_.Warn("ignoring the torn tail of a LevelDB log",
+                {{"file", name},
+                 {"offset", scan.valid_bytes},
+                 {"bytes", data->size() - scan.valid_bytes},
+                 {"reason", scan.problem}});
+    }
+    limit = scan.valid_bytes;
+  }
+  *result = new SequentialFile(*this, name, std::move(*file), limit);
   return leveldb::Status::OK();
 }
 

@@ -28,6 +28,7 @@ keel_library(keel_leveldb
     leveldb_db.cc
     leveldb_env.cc
     leveldb_env_files.cc
+    leveldb_env_log_scan.cc
   DEPS
     keel_runtime leveldb::leveldb absl::status absl::statusor)
 
@@ -40,4 +41,6 @@ keel_test(wal_test LABEL unit
     wal_storage_test.cc
   DEPS keel_wal keel_sim)
 
-#REST
+keel_test(leveldb_env_test LABEL unit
+  SOURCES leveldb_env_test.cc
+  DEPS keel_leveldb keel_sim)
