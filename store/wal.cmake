@@ -32,7 +32,10 @@ keel_library(keel_leveldb
   DEPS
     keel_runtime leveldb::leveldb absl::status absl::statusor)
 
-#SNAP1
+keel_library(keel_snapshot_file
+  SOURCES snapshot_file.cc
+  DEPS keel_runtime absl::status absl::statusor absl::str_format)
+
 keel_test(wal_test LABEL unit
   SOURCES
     wal_record_test.cc
@@ -44,3 +47,7 @@ keel_test(wal_test LABEL unit
 keel_test(leveldb_env_test LABEL unit
   SOURCES leveldb_env_test.cc
   DEPS keel_leveldb keel_sim)
+
+keel_test(snapshot_file_test LABEL unit
+  SOURCES snapshot_file_test.cc
+  DEPS keel_snapshot_file keel_sim)
