@@ -1,0 +1,152 @@
+// LevelDB setup and the after-each-call hook; see mvcc_db.h.
+#include "store/mvcc_db.h"
+
+#include "leveldb/cache.h"
+#include "leveldb/filter_policy.h"
+#include "leveldb/options.h"
+#include "runtime/assert.h"
+#include "runtime/strings.h"
+
+namespace keel::store {
+
+absl::Status FromLevelDb(const leveldb::Status& status) {
+  KEEL_ASSERT(!status.ok());
+  std::string text = status.ToString();
+  if (status.IsCorruption()) return absl::DataLossError(AsAbsl(text));
+  return absl::InternalError(AsAbsl(text));
+}
+
+DbIterator::DbIterator(leveldb::Iterator* it, const std::function<void()>* after)
+    : it_(it), after_(after) {
+  KEEL_ASSERT(it != nullptr);
+}
+
+DbIterator::~DbIterator() {
+  it_.reset();
+  AfterCall();
+}
+
+void DbIterator::AfterCall() const {
+  if (*after_) (*after_)();
+}
+
+void DbIterator::Seek(std::string_view target) {
+  it_->Seek(leveldb::Slice(target.data(), target.size()));
+  AfterCall();
+}
+
+void DbIterator::Next() {
+  KEEL_ASSERT(it_->Valid());
+  it_->Next();
+  AfterCall();
+}
+
+std::string_view DbIterator::key() const {
+  leveldb::Slice k = it_->key();
+  return std::string_view(k.data(), k.size());
+}
+
+std::string_view DbIterator::value() const {
+  leveldb::Slice v = it_->value();
+  return std::string_view(v.data(), v.size());
+}
+
+absl::Status DbIterator::status() const {
+  leveldb::Status s = it_->status();
+  return s.ok() ? absl::OkStatus() : FromLevelDb(s);
+}
+
+absl::StatusOr<std::unique_ptr<MvccDb>> MvccDb::Open(
+    const MvccOptions& options) {
+  KEEL_ASSERT(!options.path.empty());
+  KEEL_ASSERT(options.bloom_bits_per_key >= 0);
+  std::unique_ptr<MvccDb> db(new MvccDb());
+  db->after_db_call_ = options.after_db_call;
+  if (options.bloom_bits_per_key > 0) {
+    db->filter_policy_.reset(
+        leveldb::NewBloomFilterPolicy(options.bloom_bits_per_key));
+  }
+  db->block_cache_.reset(leveldb::NewLRUCache(options.block_cache_bytes));
+
+  leveldb::Options leveldb_options;
+  if (options.env != nullptr) leveldb_options.env = options.env;
+  leveldb_options.create_if_missing = true;
+  leveldb_options.error_if_exists = options.error_if_exists;
+  leveldb_options.write_buffer_size = options.write_buffer_bytes;
+  leveldb_options.max_file_size = options.table_file_bytes;
+  leveldb_options.block_cache = db->block_cache_.get();
+  leveldb_options.filter_policy = db->filter_policy_.get();
+  leveldb_options.compression = options.compression
+                                    ? leveldb::kSnappyCompression
+                                    : leveldb::kNoCompression;
+  leveldb::DB* raw = nullptr;
+  leveldb::Status s = leveldb::DB::Open(leveldb_options, options.path, &raw);
+  db->AfterCall();
+  if (!s.ok()) return FromLevelDb(s);
+  db->db_.reset(raw);
+  return db;
+}
+
+MvccDb::~MvccDb() {
+  // Background work still queued must run before LevelDB's destructor
+  // waits for it.
+  AfterCall();
+  db_.reset();
+  AfterCall();
+}
+
+void MvccDb::AfterCall() const {
+  if (after_db_call_) after_db_call_();
+}
+
+absl::StatusOr<std::optional<std::string>> MvccDb::Get(
+    std::string_view key, const leveldb::Snapshot* snapshot) {
+  leveldb::ReadOptions read_options;
+  read_options.snapshot = snapshot;
+  std::string value;
+  leveldb::Status s =
+      db_->Get(read_options, leveldb::Slice(key.data(), key.size()), &value);
+  AfterCall();
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return FromLevelDb(s);
+  return std::optional<std::string>(std::move(value));
+}
+
+absl::Status MvccDb::Write(leveldb::WriteBatch* batch, bool sync) {
+  KEEL_ASSERT(batch != nullptr);
+  leveldb::WriteOptions write_options;
+  write_options.sync = sync;
+  leveldb::Status s = db_->Write(write_options, batch);
+  AfterCall();
+  return s.ok() ? absl::OkStatus() : FromLevelDb(s);
+}
+
+std::unique_ptr<DbIterator> MvccDb::NewIterator(
+    const leveldb::Snapshot* snapshot) {
+  leveldb::ReadOptions read_options;
+  read_options.snapshot = snapshot;
+  auto it = std::make_unique<DbIterator>(db_->NewIterator(read_options),
+                                         &after_db_call_);
+  AfterCall();
+  return it;
+}
+
+const leveldb::Snapshot* MvccDb::GetSnapshot() {
+  const leveldb::Snapshot* snapshot = db_->GetSnapshot();
+  AfterCall();
+  return snapshot;
+}
+
+void MvccDb::ReleaseSnapshot(const leveldb::Snapshot* snapshot) {
+  KEEL_ASSERT(snapshot != nullptr);
+  db_->ReleaseSnapshot(snapshot);
+  AfterCall();
+}
+
+std::string MvccDb::Property(std::string_view name) {
+  std::string value;
+  db_->GetProperty(leveldb::Slice(name.data(), name.size()), &value);
+  return value;
+}
+
+}  // namespace keel::store

@@ -1,0 +1,99 @@
+// Snapshot streaming and restore; see mvcc_snapshot.h.
+#include "store/mvcc_snapshot.h"
+
+#include <utility>
+
+#include "leveldb/write_batch.h"
+#include "runtime/assert.h"
+#include "runtime/status_macros.h"
+#include "store/key_codec.h"
+
+namespace keel::store {
+
+absl::StatusOr<std::unique_ptr<MvccSnapshot>> MvccSnapshot::Take(Mvcc* mvcc) {
+  KEEL_ASSERT(mvcc != nullptr);
+  // Entries that changed nothing are recorded only in memory until the
+  // next write; write them so the copy carries the true applied entry.
+  KEEL_RETURN_IF_ERROR(mvcc->SyncBarrier());
+  MvccDb* db = mvcc->db();
+  return std::unique_ptr<MvccSnapshot>(new MvccSnapshot(
+      db, db->GetSnapshot(), mvcc->applied(), mvcc->current_revision()));
+}
+
+MvccSnapshot::MvccSnapshot(MvccDb* db, const leveldb::Snapshot* snapshot,
+                           EntryId applied, int64_t revision)
+    : db_(db),
+      snapshot_(snapshot),
+      it_(db->NewIterator(snapshot)),
+      applied_(applied),
+      revision_(revision) {
+  KEEL_ASSERT(snapshot != nullptr);
+  it_->Seek(std::string_view());
+}
+
+MvccSnapshot::~MvccSnapshot() {
+  it_.reset();
+  db_->ReleaseSnapshot(snapshot_);
+}
+
+absl::StatusOr<std::optional<std::string>> MvccSnapshot::NextChunk(
+    size_t max_bytes) {
+  KEEL_ASSERT(max_bytes > 0);
+  if (!it_->Valid()) {
+    KEEL_RETURN_IF_ERROR(it_->status());
+    return std::optional<std::string>();
+  }
+  std::string chunk;
+  while (it_->Valid() && chunk.size() < max_bytes) {
+    AppendVarint64(&chunk, it_->key().size());
+    chunk.append(it_->key());
+    AppendVarint64(&chunk, it_->value().size());
+    chunk.append(it_->value());
+    it_->Next();
+  }
+  KEEL_RETURN_IF_ERROR(it_->status());
+  return std::optional<std::string>(std::move(chunk));
+}
+
+absl::StatusOr<std::unique_ptr<MvccRestorer>> MvccRestorer::Create(
+    MvccOptions options) {
+  options.error_if_exists = true;
+  KEEL_ASSIGN_OR_RETURN(std::unique_ptr<MvccDb> db, MvccDb::Open(options));
+  options.error_if_exists = false;
+  return std::unique_ptr<MvccRestorer>(
+      new MvccRestorer(std::move(options), std::move(db)));
+}
+
+MvccRestorer::MvccRestorer(MvccOptions options, std::unique_ptr<MvccDb> db)
+    : options_(std::move(options)), db_(std::move(db)) {}
+
+absl::Status MvccRestorer::AddChunk(std::string_view chunk) {
+  KEEL_ASSERT(db_ != nullptr);
+  leveldb::WriteBatch batch;
+  while (!chunk.empty()) {
+    std::optional<uint64_t> key_size = ConsumeVarint64(&chunk);
+    if (!key_size || *key_size > chunk.size()) {
+      return absl::DataLossError("mvcc: malformed snapshot chunk");
+    }
+    std::string_view key = chunk.substr(0, *key_size);
+    chunk.remove_prefix(*key_size);
+    std::optional<uint64_t> value_size = ConsumeVarint64(&chunk);
+    if (!value_size || *value_size > chunk.size()) {
+      return absl::DataLossError("mvcc: malformed snapshot chunk");
+    }
+    std::string_view value = chunk.substr(0, *value_size);
+    chunk.remove_prefix(*value_size);
+    batch.Put(leveldb::Slice(key.data(), key.size()),
+              leveldb::Slice(value.data(), value.size()));
+  }
+  return db_->Write(&batch, /*sync=*/false);
+}
+
+absl::StatusOr<std::unique_ptr<Mvcc>> MvccRestorer::Finish() {
+  KEEL_ASSERT(db_ != nullptr);
+  leveldb::WriteBatch empty;
+  KEEL_RETURN_IF_ERROR(db_->Write(&empty, /*sync=*/true));
+  return Mvcc::Open(std::move(options_), std::move(db_));
+}
+
+}  // namespace keel::store
