@@ -2,16 +2,6 @@
 # (leveldb_env*, leveldb_db*) and the snapshot file (snapshot_file*).
 # Included from store/CMakeLists.txt.
 
-# Debian's LevelDB CMake package names "snappy" as a link dependency, but
-# only the runtime library (libsnappy.so.1) is installed, so -lsnappy would
-# fail. Name the runtime library instead.
-if(NOT TARGET snappy)
-  find_library(KEEL_SNAPPY_LIBRARY NAMES snappy libsnappy.so.1 REQUIRED)
-  add_library(snappy SHARED IMPORTED GLOBAL)
-  set_target_properties(snappy PROPERTIES IMPORTED_LOCATION
-                        ${KEEL_SNAPPY_LIBRARY})
-endif()
-
 keel_library(keel_wal
   SOURCES
     wal.cc

@@ -249,8 +249,17 @@ Task<absl::Status> Wal::Recover(Wal* wal, std::vector<Segment> segments,
                             {"bytes", report->torn_bytes},
                             {"reason", scan.problem}});
       KEEL_CO_RETURN_IF_ERROR(file->Truncate(scan.valid_bytes));
-      KEEL_CO_RETURN_IF_ERROR(co_await file->Sync());
     }
+    // What recovery read of the last segment may not be durable: the last
+    // incarnation may have been killed before its fsync, or its fsync may
+    // have failed, after which the page cache still returns bytes that
+    // will never reach the disk (fsyncgate) and another fsync does not
+    // help. raft will treat these entries as stable and acknowledge them,
+    // so write them again and sync: then they are durable (and so is a
+    // cut) before anything is appended.
+    KEEL_CO_RETURN_IF_ERROR(
+        file->WriteAt(0, std::string_view(data).substr(0, scan.valid_bytes)));
+    KEEL_CO_RETURN_IF_ERROR(co_await file->Sync());
     wal->file_ = std::move(file);
   }
   KEEL_CO_RETURN_IF_ERROR(replay.Finish(state));
