@@ -100,7 +100,7 @@ class LevelDbCrashTest : public ::testing::TestWithParam<uint64_t> {};
 
 TEST_P(LevelDbCrashTest, CrashRecoversAPrefixHoldingEverySyncedWrite) {
   SimHarness h(GetParam());
-  Random random(GetParam() * 31 + 5);
+  Random random{GetParam() * 31 + 5};
   uint64_t written = 0;
   uint64_t synced = 0;
   for (int round = 0; round < 8; round++) {
@@ -152,7 +152,7 @@ INSTANTIATE_TEST_SUITE_P(Seeds, LevelDbCrashTest, ::testing::Range<uint64_t>(1, 
 // random mix of writes, deletes, reads and scans.
 TEST(LevelDbEnvTest, LongRandomWorkloadNeverWaitsForBackgroundWork) {
   SimHarness h(11);
-  Random random(11);
+  Random random{11};
   std::unique_ptr<LevelDb> db = OpenOrDie(SimOptions(h.env()));
   std::map<std::string, std::string> model;
   int max_level0 = 0;
@@ -219,11 +219,11 @@ TEST(LevelDbEnvTest, ThreadModeOnRealFiles) {
       for (int i = 0; i < 20000; i++) {
         ASSERT_TRUE(db->Put(Key(i), std::string(200, 'p'), i % 1000 == 0).ok());
       }
+      EXPECT_GT(db->env().stats().scheduled, 0u);  // flushes ran on the thread
       db->Close();
     }
     std::unique_ptr<LevelDb> db = OpenOrDie(options);
     EXPECT_EQ(*db->Get(Key(12345)), std::string(200, 'p'));
-    EXPECT_GT(db->env().stats().scheduled + 1, 0u);
     db->Close();
   }
   ASSERT_EQ(std::system(("rm -rf " + dir).c_str()), 0);

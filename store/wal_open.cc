@@ -149,6 +149,11 @@ Task<absl::StatusOr<std::unique_ptr<Wal>>> Wal::Open(
       KEEL_CO_RETURN_IF_ERROR(fs.Remove(JoinPath(options.dir, name)));
     }
   }
+  // The directory as listed may not be durable: the last process may have
+  // been killed between renaming a new segment into place and syncing the
+  // directory. Appends are about to go into that segment, so make its name
+  // durable first (and the removals above with it).
+  KEEL_CO_RETURN_IF_ERROR(co_await fs.SyncDir(options.dir));
   std::sort(segments.begin(), segments.end(),
             [](const Segment& a, const Segment& b) { return a.seq < b.seq; });
   if (segments.empty()) {

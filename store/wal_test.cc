@@ -366,7 +366,7 @@ class WalCrashTest : public ::testing::TestWithParam<uint64_t> {};
 
 TEST_P(WalCrashTest, CrashKeepsEverySyncedEntryAndOnlyAPrefix) {
   SimHarness h(GetParam());
-  Random random(GetParam() * 7919);
+  Random random{GetParam() * 7919};
   const WalOptions options{.dir = kDir, .segment_bytes = 8192, .max_segments = 0};
   {
     auto created = h.Run(Wal::Create(h.env(), options, kIdentity, Voters({1})));

@@ -274,6 +274,14 @@ Task<bool> StoreScenario::OpenWal(Env& env, size_t m, Member& member) {
   ledger.rotted.clear();  // released before anyone read it again
   member.storage = std::move(*opened);
   if (member.storage->recovery().torn_bytes > 0) torn_cuts_++;
+  env.log().Info("WAL recovered",
+                 {{"first", *member.storage->FirstIndex()},
+                  {"last", *member.storage->LastIndex()},
+                  {"commit", member.storage->hard_state().commit()},
+                  {"segments", member.storage->recovery().segments},
+                  {"torn_bytes", member.storage->recovery().torn_bytes},
+                  {"synced", ledger.synced.size()},
+                  {"pending_batches", ledger.pending.size()}});
   if (!co_await CheckWal(env, m, *member.storage)) co_return false;
   ledgers_[m].damage_at_start = Damage(m);
   co_return true;
