@@ -16,7 +16,9 @@
 
 #include "gtest/gtest.h"
 #include "runtime/posix_env.h"
+#include "runtime/crc32c.h"
 #include "sim/sim_testing.h"
+#include "store/leveldb_env_log_scan.h"
 
 namespace keel::store {
 namespace {
@@ -199,6 +201,68 @@ TEST(LevelDbEnvTest, LongRandomWorkloadNeverWaitsForBackgroundWork) {
   EXPECT_LT(max_level0, 8);
   EXPECT_GT(db->env().stats().ran, 100u);  // compactions did run, inline
   db->Close();
+}
+
+// A LevelDB log of FULL fragments of `bytes` bytes each, all in the first
+// 32 KiB block; ends[i] is where record i ends.
+std::string LevelDbLog(int records, size_t bytes, std::vector<uint64_t>* ends) {
+  std::string log;
+  for (int i = 0; i < records; i++) {
+    const std::string payload(bytes, static_cast<char>('A' + i % 26));
+    const char type = 1;  // FULL
+    const uint32_t crc = crc32c::Mask(
+        crc32c::Extend(crc32c::Value(&type, 1), payload.data(), payload.size()));
+    for (int b = 0; b < 4; b++) log.push_back(static_cast<char>(crc >> (8 * b)));
+    log.push_back(static_cast<char>(bytes & 0xff));
+    log.push_back(static_cast<char>(bytes >> 8));
+    log.push_back(type);
+    log += payload;
+    ends->push_back(log.size());
+  }
+  return log;
+}
+
+TEST(LevelDbLogScanTest, CleanLogIsWhole) {
+  std::vector<uint64_t> ends;
+  const std::string log = LevelDbLog(20, 700, &ends);
+  const LevelDbLogScan scan = ScanLevelDbLog(log);
+  EXPECT_FALSE(scan.torn);
+  EXPECT_FALSE(scan.corrupt);
+  EXPECT_EQ(scan.valid_bytes, log.size());
+}
+
+TEST(LevelDbLogScanTest, HoleInTheUnsyncedTailCutsEverythingAfterIt) {
+  std::vector<uint64_t> ends;
+  std::string log = LevelDbLog(20, 700, &ends);
+  // A sector inside record 10 never reached the disk; records 11.. did.
+  const uint64_t sector = (ends[9] / 512 + 1) * 512;
+  std::fill(log.begin() + sector, log.begin() + sector + 512, '\0');
+  const LevelDbLogScan scan = ScanLevelDbLog(log);
+  EXPECT_TRUE(scan.torn);
+  EXPECT_FALSE(scan.corrupt);
+  EXPECT_LE(scan.valid_bytes, ends[10]);
+  EXPECT_GE(scan.valid_bytes, ends[9]);
+}
+
+TEST(LevelDbLogScanTest, FlippedBitIsDamage) {
+  std::vector<uint64_t> ends;
+  std::string log = LevelDbLog(20, 700, &ends);
+  log[ends[4] + 30] ^= 0x08;
+  const LevelDbLogScan scan = ScanLevelDbLog(log);
+  EXPECT_TRUE(scan.corrupt);
+  EXPECT_EQ(scan.bad_offset, ends[4]);
+}
+
+TEST(LevelDbLogScanTest, RecordCutByTheEndIsTorn) {
+  std::vector<uint64_t> ends;
+  std::string log = LevelDbLog(5, 700, &ends);
+  log.resize(ends[3] + 100);
+  const LevelDbLogScan scan = ScanLevelDbLog(log);
+  EXPECT_TRUE(scan.torn);
+  EXPECT_EQ(scan.valid_bytes, ends[3]);
+  EXPECT_TRUE(IsLevelDbLogFormatFile("db/000012.log"));
+  EXPECT_TRUE(IsLevelDbLogFormatFile("db/MANIFEST-000004"));
+  EXPECT_FALSE(IsLevelDbLogFormatFile("db/000013.ldb"));
 }
 
 // Production mode: a real background thread, on real files.
