@@ -24,7 +24,11 @@
 // memtable switch), so a crash can never keep a later synced write while
 // losing earlier unsynced ones (google/leveldb#193); a new file's directory
 // entry is synced on its first Sync(), and RenameFile() (how LevelDB
-// switches CURRENT) syncs the directory.
+// switches CURRENT) syncs the directory. A crash may keep any subset of a
+// file's unsynced sectors, so before LevelDB reads a log or MANIFEST to
+// recover, the Env shows it only the valid prefix (leveldb_env_log_scan.h)
+// and refuses a damaged one with Corruption (which paranoid_checks turns
+// into a failed Open; without it LevelDB would skip the file).
 //
 // Abandon() models kill -9 for an owner about to destroy its DB without a
 // clean shutdown: from then on every file operation fails, so LevelDB's

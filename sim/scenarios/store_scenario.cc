@@ -57,6 +57,7 @@ using store::WalStorage;
 
 constexpr char kWalDir[] = "wal";
 constexpr char kMvccDir[] = "mvcc";
+constexpr char kWipeMarker[] = "WIPING";
 constexpr Duration kRestartAfterExit = Milliseconds(200);
 constexpr int kRefusalsBeforeWipe = 3;
 constexpr uint64_t kKeys = 48;
@@ -221,6 +222,8 @@ uint32_t StoreScenario::ModelHash(const Ledger& ledger, uint64_t upto) {
 }
 
 Task<void> StoreScenario::Boot(Env& env, size_t m) {
+  if (env.fs().Stat(kWipeMarker).ok()) co_await Wipe(env, m);
+  if (env.fs().Stat(kWipeMarker).ok()) co_return;  // try again later
   Member member;
   if (!co_await OpenWal(env, m, member)) co_return;
   absl::Status status = OpenMvcc(env, m, member);
@@ -424,13 +427,22 @@ bool StoreScenario::Commit(Ledger& ledger, const raftpb::Entry& entry) {
 }
 
 Task<void> StoreScenario::Wipe(Env& env, size_t m) {
-  wipes_++;
-  env.log().Warn("wiping the member's data");
-  (void)RemoveTree(env.fs(), kWalDir);
-  (void)RemoveTree(env.fs(), kMvccDir);
-  (void)co_await env.fs().SyncDir(".");
-  ledgers_[m] = Ledger{};
-  ledgers_[m].damage_at_start = Damage(m);
+  // A marker makes the wipe survive a kill or crash halfway: a start that
+  // finds it finishes the wipe before opening anything, so the WAL and the
+  // Mvcc never come back one without the other.
+  FileSystem& fs = env.fs();
+  if (!fs.Stat(kWipeMarker).ok()) {
+    wipes_++;
+    env.log().Warn("wiping the member's data");
+    ledgers_[m] = Ledger{};
+    ledgers_[m].damage_at_start = Damage(m);
+    if (!fs.Open(kWipeMarker, {.create = true}).ok()) co_return;
+    if (!(co_await fs.SyncDir(".")).ok()) co_return;
+  }
+  if (!RemoveTree(fs, kWalDir).ok() || !RemoveTree(fs, kMvccDir).ok()) co_return;
+  if (!(co_await fs.SyncDir(".")).ok()) co_return;
+  if (!fs.Remove(kWipeMarker).ok()) co_return;
+  (void)co_await fs.SyncDir(".");
 }
 
 absl::Status StoreScenario::ApplyEntry(store::Mvcc& mvcc, const raftpb::Entry& entry) {
