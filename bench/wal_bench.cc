@@ -45,7 +45,11 @@ std::vector<raftpb::Entry> Batch(uint64_t first, size_t n) {
 
 Task<int> AppendAndSync(PosixEnv* env, std::string dir, benchmark::State* state,
                         size_t batch) {
-  auto wal = co_await Wal::Create(*env, {.dir = dir + "/wal"}, {.member_id = 1}, {});
+  // Named, not temporaries: GCC 12 may destroy a temporary in a co_await
+  // operand twice.
+  const WalOptions options{.dir = dir + "/wal"};
+  const raftpb::ConfState initial;
+  auto wal = co_await Wal::Create(*env, options, {.member_id = 1}, initial);
   KEEL_ASSERT(wal.ok());
   uint64_t next = 1;
   for (auto _ : *state) {
@@ -72,7 +76,11 @@ void BM_WalAppendAndSync(benchmark::State& state) {
 BENCHMARK(BM_WalAppendAndSync)->Arg(1)->Arg(10)->Arg(100)->Arg(1000)->UseRealTime();
 
 Task<int> Fill(PosixEnv* env, std::string dir, uint64_t bytes) {
-  auto wal = co_await Wal::Create(*env, {.dir = dir + "/wal"}, {.member_id = 1}, {});
+  // Named, not temporaries: GCC 12 may destroy a temporary in a co_await
+  // operand twice.
+  const WalOptions options{.dir = dir + "/wal"};
+  const raftpb::ConfState initial;
+  auto wal = co_await Wal::Create(*env, options, {.member_id = 1}, initial);
   KEEL_ASSERT(wal.ok());
   uint64_t next = 1;
   while ((next - 1) * (kEntryBytes + 40) < bytes) {
@@ -85,7 +93,8 @@ Task<int> Fill(PosixEnv* env, std::string dir, uint64_t bytes) {
 
 Task<int> Recover(PosixEnv* env, std::string dir, benchmark::State* state) {
   WalState recovered;
-  auto wal = co_await Wal::Open(*env, {.dir = dir + "/wal"}, {}, &recovered);
+  const WalOptions options{.dir = dir + "/wal"};
+  auto wal = co_await Wal::Open(*env, options, {}, &recovered);
   KEEL_ASSERT(wal.ok());
   state->counters["entries"] = static_cast<double>(recovered.entries.size());
   co_return 0;

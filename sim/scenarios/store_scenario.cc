@@ -249,7 +249,10 @@ Task<bool> StoreScenario::OpenWal(Env& env, size_t m, Member& member) {
                   " synced entries"));
       co_return false;
     }
-    opened = co_await WalStorage::Create(env, options, identity, {});
+    // Named, not temporaries: GCC 12 may destroy a temporary in a co_await
+    // operand twice.
+    const raftpb::ConfState initial;
+    opened = co_await WalStorage::Create(env, options, identity, initial);
   }
   const bool damaged = Damage(m) > ledger.damage_at_start;
   const bool rotted = !ledger.rotted.empty() && env.fs().Stat(ledger.rotted).ok();
@@ -528,7 +531,8 @@ Task<absl::Status> StoreScenario::Work(Env& env, size_t m, Member& member) {
       acknowledge();
     }
     const bool must_sync = n > 0 || !random.OneIn(3);
-    KEEL_CO_RETURN_IF_ERROR(co_await storage.Save(hard_state, entries, {}, must_sync));
+    const raftpb::Snapshot no_snapshot;
+    KEEL_CO_RETURN_IF_ERROR(co_await storage.Save(hard_state, entries, no_snapshot, must_sync));
     entries_ += n;
     syncs_++;
     if (must_sync) {
