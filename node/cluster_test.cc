@@ -1,17 +1,13 @@
 // Tests of a three-member cluster on simulated machines: election,
-// replication through the peer transport, reads on followers, and a new
-// leader after the old one is killed. The raft log is in memory
-// (MemoryLogStore), so killed members are not restarted here; restarts from
-// disk are the WAL's tests and the scenarios' business.
+// replication through the peer transport, reads on followers, a new leader
+// after the old one is killed, and the killed member catching up after its
+// restart. Each member keeps its real storage on its simulated disk.
 #include <memory>
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "leveldb/env.h"
-#include "leveldb/helpers/memenv.h"
 #include "node/errors.h"
 #include "node/server.h"
-#include "node/testing/memory_log_store.h"
 #include "runtime/strings.h"
 #include "sim/sim_machine.h"
 #include "sim/sim_world.h"
@@ -24,13 +20,11 @@ constexpr int kMembers = 3;
 class ClusterTest : public ::testing::Test {
  protected:
   ClusterTest() : world_(sim::SimWorldOptions{.seed = 7}) {
-    leveldb_envs_.reserve(kMembers);
     std::string initial_cluster;
     for (int i = 1; i <= kMembers; i++) {
       StrAppend(&initial_cluster, i > 1 ? "," : "", "m", i, "=http://10.0.0.", i, ":2380");
     }
     for (int i = 0; i < kMembers; i++) {
-      leveldb_envs_.emplace_back(leveldb::NewMemEnv(leveldb::Env::Default()));
       servers_.push_back(nullptr);
       ServerConfig config;
       config.name = StrCat("m", i + 1);
@@ -41,9 +35,9 @@ class ClusterTest : public ::testing::Test {
           {.name = config.name,
            .boot = [this, i, config](Env& env) -> Task<void> {
              StorageOptions storage;
-             storage.leveldb_env = leveldb_envs_[i].get();
-             auto server = Server::Open(env, config, storage,
-                                        std::make_unique<MemoryLogStore>());
+             storage.leveldb_background = store::LevelDbBackground::kQueue;
+             storage.leveldb_write_buffer_bytes = 64 << 10;
+             auto server = co_await Server::Open(env, config, storage);
              EXPECT_TRUE(server.ok()) << server.status();
              if (!server.ok()) co_return;
              servers_[i] = server->get();
@@ -76,8 +70,6 @@ class ClusterTest : public ::testing::Test {
     return out;
   }
 
-  // Declared first: the servers (killed when the world goes) still use them.
-  std::vector<std::unique_ptr<leveldb::Env>> leveldb_envs_;
   sim::SimWorld world_;
   std::vector<sim::SimMachine*> machines_;
   std::vector<Server*> servers_;
@@ -143,10 +135,12 @@ TEST_F(ClusterTest, KillingTheLeaderElectsAnotherThatKeepsAcknowledgedWrites) {
   }
   const uint64_t old_id = leader->id();
   const TimePoint killed_at = world_.clock().Now();
+  int killed = -1;
   for (int i = 0; i < kMembers; i++) {
     if (servers_[i] == leader) {
       machines_[i]->Kill();
       servers_[i] = nullptr;
+      killed = i;
     }
   }
   ASSERT_TRUE(WaitForLeader(Seconds(10)));
@@ -162,6 +156,19 @@ TEST_F(ClusterTest, KillingTheLeaderElectsAnotherThatKeepsAcknowledgedWrites) {
   EXPECT_EQ((*got)->count(), 20);
   auto put = Run(next->Put(PutOf("after", "v")));
   EXPECT_TRUE(put.has_value() && put->ok());
+  // The old leader restarts from its disk and catches up as a follower.
+  machines_[killed]->Start();
+  ASSERT_TRUE(world_.RunUntil([&] {
+    return servers_[killed] != nullptr &&
+           servers_[killed]->applied_index() >= next->applied_index();
+  }, Seconds(10)));
+  EXPECT_FALSE(servers_[killed]->is_leader());
+  etcdserverpb::RangeRequest after;
+  after.set_key("after");
+  after.set_serializable(true);
+  auto got_after = Run(servers_[killed]->Range(after));
+  ASSERT_TRUE(got_after.has_value() && got_after->ok());
+  EXPECT_EQ((*got_after)->kvs_size(), 1);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include "node/errors.h"
 #include "node/membership.h"
+#include "node/wal_log_store.h"
 #include "raft/errors.h"
 #include "runtime/status_macros.h"
 #include "runtime/strings.h"
@@ -16,17 +17,29 @@ namespace keel::node {
 Server::Server(Env& env, ServerConfig config, StorageOptions storage)
     : env_(env), config_(std::move(config)), storage_options_(std::move(storage)) {}
 
-Server::~Server() = default;
+Server::~Server() {
+  // A kill: the process is gone, so LevelDB must not write its teardown.
+  if (!stopped_cleanly_ && leveldb_env_ != nullptr) leveldb_env_->Abandon();
+  transport_.reset();
+  mvcc_.reset();
+}
 
-absl::StatusOr<std::unique_ptr<Server>> Server::Open(
-    Env& env, ServerConfig config, StorageOptions storage,
-    std::unique_ptr<LogStore> log_store) {
-  KEEL_RETURN_IF_ERROR(config.Validate());
-  KEEL_ASSERT(log_store != nullptr);
+Task<absl::StatusOr<std::unique_ptr<Server>>> Server::Open(
+    Env& env, ServerConfig config, StorageOptions storage) {
+  absl::Status valid = config.Validate();
+  if (!valid.ok()) co_return valid;
   std::unique_ptr<Server> server(
       new Server(env, std::move(config), std::move(storage)));
-  KEEL_RETURN_IF_ERROR(server->Init(std::move(log_store)));
-  return server;
+  absl::Status status = server->OpenKeySpace();
+  if (!status.ok()) co_return status;
+  bool bootstrap = false;
+  status = server->DecideIdentity(&bootstrap);
+  if (!status.ok()) co_return status;
+  status = co_await server->OpenLog(bootstrap);
+  if (!status.ok()) co_return status;
+  status = server->StartRaft(bootstrap);
+  if (!status.ok()) co_return status;
+  co_return server;
 }
 
 Duration Server::request_timeout() const {
@@ -34,64 +47,114 @@ Duration Server::request_timeout() const {
   return Seconds(5) + Milliseconds(2 * config_.election_timeout_ms);
 }
 
-absl::Status Server::Init(std::unique_ptr<LogStore> log_store) {
-  log_store_ = std::move(log_store);
+absl::Status Server::OpenKeySpace() {
   const std::string member_dir = JoinPath(config_.DataDir(), "member");
   KEEL_RETURN_IF_ERROR(CreateDirs(env_.fs(), member_dir));
-
   store::MvccOptions mvcc_options;
   mvcc_options.path = JoinPath(member_dir, "kv");
-  mvcc_options.env = storage_options_.leveldb_env;
-  mvcc_options.after_db_call = storage_options_.after_db_call;
+  if (storage_options_.leveldb_env_override != nullptr) {
+    mvcc_options.env = storage_options_.leveldb_env_override;
+  } else {
+    leveldb_env_ = std::make_unique<store::LevelDbEnv>(
+        env_.fs(), env_.clock(), env_.log(), storage_options_.leveldb_background);
+    mvcc_options.env = leveldb_env_.get();
+    if (storage_options_.leveldb_background == store::LevelDbBackground::kQueue) {
+      store::LevelDbEnv* leveldb_env = leveldb_env_.get();
+      mvcc_options.after_db_call = [leveldb_env] { leveldb_env->RunPending(); };
+    }
+  }
   mvcc_options.write_buffer_bytes = storage_options_.leveldb_write_buffer_bytes;
   mvcc_options.compaction_batch_limit = static_cast<int>(config_.compaction_batch_limit);
   KEEL_ASSIGN_OR_RETURN(mvcc_, store::Mvcc::Open(std::move(mvcc_options)));
   members_ = std::make_unique<MemberStore>(*mvcc_->db());
-  KEEL_RETURN_IF_ERROR(members_->Load());
+  return members_->Load();
+}
 
+absl::Status Server::DecideIdentity(bool* bootstrap) {
+  if (members_->local_id().has_value()) {
+    id_ = *members_->local_id();
+    cluster_id_ = *members_->cluster_id();
+    *bootstrap = false;
+    return absl::OkStatus();
+  }
+  if (config_.initial_cluster_state == "existing") {
+    return absl::UnimplementedError(
+        "--initial-cluster-state=existing: joining a running cluster needs "
+        "runtime membership, which keel does not have yet");
+  }
+  KEEL_ASSIGN_OR_RETURN(std::vector<Member> initial_members,
+                        BootstrapMembers(config_));
+  std::vector<uint64_t> ids;
+  for (const Member& m : initial_members) {
+    ids.push_back(m.id);
+    if (m.name == config_.name) id_ = m.id;
+  }
+  KEEL_ASSERT(id_ != 0);
+  cluster_id_ = ComputeClusterId(ids);
+  *bootstrap = true;
+  return absl::OkStatus();
+}
+
+Task<absl::Status> Server::OpenLog(bool create) {
+  if (storage_options_.open_log) {
+    auto log = co_await storage_options_.open_log(env_, create, id_, cluster_id_);
+    if (!log.ok()) co_return log.status();
+    log_store_ = std::move(*log);
+    co_return absl::OkStatus();
+  }
+  store::WalOptions options;
+  options.dir = config_.WalDir();
+  options.max_segments = static_cast<int>(config_.max_wals);
+  const store::WalIdentity identity{.member_id = id_, .cluster_id = cluster_id_};
+  const bool exists = store::Wal::Exists(env_.fs(), options.dir);
+  if (!create && !exists) {
+    co_return absl::DataLossError(StrCat(
+        "member data in ", config_.DataDir(), " has a key space but no WAL in ",
+        options.dir, ": refusing to start on partial data"));
+  }
+  // Not a ?: of two co_awaits: GCC 12 mishandles temporaries there.
+  absl::StatusOr<std::unique_ptr<store::WalStorage>> wal;
+  if (exists) {
+    wal = co_await store::WalStorage::Open(env_, options, identity);
+  } else {
+    wal = co_await store::WalStorage::Create(env_, options, identity,
+                                             raftpb::ConfState());
+  }
+  if (!wal.ok()) co_return wal.status();
+  log_store_ = std::make_unique<WalLogStore>(std::move(*wal), config_.unsafe_no_fsync);
+  co_return absl::OkStatus();
+}
+
+absl::Status Server::StartRaft(bool bootstrap) {
   raft::Storage& storage = log_store_->storage();
   KEEL_ASSIGN_OR_RETURN(raft::InitialState initial, storage.GetInitialState());
   KEEL_ASSIGN_OR_RETURN(uint64_t last_index, storage.LastIndex());
   KEEL_ASSIGN_OR_RETURN(uint64_t first_index, storage.FirstIndex());
   const bool log_empty = last_index == 0 && initial.hard_state.term() == 0;
-  const bool have_identity = members_->local_id().has_value();
-  if (log_empty && have_identity) {
-    return absl::DataLossError(StrCat(
-        "member data in ", config_.DataDir(),
-        " has a key space but no raft log: refusing to start on partial data"));
-  }
-  if (!log_empty && !have_identity) {
+  if (bootstrap && !log_empty) {
     return absl::DataLossError(StrCat(
         "member data in ", config_.DataDir(),
         " has a raft log but no cluster identity: refusing to start"));
   }
-
-  bool bootstrap = false;
-  if (have_identity) {
-    id_ = *members_->local_id();
-    cluster_id_ = *members_->cluster_id();
-    env_.log().Info("restarting member",
-                    {{"local-member-id", FormatId(id_)},
-                     {"cluster-id", FormatId(cluster_id_)},
-                     {"commit-index", initial.hard_state.commit()}});
-  } else {
-    if (config_.initial_cluster_state == "existing") {
-      return absl::UnimplementedError(
-          "--initial-cluster-state=existing: joining a running cluster needs "
-          "runtime membership, which keel does not have yet");
-    }
-    KEEL_ASSIGN_OR_RETURN(std::vector<Member> initial_members,
-                          BootstrapMembers(config_));
-    std::vector<uint64_t> ids;
-    for (const Member& m : initial_members) {
-      ids.push_back(m.id);
-      if (m.name == config_.name) id_ = m.id;
-    }
-    KEEL_ASSERT(id_ != 0);
-    cluster_id_ = ComputeClusterId(ids);
-    KEEL_RETURN_IF_ERROR(members_->SetIdentity(cluster_id_, id_));
-    bootstrap = true;
+  // A member whose log is still empty never got past its bootstrap (it
+  // crashed before persisting the first Ready): bootstrap again, as etcd
+  // does, rather than start raft on an empty configuration.
+  if (log_empty && mvcc_->applied().index > 0) {
+    return absl::DataLossError(StrCat(
+        "member data in ", config_.DataDir(),
+        " has an applied key space but an empty raft log: refusing to start"));
   }
+  bootstrap = log_empty;
+  if (bootstrap && !members_->local_id().has_value()) {
+    // The identity is written once the WAL exists, so a crash in between
+    // leaves a WAL with an empty log, which the line above handles.
+    KEEL_RETURN_IF_ERROR(members_->SetIdentity(cluster_id_, id_));
+  }
+  env_.log().Info(bootstrap ? "starting a new member" : "restarting member",
+                  {{"local-member-id", FormatId(id_)},
+                   {"cluster-id", FormatId(cluster_id_)},
+                   {"commit-index", initial.hard_state.commit()},
+                   {"applied-index", mvcc_->applied().index}});
 
   conf_state_ = initial.conf_state;
   snapshot_conf_state_ = initial.conf_state;
@@ -139,10 +202,6 @@ absl::Status Server::Bootstrap() {
     context.set_name(m.name);
     peers.push_back(raft::Peer{.id = m.id, .context = context.SerializeAsString()});
   }
-  env_.log().Info("starting a new cluster",
-                  {{"local-member-id", FormatId(id_)},
-                   {"cluster-id", FormatId(cluster_id_)},
-                   {"members", static_cast<int64_t>(peers.size())}});
   return raw_->Bootstrap(peers);
 }
 
@@ -220,6 +279,7 @@ Task<void> Server::Stop() {
     env_.log().Warn("failed to sync the key space at stop",
                     {{"error", synced.ToString()}});
   }
+  stopped_cleanly_ = true;
   stopped_.Set();
 }
 

@@ -35,19 +35,28 @@
 #include "raft/raw_node.h"
 #include "runtime/env.h"
 #include "runtime/sync.h"
+#include "store/leveldb_env.h"
 #include "store/mvcc.h"
 
 namespace keel::node {
 
-// How a member's storage is opened: what differs between production and the
-// simulator.
+// Opens the raft log for a member: `create` for a member with no log yet.
+using LogStoreFactory = std::function<Task<absl::StatusOr<std::unique_ptr<LogStore>>>(
+    Env& env, bool create, uint64_t member_id, uint64_t cluster_id)>;
+
+// How a member's storage is opened: what differs between production, the
+// simulator and unit tests.
 struct StorageOptions {
-  // The LevelDB Env the Mvcc runs on (the adapter onto env.fs()).
-  leveldb::Env* leveldb_env = nullptr;
-  // Run after each LevelDB call (the simulator runs LevelDB's queued
-  // background work there).
-  std::function<void()> after_db_call;
+  // LevelDB's background work: a thread in production, the loop (after
+  // each call) in the simulator.
+  store::LevelDbBackground leveldb_background = store::LevelDbBackground::kThread;
+  // The memtable size. Small in the simulator (see store/leveldb_db.h).
   size_t leveldb_write_buffer_bytes = 16 << 20;
+  // Unit tests: run LevelDB on this Env (memenv) instead of keel's
+  // FileSystem. Not owned.
+  leveldb::Env* leveldb_env_override = nullptr;
+  // Unit tests: the raft log. Empty means the WAL in the data directory.
+  LogStoreFactory open_log;
 };
 
 // Figures the Status RPC and tests read.
@@ -64,14 +73,14 @@ struct ServerStatus {
 
 class Server {
  public:
-  // Opens the member's state (Mvcc, membership, raft log) or bootstraps a
-  // new member from the configuration. The caller provides the raft log
-  // (`log_store`, opened on the same data directory).
+  // Opens the member's state (key space, membership, raft log) from its data
+  // directory, or bootstraps a new member from the configuration.
   // InvalidArgument for a bad configuration; FailedPrecondition if the data
-  // belongs to another cluster or member; DataLoss if it is corrupt.
-  static absl::StatusOr<std::unique_ptr<Server>> Open(
-      Env& env, ServerConfig config, StorageOptions storage,
-      std::unique_ptr<LogStore> log_store);
+  // belongs to another cluster or member; DataLoss if it is damaged or
+  // partial. Suspends (the WAL's recovery).
+  static Task<absl::StatusOr<std::unique_ptr<Server>>> Open(
+      Env& env, ServerConfig config, StorageOptions storage);
+  // Without Stop(): a kill. LevelDB's teardown writes nothing more.
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -169,7 +178,10 @@ class Server {
   };
 
   Server(Env& env, ServerConfig config, StorageOptions storage);
-  absl::Status Init(std::unique_ptr<LogStore> log_store);
+  absl::Status OpenKeySpace();
+  absl::Status DecideIdentity(bool* bootstrap);
+  Task<absl::Status> OpenLog(bool create);
+  absl::Status StartRaft(bool bootstrap);
   absl::Status Bootstrap();
 
   // server_raft.cc
@@ -208,6 +220,7 @@ class Server {
   uint64_t id_ = 0;
   uint64_t cluster_id_ = 0;
 
+  std::unique_ptr<store::LevelDbEnv> leveldb_env_;
   std::unique_ptr<store::Mvcc> mvcc_;
   std::unique_ptr<MemberStore> members_;
   std::unique_ptr<LogStore> log_store_;
@@ -252,6 +265,7 @@ class Server {
 
   Gate gate_;
   bool stopping_ = false;
+  bool stopped_cleanly_ = false;
   Event stopped_;
   absl::Status fatal_;
   int loops_running_ = 0;

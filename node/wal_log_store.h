@@ -11,15 +11,17 @@ namespace keel::node {
 
 class WalLogStore final : public LogStore {
  public:
-  explicit WalLogStore(std::unique_ptr<store::WalStorage> storage)
-      : storage_(std::move(storage)) {}
+  // `no_fsync` is --unsafe-no-fsync: nothing is synced (data loss on power
+  // failure, as etcd warns).
+  WalLogStore(std::unique_ptr<store::WalStorage> storage, bool no_fsync)
+      : storage_(std::move(storage)), no_fsync_(no_fsync) {}
 
   raft::Storage& storage() override { return *storage_; }
 
   Task<absl::Status> Save(const raft::Ready& ready) override {
     co_return co_await storage_->Save(
         ready.hard_state.value_or(raftpb::HardState{}), ready.entries,
-        ready.snapshot.value_or(raftpb::Snapshot{}), ready.must_sync);
+        ready.snapshot.value_or(raftpb::Snapshot{}), ready.must_sync && !no_fsync_);
   }
 
   Task<absl::Status> Compact(uint64_t index, raft::ConfState conf_state) override {
@@ -30,6 +32,7 @@ class WalLogStore final : public LogStore {
 
  private:
   std::unique_ptr<store::WalStorage> storage_;
+  const bool no_fsync_;
 };
 
 }  // namespace keel::node
