@@ -21,6 +21,8 @@ Server::~Server() {
   // A kill: the process is gone, so LevelDB must not write its teardown.
   if (!stopped_cleanly_ && leveldb_env_ != nullptr) leveldb_env_->Abandon();
   transport_.reset();
+  if (mvcc_ != nullptr) mvcc_->SetListener(nullptr);
+  watch_hub_.reset();
   mvcc_.reset();
 }
 
@@ -66,6 +68,8 @@ absl::Status Server::OpenKeySpace() {
   mvcc_options.write_buffer_bytes = storage_options_.leveldb_write_buffer_bytes;
   mvcc_options.compaction_batch_limit = static_cast<int>(config_.compaction_batch_limit);
   KEEL_ASSIGN_OR_RETURN(mvcc_, store::Mvcc::Open(std::move(mvcc_options)));
+  watch_hub_ = std::make_unique<WatchHub>(mvcc_.get());
+  mvcc_->SetListener(watch_hub_.get());
   members_ = std::make_unique<MemberStore>(*mvcc_->db());
   return members_->Load();
 }
@@ -192,10 +196,9 @@ absl::Status Server::StartRaft(bool bootstrap) {
 }
 
 absl::Status Server::Bootstrap() {
-  KEEL_ASSIGN_OR_RETURN(std::vector<Member> initial_members,
-                        BootstrapMembers(config_));
+  KEEL_ASSIGN_OR_RETURN(bootstrap_members_, BootstrapMembers(config_));
   std::vector<raft::Peer> peers;
-  for (const Member& m : initial_members) {
+  for (const Member& m : bootstrap_members_) {
     internal::ConfChangeMember context;
     context.set_id(m.id);
     for (const auto& url : m.peer_urls) context.add_peer_urls(url);
@@ -229,6 +232,11 @@ absl::Status Server::Start() {
   for (const auto& [id, member] : members_->members()) {
     if (id != id_) UpdatePeer(member);
   }
+  // A new member knows its peers from --initial-cluster before the bootstrap
+  // entries that record them are applied; raft talks to them at once.
+  for (const Member& member : bootstrap_members_) {
+    if (member.id != id_ && !transport_->HasPeer(member.id)) UpdatePeer(member);
+  }
   // etcd fast-forwards the election clock at boot, so a fresh cluster
   // elects a leader after one timeout instead of up to two.
   if (config_.initial_election_tick_advance) {
@@ -240,9 +248,36 @@ absl::Status Server::Start() {
   env_.Spawn(RaftLoop());
   env_.Spawn(ApplyLoop());
   env_.Spawn(CompactLoop());
+  env_.Spawn(watch_hub_->Run());
+  env_.Spawn(PublishAttributes());
   work_.Set();
   compact_work_.Set();
   return absl::OkStatus();
+}
+
+Task<void> Server::PublishAttributes() {
+  while (!stopping_) {
+    const Member* self = members_->Find(id_);
+    if (self != nullptr && self->name == config_.name &&
+        self->client_urls == config_.advertise_client_urls) {
+      co_return;  // Already published (a restart with the same flags).
+    }
+    internal::InternalRaftRequest request;
+    auto* attributes = request.mutable_member_attributes();
+    attributes->set_member_id(id_);
+    attributes->set_name(config_.name);
+    for (const auto& url : config_.advertise_client_urls) attributes->add_client_urls(url);
+    ApplyResult result = co_await Propose(std::move(request));
+    if (result.status.ok()) {
+      env_.log().Info("published local member to cluster through raft",
+                      {{"local-member-id", FormatId(id_)}, {"name", config_.name}});
+      co_return;
+    }
+    if (stopping_) co_return;
+    env_.log().Warn("failed to publish local member to cluster through raft",
+                    {{"error", result.status.ToString()}});
+    co_await env_.clock().Sleep(Milliseconds(config_.election_timeout_ms));
+  }
 }
 
 void Server::UpdatePeer(const Member& member) {

@@ -30,6 +30,7 @@
 #include "net/peer_transport.h"
 #include "node/server_config.h"
 #include "node/waiters.h"
+#include "node/watch_hub.h"
 #include "proto/internal.pb.h"
 #include "proto/rpc.pb.h"
 #include "raft/raw_node.h"
@@ -135,6 +136,7 @@ class Server {
   const ServerConfig& config() const { return config_; }
   const MemberStore& members() const { return *members_; }
   store::Mvcc& mvcc() { return *mvcc_; }
+  WatchHub& watch_hub() { return *watch_hub_; }
   Env& env() { return env_; }
   Duration request_timeout() const;
   // Waits until the applied index reaches `index`.
@@ -184,6 +186,10 @@ class Server {
   absl::Status StartRaft(bool bootstrap);
   absl::Status Bootstrap();
 
+  // Publishes this member's name and client URLs through raft once, as
+  // etcd does at start (MemberList shows them to clients).
+  Task<void> PublishAttributes();
+
   // server_raft.cc
   Task<void> TickLoop();
   Task<void> RaftLoop();
@@ -223,6 +229,10 @@ class Server {
   std::unique_ptr<store::LevelDbEnv> leveldb_env_;
   std::unique_ptr<store::Mvcc> mvcc_;
   std::unique_ptr<MemberStore> members_;
+  // The members of --initial-cluster, when this start bootstrapped.
+  std::vector<Member> bootstrap_members_;
+  // Fed by the Mvcc with every apply's events.
+  std::unique_ptr<WatchHub> watch_hub_;
   std::unique_ptr<LogStore> log_store_;
   std::unique_ptr<raft::RawNode> raw_;
   std::unique_ptr<net::PeerTransport> transport_;
