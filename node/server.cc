@@ -7,6 +7,7 @@
 
 #include "node/errors.h"
 #include "node/membership.h"
+#include "node/snapshot_io.h"
 #include "node/wal_log_store.h"
 #include "raft/errors.h"
 #include "runtime/status_macros.h"
@@ -49,25 +50,31 @@ Duration Server::request_timeout() const {
   return Seconds(5) + Milliseconds(2 * config_.election_timeout_ms);
 }
 
-absl::Status Server::OpenKeySpace() {
-  const std::string member_dir = JoinPath(config_.DataDir(), "member");
-  KEEL_RETURN_IF_ERROR(CreateDirs(env_.fs(), member_dir));
-  store::MvccOptions mvcc_options;
-  mvcc_options.path = JoinPath(member_dir, "kv");
+store::MvccOptions Server::KeySpaceOptions(std::string path) const {
+  store::MvccOptions options;
+  options.path = std::move(path);
   if (storage_options_.leveldb_env_override != nullptr) {
-    mvcc_options.env = storage_options_.leveldb_env_override;
+    options.env = storage_options_.leveldb_env_override;
   } else {
-    leveldb_env_ = std::make_unique<store::LevelDbEnv>(
-        env_.fs(), env_.clock(), env_.log(), storage_options_.leveldb_background);
-    mvcc_options.env = leveldb_env_.get();
+    options.env = leveldb_env_.get();
     if (storage_options_.leveldb_background == store::LevelDbBackground::kQueue) {
       store::LevelDbEnv* leveldb_env = leveldb_env_.get();
-      mvcc_options.after_db_call = [leveldb_env] { leveldb_env->RunPending(); };
+      options.after_db_call = [leveldb_env] { leveldb_env->RunPending(); };
     }
   }
-  mvcc_options.write_buffer_bytes = storage_options_.leveldb_write_buffer_bytes;
-  mvcc_options.compaction_batch_limit = static_cast<int>(config_.compaction_batch_limit);
-  KEEL_ASSIGN_OR_RETURN(mvcc_, store::Mvcc::Open(std::move(mvcc_options)));
+  options.write_buffer_bytes = storage_options_.leveldb_write_buffer_bytes;
+  options.compaction_batch_limit = static_cast<int>(config_.compaction_batch_limit);
+  return options;
+}
+
+absl::Status Server::OpenKeySpace() {
+  KEEL_RETURN_IF_ERROR(CreateDirs(env_.fs(), SnapDir()));
+  if (storage_options_.leveldb_env_override == nullptr) {
+    leveldb_env_ = std::make_unique<store::LevelDbEnv>(
+        env_.fs(), env_.clock(), env_.log(), storage_options_.leveldb_background);
+  }
+  KEEL_RETURN_IF_ERROR(RecoverKeySpaceSwap(env_.fs(), KeySpaceDir()));
+  KEEL_ASSIGN_OR_RETURN(mvcc_, store::Mvcc::Open(KeySpaceOptions(KeySpaceDir())));
   watch_hub_ = std::make_unique<WatchHub>(mvcc_.get());
   mvcc_->SetListener(watch_hub_.get());
   members_ = std::make_unique<MemberStore>(*mvcc_->db());
@@ -160,6 +167,14 @@ absl::Status Server::StartRaft(bool bootstrap) {
                    {"commit-index", initial.hard_state.commit()},
                    {"applied-index", mvcc_->applied().index}});
 
+  // A snapshot the WAL recorded but the key space does not hold yet: the
+  // member crashed between persisting a received snapshot and installing
+  // it. Install it now, from the file kept for exactly this.
+  if (first_index - 1 > mvcc_->applied().index) {
+    KEEL_ASSIGN_OR_RETURN(raftpb::Snapshot snapshot, storage.Snapshot());
+    KEEL_RETURN_IF_ERROR(InstallSnapshot(snapshot.metadata().index(),
+                                         snapshot.metadata().term()));
+  }
   conf_state_ = initial.conf_state;
   snapshot_conf_state_ = initial.conf_state;
   snapshot_index_ = first_index - 1;
@@ -215,12 +230,15 @@ absl::Status Server::Start() {
   options.cluster_id = cluster_id_;
   KEEL_ASSIGN_OR_RETURN(options.listen_address,
                         net::PeerUrlToAddress(config_.listen_peer_urls.front()));
-  options.snapshot_dir = JoinPath(JoinPath(config_.DataDir(), "member"), "snap");
+  options.snapshot_dir = JoinPath(SnapDir(), "incoming");
   net::PeerTransportCallbacks callbacks;
   callbacks.on_message = [this](raft::Message m) { ReceiveMessage(std::move(m)); };
   callbacks.on_unreachable = [this](uint64_t peer) { ReportUnreachable(peer); };
   callbacks.on_snapshot_status = [this](uint64_t peer, bool ok) {
     ReportSnapshot(peer, ok);
+  };
+  callbacks.on_snapshot = [this](net::ReceivedSnapshot snapshot) {
+    return AcceptSnapshot(std::move(snapshot));
   };
   callbacks.on_removed = [this](uint64_t peer) {
     Fail(absl::FailedPreconditionError(

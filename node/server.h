@@ -133,6 +133,8 @@ class Server {
   bool is_leader() const { return leader_ == id_ && id_ != 0; }
   uint64_t term() const { return term_; }
   uint64_t applied_index() const { return applied_index_; }
+  // How many leader snapshots this member installed since it started.
+  int snapshots_installed() const { return snapshots_installed_; }
   const ServerConfig& config() const { return config_; }
   const MemberStore& members() const { return *members_; }
   store::Mvcc& mvcc() { return *mvcc_; }
@@ -181,6 +183,7 @@ class Server {
 
   Server(Env& env, ServerConfig config, StorageOptions storage);
   absl::Status OpenKeySpace();
+  store::MvccOptions KeySpaceOptions(std::string path) const;
   absl::Status DecideIdentity(bool* bootstrap);
   Task<absl::Status> OpenLog(bool create);
   absl::Status StartRaft(bool bootstrap);
@@ -198,6 +201,16 @@ class Server {
   void HandleReadStates(const std::vector<raft::ReadState>& states);
   void IssueReads();
   void SendMessages(std::vector<raft::Message> messages);
+
+  // server_snapshot.cc
+  Task<void> SendRaftSnapshot(raft::Message message);
+  absl::Status AcceptSnapshot(net::ReceivedSnapshot snapshot);
+  absl::Status InstallSnapshot(uint64_t index, uint64_t term);
+  absl::Status ReopenKeySpace();
+  std::string SnapDir() const;
+  std::string KeySpaceDir() const;
+  std::string SnapshotFilePath(uint64_t term, uint64_t index) const;
+  void RemoveOldSnapshotFiles(uint64_t below_index);
 
   // server_apply.cc
   Task<void> ApplyLoop();
@@ -262,6 +275,7 @@ class Server {
   Event apply_work_;
   uint64_t applied_index_ = 0;
   uint64_t snapshot_index_ = 0;
+  int snapshots_installed_ = 0;
   WaitQueue applied_changed_;
   // Physical compaction runs in bounded steps off the apply path.
   Event compact_work_;
@@ -286,9 +300,6 @@ class Server {
 // "etcdserver: too many requests" (etcd's maxGapBetweenApplyAndCommitIndex
 // plays the same role).
 inline constexpr size_t kMaxPendingProposals = 5000;
-// Entries kept in the raft log behind a snapshot so slow followers can catch
-// up without one (etcd's SnapshotCatchUpEntries).
-inline constexpr uint64_t kSnapshotCatchUpEntries = 5000;
 // How often a linearizable read batch is re-requested if no answer came
 // (leadership changed, the message was lost).
 inline constexpr Duration kReadIndexRetry = Milliseconds(500);

@@ -23,10 +23,18 @@ Task<void> Server::ApplyLoop() {
     ApplyWork work = std::move(apply_queue_.front());
     apply_queue_.pop_front();
     if (work.snapshot.has_value()) {
-      Fail(absl::UnimplementedError(StrCat(
-          "installing a raft snapshot at index ",
-          work.snapshot->metadata().index(), " is not supported yet")));
-      co_return;
+      const auto& metadata = work.snapshot->metadata();
+      absl::Status installed = InstallSnapshot(metadata.index(), metadata.term());
+      if (!installed.ok()) {
+        Fail(installed);
+        co_return;
+      }
+      conf_state_ = metadata.conf_state();
+      conf_history_.clear();
+      snapshot_conf_state_ = metadata.conf_state();
+      snapshot_index_ = metadata.index();
+      applied_index_ = std::max(applied_index_, mvcc_->applied().index);
+      applied_changed_.WakeAll();
     }
     for (const raft::Entry& entry : work.entries) {
       absl::Status status = ApplyEntry(entry);
@@ -288,10 +296,11 @@ Task<absl::Status> Server::MaybeCompactLog() {
   if (applied_index_ - snapshot_index_ <= config_.snapshot_count) {
     co_return absl::OkStatus();
   }
-  // Keep kSnapshotCatchUpEntries behind so a follower that is a little
-  // behind catches up from the log instead of needing a snapshot.
-  if (applied_index_ <= kSnapshotCatchUpEntries) co_return absl::OkStatus();
-  const uint64_t index = applied_index_ - kSnapshotCatchUpEntries;
+  // Keep the catch-up entries behind so a follower that is a little behind
+  // catches up from the log instead of needing a snapshot.
+  const uint64_t keep = config_.snapshot_catchup_entries;
+  if (applied_index_ <= keep) co_return absl::OkStatus();
+  const uint64_t index = applied_index_ - keep;
   if (index <= snapshot_index_) co_return absl::OkStatus();
   // The configuration at `index`: the last change at or before it.
   raft::ConfState conf_state = snapshot_conf_state_;

@@ -149,7 +149,18 @@ Task<absl::Status> Server::HandleReady(raft::Ready ready) {
 void Server::SendMessages(std::vector<raft::Message> messages) {
   if (messages.empty()) return;
   KEEL_ASSERT(transport_ != nullptr);
-  transport_->Send(std::move(messages));
+  // A snapshot carries the whole key space: it is written to a file and
+  // streamed on a connection of its own (server_snapshot.cc).
+  std::vector<raft::Message> plain;
+  plain.reserve(messages.size());
+  for (raft::Message& message : messages) {
+    if (message.type() == raftpb::MsgSnap) {
+      env_.Spawn(SendRaftSnapshot(std::move(message)));
+    } else {
+      plain.push_back(std::move(message));
+    }
+  }
+  if (!plain.empty()) transport_->Send(std::move(plain));
 }
 
 void Server::HandleReadStates(const std::vector<raft::ReadState>& states) {
