@@ -3,6 +3,7 @@
 #include "node/errors.h"
 
 #include "runtime/assert.h"
+#include "store/mvcc_errors.h"
 
 namespace keel::node {
 namespace {
@@ -138,5 +139,18 @@ bool IsError(const absl::Status& status, EtcdError error) {
 }
 
 std::string_view ErrorMessage(EtcdError error) { return Lookup(error).message; }
+
+absl::Status FromStoreError(const absl::Status& status) {
+  if (status.ok()) return status;
+  if (store::IsCompacted(status)) return MakeError(EtcdError::kCompacted);
+  if (store::IsFutureRev(status)) return MakeError(EtcdError::kFutureRev);
+  if (store::IsKeyNotFound(status)) return MakeError(EtcdError::kKeyNotFound);
+  if (store::IsEmptyKey(status)) return MakeError(EtcdError::kEmptyKey);
+  if (store::IsValueProvided(status)) return MakeError(EtcdError::kValueProvided);
+  if (store::IsLeaseProvided(status)) return MakeError(EtcdError::kLeaseProvided);
+  if (store::IsDuplicateKey(status)) return MakeError(EtcdError::kDuplicateKey);
+  if (store::IsLeaseNotFound(status)) return MakeError(EtcdError::kLeaseNotFound);
+  return status;
+}
 
 }  // namespace keel::node

@@ -85,6 +85,10 @@ bool IsError(const absl::Status& status, EtcdError error);
 // The message text alone, e.g. "etcdserver: key is not provided".
 std::string_view ErrorMessage(EtcdError error);
 
+// Maps an error of the store (store/mvcc_errors.h) to etcd's; other errors
+// pass through unchanged.
+absl::Status FromStoreError(const absl::Status& status);
+
 }  // namespace keel::node
 
 #endif  // KEEL_NODE_ERRORS_H_

@@ -41,6 +41,9 @@ inline constexpr char kRevisionTag = 'r';
 inline constexpr char kLeaseKeyTag = 'a';
 inline constexpr char kLeaseTag = 'e';
 inline constexpr char kMetaTag = 'm';
+// Cluster membership, kept by node/member_store.cc beside the key space so
+// it rides along in snapshots.
+inline constexpr char kClusterTag = 'c';
 
 // ---- keys ----
 

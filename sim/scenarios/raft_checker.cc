@@ -375,7 +375,7 @@ void RaftChecker::OnApplied(uint64_t id, uint64_t incarnation,
                     : StrCat("; ", DescribeAcks(leader_of_term_.rbegin()->first))));
     return;
   }
-  if (committed_[index - 1] != key) {
+  if (index <= committed_.size() && committed_[index - 1] != key) {
     Fail(StrCat("commitment: ", NameOf(id), " applied ", raft::DescribeEntry(entry),
                 " but term ", committed_[index - 1].term,
                 " is committed at index ", index));

@@ -90,7 +90,8 @@ Task<absl::Status> RaftMember::Start() {
   }
   cluster_.checker.OnRecovered(flags_.id, recovered);
   member_id_written_ = recovered.member_id != 0;
-  KEEL_ASSERT(storage_.Append(recovered.entries).ok());
+  const absl::Status loaded = storage_.Append(recovered.entries);
+  KEEL_ASSERT_MSG(loaded.ok(), "recovered entries are contiguous from 1");
   storage_.SetHardState(recovered.hard_state);
   const RaftTuning& tuning = cluster_.tuning;
   config_ = std::make_unique<raft::Config>(raft::Config{
@@ -111,7 +112,8 @@ Task<absl::Status> RaftMember::Start() {
   node_ = std::move(*node);
   const bool empty = recovered.entries.empty() && raft::IsEmptyHardState(recovered.hard_state);
   if (flags_.initial && empty) {
-    KEEL_ASSERT(node_->Bootstrap(flags_.initial_peers).ok());
+    const absl::Status bootstrapped = node_->Bootstrap(flags_.initial_peers);
+    KEEL_ASSERT_MSG(bootstrapped.ok(), "bootstrap of an empty log");
     env_.log().Info("bootstrapped", {{"peers", flags_.initial_peers.size()}});
   }
   cluster_.checker.Attach(flags_.id, node_.get());
@@ -127,8 +129,13 @@ Task<absl::Status> RaftMember::Start() {
 }
 
 void RaftMember::Poke() {
-  cluster_.checker.ObserveRole(flags_.id, node_->raft());
+  const raft::Raft& raft = node_->raft();
+  cluster_.checker.ObserveRole(flags_.id, raft);
   ready_.Set();
+  if (raft.state() == raft::StateType::kLeader && raft.term() != led_term_) {
+    led_term_ = raft.term();
+    if (cluster_.on_elected) cluster_.on_elected(*this);
+  }
 }
 
 void RaftMember::Deliver(raftpb::Message message) {
@@ -170,7 +177,10 @@ Task<void> RaftMember::ReadyLoop() {
       }
     }
     cluster_.checker.OnPersisted(flags_.id, rd.entries, hard_state, rd.must_sync);
-    if (!rd.entries.empty()) KEEL_ASSERT(storage_.Append(rd.entries).ok());
+    if (!rd.entries.empty()) {
+      const absl::Status stored = storage_.Append(rd.entries);
+      KEEL_ASSERT_MSG(stored.ok(), "Ready entries follow the stored log");
+    }
     if (hard_state != nullptr) storage_.SetHardState(*hard_state);
     // 2. Send, only now that what the messages promise is durable.
     cluster_.checker.OnSending(flags_.id, rd.messages);
@@ -200,7 +210,8 @@ void RaftMember::Apply(const raftpb::Entry& entry) {
   KEEL_ASSERT(entry.index() == applied_ + 1);
   applied_ = entry.index();
   state_hash_ = MixState(state_hash_, entry);
-  if (entry.type() == raftpb::EntryConfChange) {
+  if (entry.type() == raftpb::EntryConfChange ||
+      entry.type() == raftpb::EntryConfChangeV2) {
     ApplyConfChange(entry);
     return;
   }
@@ -216,9 +227,25 @@ void RaftMember::Apply(const raftpb::Entry& entry) {
 }
 
 void RaftMember::ApplyConfChange(const raftpb::Entry& entry) {
-  raft::ConfChange change;
-  KEEL_ASSERT(change.ParseFromString(entry.data()));
-  absl::StatusOr<raft::ConfState> state = node_->ApplyConfChange(change);
+  // The operator proposes single changes (ConfChange, carrying the new
+  // member's address as etcd does); raft itself may append a V2 change to
+  // leave a joint configuration.
+  raft::ConfChangeV2 change;
+  absl::StatusOr<raft::ConfState> state;
+  if (entry.type() == raftpb::EntryConfChange) {
+    raft::ConfChange single;
+    const bool parsed = single.ParseFromString(entry.data());
+    KEEL_ASSERT_MSG(parsed, "a committed ConfChange decodes");
+    state = node_->ApplyConfChange(single);
+    raft::ConfChangeSingle* only = change.add_changes();
+    only->set_type(single.type());
+    only->set_node_id(single.node_id());
+    change.set_context(single.context());
+  } else {
+    const bool parsed = change.ParseFromString(entry.data());
+    KEEL_ASSERT_MSG(parsed, "a committed ConfChangeV2 decodes");
+    state = node_->ApplyConfChange(change);
+  }
   if (!state.ok()) {
     // Every member reaches the same verdict: the entry is a no-op.
     env_.log().Info("configuration change refused",
@@ -226,20 +253,21 @@ void RaftMember::ApplyConfChange(const raftpb::Entry& entry) {
     return;
   }
   cluster_.stats.conf_changes_applied++;
-  switch (change.type()) {
-    case raftpb::ConfChangeAddNode:
-    case raftpb::ConfChangeAddLearnerNode:
-      if (change.node_id() != flags_.id) {
-        transport_->SetPeer(change.node_id(), change.context());
-      }
-      break;
-    case raftpb::ConfChangeRemoveNode:
-      removed_ids_.insert(change.node_id());
-      transport_->RemovePeer(change.node_id());
-      if (change.node_id() == flags_.id) removed_ = true;
-      break;
-    default:
-      break;
+  for (const raft::ConfChangeSingle& single : change.changes()) {
+    const uint64_t id = single.node_id();
+    switch (single.type()) {
+      case raftpb::ConfChangeAddNode:
+      case raftpb::ConfChangeAddLearnerNode:
+        if (id != flags_.id) transport_->SetPeer(id, change.context());
+        break;
+      case raftpb::ConfChangeRemoveNode:
+        removed_ids_.insert(id);
+        transport_->RemovePeer(id);
+        if (id == flags_.id) removed_ = true;
+        break;
+      default:
+        break;
+    }
   }
 }
 

@@ -27,6 +27,7 @@
 #define KEEL_SIM_SCENARIOS_RAFT_MEMBER_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -97,11 +98,16 @@ struct RaftClusterStats {
 
 // What the members of one run share: the checker, the tuning, the figures
 // and whether clients propose.
+class RaftMember;
+
 struct RaftCluster {
   RaftChecker checker;
   RaftTuning tuning;
   RaftClusterStats stats;
   bool clients_enabled = true;
+  // Told when a member first finds itself leader of a term (the operator
+  // uses it to cut some new leaders off before they commit anything).
+  std::function<void(RaftMember& leader)> on_elected;
 };
 
 class RaftMember {
@@ -176,6 +182,7 @@ class RaftMember {
   uint64_t state_hash_ = 0;
   bool removed_ = false;
   bool refused_ = false;
+  uint64_t led_term_ = 0;  // the last term this member was seen leading
   std::set<uint64_t> removed_ids_;
   std::string stop_reason_;
   // The client's proposals not yet applied: sequence -> when proposed.
