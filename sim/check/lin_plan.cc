@@ -12,31 +12,31 @@
 
 namespace keel::check {
 
-void RevisionIntervals::Add(int64_t after, int64_t upto) {
-  if (upto > after) intervals_.emplace_back(after, upto);
+void RevisionIntervals::Add(int64_t after, int64_t upto, int32_t source) {
+  if (upto > after) intervals_.push_back(Interval{after, upto, source});
 }
 
 void RevisionIntervals::Seal() {
-  std::sort(intervals_.begin(), intervals_.end());
-  std::vector<std::pair<int64_t, int64_t>> merged;
-  for (const auto& iv : intervals_) {
-    if (!merged.empty() && iv.first <= merged.back().second) {
-      merged.back().second = std::max(merged.back().second, iv.second);
+  std::sort(intervals_.begin(), intervals_.end(),
+            [](const Interval& a, const Interval& b) { return a.after < b.after; });
+  longest_.clear();
+  for (size_t i = 0; i < intervals_.size(); ++i) {
+    if (i == 0 || intervals_[i].upto > intervals_[longest_[i - 1]].upto) {
+      longest_.push_back(i);
     } else {
-      merged.push_back(iv);
+      longest_.push_back(longest_[i - 1]);
     }
   }
-  intervals_ = std::move(merged);
 }
 
-bool RevisionIntervals::Contains(int64_t revision) const {
-  // The last interval whose start (exclusive) is below the revision.
-  auto it = std::lower_bound(
-      intervals_.begin(), intervals_.end(), revision,
-      [](const std::pair<int64_t, int64_t>& iv, int64_t r) { return iv.first < r; });
-  if (it == intervals_.begin()) return false;
-  --it;
-  return revision > it->first && revision <= it->second;
+int32_t RevisionIntervals::Find(int64_t revision) const {
+  KEEL_ASSERT(longest_.size() == intervals_.size());
+  // Intervals starting (exclusively) below the revision; does any reach it?
+  auto it = std::lower_bound(intervals_.begin(), intervals_.end(), revision,
+                             [](const Interval& iv, int64_t r) { return iv.after < r; });
+  if (it == intervals_.begin()) return -1;
+  const Interval& best = intervals_[longest_[(it - intervals_.begin()) - 1]];
+  return best.upto >= revision ? best.source : -1;
 }
 
 namespace {
@@ -263,15 +263,15 @@ void AddEvidenceAndFacts(const History& history, const std::vector<KeyObservatio
     if (kv.mod_revision > o.revision || kv.create_revision > kv.mod_revision) continue;
     KeyFacts& facts = plan->keys[kv.key];
     facts.observed_at.push_back(o.revision);
-    facts.no_write.Add(kv.mod_revision, o.revision);
-    facts.no_delete.Add(kv.create_revision, o.revision);
+    facts.no_write.Add(kv.mod_revision, o.revision, o.op);
+    facts.no_delete.Add(kv.create_revision, o.revision, o.op);
     if (kv.create_revision > init) {
       // version = puts in [create, mod]; if acknowledged puts account for
       // all of them, no unknown write touched the key in between.
       const auto& acked = facts.acked_puts;
       auto n = std::upper_bound(acked.begin(), acked.end(), kv.mod_revision) -
                std::lower_bound(acked.begin(), acked.end(), kv.create_revision);
-      if (n >= kv.version) facts.no_write.Add(kv.create_revision - 1, kv.mod_revision);
+      if (n >= kv.version) facts.no_write.Add(kv.create_revision - 1, kv.mod_revision, o.op);
     }
   }
   for (auto& [key, facts] : plan->keys) {

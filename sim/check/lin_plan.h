@@ -50,15 +50,24 @@ struct LinOptions {
   size_t max_violations = 20;
 };
 
-// A set of revision intervals (after, upto].
+// A set of revision intervals (after, upto], each remembering the op whose
+// observation created it (to name it in reports).
 class RevisionIntervals {
  public:
-  void Add(int64_t after, int64_t upto);
-  void Seal();  // sorts and merges; call once before Contains
-  bool Contains(int64_t revision) const;
+  void Add(int64_t after, int64_t upto, int32_t source);
+  void Seal();  // sorts; call once before Find
+  // The source op index of an interval containing `revision`, or -1.
+  int32_t Find(int64_t revision) const;
+  bool Contains(int64_t revision) const { return Find(revision) >= 0; }
 
  private:
-  std::vector<std::pair<int64_t, int64_t>> intervals_;
+  struct Interval {
+    int64_t after;
+    int64_t upto;
+    int32_t source;
+  };
+  std::vector<Interval> intervals_;  // sorted by after
+  std::vector<size_t> longest_;      // per prefix: the interval reaching furthest
 };
 
 struct KeyFacts {

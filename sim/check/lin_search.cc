@@ -56,6 +56,8 @@ class Search {
     int32_t index;  // op index (revoke) or unknowns index
     int64_t lease;
   };
+  // A candidate ruled out by an observation: (candidate op, observing op).
+  using Pruned = std::pair<int32_t, int32_t>;
   struct Frame {
     int64_t revision;
     size_t mark;
@@ -63,6 +65,7 @@ class Search {
     std::vector<Candidate> candidates;
     size_t next = 0;
     int32_t applied_unknown = -1;
+    std::vector<Pruned> pruned;  // for the report if every candidate fails
   };
 
   StateHash MemoKey(int64_t revision) const {
@@ -75,16 +78,16 @@ class Search {
   bool CheckRead(int64_t revision, const Operation& op);
   bool CheckNoWrite(int64_t revision, const Operation& op);
   bool ApplyAcked(int64_t revision);
-  std::vector<Candidate> Candidates(int64_t revision) const;
+  std::vector<Candidate> Candidates(int64_t revision, std::vector<Pruned>* pruned) const;
   bool Fill(Frame& frame, const Candidate& c);
-  bool EventsFit(int64_t revision, const std::vector<Event>& events) const;
+  bool EventsFit(int64_t revision, const std::vector<Event>& events, int32_t* blocker) const;
   bool WatchesAgree(const GapEvidence& ev, int64_t revision,
                     const std::vector<Event>& events) const;
   bool TryNext(Frame& frame);
   bool Backtrack(int64_t* revision);
   void Unuse(Frame& frame);
   void Fail(int64_t revision, Violation v);
-  void FailGap(int64_t revision, size_t candidates);
+  void FailGap(const Frame& frame);
   std::vector<OpId> InvolvedOps(const Operation& op) const;
   bool PutsOnDeadLease(const std::vector<Event>& events) const;
 
@@ -100,7 +103,6 @@ class Search {
   std::vector<absl::flat_hash_map<int64_t, std::vector<const Event*>>> watch_events_;
   int64_t steps_ = 0;
   bool out_of_steps_ = false;
-  bool branched_ = false;
   std::optional<Violation> deepest_;
   int64_t deepest_revision_ = std::numeric_limits<int64_t>::min();
 };
@@ -246,7 +248,8 @@ bool Search::ApplyAcked(int64_t revision) {
   return false;
 }
 
-std::vector<Search::Candidate> Search::Candidates(int64_t revision) const {
+std::vector<Search::Candidate> Search::Candidates(int64_t revision,
+                                                  std::vector<Pruned>* pruned) const {
   size_t slot = plan_.Slot(revision);
   std::vector<Candidate> out;
   for (int32_t op : plan_.revokes[slot]) {
@@ -274,7 +277,12 @@ std::vector<Search::Candidate> Search::Candidates(int64_t revision) const {
     }
     int64_t deadline = std::numeric_limits<int64_t>::max();
     if (auto k = plan_.keys.find(u.first_key); k != plan_.keys.end()) {
-      if (op.type() == OpType::kPut && k->second.no_write.Contains(revision)) continue;
+      if (op.type() == OpType::kPut) {
+        if (int32_t by = k->second.no_write.Find(revision); by >= 0) {
+          pruned->emplace_back(u.op, by);
+          continue;
+        }
+      }
       const auto& at = k->second.observed_at;
       auto next = std::lower_bound(at.begin(), at.end(), revision);
       if (next != at.end()) deadline = *next;
@@ -314,12 +322,16 @@ bool Search::WatchesAgree(const GapEvidence& ev, int64_t revision,
   return true;
 }
 
-bool Search::EventsFit(int64_t revision, const std::vector<Event>& events) const {
+bool Search::EventsFit(int64_t revision, const std::vector<Event>& events,
+                       int32_t* blocker) const {
   for (const Event& e : events) {
     auto k = plan_.keys.find(e.kv.key);
     if (k == plan_.keys.end()) continue;
-    if (k->second.no_write.Contains(revision)) return false;
-    if (e.type == Event::Type::kDelete && k->second.no_delete.Contains(revision)) return false;
+    *blocker = k->second.no_write.Find(revision);
+    if (*blocker < 0 && e.type == Event::Type::kDelete) {
+      *blocker = k->second.no_delete.Find(revision);
+    }
+    if (*blocker >= 0) return false;
   }
   auto it = plan_.evidence.find(revision);
   if (it == plan_.evidence.end()) return true;
@@ -377,7 +389,12 @@ bool Search::Fill(Frame& frame, const Candidate& c) {
       break;
     }
   }
-  if (fill.events.empty() || !EventsFit(revision, fill.events)) return false;
+  if (fill.events.empty()) return false;
+  int32_t blocker = -1;
+  if (!EventsFit(revision, fill.events, &blocker)) {
+    if (blocker >= 0 && fill.op >= 0) frame.pruned.emplace_back(fill.op, blocker);
+    return false;
+  }
   KEEL_ASSERT(state_.revision() == revision);
   fills_[plan_.Slot(revision)] = std::move(fill);
   return true;
@@ -422,24 +439,34 @@ bool Search::Backtrack(int64_t* revision) {
   return false;
 }
 
-void Search::FailGap(int64_t revision, size_t candidates) {
+void Search::FailGap(const Frame& frame) {
+  int64_t revision = frame.revision;
   std::vector<OpId> ops;
   std::string seen;
   if (auto it = plan_.evidence.find(revision); it != plan_.evidence.end()) {
     for (const KeyObservation& o : it->second.puts) {
       AddOp(&ops, h_.ops[o.op].id);
-      if (seen.empty()) {
-        seen = StrCat("; op ", h_.ops[o.op].id, " saw ", DescribeKv(o.kv));
-      }
+      if (seen.empty()) seen = StrCat("; op ", h_.ops[o.op].id, " saw ", DescribeKv(o.kv));
     }
     for (int32_t w : it->second.watches) AddOp(&ops, h_.ops[plan_.watches[w].op].id);
+  }
+  std::string ruled_out;
+  if (!frame.pruned.empty()) {
+    const auto& [candidate, by] = frame.pruned.front();
+    AddOp(&ops, h_.ops[by].id);
+    AddOp(&ops, h_.ops[candidate].id);
+    ruled_out = StrCat("; ", DescribeOp(h_.ops[candidate]), " could have, but ",
+                       DescribeOp(h_.ops[by]),
+                       " observed that key unchanged across revision ", revision);
   }
   Fail(revision, LinViolation(
                      "unexplained-revision", ops,
                      StrCat("no operation can have created revision ", revision,
-                            ": nobody acknowledged it and none of the ", candidates,
+                            ": nobody acknowledged it and none of the ",
+                            frame.candidates.size(),
                             " unknown-outcome writes, revokes or lease expiries possible "
-                            "there fits what was observed", seen)));
+                            "there fits what was observed",
+                            seen, ruled_out)));
 }
 
 SearchOutcome Search::Run() {
@@ -455,12 +482,13 @@ SearchOutcome Search::Run() {
       StateHash memo = MemoKey(revision);
       step_ok = false;
       if (!dead_.contains(memo)) {
-        branched_ = true;
-        frames_.push_back(Frame{revision, state_.Mark(), memo, Candidates(revision)});
+        Frame frame{revision, state_.Mark(), memo, {}};
+        frame.candidates = Candidates(revision, &frame.pruned);
+        frames_.push_back(std::move(frame));
         step_ok = TryNext(frames_.back());
         if (!step_ok) {
           if (!out_of_steps_) {
-            FailGap(revision, frames_.back().candidates.size());
+            FailGap(frames_.back());
             dead_.insert(memo);
           }
           frames_.pop_back();
@@ -490,7 +518,7 @@ SearchOutcome Search::Run() {
   }
   out.verdict = Verdict::kViolation;
   KEEL_ASSERT(deepest_.has_value());
-  if (branched_) {
+  if (steps_ > 0) {
     deepest_->explanation.append(
         " (no placement of the unknown-outcome writes avoids this; shown for the "
         "placement that got furthest)");
