@@ -281,14 +281,21 @@ void AddEvidenceAndFacts(const History& history, const std::vector<KeyObservatio
   }
 }
 
-void AddWatchEvidence(const History& history, LinPlan* plan) {
-  plan->watches = BuildWatchViews(history);
-  if (plan->watches.empty()) return;
-  for (int64_t r = plan->initial_revision + 1; r <= plan->last_revision; ++r) {
-    if (!plan->IsGap(r)) continue;
-    for (size_t w = 0; w < plan->watches.size(); ++w) {
-      if (plan->watches[w].Covers(r)) {
-        plan->evidence[r].watches.push_back(static_cast<int32_t>(w));
+// Watch events as observations (attributed to the watch op): a put event
+// shows its key at the event's revision, a prev_kv the key just before.
+void AddWatchObservations(const History& history, std::vector<KeyObservation>* obs) {
+  for (size_t i = 0; i < history.ops.size(); ++i) {
+    const Operation& op = history.ops[i];
+    if (op.type() != OpType::kWatch || op.outcome != Outcome::kOk) continue;
+    int32_t index = static_cast<int32_t>(i);
+    for (const WatchResponse& r : std::get<WatchResult>(op.response).responses) {
+      for (const Event& e : r.events) {
+        if (e.type == Event::Type::kPut) {
+          obs->push_back(KeyObservation{index, e.kv.mod_revision, true, true, e.kv});
+        }
+        if (e.prev_kv && e.prev_kv->key == e.kv.key) {
+          obs->push_back(KeyObservation{index, e.kv.mod_revision - 1, true, true, *e.prev_kv});
+        }
       }
     }
   }
@@ -330,8 +337,11 @@ LinPlan BuildLinPlan(const History& history, const LinOptions& options) {
   CheckCompaction(history, &plan, options);
   std::stable_sort(plan.unknowns.begin(), plan.unknowns.end(),
                    [](const UnknownWrite& a, const UnknownWrite& b) { return a.lo < b.lo; });
+  if (options.use_watch_evidence) {
+    AddWatchObservations(history, &obs);
+    plan.watches = BuildWatchViews(history);
+  }
   AddEvidenceAndFacts(history, obs, &plan);
-  if (options.use_watch_evidence) AddWatchEvidence(history, &plan);
   KEEL_ASSERT(plan.checks.size() == plan.writer.size() + 1);
   return plan;
 }

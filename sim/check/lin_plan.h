@@ -97,7 +97,6 @@ struct SlotCheck {
 struct GapEvidence {
   std::vector<KeyObservation> puts;     // a kv with mod_revision == the gap
   std::vector<KeyObservation> creates;  // a kv with create_revision == the gap
-  std::vector<int32_t> watches;         // LinPlan::watches covering the gap
 };
 
 struct LinPlan {
@@ -115,7 +114,9 @@ struct LinPlan {
   std::vector<UnknownWrite> unknowns;  // sorted by lo
   absl::flat_hash_map<int64_t, GapEvidence> evidence;
   absl::flat_hash_map<std::string, KeyFacts> keys;
-  std::vector<WatchView> watches;  // only with use_watch_evidence
+  // Only with use_watch_evidence: every slot a watch covers must produce
+  // exactly the events it reported there.
+  std::vector<WatchView> watches;
 
   std::vector<Violation> violations;  // found while planning
 

@@ -81,8 +81,8 @@ class Search {
   std::vector<Candidate> Candidates(int64_t revision, std::vector<Pruned>* pruned) const;
   bool Fill(Frame& frame, const Candidate& c);
   bool EventsFit(int64_t revision, const std::vector<Event>& events, int32_t* blocker) const;
-  bool WatchesAgree(const GapEvidence& ev, int64_t revision,
-                    const std::vector<Event>& events) const;
+  // The watch covering `revision` whose events differ from `events`, or -1.
+  int32_t WatchDisagreeing(int64_t revision, const std::vector<Event>& events) const;
   bool TryNext(Frame& frame);
   bool Backtrack(int64_t* revision);
   void Unuse(Frame& frame);
@@ -234,6 +234,14 @@ bool Search::ApplyAcked(int64_t revision) {
     problem = StrCat("its response differs from the model: ", *diff);
   } else if (PutsOnDeadLease(res.events)) {
     problem = "it attached a key to a lease that was already revoked or expired";
+  } else if (int32_t w = WatchDisagreeing(revision, res.events); w >= 0) {
+    const Operation& watch = h_.ops[plan_.watches[w].op];
+    Fail(revision, LinViolation("watch-evidence", {op.id, watch.id},
+                                StrCat("watch op ", watch.id, " covered revision ", revision,
+                                       " but its events there differ from what ",
+                                       DescribeOp(op), " wrote")));
+    state_.Rollback(mark);
+    return false;
   } else {
     fills_[plan_.Slot(revision)] =
         CommittedWrite{revision, CommittedWrite::Source::kAcknowledged, index, 0,
@@ -304,22 +312,26 @@ std::vector<Search::Candidate> Search::Candidates(int64_t revision,
   return out;
 }
 
-bool Search::WatchesAgree(const GapEvidence& ev, int64_t revision,
-                          const std::vector<Event>& events) const {
+int32_t Search::WatchDisagreeing(int64_t revision, const std::vector<Event>& events) const {
   static const std::vector<const Event*> kNone;
-  for (int32_t w : ev.watches) {
+  for (size_t w = 0; w < plan_.watches.size(); ++w) {
+    if (!plan_.watches[w].Covers(revision)) continue;
     const WatchRequest& req = *plan_.watches[w].request;
     auto it = watch_events_[w].find(revision);
     const auto& seen = it == watch_events_[w].end() ? kNone : it->second;
     size_t j = 0;
+    bool agree = true;
     for (const Event& e : events) {
       if (!WatchSees(req, e)) continue;
-      if (j >= seen.size() || !SameEvent(e, *seen[j])) return false;
+      if (j >= seen.size() || !SameEvent(e, *seen[j])) {
+        agree = false;
+        break;
+      }
       ++j;
     }
-    if (j != seen.size()) return false;
+    if (!agree || j != seen.size()) return static_cast<int32_t>(w);
   }
-  return true;
+  return -1;
 }
 
 bool Search::EventsFit(int64_t revision, const std::vector<Event>& events,
@@ -333,6 +345,7 @@ bool Search::EventsFit(int64_t revision, const std::vector<Event>& events,
     }
     if (*blocker >= 0) return false;
   }
+  if (WatchDisagreeing(revision, events) >= 0) return false;
   auto it = plan_.evidence.find(revision);
   if (it == plan_.evidence.end()) return true;
   const GapEvidence& ev = it->second;
@@ -353,7 +366,7 @@ bool Search::EventsFit(int64_t revision, const std::vector<Event>& events,
     const Event* e = put_of(o.kv.key);
     if (e == nullptr || e->kv.create_revision != revision) return false;
   }
-  return WatchesAgree(ev, revision, events);
+  return true;
 }
 
 bool Search::Fill(Frame& frame, const Candidate& c) {
@@ -448,7 +461,6 @@ void Search::FailGap(const Frame& frame) {
       AddOp(&ops, h_.ops[o.op].id);
       if (seen.empty()) seen = StrCat("; op ", h_.ops[o.op].id, " saw ", DescribeKv(o.kv));
     }
-    for (int32_t w : it->second.watches) AddOp(&ops, h_.ops[plan_.watches[w].op].id);
   }
   std::string ruled_out;
   if (!frame.pruned.empty()) {
