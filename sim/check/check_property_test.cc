@@ -24,6 +24,7 @@ GenOptions RandomOptions() {
   o.watches = *rc::gen::inRange(0, 4);
   o.unknown_percent = *rc::gen::element(0, 5, 20, 50);
   o.serializable_percent = *rc::gen::inRange(0, 30);
+  o.max_range_keys = *rc::gen::element(0, 1, 3);
   return o;
 }
 
@@ -41,6 +42,24 @@ RC_GTEST_PROP(CheckPropertyTest, GeneratedLinearizableHistoriesAreAccepted, ()) 
   if (!report->ok()) {
     RC_LOG() << Summary(o, *report) << FormatHistory(g.history);
   }
+  RC_ASSERT(report->ok());
+}
+
+// Larger histories exercise the search's pruning and ordering (many gaps,
+// many unknown outcomes, narrow and wide ranges).
+RC_GTEST_PROP(CheckPropertyTest, LargerGeneratedHistoriesAreAccepted, ()) {
+  GenOptions o;
+  o.seed = *rc::gen::arbitrary<uint64_t>();
+  o.ops = *rc::gen::inRange(200, 2000);
+  o.clients = *rc::gen::inRange(2, 10);
+  o.keys = *rc::gen::inRange(3, 60);
+  o.watches = *rc::gen::inRange(0, 3);
+  o.unknown_percent = *rc::gen::element(2, 10, 30);
+  o.max_range_keys = *rc::gen::element(0, 3, 10);
+  GeneratedHistory g = GenerateHistory(o);
+  absl::StatusOr<CheckReport> report = CheckHistory(g.history);
+  RC_ASSERT(report.ok());
+  if (!report->ok()) RC_LOG() << Summary(o, *report);
   RC_ASSERT(report->ok());
 }
 

@@ -153,14 +153,19 @@ std::vector<Planned> Plan(const GenOptions& o, Rng& rng) {
     Planned p;
     p.client = static_cast<int>(rng.Uniform(o.clients));
     p.kind = PickKind(rng);
-    if (p.kind == Kind::kSerialGet && !rng.Percent(o.serializable_percent * 10)) p.kind = Kind::kGet;
+    if (p.kind == Kind::kGet || p.kind == Kind::kSerialGet) {
+      p.kind = rng.Percent(o.serializable_percent) ? Kind::kSerialGet : Kind::kGet;
+    }
     p.invoke = clock[p.client] + rng.Uniform(50);
     int64_t duration = 1 + rng.Uniform(300);
     p.complete = p.invoke + duration;
     p.point = p.invoke + rng.Uniform(duration + 1);
-    p.key = KeyName(rng.Uniform(o.keys));
-    p.key2 = KeyName(rng.Uniform(o.keys));
-    if (p.key2 < p.key) std::swap(p.key, p.key2);
+    int64_t first = rng.Uniform(o.keys);
+    int64_t second = o.max_range_keys > 0
+                         ? std::min<int64_t>(o.keys - 1, first + rng.Uniform(o.max_range_keys))
+                         : rng.Uniform(o.keys);
+    p.key = KeyName(std::min(first, second));
+    p.key2 = KeyName(std::max(first, second));
     p.value = StrCat("v", i);
     p.value2 = StrCat("w", i);
     if (p.kind == Kind::kMultiPut && p.key == p.key2) p.kind = Kind::kPut;

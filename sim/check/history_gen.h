@@ -28,6 +28,9 @@ struct GenOptions {
   int watches = 0;
   int unknown_percent = 5;       // of writes
   int serializable_percent = 10;  // of single-key reads
+  // Ranges, range deletes and two-key txns span at most this many keys
+  // (0: any two keys).
+  int max_range_keys = 0;
   bool final_read = true;
 };
 

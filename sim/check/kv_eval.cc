@@ -155,8 +155,23 @@ std::optional<std::string> DiffKvLists(std::string_view what,
                                        const std::vector<KeyValue>& model,
                                        const std::vector<KeyValue>& observed) {
   if (model == observed) return std::nullopt;
-  return StrCat(what, ": observed ", DescribeKvs(observed), ", model ",
-                DescribeKvs(model));
+  if (model.size() + observed.size() <= 4) {
+    return StrCat(what, ": observed ", DescribeKvs(observed), ", model ",
+                  DescribeKvs(model));
+  }
+  // Long lists: name the first difference, by key order.
+  size_t i = 0, j = 0;
+  while (i < observed.size() && j < model.size() && observed[i] == model[j]) ++i, ++j;
+  std::string first;
+  if (i < observed.size() && (j >= model.size() || observed[i].key < model[j].key)) {
+    first = StrCat("observed ", DescribeKv(observed[i]), " which the model does not have");
+  } else if (j < model.size() && (i >= observed.size() || model[j].key < observed[i].key)) {
+    first = StrCat("the model has ", DescribeKv(model[j]), " which was not observed");
+  } else {
+    first = StrCat("observed ", DescribeKv(observed[i]), ", model ", DescribeKv(model[j]));
+  }
+  return StrCat(what, " (", observed.size(), " observed, ", model.size(),
+                " in the model) first differ: ", first);
 }
 
 std::optional<std::string> DiffRange(const RangeResponse& m, const RangeResponse& o) {
@@ -205,7 +220,7 @@ std::optional<std::string> DiffTxn(const TxnRequest& request, const TxnResponse&
   return std::nullopt;
 }
 
-void AddRange(std::vector<std::pair<std::string, std::string>>* ranges,
+void AddRange(KeyRanges* ranges,
               std::string_view key, std::string_view end) {
   for (const auto& r : *ranges) {
     if (r.first == key && r.second == end) return;
@@ -213,9 +228,10 @@ void AddRange(std::vector<std::pair<std::string, std::string>>* ranges,
   ranges->emplace_back(std::string(key), std::string(end));
 }
 
-// The key ranges a request reads or writes, in any branch.
-std::vector<std::pair<std::string, std::string>> RangesOf(const Request& request) {
-  std::vector<std::pair<std::string, std::string>> ranges;
+}  // namespace
+
+KeyRanges RequestRanges(const Request& request) {
+  KeyRanges ranges;
   auto add_op = [&](const TxnRequestOp& op) {
     if (const auto* p = std::get_if<PutRequest>(&op)) {
       AddRange(&ranges, p->key, "");
@@ -242,7 +258,12 @@ std::vector<std::pair<std::string, std::string>> RangesOf(const Request& request
   return ranges;
 }
 
-}  // namespace
+bool RangesTouch(const KeyRanges& ranges, std::string_view key) {
+  for (const auto& [begin, end] : ranges) {
+    if (InRange(key, begin, end)) return true;
+  }
+  return false;
+}
 
 EvalResult Evaluate(const Request& request, KvState& state, OpId writer) {
   size_t mark = state.Mark();
@@ -306,7 +327,7 @@ std::optional<std::string> DiffResponse(const Request& request, const Response& 
 std::string DescribeModelState(const Request& request, const KvState& state) {
   constexpr int kMaxKeys = 8;
   std::string out;
-  for (const auto& [key, end] : RangesOf(request)) {
+  for (const auto& [key, end] : RequestRanges(request)) {
     int shown = 0;
     state.ForEachInRange(key, end, [&](const KeyState& s) {
       if (++shown > kMaxKeys) return;
@@ -327,10 +348,7 @@ std::string DescribeModelState(const Request& request, const KvState& state) {
 }
 
 bool RequestMayTouch(const Request& request, std::string_view key) {
-  for (const auto& [begin, end] : RangesOf(request)) {
-    if (InRange(key, begin, end)) return true;
-  }
-  return false;
+  return RangesTouch(RequestRanges(request), key);
 }
 
 }  // namespace keel::check

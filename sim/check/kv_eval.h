@@ -61,6 +61,14 @@ std::optional<std::string> DiffResponse(const Request& request,
 // key "k=v (create .., mod .., version .., lease ..) written by op N".
 std::string DescribeModelState(const Request& request, const KvState& state);
 
+// The key ranges (begin, etcd range end) a request reads or writes, in any
+// branch, without duplicates.
+using KeyRanges = std::vector<std::pair<std::string, std::string>>;
+KeyRanges RequestRanges(const Request& request);
+
+// Whether `key` falls in one of the ranges.
+bool RangesTouch(const KeyRanges& ranges, std::string_view key);
+
 // Whether the request may touch `key` (reads or writes it, in any branch).
 bool RequestMayTouch(const Request& request, std::string_view key);
 

@@ -4,11 +4,13 @@
 #include "sim/check/lin_plan.h"
 
 #include <algorithm>
+#include <tuple>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/hash/hash.h"
 #include "runtime/assert.h"
 #include "runtime/strings.h"
+#include "sim/check/kv_eval.h"
 
 namespace keel::check {
 
@@ -86,17 +88,90 @@ std::string FirstWrittenKey(const Operation& op) {
   }
 }
 
-// Keys an acknowledged writer put, from its request and taken branch.
-std::vector<std::string> AckedPutKeys(const Operation& op) {
-  if (op.type() == OpType::kPut) return {std::get<PutRequest>(op.request).key};
-  std::vector<std::string> keys;
-  if (op.type() != OpType::kTxn) return keys;
-  const auto& t = std::get<TxnRequest>(op.request);
-  const auto& branch = std::get<TxnResponse>(op.response).succeeded ? t.success : t.failure;
-  for (const auto& o : branch) {
-    if (const auto* p = std::get_if<PutRequest>(&o)) keys.push_back(p->key);
+// Records the keys an acknowledged writer at `revision` put or deleted,
+// from its request and taken branch.
+// A single-key delete says whether its key was there: deleted 1 means
+// present just before its revision, deleted 0 absent at its header.
+void NoteDeleteSight(const Operation& op, LinPlan* plan) {
+  const auto& d = std::get<DeleteRequest>(op.request);
+  if (!d.range_end.empty() || d.prev_kv) return;  // prev_kv: already observed
+  if (std::get<DeleteResponse>(op.response).deleted > 0) {
+    plan->keys[d.key].seen.push_back(KeyFacts::Seen{op.revision - 1, KeyFacts::kPresent, 0, 0});
+  } else {
+    plan->keys[d.key].seen.push_back(KeyFacts::Seen{op.revision, 0, 0, 0});
   }
-  return keys;
+}
+
+// A txn's compares say something about their keys before it ran: a
+// compare that held on value == v means the key held v; one on
+// create/version/mod == 0 that held means absent, that failed (the only
+// compare of a failed txn) means present.
+void NoteCompareSights(const Operation& op, LinPlan* plan) {
+  const auto& t = std::get<TxnRequest>(op.request);
+  bool succeeded = std::get<TxnResponse>(op.response).succeeded;
+  int64_t at = AckedOpWrites(op) ? op.revision - 1 : op.revision;
+  for (const Compare& c : t.compare) {
+    if (!c.range_end.empty() || c.result != CompareResult::kEqual) continue;
+    if (!succeeded && t.compare.size() != 1) continue;
+    KeyFacts& facts = plan->keys[c.key];
+    bool zero = c.target != CompareTarget::kValue && c.target != CompareTarget::kLease &&
+                c.number == 0;
+    if (succeeded && c.target == CompareTarget::kValue) {
+      facts.seen.push_back(KeyFacts::Seen{at, KeyFacts::kPresent, 0, 0, c.value});
+    } else if (zero) {
+      facts.seen.push_back(succeeded ? KeyFacts::Seen{at, 0, 0, 0}
+                                     : KeyFacts::Seen{at, KeyFacts::kPresent, 0, 0});
+    }
+  }
+}
+
+void NoteDeleteAndCompareSights(const History& history, LinPlan* plan) {
+  for (const Operation& op : history.ops) {
+    if (op.outcome != Outcome::kOk) continue;
+    if (op.type() == OpType::kDelete) NoteDeleteSight(op, plan);
+    if (op.type() == OpType::kTxn) NoteCompareSights(op, plan);
+  }
+}
+
+void NoteAckedWrites(const Operation& op, int64_t revision, LinPlan* plan) {
+  auto note = [&](const TxnRequestOp& o) {
+    if (const auto* p = std::get_if<PutRequest>(&o)) {
+      plan->keys[p->key].acked_puts.push_back(revision);
+    } else if (const auto* d = std::get_if<DeleteRequest>(&o)) {
+      if (d->range_end.empty()) {
+        plan->keys[d->key].acked_deletes.push_back(revision);
+      } else {
+        plan->range_deletes.push_back(RangeDelete{revision, d->key, d->range_end});
+      }
+    }
+  };
+  if (op.type() == OpType::kPut) note(std::get<PutRequest>(op.request));
+  if (op.type() == OpType::kDelete) note(std::get<DeleteRequest>(op.request));
+  if (op.type() != OpType::kTxn) return;
+  const auto& t = std::get<TxnRequest>(op.request);
+  for (const auto& o : std::get<TxnResponse>(op.response).succeeded ? t.success : t.failure) {
+    note(o);
+  }
+}
+
+// Range reads as sights of absence; see RangeSight.
+void AddRangeSights(const History& history, LinPlan* plan) {
+  for (const Operation& op : history.ops) {
+    if (op.outcome != Outcome::kOk || op.type() != OpType::kRange) continue;
+    const auto& r = std::get<RangeRequest>(op.request);
+    const auto& resp = std::get<RangeResponse>(op.response);
+    if (r.count_only || r.range_end.empty()) continue;
+    RangeSight sight{ContentRevision(op), r.key, r.range_end, {}};
+    if (resp.more) {
+      if (resp.kvs.empty()) continue;
+      sight.end = resp.kvs.back().key + std::string(1, '\0');  // just past the last key
+    }
+    for (const KeyValue& kv : resp.kvs) sight.listed.push_back(kv.key);
+    std::sort(sight.listed.begin(), sight.listed.end());
+    plan->sights.push_back(std::move(sight));
+  }
+  std::stable_sort(plan->sights.begin(), plan->sights.end(),
+                   [](const RangeSight& a, const RangeSight& b) { return a.revision < b.revision; });
 }
 
 int64_t HighestRevision(const History& history, const std::vector<KeyObservation>& obs,
@@ -229,6 +304,8 @@ void AddUnknowns(const History& history, LinPlan* plan) {
     u.tag = StateHash{absl::HashOf(uint64_t{0x5bd1e995}, i),
                       absl::HashOf(uint64_t{0x1b873593}, i)};
     u.first_key = FirstWrittenKey(op);
+    u.footprint = RequestRanges(op.request);
+    u.single_put = op.type() == OpType::kPut;
     plan->unknowns.push_back(std::move(u));
   }
 }
@@ -239,20 +316,23 @@ void AddEvidenceAndFacts(const History& history, const std::vector<KeyObservatio
   auto is_gap = [&](int64_t r) { return r > init && r <= plan->last_revision && plan->IsGap(r); };
   for (int64_t r = init + 1; r <= plan->last_revision; ++r) {
     int32_t w = plan->writer[plan->Slot(r)];
-    if (w < 0) continue;
-    for (const std::string& key : AckedPutKeys(history.ops[w])) {
-      plan->keys[key].acked_puts.push_back(r);  // ascending already
-    }
+    if (w >= 0) NoteAckedWrites(history.ops[w], r, plan);  // ascending revisions
   }
   for (const KeyObservation& o : obs) {
-    if (!o.present) continue;
+    if (!o.present) {
+      plan->keys[o.kv.key].seen.push_back(KeyFacts::Seen{o.revision, 0, 0, 0});
+      continue;
+    }
     const KeyValue& kv = o.kv;
     if (is_gap(kv.mod_revision)) {
       auto& puts = plan->evidence[kv.mod_revision].puts;
       bool seen = std::any_of(puts.begin(), puts.end(), [&](const KeyObservation& p) {
         return p.kv == kv && p.value_known == o.value_known;
       });
-      if (!seen) puts.push_back(o);
+      if (!seen) {
+        puts.push_back(o);
+        plan->keys[kv.key].pinned_puts.push_back(kv.mod_revision);
+      }
     }
     if (kv.create_revision != kv.mod_revision && is_gap(kv.create_revision)) {
       auto& creates = plan->evidence[kv.create_revision].creates;
@@ -262,7 +342,8 @@ void AddEvidenceAndFacts(const History& history, const std::vector<KeyObservatio
     }
     if (kv.mod_revision > o.revision || kv.create_revision > kv.mod_revision) continue;
     KeyFacts& facts = plan->keys[kv.key];
-    facts.observed_at.push_back(o.revision);
+    facts.seen.push_back(
+        KeyFacts::Seen{o.revision, kv.create_revision, kv.mod_revision, kv.version});
     facts.no_write.Add(kv.mod_revision, o.revision, o.op);
     facts.no_delete.Add(kv.create_revision, o.revision, o.op);
     if (kv.create_revision > init) {
@@ -271,13 +352,35 @@ void AddEvidenceAndFacts(const History& history, const std::vector<KeyObservatio
       const auto& acked = facts.acked_puts;
       auto n = std::upper_bound(acked.begin(), acked.end(), kv.mod_revision) -
                std::lower_bound(acked.begin(), acked.end(), kv.create_revision);
-      if (n >= kv.version) facts.no_write.Add(kv.create_revision - 1, kv.mod_revision, o.op);
+      if (n >= kv.version) {
+        facts.no_write.Add(kv.create_revision - 1, kv.mod_revision, o.op);
+      } else {
+        plan->demands.push_back(
+            VersionDemand{kv.key, kv.create_revision, kv.mod_revision, kv.version, o.op});
+      }
     }
   }
+  NoteDeleteAndCompareSights(history, plan);
+  std::sort(plan->demands.begin(), plan->demands.end(),
+            [](const VersionDemand& a, const VersionDemand& b) {
+              return std::tie(a.create, a.mod, a.key) < std::tie(b.create, b.mod, b.key);
+            });
+  plan->demands.erase(std::unique(plan->demands.begin(), plan->demands.end(),
+                                  [](const VersionDemand& a, const VersionDemand& b) {
+                                    return a.key == b.key && a.create == b.create &&
+                                           a.mod == b.mod;
+                                  }),
+                      plan->demands.end());
   for (auto& [key, facts] : plan->keys) {
-    std::sort(facts.observed_at.begin(), facts.observed_at.end());
+    std::stable_sort(facts.seen.begin(), facts.seen.end(),
+                     [](const KeyFacts::Seen& a, const KeyFacts::Seen& b) {
+                       return a.revision < b.revision;
+                     });
     facts.no_write.Seal();
     facts.no_delete.Seal();
+    std::sort(facts.pinned_puts.begin(), facts.pinned_puts.end());
+    facts.pinned_puts.erase(std::unique(facts.pinned_puts.begin(), facts.pinned_puts.end()),
+                            facts.pinned_puts.end());
   }
 }
 
@@ -342,6 +445,7 @@ LinPlan BuildLinPlan(const History& history, const LinOptions& options) {
     plan.watches = BuildWatchViews(history);
   }
   AddEvidenceAndFacts(history, obs, &plan);
+  AddRangeSights(history, &plan);
   KEEL_ASSERT(plan.checks.size() == plan.writer.size() + 1);
   return plan;
 }

@@ -23,6 +23,7 @@
 #define KEEL_SIM_CHECK_LIN_PLAN_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -71,10 +72,53 @@ class RevisionIntervals {
 };
 
 struct KeyFacts {
-  std::vector<int64_t> observed_at;  // revisions the key was seen present, sorted
+  // What observations saw of the key, by revision: create/mod/version, or
+  // create == 0 for "absent" (single-key reads, deletes that found
+  // nothing, txns that found create == 0 true), or create == kPresent for
+  // "present, details unknown" (a single-key delete that deleted it saw it
+  // just before; a txn whose compare needed it).
+  struct Seen {
+    int64_t revision;
+    int64_t create;
+    int64_t mod;
+    int64_t version;
+    // kPresent only: a value the key was known to hold (a txn compared
+    // value == this and succeeded).
+    std::optional<std::string> value = std::nullopt;
+  };
+  static constexpr int64_t kPresent = -1;
+  std::vector<Seen> seen;
   RevisionIntervals no_write;        // no put or delete of the key here
   RevisionIntervals no_delete;       // no delete of the key here
-  std::vector<int64_t> acked_puts;   // revisions of acknowledged puts, sorted
+  std::vector<int64_t> acked_puts;     // revisions of acknowledged puts, sorted
+  std::vector<int64_t> acked_deletes;  // of acknowledged single-key deletes, sorted
+  std::vector<int64_t> pinned_puts;    // gaps whose evidence says they put the key
+};
+
+// A range read that listed every present key of [begin, end) at `revision`
+// (for a read cut by its limit: up to its last key): keys of the range it
+// did not list were absent then.
+struct RangeSight {
+  int64_t revision;
+  std::string_view begin;
+  std::string end;  // etcd range end ("\0" = to the end of the key space)
+  std::vector<std::string_view> listed;  // sorted
+};
+
+// An observation whose version counts more puts than acknowledged writes
+// made in [create, mod]: unknown-outcome writes must make up the rest.
+struct VersionDemand {
+  std::string key;
+  int64_t create;
+  int64_t mod;
+  int64_t version;
+  int32_t op;  // the observing op (index)
+};
+
+struct RangeDelete {
+  int64_t revision;
+  std::string begin;
+  std::string end;
 };
 
 struct UnknownWrite {
@@ -82,6 +126,8 @@ struct UnknownWrite {
   int64_t lo = 0;         // earliest revision it may create
   StateHash tag;          // its bit in the search's used-set hash
   std::string first_key;  // a key it writes ("" for a lease revoke)
+  std::vector<std::pair<std::string, std::string>> footprint;  // RequestRanges
+  bool single_put = false;  // a plain put (touches only first_key)
 };
 
 enum class SlotCheckKind {
@@ -114,6 +160,9 @@ struct LinPlan {
   std::vector<UnknownWrite> unknowns;  // sorted by lo
   absl::flat_hash_map<int64_t, GapEvidence> evidence;
   absl::flat_hash_map<std::string, KeyFacts> keys;
+  std::vector<RangeSight> sights;            // sorted by revision
+  std::vector<RangeDelete> range_deletes;    // acknowledged, sorted by revision
+  std::vector<VersionDemand> demands;        // sorted by create
   // Only with use_watch_evidence: every slot a watch covers must produce
   // exactly the events it reported there.
   std::vector<WatchView> watches;
