@@ -48,6 +48,7 @@ absl::Status Server::Init(std::unique_ptr<LogStore> log_store) {
   KEEL_ASSIGN_OR_RETURN(mvcc_, store::Mvcc::Open(std::move(mvcc_options)));
   members_ = std::make_unique<MemberStore>(*mvcc_->db());
   KEEL_RETURN_IF_ERROR(members_->Load());
+  KEEL_RETURN_IF_ERROR(InitLessor());
 
   raft::Storage& storage = log_store_->storage();
   KEEL_ASSIGN_OR_RETURN(raft::InitialState initial, storage.GetInitialState());
@@ -159,6 +160,7 @@ void Server::Start() {
   env_.Spawn(RaftLoop());
   env_.Spawn(ApplyLoop());
   env_.Spawn(CompactLoop());
+  env_.Spawn(LeaseLoop());
   work_.Set();
   compact_work_.Set();
 }
@@ -169,6 +171,7 @@ Task<void> Server::Stop() {
     co_return;
   }
   stopping_ = true;
+  lease_stop_.Set();
   co_await gate_.Close();
   waiters_.FailAll(MakeError(EtcdError::kStopped));
   FailReads(MakeError(EtcdError::kStopped));
@@ -190,6 +193,7 @@ void Server::Fail(absl::Status status) {
   fatal_ = status;
   env_.log().Error("member stopped on a fatal error", {{"error", status.ToString()}});
   stopping_ = true;
+  lease_stop_.Set();
   waiters_.FailAll(MakeError(EtcdError::kStopped));
   FailReads(MakeError(EtcdError::kStopped));
   work_.Set();
