@@ -59,9 +59,16 @@ Task<absl::StatusOr<Resp>> Unary(Env* env, std::string address, std::string path
   co_return co_await (*channel)->template Call<Resp>(std::move(path), request, std::move(options));
 }
 
+LeaseClusterOptions ThreeMembers(bool checkpoint = false) {
+  LeaseClusterOptions options;
+  options.enable_lease_checkpoint = checkpoint;
+  options.lease_checkpoint_interval_ms = 10'000;
+  return options;
+}
+
 class LeaseServiceTest : public ::testing::Test {
  protected:
-  LeaseServiceTest() : c_(LeaseClusterOptions()) {
+  explicit LeaseServiceTest(LeaseClusterOptions options = ThreeMembers()) : c_(options) {
     c_.PublishClientUrls();
     leader_ = c_.WaitLeader();
     EXPECT_NE(leader_, -1);
@@ -239,6 +246,33 @@ TEST_F(LeaseServiceTest, AFollowerWithoutALeaderAnswersNoLeader) {
   auto ttl = TimeToLive(follower_, lease);
   EXPECT_TRUE(IsError(ttl.status(), EtcdError::kNoLeader)) << ttl.status();
 }
+
+// With checkpoints, a new leader resumes a long lease from the remaining
+// TTL the old one recorded, not from the full TTL; without, from the full
+// TTL (etcd's behaviour, which lets a lease outlive its client).
+class LeaseCheckpointServiceTest : public LeaseServiceTest,
+                                   public ::testing::WithParamInterface<bool> {
+ protected:
+  LeaseCheckpointServiceTest() : LeaseServiceTest(ThreeMembers(GetParam())) {}
+};
+
+TEST_P(LeaseCheckpointServiceTest, ANewLeaderResumesLongLeasesFromTheirCheckpoint) {
+  const int64_t lease = Grant(leader_, 600);
+  c_.h().world().RunFor(Seconds(100));
+  c_.Stop(leader_);
+  const int new_leader = c_.WaitLeader();
+  ASSERT_NE(new_leader, -1);
+  auto ttl = TimeToLive(new_leader, lease);
+  ASSERT_TRUE(ttl.ok()) << ttl.status();
+  if (GetParam()) {
+    EXPECT_LE(ttl->ttl(), 512);
+    EXPECT_GE(ttl->ttl(), 480);
+  } else {
+    EXPECT_EQ(ttl->ttl(), 600);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(CheckpointOnOrOff, LeaseCheckpointServiceTest, ::testing::Bool());
 
 }  // namespace
 }  // namespace keel::node
