@@ -1,8 +1,8 @@
 // The Lease service on a three-member cluster: etcd's wire answers over
 // gRPC, keepalive and TimeToLive on a follower forwarded to the leader,
-// leader changes, and a follower without a leader. All members run in one
-// simulated process; clients dial their client addresses over the
-// simulated network.
+// leader changes, and a follower without a leader. Each member runs a whole
+// Node on its own simulated machine; clients dial the members' client
+// addresses over the simulated network from a machine of their own.
 #include <memory>
 
 #include "gtest/gtest.h"
@@ -69,21 +69,20 @@ LeaseClusterOptions ThreeMembers(bool checkpoint = false) {
 class LeaseServiceTest : public ::testing::Test {
  protected:
   explicit LeaseServiceTest(LeaseClusterOptions options = ThreeMembers()) : c_(options) {
-    c_.PublishClientUrls();
+    c_.WaitClientUrlsPublished();
     leader_ = c_.WaitLeader();
     EXPECT_NE(leader_, -1);
-    c_.h().world().RunUntil([&] { return c_.server(leader_).lessor().primary(); },
+    c_.world().RunUntil([&] { return c_.server(leader_).lessor().primary(); },
                             Seconds(5));
     follower_ = c_.Follower();
   }
 
-  sim::SimHarness& h() { return c_.h(); }
   TimePoint Now() { return c_.env().clock().Now(); }
   std::string Address(int i) { return LeaseTestCluster::ClientAddress(i); }
 
   absl::StatusOr<etcdserverpb::LeaseKeepAliveResponse> KeepAliveOnce(
       int member, int64_t id, net::Metadata metadata = {}) {
-    auto responses = h().Run(KeepAlive(&c_.env(), Address(member), {id}, std::move(metadata)));
+    auto responses = c_.Run(KeepAlive(&c_.env(), Address(member), {id}, std::move(metadata)));
     if (!responses.ok()) return responses.status();
     if (responses->size() != 1) return absl::InternalError("expected one response");
     return responses->front();
@@ -93,13 +92,13 @@ class LeaseServiceTest : public ::testing::Test {
     etcdserverpb::LeaseTimeToLiveRequest request;
     request.set_id(id);
     request.set_keys(keys);
-    return h().Run(Unary<etcdserverpb::LeaseTimeToLiveResponse>(
+    return c_.Run(Unary<etcdserverpb::LeaseTimeToLiveResponse>(
         &c_.env(), Address(member), "/etcdserverpb.Lease/LeaseTimeToLive", request, {}));
   }
   int64_t Grant(int member, int64_t ttl) {
     etcdserverpb::LeaseGrantRequest request;
     request.set_ttl(ttl);
-    auto granted = h().Run(Unary<etcdserverpb::LeaseGrantResponse>(
+    auto granted = c_.Run(Unary<etcdserverpb::LeaseGrantResponse>(
         &c_.env(), Address(member), "/etcdserverpb.Lease/LeaseGrant", request, {}));
     EXPECT_TRUE(granted.ok()) << granted.status();
     return granted.ok() ? granted->id() : 0;
@@ -109,7 +108,7 @@ class LeaseServiceTest : public ::testing::Test {
     request.set_key(key);
     request.set_value("v");
     request.set_lease(lease);
-    auto put = h().Run(c_.server(member).Put(request));
+    auto put = c_.Run(c_.server(member).Put(request));
     ASSERT_TRUE(put.ok()) << put.status();
   }
   // Whether `key` exists on every live member (serializable reads).
@@ -119,7 +118,7 @@ class LeaseServiceTest : public ::testing::Test {
       etcdserverpb::RangeRequest request;
       request.set_key(key);
       request.set_serializable(true);
-      auto got = h().Run(c_.server(i).Range(request));
+      auto got = c_.Run(c_.server(i).Range(request));
       if (!got.ok() || got->count() != 1) return false;
     }
     return true;
@@ -130,7 +129,7 @@ class LeaseServiceTest : public ::testing::Test {
       etcdserverpb::RangeRequest request;
       request.set_key(key);
       request.set_serializable(true);
-      auto got = h().Run(c_.server(i).Range(request));
+      auto got = c_.Run(c_.server(i).Range(request));
       if (!got.ok() || got->count() != 0) return false;
     }
     return true;
@@ -145,7 +144,7 @@ TEST_F(LeaseServiceTest, KeepAliveOnAFollowerIsForwardedToTheLeader) {
   const int64_t lease = Grant(follower_, 10);
   Put(leader_, "k", lease);
   for (int i = 0; i < 6; i++) {
-    c_.h().world().RunFor(Seconds(5));
+    c_.world().RunFor(Seconds(5));
     auto response = KeepAliveOnce(follower_, lease);
     ASSERT_TRUE(response.ok()) << response.status();
     EXPECT_EQ(response->id(), lease);
@@ -163,7 +162,7 @@ TEST_F(LeaseServiceTest, TimeToLiveOnAFollowerIsForwardedToTheLeader) {
   const int64_t lease = Grant(leader_, 20);
   Put(leader_, "x", lease);
   Put(leader_, "w", lease);
-  c_.h().world().RunFor(Seconds(5) + Milliseconds(500));
+  c_.world().RunFor(Seconds(5) + Milliseconds(500));
   auto ttl = TimeToLive(follower_, lease, /*keys=*/true);
   ASSERT_TRUE(ttl.ok()) << ttl.status();
   EXPECT_EQ(ttl->grantedttl(), 20);
@@ -181,7 +180,7 @@ TEST_F(LeaseServiceTest, TimeToLiveOnAFollowerIsForwardedToTheLeader) {
 TEST_F(LeaseServiceTest, RevokeOfAnUnknownLeaseGivesEtcdsError) {
   etcdserverpb::LeaseRevokeRequest request;
   request.set_id(99);
-  auto revoked = h().Run(Unary<etcdserverpb::LeaseRevokeResponse>(
+  auto revoked = c_.Run(Unary<etcdserverpb::LeaseRevokeResponse>(
       &c_.env(), Address(follower_), "/etcdserverpb.Lease/LeaseRevoke", request, {}));
   EXPECT_TRUE(IsError(revoked.status(), EtcdError::kLeaseNotFound)) << revoked.status();
   EXPECT_EQ(revoked.status().message(), "etcdserver: requested lease not found");
@@ -191,19 +190,19 @@ TEST_F(LeaseServiceTest, ALeaseKeptAliveUntilTheLeaderDiesSurvivesTheLeaderlessG
   const int64_t lease = Grant(leader_, 5);
   Put(leader_, "k", lease);
   for (int i = 0; i < 5; i++) {
-    c_.h().world().RunFor(Seconds(2));
+    c_.world().RunFor(Seconds(2));
     ASSERT_TRUE(KeepAliveOnce(leader_, lease).ok());
   }
   const TimePoint last_keepalive = Now();
-  c_.Stop(leader_);
+  c_.Kill(leader_);
   const int new_leader = c_.WaitLeader();
   ASSERT_NE(new_leader, -1);
   ASSERT_NE(new_leader, leader_);
   // The client promised the lease 5 s from its last keepalive; the new
   // leader gives it at least that, counted from its own promotion.
-  c_.h().world().RunUntil([&] { return Now() - last_keepalive >= Seconds(5); }, Seconds(10));
+  c_.world().RunUntil([&] { return Now() - last_keepalive >= Seconds(5); }, Seconds(10));
   EXPECT_TRUE(ExistsEverywhere("k"));
-  c_.h().world().RunUntil([&] { return GoneEverywhere("k"); }, Seconds(30));
+  c_.world().RunUntil([&] { return GoneEverywhere("k"); }, Seconds(30));
   EXPECT_TRUE(GoneEverywhere("k")) << "and it does expire without keepalives";
   EXPECT_LE(Now() - last_keepalive, Seconds(15));
 }
@@ -212,7 +211,7 @@ TEST_F(LeaseServiceTest, ForwardedKeepalivesFollowANewLeader) {
   const int64_t lease = Grant(leader_, 6);
   Put(leader_, "k", lease);
   ASSERT_TRUE(KeepAliveOnce(follower_, lease).ok());
-  c_.Stop(leader_);
+  c_.Kill(leader_);
   const int new_leader = c_.WaitLeader();
   ASSERT_NE(new_leader, -1);
   int remaining = -1;  // the member that is still a follower
@@ -222,7 +221,7 @@ TEST_F(LeaseServiceTest, ForwardedKeepalivesFollowANewLeader) {
   ASSERT_NE(remaining, -1);
   const int dials_before = c_.service(remaining).dials();
   for (int i = 0; i < 10; i++) {
-    c_.h().world().RunFor(Seconds(3));
+    c_.world().RunFor(Seconds(3));
     auto response = KeepAliveOnce(remaining, lease);
     ASSERT_TRUE(response.ok()) << response.status();
     EXPECT_EQ(response->ttl(), 6);
@@ -234,7 +233,7 @@ TEST_F(LeaseServiceTest, ForwardedKeepalivesFollowANewLeader) {
 TEST_F(LeaseServiceTest, AFollowerWithoutALeaderAnswersNoLeader) {
   const int64_t lease = Grant(leader_, 10);
   c_.Isolate(follower_);
-  c_.h().world().RunUntil([&] { return c_.server(follower_).leader() == 0; }, Seconds(10));
+  c_.world().RunUntil([&] { return c_.server(follower_).leader() == 0; }, Seconds(10));
   ASSERT_EQ(c_.server(follower_).leader(), 0u);
   auto with_metadata = KeepAliveOnce(follower_, lease, {{"hasleader", "true"}});
   EXPECT_TRUE(IsError(with_metadata.status(), EtcdError::kNoLeader)) << with_metadata.status();
@@ -258,8 +257,8 @@ class LeaseCheckpointServiceTest : public LeaseServiceTest,
 
 TEST_P(LeaseCheckpointServiceTest, ANewLeaderResumesLongLeasesFromTheirCheckpoint) {
   const int64_t lease = Grant(leader_, 600);
-  c_.h().world().RunFor(Seconds(100));
-  c_.Stop(leader_);
+  c_.world().RunFor(Seconds(100));
+  c_.Kill(leader_);
   const int new_leader = c_.WaitLeader();
   ASSERT_NE(new_leader, -1);
   auto ttl = TimeToLive(new_leader, lease);

@@ -40,13 +40,13 @@ int64_t MinLeaseTtlSeconds(int64_t election_timeout_ms, int64_t heartbeat_interv
 }
 
 Lessor::Lessor(Clock& clock, store::Mvcc& mvcc, LessorOptions options)
-    : clock_(clock), mvcc_(mvcc), options_(options) {
+    : clock_(clock), mvcc_(&mvcc), options_(options) {
   KEEL_ASSERT(options_.min_ttl_seconds >= 1);
   KEEL_ASSERT(options_.checkpoint_interval > Duration::zero());
 }
 
 absl::Status Lessor::Load() {
-  KEEL_ASSIGN_OR_RETURN(std::vector<store::LeaseRecord> records, mvcc_.Leases());
+  KEEL_ASSIGN_OR_RETURN(std::vector<store::LeaseRecord> records, mvcc_->Leases());
   leases_.clear();
   expiry_queue_.clear();
   checkpoint_queue_.clear();
@@ -65,9 +65,16 @@ absl::Status Lessor::Load() {
   return absl::OkStatus();
 }
 
+absl::Status Lessor::Reload(store::Mvcc& mvcc) {
+  mvcc_ = &mvcc;
+  absl::Status status = Load();
+  changed_.WakeAll();
+  return status;
+}
+
 absl::Status Lessor::Refuse(store::EntryId entry, absl::Status status) {
   KEEL_ASSERT(!status.ok());
-  absl::Status skipped = mvcc_.SkipEntry(entry);
+  absl::Status skipped = mvcc_->SkipEntry(entry);
   if (!skipped.ok()) return skipped;
   return status;
 }
@@ -89,7 +96,7 @@ absl::StatusOr<int64_t> Lessor::Grant(store::EntryId entry, int64_t id,
   lease.id = id;
   lease.ttl_seconds = std::max(ttl_seconds, options_.min_ttl_seconds);
   const store::LeaseRecord record = Record(lease);
-  KEEL_RETURN_IF_ERROR(mvcc_.PutLeases(entry, {&record, 1}));
+  KEEL_RETURN_IF_ERROR(mvcc_->PutLeases(entry, {&record, 1}));
   Lease& stored = leases_.emplace(id, lease).first->second;
   if (primary()) {
     Refresh(stored, Duration::zero());
@@ -100,7 +107,7 @@ absl::StatusOr<int64_t> Lessor::Grant(store::EntryId entry, int64_t id,
 }
 
 absl::StatusOr<int64_t> Lessor::Revoke(store::EntryId entry, int64_t id) {
-  absl::StatusOr<store::DeleteRangeResult> result = mvcc_.RevokeLease(entry, id);
+  absl::StatusOr<store::DeleteRangeResult> result = mvcc_->RevokeLease(entry, id);
   if (!result.ok()) return FromStoreError(result.status());
   auto it = leases_.find(id);
   KEEL_ASSERT_MSG(it != leases_.end(), "the Mvcc revoked a lease the lessor did not have");
@@ -122,12 +129,12 @@ absl::Status Lessor::Checkpoint(store::EntryId entry,
         std::clamp<int64_t>(checkpoint.remaining_ttl(), 0, kMaxLeaseTtlSeconds);
     updated.push_back(checkpoint.id());
   }
-  if (updated.empty()) return mvcc_.SkipEntry(entry);
+  if (updated.empty()) return mvcc_->SkipEntry(entry);
   // One record per lease, even if the request names a lease twice.
   std::sort(updated.begin(), updated.end());
   updated.erase(std::unique(updated.begin(), updated.end()), updated.end());
   for (int64_t id : updated) records.push_back(Record(leases_.at(id)));
-  KEEL_RETURN_IF_ERROR(mvcc_.PutLeases(entry, records));
+  KEEL_RETURN_IF_ERROR(mvcc_->PutLeases(entry, records));
   if (primary()) {
     for (int64_t id : updated) ScheduleCheckpoint(leases_.at(id));
   }
@@ -142,7 +149,7 @@ absl::StatusOr<int> Lessor::Expire(store::EntryId entry, const std::vector<int64
   std::sort(existing.begin(), existing.end());
   existing.erase(std::unique(existing.begin(), existing.end()), existing.end());
   if (existing.empty()) {
-    KEEL_RETURN_IF_ERROR(mvcc_.SkipEntry(entry));
+    KEEL_RETURN_IF_ERROR(mvcc_->SkipEntry(entry));
     return 0;
   }
   if (existing.size() > 1) {
@@ -304,6 +311,22 @@ std::vector<int64_t> Lessor::Ids() const {
   std::vector<int64_t> ids;
   ids.reserve(leases_.size());
   for (const auto& [id, lease] : leases_) ids.push_back(id);
+  return ids;
+}
+
+std::vector<int64_t> Lessor::IdsByExpiry() const {
+  // Leases without an expiry (not primary) sort last, as etcd's never-
+  // expiring ones do; ties by ID keep the order deterministic.
+  std::vector<std::pair<TimePoint, int64_t>> order;
+  order.reserve(leases_.size());
+  for (const auto& [id, lease] : leases_) {
+    order.emplace_back(lease.expiry.value_or(TimePoint::max()), id);
+  }
+  std::sort(order.begin(), order.end());
+  std::vector<int64_t> ids;
+  ids.reserve(order.size());
+  for (const auto& [expiry, id] : order) ids.push_back(id);
+  KEEL_ASSERT(ids.size() == leases_.size());
   return ids;
 }
 

@@ -98,6 +98,9 @@ class Lessor {
   // minimum raised, as etcd does). Every lease starts with no expiry: this
   // member is not primary. DataLoss if the table is malformed.
   absl::Status Load();
+  // After a snapshot replaced the key space: the lessor works on `mvcc`
+  // from now on, with the leases it holds (not primary any more).
+  absl::Status Reload(store::Mvcc& mvcc);
 
   // ---- apply side: every member, deterministic. Each call consumes
   // `entry` in the Mvcc exactly once, also when it refuses the request. ----
@@ -144,6 +147,9 @@ class Lessor {
   std::optional<LeaseInfo> Lookup(int64_t id) const;
   // All lease ids, ascending.
   std::vector<int64_t> Ids() const;
+  // All lease ids, soonest expiry first (etcd's LeaseLeases order on the
+  // leader); leases without an expiry last, by id.
+  std::vector<int64_t> IdsByExpiry() const;
   size_t size() const { return leases_.size(); }
 
   // On the primary: up to `limit` leases whose expiry has passed, in expiry
@@ -184,7 +190,7 @@ class Lessor {
   absl::Status Refuse(store::EntryId entry, absl::Status status);
 
   Clock& clock_;
-  store::Mvcc& mvcc_;
+  store::Mvcc* mvcc_;
   const LessorOptions options_;
   std::map<int64_t, Lease> leases_;
   std::optional<uint64_t> primary_term_;

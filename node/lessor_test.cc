@@ -143,6 +143,42 @@ TEST_F(LessorTest, PromotionGivesEveryLeaseItsTtlPlusTheExtensionFromNow) {
       << "handed out again after the retry interval";
 }
 
+TEST_F(LessorTest, ListsLeasesSoonestExpiryFirstOnThePrimaryAndByIdOtherwise) {
+  Grant(kLease, 30);
+  Grant(kLease + 1, 10);
+  Grant(kLease + 2, 12);
+  EXPECT_EQ(lessor_->IdsByExpiry(), (std::vector<int64_t>{kLease, kLease + 1, kLease + 2}));
+  lessor_->Promote(Seconds(0), 2);
+  EXPECT_EQ(lessor_->IdsByExpiry(), (std::vector<int64_t>{kLease + 1, kLease + 2, kLease}));
+  clock_.RunFor(Seconds(5));
+  // Now expires at 15 s, after kLease + 2's 12 s.
+  ASSERT_EQ(lessor_->Renew(kLease + 1).outcome, RenewOutcome::kRenewed);
+  EXPECT_EQ(lessor_->IdsByExpiry(), (std::vector<int64_t>{kLease + 2, kLease + 1, kLease}));
+}
+
+TEST_F(LessorTest, ReloadSwitchesToAnotherKeySpaceAndStopsBeingPrimary) {
+  Grant(kLease, 30);
+  lessor_->Promote(Seconds(0), 2);
+  // Another key space, as a snapshot brings: it holds a different lease.
+  std::unique_ptr<leveldb::Env> other_env(leveldb::NewMemEnv(leveldb::Env::Default()));
+  store::MvccOptions options;
+  options.path = "/kv";
+  options.env = other_env.get();
+  auto other = store::Mvcc::Open(options);
+  ASSERT_TRUE(other.ok()) << other.status();
+  const store::LeaseRecord record{kLease + 5, 40, 0};
+  ASSERT_TRUE((*other)->PutLeases(store::EntryId{1, 1}, {&record, 1}).ok());
+  ASSERT_TRUE(lessor_->Reload(**other).ok());
+  EXPECT_FALSE(lessor_->primary());
+  EXPECT_EQ(lessor_->Ids(), std::vector<int64_t>{kLease + 5});
+  EXPECT_EQ(lessor_->Lookup(kLease + 5)->granted_ttl_seconds, 40);
+  // Apply-side changes go to the new key space.
+  EXPECT_TRUE(lessor_->Revoke(store::EntryId{2, 1}, kLease + 5).ok());
+  EXPECT_TRUE((*other)->Leases()->empty());
+  EXPECT_EQ(mvcc_->Leases()->size(), 1u) << "the old key space is left alone";
+  lessor_.reset();
+}
+
 TEST_F(LessorTest, RenewRestartsTheFullTtl) {
   lessor_->Promote(Seconds(0), 2);
   Grant(kLease, 10);

@@ -7,6 +7,8 @@
 
 #include "node/errors.h"
 #include "node/membership.h"
+#include "node/snapshot_io.h"
+#include "node/wal_log_store.h"
 #include "raft/errors.h"
 #include "runtime/status_macros.h"
 #include "runtime/strings.h"
@@ -16,17 +18,31 @@ namespace keel::node {
 Server::Server(Env& env, ServerConfig config, StorageOptions storage)
     : env_(env), config_(std::move(config)), storage_options_(std::move(storage)) {}
 
-Server::~Server() = default;
+Server::~Server() {
+  // A kill: the process is gone, so LevelDB must not write its teardown.
+  if (!stopped_cleanly_ && leveldb_env_ != nullptr) leveldb_env_->Abandon();
+  transport_.reset();
+  if (mvcc_ != nullptr) mvcc_->SetListener(nullptr);
+  watch_hub_.reset();
+  mvcc_.reset();
+}
 
-absl::StatusOr<std::unique_ptr<Server>> Server::Open(
-    Env& env, ServerConfig config, StorageOptions storage,
-    std::unique_ptr<LogStore> log_store) {
-  KEEL_RETURN_IF_ERROR(config.Validate());
-  KEEL_ASSERT(log_store != nullptr);
+Task<absl::StatusOr<std::unique_ptr<Server>>> Server::Open(
+    Env& env, ServerConfig config, StorageOptions storage) {
+  absl::Status valid = config.Validate();
+  if (!valid.ok()) co_return valid;
   std::unique_ptr<Server> server(
       new Server(env, std::move(config), std::move(storage)));
-  KEEL_RETURN_IF_ERROR(server->Init(std::move(log_store)));
-  return server;
+  absl::Status status = server->OpenKeySpace();
+  if (!status.ok()) co_return status;
+  bool bootstrap = false;
+  status = server->DecideIdentity(&bootstrap);
+  if (!status.ok()) co_return status;
+  status = co_await server->OpenLog(bootstrap);
+  if (!status.ok()) co_return status;
+  status = server->StartRaft(bootstrap);
+  if (!status.ok()) co_return status;
+  co_return server;
 }
 
 Duration Server::request_timeout() const {
@@ -34,66 +50,132 @@ Duration Server::request_timeout() const {
   return Seconds(5) + Milliseconds(2 * config_.election_timeout_ms);
 }
 
-absl::Status Server::Init(std::unique_ptr<LogStore> log_store) {
-  log_store_ = std::move(log_store);
-  const std::string member_dir = JoinPath(config_.DataDir(), "member");
-  KEEL_RETURN_IF_ERROR(CreateDirs(env_.fs(), member_dir));
+store::MvccOptions Server::KeySpaceOptions(std::string path) const {
+  store::MvccOptions options;
+  options.path = std::move(path);
+  if (storage_options_.leveldb_env_override != nullptr) {
+    options.env = storage_options_.leveldb_env_override;
+  } else {
+    options.env = leveldb_env_.get();
+    if (storage_options_.leveldb_background == store::LevelDbBackground::kQueue) {
+      store::LevelDbEnv* leveldb_env = leveldb_env_.get();
+      options.after_db_call = [leveldb_env] { leveldb_env->RunPending(); };
+    }
+  }
+  options.write_buffer_bytes = storage_options_.leveldb_write_buffer_bytes;
+  options.compaction_batch_limit = static_cast<int>(config_.compaction_batch_limit);
+  return options;
+}
 
-  store::MvccOptions mvcc_options;
-  mvcc_options.path = JoinPath(member_dir, "kv");
-  mvcc_options.env = storage_options_.leveldb_env;
-  mvcc_options.after_db_call = storage_options_.after_db_call;
-  mvcc_options.write_buffer_bytes = storage_options_.leveldb_write_buffer_bytes;
-  mvcc_options.compaction_batch_limit = static_cast<int>(config_.compaction_batch_limit);
-  KEEL_ASSIGN_OR_RETURN(mvcc_, store::Mvcc::Open(std::move(mvcc_options)));
+absl::Status Server::OpenKeySpace() {
+  KEEL_RETURN_IF_ERROR(CreateDirs(env_.fs(), SnapDir()));
+  if (storage_options_.leveldb_env_override == nullptr) {
+    leveldb_env_ = std::make_unique<store::LevelDbEnv>(
+        env_.fs(), env_.clock(), env_.log(), storage_options_.leveldb_background);
+  }
+  KEEL_RETURN_IF_ERROR(RecoverKeySpaceSwap(env_.fs(), KeySpaceDir()));
+  KEEL_ASSIGN_OR_RETURN(mvcc_, store::Mvcc::Open(KeySpaceOptions(KeySpaceDir())));
+  watch_hub_ = std::make_unique<WatchHub>(mvcc_.get());
+  mvcc_->SetListener(watch_hub_.get());
   members_ = std::make_unique<MemberStore>(*mvcc_->db());
   KEEL_RETURN_IF_ERROR(members_->Load());
-  KEEL_RETURN_IF_ERROR(InitLessor());
+  return InitLessor();
+}
 
+absl::Status Server::DecideIdentity(bool* bootstrap) {
+  if (members_->local_id().has_value()) {
+    id_ = *members_->local_id();
+    cluster_id_ = *members_->cluster_id();
+    *bootstrap = false;
+    return absl::OkStatus();
+  }
+  if (config_.initial_cluster_state == "existing") {
+    return absl::UnimplementedError(
+        "--initial-cluster-state=existing: joining a running cluster needs "
+        "runtime membership, which keel does not have yet");
+  }
+  KEEL_ASSIGN_OR_RETURN(std::vector<Member> initial_members,
+                        BootstrapMembers(config_));
+  std::vector<uint64_t> ids;
+  for (const Member& m : initial_members) {
+    ids.push_back(m.id);
+    if (m.name == config_.name) id_ = m.id;
+  }
+  KEEL_ASSERT(id_ != 0);
+  cluster_id_ = ComputeClusterId(ids);
+  *bootstrap = true;
+  return absl::OkStatus();
+}
+
+Task<absl::Status> Server::OpenLog(bool create) {
+  if (storage_options_.open_log) {
+    auto log = co_await storage_options_.open_log(env_, create, id_, cluster_id_);
+    if (!log.ok()) co_return log.status();
+    log_store_ = std::move(*log);
+    co_return absl::OkStatus();
+  }
+  store::WalOptions options;
+  options.dir = config_.WalDir();
+  options.max_segments = static_cast<int>(config_.max_wals);
+  const store::WalIdentity identity{.member_id = id_, .cluster_id = cluster_id_};
+  const bool exists = store::Wal::Exists(env_.fs(), options.dir);
+  if (!create && !exists) {
+    co_return absl::DataLossError(StrCat(
+        "member data in ", config_.DataDir(), " has a key space but no WAL in ",
+        options.dir, ": refusing to start on partial data"));
+  }
+  // Not a ?: of two co_awaits: GCC 12 mishandles temporaries there.
+  absl::StatusOr<std::unique_ptr<store::WalStorage>> wal;
+  if (exists) {
+    wal = co_await store::WalStorage::Open(env_, options, identity);
+  } else {
+    wal = co_await store::WalStorage::Create(env_, options, identity,
+                                             raftpb::ConfState());
+  }
+  if (!wal.ok()) co_return wal.status();
+  log_store_ = std::make_unique<WalLogStore>(std::move(*wal), config_.unsafe_no_fsync);
+  co_return absl::OkStatus();
+}
+
+absl::Status Server::StartRaft(bool bootstrap) {
   raft::Storage& storage = log_store_->storage();
   KEEL_ASSIGN_OR_RETURN(raft::InitialState initial, storage.GetInitialState());
   KEEL_ASSIGN_OR_RETURN(uint64_t last_index, storage.LastIndex());
   KEEL_ASSIGN_OR_RETURN(uint64_t first_index, storage.FirstIndex());
   const bool log_empty = last_index == 0 && initial.hard_state.term() == 0;
-  const bool have_identity = members_->local_id().has_value();
-  if (log_empty && have_identity) {
-    return absl::DataLossError(StrCat(
-        "member data in ", config_.DataDir(),
-        " has a key space but no raft log: refusing to start on partial data"));
-  }
-  if (!log_empty && !have_identity) {
+  if (bootstrap && !log_empty) {
     return absl::DataLossError(StrCat(
         "member data in ", config_.DataDir(),
         " has a raft log but no cluster identity: refusing to start"));
   }
-
-  bool bootstrap = false;
-  if (have_identity) {
-    id_ = *members_->local_id();
-    cluster_id_ = *members_->cluster_id();
-    env_.log().Info("restarting member",
-                    {{"local-member-id", FormatId(id_)},
-                     {"cluster-id", FormatId(cluster_id_)},
-                     {"commit-index", initial.hard_state.commit()}});
-  } else {
-    if (config_.initial_cluster_state == "existing") {
-      return absl::UnimplementedError(
-          "--initial-cluster-state=existing: joining a running cluster needs "
-          "runtime membership, which keel does not have yet");
-    }
-    KEEL_ASSIGN_OR_RETURN(std::vector<Member> initial_members,
-                          BootstrapMembers(config_));
-    std::vector<uint64_t> ids;
-    for (const Member& m : initial_members) {
-      ids.push_back(m.id);
-      if (m.name == config_.name) id_ = m.id;
-    }
-    KEEL_ASSERT(id_ != 0);
-    cluster_id_ = ComputeClusterId(ids);
-    KEEL_RETURN_IF_ERROR(members_->SetIdentity(cluster_id_, id_));
-    bootstrap = true;
+  // A member whose log is still empty never got past its bootstrap (it
+  // crashed before persisting the first Ready): bootstrap again, as etcd
+  // does, rather than start raft on an empty configuration.
+  if (log_empty && mvcc_->applied().index > 0) {
+    return absl::DataLossError(StrCat(
+        "member data in ", config_.DataDir(),
+        " has an applied key space but an empty raft log: refusing to start"));
   }
+  bootstrap = log_empty;
+  if (bootstrap && !members_->local_id().has_value()) {
+    // The identity is written once the WAL exists, so a crash in between
+    // leaves a WAL with an empty log, which the line above handles.
+    KEEL_RETURN_IF_ERROR(members_->SetIdentity(cluster_id_, id_));
+  }
+  env_.log().Info(bootstrap ? "starting a new member" : "restarting member",
+                  {{"local-member-id", FormatId(id_)},
+                   {"cluster-id", FormatId(cluster_id_)},
+                   {"commit-index", initial.hard_state.commit()},
+                   {"applied-index", mvcc_->applied().index}});
 
+  // A snapshot the WAL recorded but the key space does not hold yet: the
+  // member crashed between persisting a received snapshot and installing
+  // it. Install it now, from the file kept for exactly this.
+  if (first_index - 1 > mvcc_->applied().index) {
+    KEEL_ASSIGN_OR_RETURN(raftpb::Snapshot snapshot, storage.Snapshot());
+    KEEL_RETURN_IF_ERROR(InstallSnapshot(snapshot.metadata().index(),
+                                         snapshot.metadata().term()));
+  }
   conf_state_ = initial.conf_state;
   snapshot_conf_state_ = initial.conf_state;
   snapshot_index_ = first_index - 1;
@@ -130,25 +212,50 @@ absl::Status Server::Init(std::unique_ptr<LogStore> log_store) {
 }
 
 absl::Status Server::Bootstrap() {
-  KEEL_ASSIGN_OR_RETURN(std::vector<Member> initial_members,
-                        BootstrapMembers(config_));
+  KEEL_ASSIGN_OR_RETURN(bootstrap_members_, BootstrapMembers(config_));
   std::vector<raft::Peer> peers;
-  for (const Member& m : initial_members) {
+  for (const Member& m : bootstrap_members_) {
     internal::ConfChangeMember context;
     context.set_id(m.id);
     for (const auto& url : m.peer_urls) context.add_peer_urls(url);
     context.set_name(m.name);
     peers.push_back(raft::Peer{.id = m.id, .context = context.SerializeAsString()});
   }
-  env_.log().Info("starting a new cluster",
-                  {{"local-member-id", FormatId(id_)},
-                   {"cluster-id", FormatId(cluster_id_)},
-                   {"members", static_cast<int64_t>(peers.size())}});
   return raw_->Bootstrap(peers);
 }
 
-void Server::Start() {
+absl::Status Server::Start() {
   KEEL_ASSERT(loops_running_ == 0);
+  net::PeerTransportOptions options;
+  options.local_id = id_;
+  options.cluster_id = cluster_id_;
+  KEEL_ASSIGN_OR_RETURN(options.listen_address,
+                        net::PeerUrlToAddress(config_.listen_peer_urls.front()));
+  options.snapshot_dir = JoinPath(SnapDir(), "incoming");
+  net::PeerTransportCallbacks callbacks;
+  callbacks.on_message = [this](raft::Message m) { ReceiveMessage(std::move(m)); };
+  callbacks.on_unreachable = [this](uint64_t peer) { ReportUnreachable(peer); };
+  callbacks.on_snapshot_status = [this](uint64_t peer, bool ok) {
+    ReportSnapshot(peer, ok);
+  };
+  callbacks.on_snapshot = [this](net::ReceivedSnapshot snapshot) {
+    return AcceptSnapshot(std::move(snapshot));
+  };
+  callbacks.on_removed = [this](uint64_t peer) {
+    Fail(absl::FailedPreconditionError(
+        "the member has been permanently removed from the cluster"));
+  };
+  transport_ = std::make_unique<net::PeerTransport>(env_, std::move(options),
+                                                    std::move(callbacks));
+  KEEL_RETURN_IF_ERROR(transport_->Start());
+  for (const auto& [id, member] : members_->members()) {
+    if (id != id_) UpdatePeer(member);
+  }
+  // A new member knows its peers from --initial-cluster before the bootstrap
+  // entries that record them are applied; raft talks to them at once.
+  for (const Member& member : bootstrap_members_) {
+    if (member.id != id_ && !transport_->HasPeer(member.id)) UpdatePeer(member);
+  }
   // etcd fast-forwards the election clock at boot, so a fresh cluster
   // elects a leader after one timeout instead of up to two.
   if (config_.initial_election_tick_advance) {
@@ -161,8 +268,51 @@ void Server::Start() {
   env_.Spawn(ApplyLoop());
   env_.Spawn(CompactLoop());
   env_.Spawn(LeaseLoop());
+  env_.Spawn(watch_hub_->Run());
+  env_.Spawn(PublishAttributes());
   work_.Set();
   compact_work_.Set();
+  return absl::OkStatus();
+}
+
+Task<void> Server::PublishAttributes() {
+  while (!stopping_) {
+    const Member* self = members_->Find(id_);
+    if (self != nullptr && self->name == config_.name &&
+        self->client_urls == config_.advertise_client_urls) {
+      co_return;  // Already published (a restart with the same flags).
+    }
+    internal::InternalRaftRequest request;
+    auto* attributes = request.mutable_member_attributes();
+    attributes->set_member_id(id_);
+    attributes->set_name(config_.name);
+    for (const auto& url : config_.advertise_client_urls) attributes->add_client_urls(url);
+    ApplyResult result = co_await Propose(std::move(request));
+    if (result.status.ok()) {
+      env_.log().Info("published local member to cluster through raft",
+                      {{"local-member-id", FormatId(id_)}, {"name", config_.name}});
+      co_return;
+    }
+    if (stopping_) co_return;
+    env_.log().Warn("failed to publish local member to cluster through raft",
+                    {{"error", result.status.ToString()}});
+    co_await env_.clock().Sleep(Milliseconds(config_.election_timeout_ms));
+  }
+}
+
+void Server::UpdatePeer(const Member& member) {
+  std::vector<std::string> addresses;
+  for (const std::string& url : member.peer_urls) {
+    auto address = net::PeerUrlToAddress(url);
+    if (address.ok()) addresses.push_back(*address);
+  }
+  absl::Status status = transport_->HasPeer(member.id)
+                            ? transport_->UpdatePeer(member.id, addresses)
+                            : transport_->AddPeer(member.id, addresses);
+  if (!status.ok()) {
+    env_.log().Warn("cannot reach a member", {{"member-id", FormatId(member.id)},
+                                              {"error", status.ToString()}});
+  }
 }
 
 Task<void> Server::Stop() {
@@ -179,11 +329,13 @@ Task<void> Server::Stop() {
   apply_work_.Set();
   compact_work_.Set();
   while (loops_running_ > 0) co_await loop_exited_.Wait();
+  transport_.reset();
   absl::Status synced = mvcc_->SyncBarrier();
   if (!synced.ok()) {
     env_.log().Warn("failed to sync the key space at stop",
                     {{"error", synced.ToString()}});
   }
+  stopped_cleanly_ = true;
   stopped_.Set();
 }
 

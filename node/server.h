@@ -28,27 +28,37 @@
 #include "node/lessor.h"
 #include "node/log_store.h"
 #include "node/member_store.h"
-#include "node/raft_transport.h"
+#include "net/peer_transport.h"
 #include "node/server_config.h"
 #include "node/waiters.h"
+#include "node/watch_hub.h"
 #include "proto/internal.pb.h"
 #include "proto/rpc.pb.h"
 #include "raft/raw_node.h"
 #include "runtime/env.h"
 #include "runtime/sync.h"
+#include "store/leveldb_env.h"
 #include "store/mvcc.h"
 
 namespace keel::node {
 
-// How a member's storage is opened: what differs between production and the
-// simulator.
+// Opens the raft log for a member: `create` for a member with no log yet.
+using LogStoreFactory = std::function<Task<absl::StatusOr<std::unique_ptr<LogStore>>>(
+    Env& env, bool create, uint64_t member_id, uint64_t cluster_id)>;
+
+// How a member's storage is opened: what differs between production, the
+// simulator and unit tests.
 struct StorageOptions {
-  // The LevelDB Env the Mvcc runs on (the adapter onto env.fs()).
-  leveldb::Env* leveldb_env = nullptr;
-  // Run after each LevelDB call (the simulator runs LevelDB's queued
-  // background work there).
-  std::function<void()> after_db_call;
+  // LevelDB's background work: a thread in production, the loop (after
+  // each call) in the simulator.
+  store::LevelDbBackground leveldb_background = store::LevelDbBackground::kThread;
+  // The memtable size. Small in the simulator (see store/leveldb_db.h).
   size_t leveldb_write_buffer_bytes = 16 << 20;
+  // Unit tests: run LevelDB on this Env (memenv) instead of keel's
+  // FileSystem. Not owned.
+  leveldb::Env* leveldb_env_override = nullptr;
+  // Unit tests: the raft log. Empty means the WAL in the data directory.
+  LogStoreFactory open_log;
 };
 
 // Figures the Status RPC and tests read.
@@ -65,24 +75,23 @@ struct ServerStatus {
 
 class Server {
  public:
-  // Opens the member's state (Mvcc, membership, raft log) or bootstraps a
-  // new member from the configuration. The caller provides the raft log
-  // (`log_store`, opened on the same data directory) and the transport
-  // (null when the cluster has one member and no peers to reach).
+  // Opens the member's state (key space, membership, raft log) from its data
+  // directory, or bootstraps a new member from the configuration.
   // InvalidArgument for a bad configuration; FailedPrecondition if the data
-  // belongs to another cluster or member; DataLoss if it is corrupt.
-  static absl::StatusOr<std::unique_ptr<Server>> Open(
-      Env& env, ServerConfig config, StorageOptions storage,
-      std::unique_ptr<LogStore> log_store);
+  // belongs to another cluster or member; DataLoss if it is damaged or
+  // partial. Suspends (the WAL's recovery).
+  static Task<absl::StatusOr<std::unique_ptr<Server>>> Open(
+      Env& env, ServerConfig config, StorageOptions storage);
+  // Without Stop(): a kill. LevelDB's teardown writes nothing more.
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Sets the transport before Start (it may need the server's ids).
-  void SetTransport(RaftTransport* transport) { transport_ = transport; }
-
-  // Spawns the ticker, the raft loop and the applier in env's process.
-  void Start();
+  // Starts the peer transport (listening on the first --listen-peer-urls)
+  // and spawns the ticker, the raft loop, the applier and the compactor in
+  // env's process. Must run in a coroutine of that process. Errors from
+  // listening (address in use, bad URL).
+  absl::Status Start();
   // Refuses new requests, fails waiting ones with "server stopped", waits for
   // requests inside to leave and stops the loops. Suspends.
   Task<void> Stop();
@@ -92,6 +101,8 @@ class Server {
   // Delivery outcomes from the transport.
   void ReportUnreachable(uint64_t peer);
   void ReportSnapshot(uint64_t peer, bool ok);
+  // The peer transport, once started (null before Start()).
+  net::PeerTransport* transport() { return transport_.get(); }
 
   // ---- KV ----
   Task<absl::StatusOr<etcdserverpb::RangeResponse>> Range(
@@ -130,7 +141,8 @@ class Server {
   // asked). kNotLeader, kLeaseNotFound and LeaseRenew's other errors.
   Task<absl::StatusOr<etcdserverpb::LeaseTimeToLiveResponse>> LeaseTimeToLive(
       etcdserverpb::LeaseTimeToLiveRequest request);
-  // Every lease, after a linearizable barrier. The barrier's errors.
+  // Every lease, soonest expiry first (etcd's order), after a linearizable
+  // barrier. The barrier's errors.
   Task<absl::StatusOr<etcdserverpb::LeaseLeasesResponse>> LeaseLeases();
   const Lessor& lessor() const { return *lessor_; }
 
@@ -143,9 +155,12 @@ class Server {
   bool is_leader() const { return leader_ == id_ && id_ != 0; }
   uint64_t term() const { return term_; }
   uint64_t applied_index() const { return applied_index_; }
+  // How many leader snapshots this member installed since it started.
+  int snapshots_installed() const { return snapshots_installed_; }
   const ServerConfig& config() const { return config_; }
   const MemberStore& members() const { return *members_; }
   store::Mvcc& mvcc() { return *mvcc_; }
+  WatchHub& watch_hub() { return *watch_hub_; }
   Env& env() { return env_; }
   Duration request_timeout() const;
   // Waits until the applied index reaches `index`.
@@ -153,7 +168,7 @@ class Server {
   // Signalled whenever the leader changes.
   WaitQueue& leader_changed() { return leader_changed_; }
   // Set once the server has stopped (or failed) for good.
-  const Event& stopped() const { return stopped_; }
+  Event& stopped() { return stopped_; }
   // Why the server stopped on its own (a fatal storage error, removal).
   const absl::Status& fatal_error() const { return fatal_; }
 
@@ -189,8 +204,16 @@ class Server {
   };
 
   Server(Env& env, ServerConfig config, StorageOptions storage);
-  absl::Status Init(std::unique_ptr<LogStore> log_store);
+  absl::Status OpenKeySpace();
+  store::MvccOptions KeySpaceOptions(std::string path) const;
+  absl::Status DecideIdentity(bool* bootstrap);
+  Task<absl::Status> OpenLog(bool create);
+  absl::Status StartRaft(bool bootstrap);
   absl::Status Bootstrap();
+
+  // Publishes this member's name and client URLs through raft once, as
+  // etcd does at start (MemberList shows them to clients).
+  Task<void> PublishAttributes();
 
   // server_raft.cc
   Task<void> TickLoop();
@@ -200,6 +223,16 @@ class Server {
   void HandleReadStates(const std::vector<raft::ReadState>& states);
   void IssueReads();
   void SendMessages(std::vector<raft::Message> messages);
+
+  // server_snapshot.cc
+  Task<void> SendRaftSnapshot(raft::Message message);
+  absl::Status AcceptSnapshot(net::ReceivedSnapshot snapshot);
+  absl::Status InstallSnapshot(uint64_t index, uint64_t term);
+  absl::Status ReopenKeySpace();
+  std::string SnapDir() const;
+  std::string KeySpaceDir() const;
+  std::string SnapshotFilePath(uint64_t term, uint64_t index) const;
+  void RemoveOldSnapshotFiles(uint64_t below_index);
 
   // server_apply.cc
   Task<void> ApplyLoop();
@@ -212,6 +245,7 @@ class Server {
   ApplyResult ApplyLeaseRequest(const store::EntryId& entry_id,
                                 internal::InternalRaftRequest& request);
   absl::Status ApplyMemberChange(const raft::ConfChange& change);
+  void UpdatePeer(const Member& member);
   Task<absl::Status> MaybeCompactLog();
   void Fail(absl::Status status);
 
@@ -230,6 +264,9 @@ class Server {
   // Waits until the lessor or the leader changes, the server stops, or
   // `deadline` passes.
   Task<void> WaitLeaseChange(TimePoint deadline);
+  // A fresh lease ID in etcd's format (never 0 unless the counter wraps:
+  // the caller retries).
+  int64_t NextLeaseId();
 
   // server_kv.cc
   template <typename Response>
@@ -243,12 +280,17 @@ class Server {
   uint64_t id_ = 0;
   uint64_t cluster_id_ = 0;
 
+  std::unique_ptr<store::LevelDbEnv> leveldb_env_;
   std::unique_ptr<store::Mvcc> mvcc_;
   std::unique_ptr<MemberStore> members_;
+  // The members of --initial-cluster, when this start bootstrapped.
+  std::vector<Member> bootstrap_members_;
+  // Fed by the Mvcc with every apply's events.
+  std::unique_ptr<WatchHub> watch_hub_;
   std::unique_ptr<LogStore> log_store_;
   std::unique_ptr<raft::RawNode> raw_;
   std::unique_ptr<Lessor> lessor_;
-  RaftTransport* transport_ = nullptr;
+  std::unique_ptr<net::PeerTransport> transport_;
   raft::ConfState conf_state_;
   // The configuration as of each conf change applied since the last log
   // compaction, so the log can be compacted at an older index than the
@@ -275,6 +317,7 @@ class Server {
   Event apply_work_;
   uint64_t applied_index_ = 0;
   uint64_t snapshot_index_ = 0;
+  int snapshots_installed_ = 0;
   WaitQueue applied_changed_;
   // Physical compaction runs in bounded steps off the apply path.
   Event compact_work_;
@@ -291,9 +334,12 @@ class Server {
   Event lease_stop_;
   bool revoking_leases_ = false;
   bool checkpointing_leases_ = false;
+  // NextLeaseId's counter: 0 until the first grant.
+  uint64_t lease_id_suffix_ = 0;
 
   Gate gate_;
   bool stopping_ = false;
+  bool stopped_cleanly_ = false;
   Event stopped_;
   absl::Status fatal_;
   int loops_running_ = 0;
@@ -304,9 +350,6 @@ class Server {
 // "etcdserver: too many requests" (etcd's maxGapBetweenApplyAndCommitIndex
 // plays the same role).
 inline constexpr size_t kMaxPendingProposals = 5000;
-// Entries kept in the raft log behind a snapshot so slow followers can catch
-// up without one (etcd's SnapshotCatchUpEntries).
-inline constexpr uint64_t kSnapshotCatchUpEntries = 5000;
 // How often a linearizable read batch is re-requested if no answer came
 // (leadership changed, the message was lost).
 inline constexpr Duration kReadIndexRetry = Milliseconds(500);

@@ -23,10 +23,18 @@ Task<void> Server::ApplyLoop() {
     ApplyWork work = std::move(apply_queue_.front());
     apply_queue_.pop_front();
     if (work.snapshot.has_value()) {
-      Fail(absl::UnimplementedError(StrCat(
-          "installing a raft snapshot at index ",
-          work.snapshot->metadata().index(), " is not supported yet")));
-      co_return;
+      const auto& metadata = work.snapshot->metadata();
+      absl::Status installed = InstallSnapshot(metadata.index(), metadata.term());
+      if (!installed.ok()) {
+        Fail(installed);
+        co_return;
+      }
+      conf_state_ = metadata.conf_state();
+      conf_history_.clear();
+      snapshot_conf_state_ = metadata.conf_state();
+      snapshot_index_ = metadata.index();
+      applied_index_ = std::max(applied_index_, mvcc_->applied().index);
+      applied_changed_.WakeAll();
     }
     for (const raft::Entry& entry : work.entries) {
       absl::Status status = ApplyEntry(entry);
@@ -266,15 +274,15 @@ absl::Status Server::ApplyMemberChange(const raft::ConfChange& change) {
       }
       member.is_learner = change.type() == raftpb::ConfChangeAddLearnerNode;
       KEEL_RETURN_IF_ERROR(members_->Put(member));
-      if (transport_ != nullptr && member.id != id_) {
-        transport_->AddPeer(member.id, member.peer_urls);
-      }
+      if (transport_ != nullptr && member.id != id_) UpdatePeer(member);
       return absl::OkStatus();
     }
     case raftpb::ConfChangeRemoveNode:
       KEEL_RETURN_IF_ERROR(members_->Remove(change.node_id()));
-      if (transport_ != nullptr && change.node_id() != id_) {
-        transport_->RemovePeer(change.node_id());
+      if (transport_ != nullptr && change.node_id() != id_ &&
+          transport_->HasPeer(change.node_id())) {
+        absl::Status removed = transport_->RemovePeer(change.node_id());
+        if (!removed.ok()) return removed;
       }
       return absl::OkStatus();
     case raftpb::ConfChangeUpdateNode: {
@@ -287,9 +295,7 @@ absl::Status Server::ApplyMemberChange(const raft::ConfChange& change) {
       Member member = *existing;
       member.peer_urls.assign(context.peer_urls().begin(), context.peer_urls().end());
       KEEL_RETURN_IF_ERROR(members_->Put(member));
-      if (transport_ != nullptr && member.id != id_) {
-        transport_->UpdatePeer(member.id, member.peer_urls);
-      }
+      if (transport_ != nullptr && member.id != id_) UpdatePeer(member);
       return absl::OkStatus();
     }
     default:
@@ -301,10 +307,11 @@ Task<absl::Status> Server::MaybeCompactLog() {
   if (applied_index_ - snapshot_index_ <= config_.snapshot_count) {
     co_return absl::OkStatus();
   }
-  // Keep kSnapshotCatchUpEntries behind so a follower that is a little
-  // behind catches up from the log instead of needing a snapshot.
-  if (applied_index_ <= kSnapshotCatchUpEntries) co_return absl::OkStatus();
-  const uint64_t index = applied_index_ - kSnapshotCatchUpEntries;
+  // Keep the catch-up entries behind so a follower that is a little behind
+  // catches up from the log instead of needing a snapshot.
+  const uint64_t keep = config_.snapshot_catchup_entries;
+  if (applied_index_ <= keep) co_return absl::OkStatus();
+  const uint64_t index = applied_index_ - keep;
   if (index <= snapshot_index_) co_return absl::OkStatus();
   // The configuration at `index`: the last change at or before it.
   raft::ConfState conf_state = snapshot_conf_state_;

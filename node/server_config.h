@@ -21,6 +21,10 @@ struct ServerConfig {
   std::string data_dir;  // empty: "<name>.keel"
   std::string wal_dir;   // empty: "<data_dir>/member/wal"
   uint64_t snapshot_count = 100000;
+  // Entries kept behind a log compaction so slow followers catch up from the
+  // log instead of needing a snapshot (etcd 3.5's
+  // --experimental-snapshot-catchup-entries).
+  uint64_t snapshot_catchup_entries = 5000;
   int64_t heartbeat_interval_ms = 100;
   int64_t election_timeout_ms = 1000;
   bool initial_election_tick_advance = true;

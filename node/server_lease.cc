@@ -73,6 +73,21 @@ Task<absl::Status> Server::WaitLessorPrimary(TimePoint deadline) {
   }
 }
 
+int64_t Server::NextLeaseId() {
+  // etcd's idutil.Generator: the member ID's low 16 bits, then 40 bits of
+  // wall-clock milliseconds at the first use, then an 8-bit counter that
+  // may carry into the timestamp; the top bit cleared (IDs are positive).
+  constexpr int kSuffixBits = 48;
+  constexpr uint64_t kSuffixMask = (uint64_t{1} << kSuffixBits) - 1;
+  if (lease_id_suffix_ == 0) {
+    const uint64_t unix_ms = static_cast<uint64_t>(env_.clock().WallUnixMicros() / 1000);
+    lease_id_suffix_ = (unix_ms & ((uint64_t{1} << 40) - 1)) << 8;
+  }
+  lease_id_suffix_++;
+  const uint64_t id = ((id_ & 0xffff) << kSuffixBits) | (lease_id_suffix_ & kSuffixMask);
+  return static_cast<int64_t>(id & ~(uint64_t{1} << 63));
+}
+
 // ---- requests ----
 
 Task<absl::StatusOr<etcdserverpb::LeaseGrantResponse>> Server::LeaseGrant(
@@ -83,7 +98,7 @@ Task<absl::StatusOr<etcdserverpb::LeaseGrantResponse>> Server::LeaseGrant(
   // etcd picks the ID before proposing, so every member applies the same
   // one; only positive IDs, and not one this member knows to be taken.
   while (request.id() == 0) {
-    const int64_t id = static_cast<int64_t>(env_.random().Next() >> 1);
+    const int64_t id = NextLeaseId();
     if (id != 0 && !lessor_->Lookup(id).has_value()) request.set_id(id);
   }
   internal::InternalRaftRequest proposal;
@@ -174,7 +189,7 @@ Task<absl::StatusOr<etcdserverpb::LeaseLeasesResponse>> Server::LeaseLeases() {
   KEEL_CO_RETURN_IF_ERROR(co_await LinearizableBarrier());
   etcdserverpb::LeaseLeasesResponse response;
   *response.mutable_header() = Header();
-  for (int64_t id : lessor_->Ids()) response.add_leases()->set_id(id);
+  for (int64_t id : lessor_->IdsByExpiry()) response.add_leases()->set_id(id);
   co_return response;
 }
 

@@ -1,5 +1,6 @@
 // Leases on one member: grants, revokes, expiry, keepalive, TimeToLive and
 // checkpoints across a restart, through the Server's API, in virtual time.
+// One member on a simulated machine with its storage on the machine's disk.
 #include <algorithm>
 
 #include "gtest/gtest.h"
@@ -25,18 +26,17 @@ class ServerLeaseTest : public ::testing::Test {
   explicit ServerLeaseTest(LeaseClusterOptions options = OneMember()) : c_(options) {
     EXPECT_EQ(c_.WaitLeader(), 0);
     // The lessor is promoted once the leader applies its first entry.
-    c_.h().world().RunUntil([&] { return s().lessor().primary(); }, Seconds(5));
+    c_.world().RunUntil([&] { return s().lessor().primary(); }, Seconds(5));
   }
 
   Server& s() { return c_.server(0); }
-  sim::SimHarness& h() { return c_.h(); }
   TimePoint Now() { return c_.env().clock().Now(); }
 
   absl::StatusOr<etcdserverpb::LeaseGrantResponse> TryGrant(int64_t ttl, int64_t id = 0) {
     etcdserverpb::LeaseGrantRequest request;
     request.set_ttl(ttl);
     request.set_id(id);
-    return h().Run(s().LeaseGrant(request));
+    return c_.Run(s().LeaseGrant(request));
   }
   int64_t Grant(int64_t ttl, int64_t id = 0) {
     auto granted = TryGrant(ttl, id);
@@ -48,19 +48,19 @@ class ServerLeaseTest : public ::testing::Test {
     request.set_key(key);
     request.set_value("v");
     request.set_lease(lease);
-    return h().Run(s().Put(request));
+    return c_.Run(s().Put(request));
   }
   absl::StatusOr<etcdserverpb::LeaseRevokeResponse> Revoke(int64_t id) {
     etcdserverpb::LeaseRevokeRequest request;
     request.set_id(id);
-    return h().Run(s().LeaseRevoke(request));
+    return c_.Run(s().LeaseRevoke(request));
   }
   absl::StatusOr<etcdserverpb::LeaseTimeToLiveResponse> TimeToLive(int64_t id,
                                                                    bool keys = false) {
     etcdserverpb::LeaseTimeToLiveRequest request;
     request.set_id(id);
     request.set_keys(keys);
-    return h().Run(s().LeaseTimeToLive(request));
+    return c_.Run(s().LeaseTimeToLive(request));
   }
   int64_t Count(const std::string& key, const std::string& end = "", int64_t revision = 0) {
     etcdserverpb::RangeRequest request;
@@ -68,7 +68,7 @@ class ServerLeaseTest : public ::testing::Test {
     request.set_range_end(end);
     request.set_revision(revision);
     request.set_serializable(true);
-    auto response = h().Run(s().Range(request));
+    auto response = c_.Run(s().Range(request));
     EXPECT_TRUE(response.ok()) << response.status();
     return response.ok() ? response->count() : -1;
   }
@@ -87,13 +87,12 @@ TEST_F(ServerLeaseTest, GrantPicksAFreshPositiveIdUnlessOneIsRequested) {
   EXPECT_EQ(requested->id(), 42);
   EXPECT_EQ(requested->ttl(), 10);
   EXPECT_EQ(requested->header().member_id(), s().id());
-  auto listed = h().Run(s().LeaseLeases());
+  auto listed = c_.Run(s().LeaseLeases());
   ASSERT_TRUE(listed.ok());
   std::vector<int64_t> ids;
   for (const auto& lease : listed->leases()) ids.push_back(lease.id());
-  std::vector<int64_t> want = {a, b, 42};
-  std::sort(want.begin(), want.end());
-  EXPECT_EQ(ids, want);
+  // Soonest expiry first, as etcd lists them: the same TTL, granted in turn.
+  EXPECT_EQ(ids, (std::vector<int64_t>{a, b, 42}));
 }
 
 TEST_F(ServerLeaseTest, GrantOfATakenIdFailsWithLeaseExist) {
@@ -148,13 +147,13 @@ TEST_F(ServerLeaseTest, KeysVanishAfterTheTtlWithoutKeepalivesAndNotBefore) {
   const int64_t lease = Grant(5);
   const TimePoint granted = Now();
   ASSERT_TRUE(Put("k", lease).ok());
-  c_.h().world().RunUntil([&] { return Count("k") == 0; }, Seconds(20));
+  c_.world().RunUntil([&] { return Count("k") == 0; }, Seconds(20));
   EXPECT_EQ(Count("k"), 0);
   const Duration lived = Now() - granted;
   EXPECT_GE(lived, Seconds(5));
   EXPECT_LE(lived, Seconds(6)) << "expiry is checked every 500 ms";
   EXPECT_TRUE(IsError(TimeToLive(lease).status(), EtcdError::kLeaseNotFound));
-  auto renewed = h().Run(s().LeaseRenew(lease));
+  auto renewed = c_.Run(s().LeaseRenew(lease));
   EXPECT_TRUE(IsError(renewed.status(), EtcdError::kLeaseNotFound));
 }
 
@@ -162,14 +161,14 @@ TEST_F(ServerLeaseTest, KeepalivesKeepALeaseAliveFarPastItsTtl) {
   const int64_t lease = Grant(3);
   ASSERT_TRUE(Put("k", lease).ok());
   for (int i = 0; i < 30; i++) {
-    c_.h().world().RunFor(Seconds(2));
-    auto ttl = h().Run(s().LeaseRenew(lease));
+    c_.world().RunFor(Seconds(2));
+    auto ttl = c_.Run(s().LeaseRenew(lease));
     ASSERT_TRUE(ttl.ok()) << ttl.status();
     EXPECT_EQ(*ttl, 3);
   }
   EXPECT_EQ(Count("k"), 1) << "alive 60 s into a 3 s lease";
   const TimePoint last = Now();
-  c_.h().world().RunUntil([&] { return Count("k") == 0; }, Seconds(20));
+  c_.world().RunUntil([&] { return Count("k") == 0; }, Seconds(20));
   EXPECT_GE(Now() - last, Seconds(3));
   EXPECT_LE(Now() - last, Seconds(4));
 }
@@ -183,9 +182,9 @@ TEST_F(ServerLeaseTest, TimeToLiveReportsRemainingAndGrantedTtlAndTheKeys) {
     ASSERT_TRUE(ttl.ok());
     EXPECT_LE(ttl->ttl(), 10) << "never more than granted";
     EXPECT_EQ(ttl->grantedttl(), 10);
-    c_.h().world().RunFor(Milliseconds(100));
+    c_.world().RunFor(Milliseconds(100));
   }
-  c_.h().world().RunFor(Seconds(3) + Milliseconds(500));
+  c_.world().RunFor(Seconds(3) + Milliseconds(500));
   auto ttl = TimeToLive(lease, /*keys=*/true);
   ASSERT_TRUE(ttl.ok());
   EXPECT_EQ(ttl->id(), lease);
@@ -197,6 +196,23 @@ TEST_F(ServerLeaseTest, TimeToLiveReportsRemainingAndGrantedTtlAndTheKeys) {
   EXPECT_EQ(TimeToLive(lease, false)->keys_size(), 0);
 }
 
+TEST_F(ServerLeaseTest, LeasesAndTheirKeysSurviveAKill) {
+  const int64_t lease = Grant(100);
+  ASSERT_TRUE(Put("a", lease).ok());
+  ASSERT_TRUE(Put("b", lease).ok());
+  c_.Kill(0);
+  c_.Start(0);
+  ASSERT_EQ(c_.WaitLeader(), 0);
+  c_.world().RunUntil([&] { return s().lessor().primary(); }, Seconds(5));
+  auto ttl = TimeToLive(lease, /*keys=*/true);
+  ASSERT_TRUE(ttl.ok()) << ttl.status();
+  EXPECT_EQ(ttl->grantedttl(), 100);
+  EXPECT_EQ(ttl->keys_size(), 2);
+  EXPECT_TRUE(IsError(TryGrant(10, lease).status(), EtcdError::kLeaseExist));
+  ASSERT_TRUE(Revoke(lease).ok());
+  EXPECT_EQ(Count("a", "c"), 0);
+}
+
 // A restarted single-member cluster, with and without checkpoints.
 class ServerLeaseCheckpointTest : public ServerLeaseTest,
                                   public ::testing::WithParamInterface<bool> {
@@ -205,10 +221,10 @@ class ServerLeaseCheckpointTest : public ServerLeaseTest,
 
   void Restart() {
     c_.Stop(0);
-    c_.h().world().RunFor(Seconds(1));
+    c_.world().RunFor(Seconds(1));
     c_.Start(0);
     ASSERT_EQ(c_.WaitLeader(), 0);
-    c_.h().world().RunUntil([&] { return s().lessor().primary(); }, Seconds(5));
+    c_.world().RunUntil([&] { return s().lessor().primary(); }, Seconds(5));
   }
 };
 
@@ -216,7 +232,7 @@ TEST_P(ServerLeaseCheckpointTest, ARestartResumesLongLeasesFromTheCheckpointOnly
   const bool checkpointing = GetParam();
   const int64_t lease = Grant(600);
   ASSERT_TRUE(Put("k", lease).ok());
-  c_.h().world().RunFor(Seconds(100));
+  c_.world().RunFor(Seconds(100));
   Restart();
   auto ttl = TimeToLive(lease);
   ASSERT_TRUE(ttl.ok()) << ttl.status();
@@ -232,12 +248,12 @@ TEST_P(ServerLeaseCheckpointTest, ARestartResumesLongLeasesFromTheCheckpointOnly
 
 TEST_P(ServerLeaseCheckpointTest, AKeepaliveClearsTheCheckpoint) {
   const int64_t lease = Grant(600);
-  c_.h().world().RunFor(Seconds(100));
-  auto renewed = h().Run(s().LeaseRenew(lease));
+  c_.world().RunFor(Seconds(100));
+  auto renewed = c_.Run(s().LeaseRenew(lease));
   ASSERT_TRUE(renewed.ok()) << renewed.status();
   EXPECT_EQ(*renewed, 600);
   EXPECT_FALSE(s().lessor().HasCheckpoint(lease));
-  c_.h().world().RunFor(Seconds(5));
+  c_.world().RunFor(Seconds(5));
   Restart();
   auto ttl = TimeToLive(lease);
   ASSERT_TRUE(ttl.ok()) << ttl.status();

@@ -148,12 +148,19 @@ Task<absl::Status> Server::HandleReady(raft::Ready ready) {
 
 void Server::SendMessages(std::vector<raft::Message> messages) {
   if (messages.empty()) return;
-  if (transport_ == nullptr) {
-    env_.log().Warn("raft messages with no transport to carry them",
-                    {{"count", static_cast<int64_t>(messages.size())}});
-    return;
+  KEEL_ASSERT(transport_ != nullptr);
+  // A snapshot carries the whole key space: it is written to a file and
+  // streamed on a connection of its own (server_snapshot.cc).
+  std::vector<raft::Message> plain;
+  plain.reserve(messages.size());
+  for (raft::Message& message : messages) {
+    if (message.type() == raftpb::MsgSnap) {
+      env_.Spawn(SendRaftSnapshot(std::move(message)));
+    } else {
+      plain.push_back(std::move(message));
+    }
   }
-  transport_->Send(std::move(messages));
+  if (!plain.empty()) transport_->Send(std::move(plain));
 }
 
 void Server::HandleReadStates(const std::vector<raft::ReadState>& states) {

@@ -5,24 +5,31 @@
 #include <memory>
 
 #include "node/log_store.h"
+#include "runtime/sync.h"
 #include "store/wal_storage.h"
 
 namespace keel::node {
 
 class WalLogStore final : public LogStore {
  public:
-  explicit WalLogStore(std::unique_ptr<store::WalStorage> storage)
-      : storage_(std::move(storage)) {}
+  // `no_fsync` is --unsafe-no-fsync: nothing is synced (data loss on power
+  // failure, as etcd warns).
+  WalLogStore(std::unique_ptr<store::WalStorage> storage, bool no_fsync)
+      : storage_(std::move(storage)), no_fsync_(no_fsync) {}
 
   raft::Storage& storage() override { return *storage_; }
 
+  // The raft loop saves while the apply loop compacts; the WAL takes one
+  // caller at a time, so the two take turns.
   Task<absl::Status> Save(const raft::Ready& ready) override {
+    Mutex::Guard guard = co_await lock_.Lock();
     co_return co_await storage_->Save(
         ready.hard_state.value_or(raftpb::HardState{}), ready.entries,
-        ready.snapshot.value_or(raftpb::Snapshot{}), ready.must_sync);
+        ready.snapshot.value_or(raftpb::Snapshot{}), ready.must_sync && !no_fsync_);
   }
 
   Task<absl::Status> Compact(uint64_t index, raft::ConfState conf_state) override {
+    Mutex::Guard guard = co_await lock_.Lock();
     co_return co_await storage_->Compact(index, std::move(conf_state));
   }
 
@@ -30,6 +37,8 @@ class WalLogStore final : public LogStore {
 
  private:
   std::unique_ptr<store::WalStorage> storage_;
+  const bool no_fsync_;
+  Mutex lock_;
 };
 
 }  // namespace keel::node

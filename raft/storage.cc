@@ -28,9 +28,20 @@ absl::StatusOr<std::vector<Entry>> MemoryStorage::Entries(uint64_t lo,
   if (lo <= offset) return MakeError(Error::kCompacted);
   KEEL_ASSERT_MSG(hi <= last_index() + 1, "entries hi is beyond last index");
   if (entries_.size() == 1) return MakeError(Error::kUnavailable);
-  std::vector<Entry> out(entries_.begin() + (lo - offset),
-                         entries_.begin() + (hi - offset));
-  LimitSize(&out, max_size);
+  const auto begin = entries_.begin() + (lo - offset);
+  const auto end = entries_.begin() + (hi - offset);
+  if (begin == end) return std::vector<Entry>();
+  // Copy only what fits in max_size (always one entry): copying the whole
+  // range first made each append to a lagging follower cost the length of
+  // the log behind it, so catching one up took quadratic time.
+  uint64_t size = EntrySize(*begin);
+  auto limit = begin + 1;
+  for (; limit != end; ++limit) {
+    size += EntrySize(*limit);
+    if (size > max_size) break;
+  }
+  std::vector<Entry> out(begin, limit);
+  KEEL_ASSERT(!out.empty());
   return out;
 }
 

@@ -10,6 +10,7 @@
 // latter only to report seeds per second).
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
@@ -37,7 +38,8 @@ constexpr const char* kUsage = R"(usage: keel-sim --scenario NAME [options]
   --nodes N              simulated machines (default: the scenario's)
   --duration D           simulated time, e.g. 30s, 2m (default: the scenario's)
   --faults LIST          nemesis faults: all, none, or e.g. partition,kill
-  --inject-bug           turn on the scenario's deliberate defect
+  --inject-bug [NAME]    turn on the scenario's deliberate defect (NAME picks
+                         one where the scenario has several; see --list)
   --no-buggify           switch Buggify() off
   --verbose              print every log line as it happens
   --trace FILE           write every trace record to FILE (one seed only;
@@ -57,6 +59,7 @@ struct Flags {
   Duration duration{};
   std::optional<std::string> faults;
   bool inject_bug = false;
+  std::string bug;
   bool no_buggify = false;
   bool verbose = false;
   std::string trace;
@@ -127,6 +130,12 @@ Flags ParseFlags(int argc, char** argv) {
       flags.faults = value();
     } else if (name == "--inject-bug") {
       flags.inject_bug = true;
+      // The name is optional: take the next argument unless it is a flag.
+      if (inline_value.has_value()) {
+        flags.bug = *inline_value;
+      } else if (i + 1 < args.size() && !args[i + 1].starts_with("-")) {
+        flags.bug = args[++i];
+      }
     } else if (name == "--no-buggify") {
       flags.no_buggify = true;
     } else if (name == "--verbose" || name == "-v") {
@@ -203,10 +212,14 @@ int Main(int argc, char** argv) {
   ScenarioRegistry& registry = ScenarioRegistry::Global();
   if (flags.list) {
     for (const ScenarioInfo* info : registry.List()) {
-      std::printf("%-16s %s (nodes %d, duration %s, faults %s)\n",
+      std::string bugs;
+      for (const std::string& bug : info->bugs) {
+        bugs += StrCat(bugs.empty() ? ", bugs " : "|", bug);
+      }
+      std::printf("%-16s %s (nodes %d, duration %s, faults %s%s)\n",
                   info->name.c_str(), info->description.c_str(),
                   info->default_nodes, FormatDuration(info->default_duration).c_str(),
-                  info->supported_faults.ToString().c_str());
+                  info->supported_faults.ToString().c_str(), bugs.c_str());
     }
     return 0;
   }
@@ -225,7 +238,17 @@ int Main(int argc, char** argv) {
     if (!faults.ok()) UsageError(std::string(faults.status().message()));
     base.faults = *faults;
   }
+  if (flags.inject_bug && !info->bugs.empty() &&
+      std::find(info->bugs.begin(), info->bugs.end(), flags.bug) == info->bugs.end()) {
+    std::string names;
+    for (const std::string& bug : info->bugs) names += StrCat(names.empty() ? "" : ", ", bug);
+    UsageError(StrCat("--inject-bug needs one of: ", names));
+  }
+  if (!flags.bug.empty() && info->bugs.empty()) {
+    UsageError(StrCat("scenario ", info->name, " has no named bugs"));
+  }
   base.inject_bug = flags.inject_bug;
+  base.bug = flags.bug;
   base.buggify = !flags.no_buggify;
   base.verbose = flags.verbose;
   base.trace_path = flags.trace;

@@ -127,7 +127,10 @@ std::string ReplayFlags(const ScenarioInfo& info,
              resolved.nodes, " --duration ", FormatDuration(resolved.duration),
              " --faults ",
              resolved.faults.value_or(info.supported_faults).ToString());
-  if (resolved.inject_bug) flags += " --inject-bug";
+  if (resolved.inject_bug) {
+    flags += " --inject-bug";
+    if (!resolved.bug.empty()) flags += StrCat(" ", resolved.bug);
+  }
   if (!resolved.buggify) flags += " --no-buggify";
   return flags;
 }

@@ -45,6 +45,9 @@ struct ScenarioOptions {
   std::optional<FaultSet> faults;
   // Turns on the scenario's deliberate defect, to show its checks can fail.
   bool inject_bug = false;
+  // Which defect, for a scenario that has several (ScenarioInfo::bugs);
+  // empty for a scenario with one.
+  std::string bug;
   bool buggify = true;
   // Echo log lines as they are written.
   bool verbose = false;
@@ -72,6 +75,9 @@ struct ScenarioInfo {
   FaultSet supported_faults = FaultSet::All();
   // Runs one seed with resolved options. Must not throw or exit.
   std::function<ScenarioResult(const ScenarioOptions&)> run;
+  // The defects `--inject-bug NAME` may name; empty for a scenario with a
+  // single defect (plain --inject-bug) or none.
+  std::vector<std::string> bugs;
 };
 
 class ScenarioRegistry {
@@ -121,7 +127,8 @@ SimWorldOptions WorldOptionsFor(const ScenarioOptions& options);
 ScenarioResult Finish(SimWorld& world, const absl::Status& verdict);
 
 // The keel-sim flags that replay a run exactly (without the binary name):
-// "--scenario disk --seed 7 --nodes 3 --duration 30s --faults all-names".
+// "--scenario disk --seed 7 --nodes 3 --duration 30s --faults all-names"
+// (plus "--inject-bug [NAME]" and "--no-buggify" when set).
 std::string ReplayFlags(const ScenarioInfo& info,
                         const ScenarioOptions& resolved);
 

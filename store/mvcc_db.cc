@@ -71,6 +71,9 @@ absl::StatusOr<std::unique_ptr<MvccDb>> MvccDb::Open(
   leveldb::Options leveldb_options;
   if (options.env != nullptr) leveldb_options.env = options.env;
   leveldb_options.create_if_missing = true;
+  // Refuse a damaged database rather than quietly skip what LevelDB cannot
+  // read: a member never serves data it knows may be corrupt.
+  leveldb_options.paranoid_checks = true;
   leveldb_options.error_if_exists = options.error_if_exists;
   leveldb_options.write_buffer_size = options.write_buffer_bytes;
   leveldb_options.max_file_size = options.table_file_bytes;
@@ -103,6 +106,7 @@ absl::StatusOr<std::optional<std::string>> MvccDb::Get(
     std::string_view key, const leveldb::Snapshot* snapshot) {
   leveldb::ReadOptions read_options;
   read_options.snapshot = snapshot;
+  read_options.verify_checksums = true;
   std::string value;
   leveldb::Status s =
       db_->Get(read_options, leveldb::Slice(key.data(), key.size()), &value);
@@ -125,6 +129,7 @@ std::unique_ptr<DbIterator> MvccDb::NewIterator(
     const leveldb::Snapshot* snapshot) {
   leveldb::ReadOptions read_options;
   read_options.snapshot = snapshot;
+  read_options.verify_checksums = true;
   auto it = std::make_unique<DbIterator>(db_->NewIterator(read_options),
                                          &after_db_call_);
   AfterCall();

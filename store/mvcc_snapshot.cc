@@ -55,6 +55,17 @@ absl::StatusOr<std::optional<std::string>> MvccSnapshot::NextChunk(
   return std::optional<std::string>(std::move(chunk));
 }
 
+absl::StatusOr<bool> MvccSnapshot::NextRecord(std::string* key, std::string* value) {
+  if (!it_->Valid()) {
+    KEEL_RETURN_IF_ERROR(it_->status());
+    return false;
+  }
+  key->assign(it_->key());
+  value->assign(it_->value());
+  it_->Next();
+  return true;
+}
+
 absl::StatusOr<std::unique_ptr<MvccRestorer>> MvccRestorer::Create(
     MvccOptions options) {
   options.error_if_exists = true;
@@ -89,8 +100,26 @@ absl::Status MvccRestorer::AddChunk(std::string_view chunk) {
   return db_->Write(&batch, /*sync=*/false);
 }
 
+absl::Status MvccRestorer::AddRecord(std::string_view key, std::string_view value) {
+  KEEL_ASSERT(db_ != nullptr);
+  if (pending_ == nullptr) pending_ = std::make_unique<leveldb::WriteBatch>();
+  pending_->Put(leveldb::Slice(key.data(), key.size()),
+                leveldb::Slice(value.data(), value.size()));
+  // Bounded batches keep memory flat for a large key space.
+  if (pending_->ApproximateSize() >= (1u << 20)) return FlushRecords();
+  return absl::OkStatus();
+}
+
+absl::Status MvccRestorer::FlushRecords() {
+  if (pending_ == nullptr) return absl::OkStatus();
+  absl::Status status = db_->Write(pending_.get(), /*sync=*/false);
+  pending_.reset();
+  return status;
+}
+
 absl::StatusOr<std::unique_ptr<Mvcc>> MvccRestorer::Finish() {
   KEEL_ASSERT(db_ != nullptr);
+  KEEL_RETURN_IF_ERROR(FlushRecords());
   leveldb::WriteBatch empty;
   KEEL_RETURN_IF_ERROR(db_->Write(&empty, /*sync=*/true));
   return Mvcc::Open(std::move(options_), std::move(db_));

@@ -18,6 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "leveldb/db.h"
+#include "leveldb/write_batch.h"
 #include "store/mvcc.h"
 #include "store/mvcc_db.h"
 
@@ -39,6 +40,10 @@ class MvccSnapshot {
   // The next chunk: whole records, stopping once it reaches `max_bytes`
   // (so at least one record). nullopt after the last record.
   absl::StatusOr<std::optional<std::string>> NextChunk(size_t max_bytes);
+
+  // The next record alone; false after the last. For writers with a
+  // framing of their own (the snapshot file).
+  absl::StatusOr<bool> NextRecord(std::string* key, std::string* value);
 
  private:
   MvccSnapshot(MvccDb* db, const leveldb::Snapshot* snapshot, EntryId applied,
@@ -62,6 +67,9 @@ class MvccRestorer {
 
   // Writes one chunk's records. DataLoss if the chunk is malformed.
   absl::Status AddChunk(std::string_view chunk);
+  // Writes one record (batched; the batch goes out when it is large and at
+  // Finish()).
+  absl::Status AddRecord(std::string_view key, std::string_view value);
   // Makes everything durable with one synced write and opens the restored
   // store. The restorer is spent afterwards.
   absl::StatusOr<std::unique_ptr<Mvcc>> Finish();
@@ -69,8 +77,11 @@ class MvccRestorer {
  private:
   MvccRestorer(MvccOptions options, std::unique_ptr<MvccDb> db);
 
+  absl::Status FlushRecords();
+
   MvccOptions options_;
   std::unique_ptr<MvccDb> db_;
+  std::unique_ptr<leveldb::WriteBatch> pending_;
 };
 
 }  // namespace keel::store

@@ -12,6 +12,7 @@ absl::StatusOr<ServerCommandLine> ParseServerCommandLine(
   node::ServerConfig& c = out.config;
   FlagSet flags("keel");
   int64_t snapshot_count = static_cast<int64_t>(c.snapshot_count);
+  int64_t catchup_entries = static_cast<int64_t>(c.snapshot_catchup_entries);
   int64_t max_snapshots = static_cast<int64_t>(c.max_snapshots);
   int64_t max_wals = static_cast<int64_t>(c.max_wals);
   flags.String("name", &c.name, "Human-readable name for this member.");
@@ -19,6 +20,8 @@ absl::StatusOr<ServerCommandLine> ParseServerCommandLine(
   flags.String("wal-dir", &c.wal_dir, "Path to the dedicated wal directory.");
   flags.Int("snapshot-count", &snapshot_count,
             "Number of committed transactions to trigger a snapshot to disk.");
+  flags.Int("experimental-snapshot-catchup-entries", &catchup_entries,
+            "Number of entries for a slow follower to catch up after compacting the raft storage entries.");
   flags.Int("heartbeat-interval", &c.heartbeat_interval_ms,
             "Time (in milliseconds) of a heartbeat interval.");
   flags.Int("election-timeout", &c.election_timeout_ms,
@@ -77,10 +80,11 @@ absl::StatusOr<ServerCommandLine> ParseServerCommandLine(
   }
   absl::Status from_env = flags.ApplyEnvironment("ETCD_", getenv);
   if (!from_env.ok()) return from_env;
-  if (snapshot_count < 0 || max_snapshots < 0 || max_wals < 0) {
+  if (snapshot_count < 0 || max_snapshots < 0 || max_wals < 0 || catchup_entries < 0) {
     return absl::InvalidArgumentError("counts must not be negative");
   }
   c.snapshot_count = static_cast<uint64_t>(snapshot_count);
+  c.snapshot_catchup_entries = static_cast<uint64_t>(catchup_entries);
   c.max_snapshots = static_cast<uint64_t>(max_snapshots);
   c.max_wals = static_cast<uint64_t>(max_wals);
   return out;

@@ -1,0 +1,323 @@
+// Tests of a three-member cluster on simulated machines: election,
+// replication through the peer transport, reads on followers, a new leader
+// after the old one is killed, the killed member catching up after its
+// restart, and leases carried to a member by a snapshot. Each member keeps its real storage on its simulated disk.
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "node/errors.h"
+#include "node/server.h"
+#include "runtime/strings.h"
+#include "sim/sim_machine.h"
+#include "sim/sim_world.h"
+
+namespace keel::node {
+namespace {
+
+constexpr int kMembers = 3;
+
+class ClusterTest : public ::testing::Test {
+ protected:
+  ClusterTest() : ClusterTest(100000, 5000) {}
+  ClusterTest(uint64_t snapshot_count, uint64_t catchup_entries)
+      : world_(sim::SimWorldOptions{.seed = 7}) {
+    std::string initial_cluster;
+    for (int i = 1; i <= kMembers; i++) {
+      StrAppend(&initial_cluster, i > 1 ? "," : "", "m", i, "=http://10.0.0.", i, ":2380");
+    }
+    for (int i = 0; i < kMembers; i++) {
+      servers_.push_back(nullptr);
+      ServerConfig config;
+      config.name = StrCat("m", i + 1);
+      config.initial_advertise_peer_urls = {StrCat("http://10.0.0.", i + 1, ":2380")};
+      config.listen_peer_urls = config.initial_advertise_peer_urls;
+      config.initial_cluster = initial_cluster;
+      config.snapshot_count = snapshot_count;
+      config.snapshot_catchup_entries = catchup_entries;
+      machines_.push_back(&world_.AddMachine(
+          {.name = config.name,
+           .boot = [this, i, config](Env& env) -> Task<void> {
+             StorageOptions storage;
+             storage.leveldb_background = store::LevelDbBackground::kQueue;
+             storage.leveldb_write_buffer_bytes = 64 << 10;
+             auto server = co_await Server::Open(env, config, storage);
+             EXPECT_TRUE(server.ok()) << server.status();
+             if (!server.ok()) co_return;
+             servers_[i] = server->get();
+             EXPECT_TRUE((*server)->Start().ok());
+             // The server lives as long as this frame: until killed.
+             co_await (*server)->stopped().Wait();
+             servers_[i] = nullptr;
+           }}));
+    }
+    for (auto* m : machines_) m->Start();
+  }
+
+  Server* Leader() {
+    for (Server* s : servers_) {
+      if (s != nullptr && s->is_leader()) return s;
+    }
+    return nullptr;
+  }
+  bool WaitForLeader(Duration limit = Seconds(10)) {
+    return world_.RunUntil([&] { return Leader() != nullptr; }, limit);
+  }
+  template <typename T>
+  std::optional<T> Run(Task<T> task, Duration limit = Seconds(30)) {
+    std::optional<T> out;
+    // Clients run in a process of their own.
+    client_.Spawn([](Task<T> task, std::optional<T>* out) -> Task<void> {
+      out->emplace(co_await std::move(task));
+    }(std::move(task), &out));
+    world_.RunUntil([&] { return out.has_value(); }, limit);
+    return out;
+  }
+
+  sim::SimWorld world_;
+  std::vector<sim::SimMachine*> machines_;
+  std::vector<Server*> servers_;
+  Process client_{world_.executor(), "client"};
+};
+
+etcdserverpb::PutRequest PutOf(const std::string& key, const std::string& value) {
+  etcdserverpb::PutRequest put;
+  put.set_key(key);
+  put.set_value(value);
+  return put;
+}
+
+TEST_F(ClusterTest, ElectsOneLeaderAndReplicatesWrites) {
+  ASSERT_TRUE(WaitForLeader());
+  Server* leader = Leader();
+  int leaders = 0;
+  for (Server* s : servers_) leaders += s->is_leader() ? 1 : 0;
+  EXPECT_EQ(leaders, 1);
+  auto put = Run(leader->Put(PutOf("foo", "bar")));
+  ASSERT_TRUE(put.has_value() && put->ok()) << (put ? put->status() : absl::Status());
+  // Every member applies it.
+  world_.RunUntil([&] {
+    for (Server* s : servers_) {
+      if (s->applied_index() < leader->applied_index()) return false;
+    }
+    return true;
+  }, Seconds(5));
+  for (Server* s : servers_) {
+    etcdserverpb::RangeRequest get;
+    get.set_key("foo");
+    get.set_serializable(true);
+    auto got = Run(s->Range(get));
+    ASSERT_TRUE(got.has_value() && got->ok());
+    ASSERT_EQ((*got)->kvs_size(), 1) << "member " << s->id();
+    EXPECT_EQ((*got)->kvs(0).value(), "bar");
+  }
+}
+
+TEST_F(ClusterTest, FollowersServeLinearizableReadsAndForwardWrites) {
+  ASSERT_TRUE(WaitForLeader());
+  Server* follower = nullptr;
+  for (Server* s : servers_) {
+    if (!s->is_leader()) follower = s;
+  }
+  ASSERT_NE(follower, nullptr);
+  auto put = Run(follower->Put(PutOf("k", "v1")));
+  ASSERT_TRUE(put.has_value() && put->ok()) << (put ? put->status() : absl::Status());
+  etcdserverpb::RangeRequest get;
+  get.set_key("k");
+  auto got = Run(follower->Range(get));
+  ASSERT_TRUE(got.has_value() && got->ok());
+  ASSERT_EQ((*got)->kvs_size(), 1);
+  EXPECT_EQ((*got)->kvs(0).value(), "v1");
+}
+
+TEST_F(ClusterTest, KillingTheLeaderElectsAnotherThatKeepsAcknowledgedWrites) {
+  ASSERT_TRUE(WaitForLeader());
+  Server* leader = Leader();
+  for (int i = 0; i < 20; i++) {
+    auto put = Run(leader->Put(PutOf("key" + std::to_string(i), "v")));
+    ASSERT_TRUE(put.has_value() && put->ok());
+  }
+  const uint64_t old_id = leader->id();
+  const TimePoint killed_at = world_.clock().Now();
+  int killed = -1;
+  for (int i = 0; i < kMembers; i++) {
+    if (servers_[i] == leader) {
+      machines_[i]->Kill();
+      servers_[i] = nullptr;
+      killed = i;
+    }
+  }
+  ASSERT_TRUE(WaitForLeader(Seconds(10)));
+  Server* next = Leader();
+  EXPECT_NE(next->id(), old_id);
+  // Within two election timeouts, as the issue asks of the real cluster.
+  EXPECT_LE(world_.clock().Now() - killed_at, Milliseconds(2000));
+  etcdserverpb::RangeRequest get;
+  get.set_key("key");
+  get.set_range_end("kez");
+  auto got = Run(next->Range(get));
+  ASSERT_TRUE(got.has_value() && got->ok());
+  EXPECT_EQ((*got)->count(), 20);
+  auto put = Run(next->Put(PutOf("after", "v")));
+  EXPECT_TRUE(put.has_value() && put->ok());
+  // The old leader restarts from its disk and catches up as a follower.
+  machines_[killed]->Start();
+  ASSERT_TRUE(world_.RunUntil([&] {
+    return servers_[killed] != nullptr &&
+           servers_[killed]->applied_index() >= next->applied_index();
+  }, Seconds(10)));
+  EXPECT_FALSE(servers_[killed]->is_leader());
+  etcdserverpb::RangeRequest after;
+  after.set_key("after");
+  after.set_serializable(true);
+  auto got_after = Run(servers_[killed]->Range(after));
+  ASSERT_TRUE(got_after.has_value() && got_after->ok());
+  EXPECT_EQ((*got_after)->kvs_size(), 1);
+}
+
+// Logs compacted every 50 entries, keeping 10: a member that misses more
+// than that catches up from a snapshot of the leader's key space.
+class SnapshotCatchUpTest : public ClusterTest {
+ protected:
+  SnapshotCatchUpTest() : ClusterTest(50, 10) {}
+};
+
+TEST_F(SnapshotCatchUpTest, AFollowerTooFarBehindInstallsTheLeadersSnapshot) {
+  ASSERT_TRUE(WaitForLeader());
+  int down = -1;
+  for (int i = 0; i < kMembers; i++) {
+    if (!servers_[i]->is_leader()) down = i;
+  }
+  machines_[down]->Kill();
+  servers_[down] = nullptr;
+  Server* leader = Leader();
+  for (int i = 0; i < 300; i++) {
+    auto put = Run(leader->Put(PutOf("key" + std::to_string(i), std::string(100, 'x'))));
+    ASSERT_TRUE(put.has_value() && put->ok());
+  }
+  machines_[down]->Start();
+  ASSERT_TRUE(world_.RunUntil([&] {
+    return servers_[down] != nullptr &&
+           servers_[down]->applied_index() >= leader->applied_index();
+  }, Seconds(30)));
+  EXPECT_EQ(servers_[down]->snapshots_installed(), 1);
+  auto leader_hash = leader->mvcc().Hash();
+  auto follower_hash = servers_[down]->mvcc().Hash();
+  ASSERT_TRUE(leader_hash.ok() && follower_hash.ok());
+  EXPECT_EQ(follower_hash->hash, leader_hash->hash);
+  EXPECT_EQ(follower_hash->revision, leader_hash->revision);
+  // The installed member keeps working: a new write reaches it too.
+  auto put = Run(leader->Put(PutOf("after", "snapshot")));
+  ASSERT_TRUE(put.has_value() && put->ok());
+  ASSERT_TRUE(world_.RunUntil([&] {
+    return servers_[down]->applied_index() >= leader->applied_index();
+  }, Seconds(10)));
+  // And it restarts cleanly from the installed key space.
+  machines_[down]->Kill();
+  servers_[down] = nullptr;
+  machines_[down]->Start();
+  ASSERT_TRUE(world_.RunUntil([&] {
+    return servers_[down] != nullptr &&
+           servers_[down]->applied_index() >= leader->applied_index();
+  }, Seconds(10)));
+  EXPECT_EQ(servers_[down]->mvcc().Hash()->hash, leader->mvcc().Hash()->hash);
+}
+
+TEST_F(SnapshotCatchUpTest, AFollowerThatInstallsASnapshotKnowsTheLeasesGrantedMeanwhile) {
+  ASSERT_TRUE(WaitForLeader());
+  int down = -1;
+  for (int i = 0; i < kMembers; i++) {
+    if (!servers_[i]->is_leader()) down = i;
+  }
+  machines_[down]->Kill();
+  servers_[down] = nullptr;
+  Server* leader = Leader();
+  // A lease granted, and keys attached to it, while the follower is down.
+  etcdserverpb::LeaseGrantRequest grant;
+  grant.set_ttl(600);
+  auto granted = Run(leader->LeaseGrant(grant));
+  ASSERT_TRUE(granted.has_value() && granted->ok());
+  const int64_t lease = (*granted)->id();
+  for (const char* key : {"leased/a", "leased/b"}) {
+    etcdserverpb::PutRequest put = PutOf(key, "v");
+    put.set_lease(lease);
+    auto done = Run(leader->Put(put));
+    ASSERT_TRUE(done.has_value() && done->ok()) << (done ? done->status() : absl::Status());
+  }
+  // Enough writes that the leader compacts its log past them.
+  for (int i = 0; i < 300; i++) {
+    auto put = Run(leader->Put(PutOf("key" + std::to_string(i), std::string(100, 'x'))));
+    ASSERT_TRUE(put.has_value() && put->ok());
+  }
+  machines_[down]->Start();
+  ASSERT_TRUE(world_.RunUntil([&] {
+    return servers_[down] != nullptr &&
+           servers_[down]->applied_index() >= leader->applied_index();
+  }, Seconds(30)));
+  Server* follower = servers_[down];
+  ASSERT_EQ(follower->snapshots_installed(), 1);
+  // The follower's lessor took the lease from the installed key space.
+  std::optional<LeaseInfo> known = follower->lessor().Lookup(lease);
+  ASSERT_TRUE(known.has_value());
+  EXPECT_EQ(known->granted_ttl_seconds, 600);
+  auto listed = Run(follower->LeaseLeases());
+  ASSERT_TRUE(listed.has_value() && listed->ok());
+  ASSERT_EQ((*listed)->leases_size(), 1);
+  EXPECT_EQ((*listed)->leases(0).id(), lease);
+  // And keeps it across a restart from the installed key space.
+  machines_[down]->Kill();
+  servers_[down] = nullptr;
+  machines_[down]->Start();
+  ASSERT_TRUE(world_.RunUntil([&] {
+    return servers_[down] != nullptr &&
+           servers_[down]->applied_index() >= leader->applied_index();
+  }, Seconds(10)));
+  follower = servers_[down];
+  ASSERT_TRUE(follower->lessor().Lookup(lease).has_value());
+  etcdserverpb::LeaseTimeToLiveRequest ttl_request;
+  ttl_request.set_id(lease);
+  ttl_request.set_keys(true);
+  auto ttl = Run(leader->LeaseTimeToLive(ttl_request));
+  ASSERT_TRUE(ttl.has_value() && ttl->ok());
+  EXPECT_EQ((*ttl)->grantedttl(), 600);
+  EXPECT_GT((*ttl)->ttl(), 500);
+  ASSERT_EQ((*ttl)->keys_size(), 2);
+  // It attaches a key to the lease through the installed key space, then
+  // revokes it: every member deletes all three keys at the same revision.
+  etcdserverpb::PutRequest put = PutOf("leased/c", "v");
+  put.set_lease(lease);
+  auto attached = Run(follower->Put(put));
+  ASSERT_TRUE(attached.has_value() && attached->ok())
+      << (attached ? attached->status() : absl::Status());
+  etcdserverpb::LeaseRevokeRequest revoke;
+  revoke.set_id(lease);
+  auto revoked = Run(follower->LeaseRevoke(revoke));
+  ASSERT_TRUE(revoked.has_value() && revoked->ok())
+      << (revoked ? revoked->status() : absl::Status());
+  ASSERT_TRUE(world_.RunUntil([&] {
+    for (Server* s : servers_) {
+      if (s->applied_index() < leader->applied_index()) return false;
+    }
+    return true;
+  }, Seconds(10)));
+  auto leader_hash = leader->mvcc().Hash();
+  ASSERT_TRUE(leader_hash.ok());
+  for (Server* s : servers_) {
+    EXPECT_FALSE(s->lessor().Lookup(lease).has_value()) << "member " << s->id();
+    etcdserverpb::RangeRequest get;
+    get.set_key("leased/");
+    get.set_range_end("leased0");
+    get.set_serializable(true);
+    auto got = Run(s->Range(get));
+    ASSERT_TRUE(got.has_value() && got->ok());
+    EXPECT_EQ((*got)->count(), 0) << "member " << s->id();
+    auto hash = s->mvcc().Hash();
+    ASSERT_TRUE(hash.ok());
+    EXPECT_EQ(hash->hash, leader_hash->hash) << "member " << s->id();
+    EXPECT_EQ(hash->revision, leader_hash->revision) << "member " << s->id();
+  }
+}
+
+}  // namespace
+}  // namespace keel::node

@@ -1,0 +1,326 @@
+// RaftMember: recovery, the Ready loop, ticks, the client and applying.
+#include "sim/scenarios/raft_member.h"
+
+#include <utility>
+
+#include "raft/describe.h"
+#include "runtime/assert.h"
+#include "runtime/buggify.h"
+#include "runtime/strings.h"
+
+namespace keel::sim {
+namespace {
+
+constexpr std::string_view kLogDir = "raft";
+
+uint64_t MixState(uint64_t hash, const raftpb::Entry& entry) {
+  hash ^= entry.index() * 0x9e3779b97f4a7c15ULL;
+  for (char c : entry.data()) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 0x100000001b3ULL;
+  }
+  return hash;
+}
+
+Duration Between(Random& random, Duration min, Duration max) {
+  if (max <= min) return min;
+  return min + Duration(static_cast<int64_t>(
+                   random.Uniform(static_cast<uint64_t>((max - min).count()) + 1)));
+}
+
+}  // namespace
+
+RaftMember::RaftMember(Env& env, RaftCluster& cluster, std::string name,
+                       uint64_t incarnation, RaftMemberFlags flags)
+    : env_(env),
+      cluster_(cluster),
+      name_(std::move(name)),
+      incarnation_(incarnation),
+      flags_(std::move(flags)),
+      random_(env.random().Next()),
+      raft_sink_(env.log()),
+      raft_logger_(&raft_sink_, LogLevel::kInfo) {
+  KEEL_ASSERT(flags_.id != raft::kNone);
+  KEEL_ASSERT(!flags_.address.empty());
+}
+
+void RaftMember::RaftLogSink::Write(const LogRecord& record) {
+  if (record.message.find("ignored a Msg") != std::string_view::npos ||
+      record.message.find("dropping proposal") != std::string_view::npos) {
+    return;
+  }
+  out_.Log(record.level, record.message, {}, record.location);
+}
+
+RaftMember::~RaftMember() {
+  if (node_ != nullptr) cluster_.checker.Detach(flags_.id);
+}
+
+Task<void> RaftMember::Run() {
+  const absl::Status started = co_await Start();
+  if (!started.ok()) {
+    stop_reason_ = started.ToString();
+    env_.log().Error("member cannot start", {{"error", stop_reason_}});
+    co_return;
+  }
+  env_.Spawn(Ticker());
+  env_.Spawn(Client());
+  co_await ReadyLoop();
+}
+
+Task<absl::Status> RaftMember::Start() {
+  RecoveredRaftLog recovered;
+  absl::StatusOr<std::unique_ptr<RaftLogFile>> log =
+      co_await RaftLogFile::Open(env_, std::string(kLogDir), &recovered);
+  if (!log.ok()) {
+    refused_ = absl::IsDataLoss(log.status());
+    co_return log.status();
+  }
+  log_ = std::move(*log);
+  cluster_.stats.recoveries++;
+  if (recovered.torn_tail()) cluster_.stats.torn_tails++;
+  env_.log().Info("raft log recovered",
+                  {{"entries", recovered.entries.size()},
+                   {"hard_state", raft::DescribeHardState(recovered.hard_state)},
+                   {"torn_bytes", recovered.file_bytes - recovered.valid_bytes}});
+  if (recovered.member_id != 0 && recovered.member_id != flags_.id) {
+    refused_ = true;
+    co_return absl::FailedPreconditionError(
+        StrCat("the log belongs to member ", recovered.member_id, ", not ", flags_.id));
+  }
+  cluster_.checker.OnRecovered(flags_.id, recovered);
+  member_id_written_ = recovered.member_id != 0;
+  const absl::Status loaded = storage_.Append(recovered.entries);
+  KEEL_ASSERT_MSG(loaded.ok(), "recovered entries are contiguous from 1");
+  storage_.SetHardState(recovered.hard_state);
+  const RaftTuning& tuning = cluster_.tuning;
+  config_ = std::make_unique<raft::Config>(raft::Config{
+      .id = flags_.id,
+      .storage = storage_,
+      .random = random_,
+      .election_ticks = tuning.election_ticks,
+      .heartbeat_ticks = tuning.heartbeat_ticks,
+      .max_size_per_msg = tuning.max_size_per_msg,
+      .max_inflight_msgs = tuning.max_inflight_msgs,
+      .pre_vote = tuning.pre_vote,
+      .check_quorum = tuning.check_quorum,
+      .logger = &raft_logger_,
+      .bugs = tuning.bugs,
+  });
+  absl::StatusOr<std::unique_ptr<raft::RawNode>> node = raft::RawNode::Create(*config_);
+  KEEL_ASSERT(node.ok());
+  node_ = std::move(*node);
+  const bool empty = recovered.entries.empty() && raft::IsEmptyHardState(recovered.hard_state);
+  if (flags_.initial && empty) {
+    const absl::Status bootstrapped = node_->Bootstrap(flags_.initial_peers);
+    KEEL_ASSERT_MSG(bootstrapped.ok(), "bootstrap of an empty log");
+    env_.log().Info("bootstrapped", {{"peers", flags_.initial_peers.size()}});
+  }
+  cluster_.checker.Attach(flags_.id, node_.get());
+  transport_ = std::make_unique<RaftTransport>(
+      env_, flags_.id,
+      RaftTransport::Callbacks{
+          .deliver = [this](raftpb::Message m) { Deliver(std::move(m)); },
+          .unreachable = [this](uint64_t id) { node_->ReportUnreachable(id); }});
+  for (const raft::Peer& peer : flags_.initial_peers) {
+    transport_->SetPeer(peer.id, peer.context);
+  }
+  co_return transport_->Listen(flags_.address);
+}
+
+void RaftMember::Poke() {
+  const raft::Raft& raft = node_->raft();
+  cluster_.checker.ObserveRole(flags_.id, raft);
+  ready_.Set();
+  if (raft.state() == raft::StateType::kLeader && raft.term() != led_term_) {
+    led_term_ = raft.term();
+    if (cluster_.on_elected) cluster_.on_elected(*this);
+  }
+}
+
+void RaftMember::Deliver(raftpb::Message message) {
+  // etcd's transport rejects messages from removed members.
+  if (removed_ids_.contains(message.from())) return;
+  (void)node_->Step(std::move(message));
+  Poke();
+}
+
+Task<void> RaftMember::ReadyLoop() {
+  while (true) {
+    if (!node_->HasReady()) {
+      ready_.Reset();
+      co_await ready_.Wait();
+      continue;
+    }
+    raft::Ready rd = node_->Ready();
+    cluster_.checker.ObserveRole(flags_.id, node_->raft());
+    const raftpb::HardState* hard_state =
+        rd.hard_state.has_value() ? &*rd.hard_state : nullptr;
+    // 1. Persist: entries and hard state, one sync if raft asks for it.
+    if (!rd.entries.empty() || hard_state != nullptr) {
+      const absl::Status written = log_->Write(
+          member_id_written_ ? 0 : flags_.id, rd.entries, hard_state);
+      if (!written.ok()) {
+        stop_reason_ = StrCat("raft log write failed: ", written.ToString());
+        break;
+      }
+      member_id_written_ = true;
+      if (Buggify()) {
+        co_await env_.clock().Sleep(Microseconds(random_.Uniform(20'000)));
+      }
+      if (rd.must_sync) {
+        const absl::Status synced = co_await log_->Sync();
+        if (!synced.ok()) {
+          stop_reason_ = StrCat("raft log fsync failed: ", synced.ToString());
+          break;
+        }
+      }
+    }
+    cluster_.checker.OnPersisted(flags_.id, rd.entries, hard_state, rd.must_sync);
+    if (!rd.entries.empty()) {
+      const absl::Status stored = storage_.Append(rd.entries);
+      KEEL_ASSERT_MSG(stored.ok(), "Ready entries follow the stored log");
+    }
+    if (hard_state != nullptr) storage_.SetHardState(*hard_state);
+    // 2. Send, only now that what the messages promise is durable.
+    cluster_.checker.OnSending(flags_.id, rd.messages);
+    for (raftpb::Message& message : rd.messages) transport_->Send(std::move(message));
+    // 3. Apply.
+    if (!rd.committed_entries.empty() && Buggify()) {
+      co_await env_.clock().Sleep(Microseconds(random_.Uniform(50'000)));
+    }
+    for (const raftpb::Entry& entry : rd.committed_entries) Apply(entry);
+    // 4. Advance.
+    node_->Advance();
+    Poke();
+    if (removed_) {
+      stop_reason_ = "removed from the cluster";
+      cluster_.stats.removed_stops++;
+      break;
+    }
+  }
+  if (!removed_) {
+    cluster_.stats.disk_stops++;
+    env_.log().Error("member stops", {{"reason", stop_reason_}});
+  }
+}
+
+void RaftMember::Apply(const raftpb::Entry& entry) {
+  cluster_.checker.OnApplied(flags_.id, incarnation_, entry);
+  KEEL_ASSERT(entry.index() == applied_ + 1);
+  applied_ = entry.index();
+  state_hash_ = MixState(state_hash_, entry);
+  if (entry.type() == raftpb::EntryConfChange ||
+      entry.type() == raftpb::EntryConfChangeV2) {
+    ApplyConfChange(entry);
+    return;
+  }
+  KEEL_ASSERT(entry.type() == raftpb::EntryNormal);
+  // A proposal of this incarnation's client: "p/<name>/<incarnation>/<seq>/".
+  const std::string prefix = StrCat("p/", name_, "/", incarnation_, "/");
+  const std::string_view data = entry.data();
+  if (data.substr(0, prefix.size()) != prefix) return;
+  const std::string_view rest = data.substr(prefix.size());
+  uint64_t seq = 0;
+  if (!ParseInt(rest.substr(0, rest.find('/')), &seq)) return;
+  if (outstanding_.erase(seq) > 0) cluster_.stats.acknowledged++;
+}
+
+void RaftMember::ApplyConfChange(const raftpb::Entry& entry) {
+  // The operator proposes single changes (ConfChange, carrying the new
+  // member's address as etcd does); raft itself may append a V2 change to
+  // leave a joint configuration.
+  raft::ConfChangeV2 change;
+  absl::StatusOr<raft::ConfState> state;
+  if (entry.type() == raftpb::EntryConfChange) {
+    raft::ConfChange single;
+    const bool parsed = single.ParseFromString(entry.data());
+    KEEL_ASSERT_MSG(parsed, "a committed ConfChange decodes");
+    state = node_->ApplyConfChange(single);
+    raft::ConfChangeSingle* only = change.add_changes();
+    only->set_type(single.type());
+    only->set_node_id(single.node_id());
+    change.set_context(single.context());
+  } else {
+    const bool parsed = change.ParseFromString(entry.data());
+    KEEL_ASSERT_MSG(parsed, "a committed ConfChangeV2 decodes");
+    state = node_->ApplyConfChange(change);
+  }
+  if (!state.ok()) {
+    // Every member reaches the same verdict: the entry is a no-op.
+    env_.log().Info("configuration change refused",
+                    {{"index", entry.index()}, {"error", state.status().ToString()}});
+    return;
+  }
+  cluster_.stats.conf_changes_applied++;
+  for (const raft::ConfChangeSingle& single : change.changes()) {
+    const uint64_t id = single.node_id();
+    switch (single.type()) {
+      case raftpb::ConfChangeAddNode:
+      case raftpb::ConfChangeAddLearnerNode:
+        if (id != flags_.id) transport_->SetPeer(id, change.context());
+        break;
+      case raftpb::ConfChangeRemoveNode:
+        removed_ids_.insert(id);
+        transport_->RemovePeer(id);
+        if (id == flags_.id) removed_ = true;
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+Task<void> RaftMember::Ticker() {
+  while (true) {
+    co_await env_.clock().Sleep(cluster_.tuning.tick_interval);
+    node_->Tick();
+    Poke();
+  }
+}
+
+Task<void> RaftMember::Client() {
+  const RaftTuning& tuning = cluster_.tuning;
+  while (true) {
+    co_await env_.clock().Sleep(Between(random_, tuning.propose_interval_min,
+                                        tuning.propose_interval_max));
+    if (!cluster_.clients_enabled || removed_) continue;
+    const TimePoint now = env_.clock().Now();
+    std::erase_if(outstanding_, [&](const auto& proposal) {
+      return now - proposal.second > tuning.proposal_timeout;
+    });
+    for (size_t i = 0; i < tuning.proposals_per_wake; i++) {
+      if (outstanding_.size() >= tuning.max_outstanding) break;
+      const uint64_t seq = ++next_proposal_;
+      std::string data = StrCat("p/", name_, "/", incarnation_, "/", seq, "/");
+      const size_t filler = random_.Uniform(Buggify() ? 8192 : 128);
+      for (size_t j = 0; j < filler; j++) data.push_back(static_cast<char>('a' + j % 26));
+      if (!node_->Propose(std::move(data)).ok()) break;
+      outstanding_[seq] = now;
+      cluster_.stats.proposed++;
+    }
+    Poke();
+  }
+}
+
+void RaftMember::TransferLeader(uint64_t transferee) {
+  if (node_ == nullptr) return;
+  node_->TransferLeader(transferee);
+  Poke();
+}
+
+absl::Status RaftMember::ProposeConfChange(const raft::ConfChange& change) {
+  if (node_ == nullptr) return absl::UnavailableError("not started");
+  const absl::Status proposed = node_->ProposeConfChange(change);
+  Poke();
+  return proposed;
+}
+
+absl::Status RaftMember::Propose(std::string data) {
+  if (node_ == nullptr) return absl::UnavailableError("not started");
+  const absl::Status proposed = node_->Propose(std::move(data));
+  Poke();
+  return proposed;
+}
+
+}  // namespace keel::sim

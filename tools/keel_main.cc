@@ -1,0 +1,78 @@
+// keel: the server. etcd's flags and defaults (ETCD_* environment variables
+// too); runs one member until SIGINT or SIGTERM, then stops gracefully.
+#include <string>
+#include <vector>
+
+#include "node/node.h"
+#include "node/services.h"
+#include "runtime/console.h"
+#include "runtime/posix_env.h"
+#include "runtime/strings.h"
+#include "tools/server_flags.h"
+
+namespace keel {
+namespace {
+
+constexpr std::string_view kKeelVersion = "0.1.0";
+
+Task<int> Serve(PosixEnv& env, node::ServerConfig config) {
+  node::NodeOptions options;
+  options.storage.leveldb_background = store::LevelDbBackground::kThread;
+  auto member = co_await node::Node::Start(env, std::move(config), options);
+  if (!member.ok()) {
+    env.log().Error("failed to start the member", {{"error", member.status().ToString()}});
+    co_return 1;
+  }
+  node::Server& server = (*member)->server();
+  env.log().Info("ready to serve client requests",
+                 {{"local-member-id", node::FormatId(server.id())}});
+  std::vector<Task<void>> ends;
+  ends.push_back(env.loop().shutdown_requested().Wait());
+  ends.push_back(server.stopped().Wait());
+  co_await WhenAny(std::move(ends));
+  const bool fatal = !server.fatal_error().ok();
+  if (!fatal) {
+    env.log().Info("received signal; shutting down",
+                   {{"signal", static_cast<int64_t>(env.loop().shutdown_signal())}});
+  }
+  co_await (*member)->Stop(Seconds(1));
+  co_return fatal ? 1 : 0;
+}
+
+int Main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  auto command_line = tools::ParseServerCommandLine(
+      args, [](const std::string& name) { return GetEnvVar(name); });
+  if (!command_line.ok()) {
+    (void)WriteStderr(StrCat("keel: ", command_line.status().message(), "\n"));
+    return 2;
+  }
+  if (command_line->show_help) {
+    (void)WriteStdout(command_line->usage);
+    return 0;
+  }
+  if (command_line->show_version) {
+    (void)WriteStdout(StrCat("keel Version: ", kKeelVersion, "\netcd API Version: ",
+                             node::kEtcdServerVersion, "\n"));
+    return 0;
+  }
+  node::ServerConfig& config = command_line->config;
+  absl::Status valid = config.Validate();
+  if (!valid.ok()) {
+    (void)WriteStderr(StrCat("keel: ", valid.message(), "\n"));
+    return 1;
+  }
+  PosixEnvOptions env_options;
+  if (!ParseLogLevel(config.log_level, &env_options.log_level)) {
+    (void)WriteStderr(StrCat("keel: unknown --log-level \"", config.log_level,
+                             "\" (want debug, info, warn or error)\n"));
+    return 1;
+  }
+  PosixEnv env(env_options);
+  return env.RunMain(Serve(env, std::move(config)));
+}
+
+}  // namespace
+}  // namespace keel
+
+int main(int argc, char** argv) { return keel::Main(argc, argv); }
