@@ -49,6 +49,9 @@ struct ServerConfig {
   std::string auto_compaction_retention = "0";
   std::string auto_compaction_mode = "periodic";
   bool enable_lease_checkpoint = true;
+  // How often the leader checkpoints remaining TTLs (etcd's
+  // LeaseCheckpointInterval: 5 minutes; no flag, tests shorten it).
+  int64_t lease_checkpoint_interval_ms = 5 * 60 * 1000;
   int64_t compaction_batch_limit = 1000;
   bool unsafe_no_fsync = false;
   bool force_new_cluster = false;
