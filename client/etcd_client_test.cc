@@ -1,0 +1,496 @@
+// Tests of EtcdClient against a real member (node::Node on a simulated
+// machine, with its storage on the simulated disk), from a client process on
+// another simulated machine, over SimNetwork: the typed KV calls and etcd's
+// errors as the server sent them, the Watch stream, leases (grant, keepalive
+// stream and once, time-to-live, leases, revoke), Status and MemberList,
+// timeouts, failover between endpoints, the retry rule (reads are retried
+// after a lost connection, writes are not), and the hasleader metadata.
+#include "client/etcd_client.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "client/outcome.h"
+#include "client/streams.h"
+#include "gtest/gtest.h"
+#include "node/node.h"
+#include "runtime/strings.h"
+#include "sim/sim_machine.h"
+#include "sim/sim_world.h"
+
+namespace keel::client {
+namespace {
+
+constexpr char kMemberAddress[] = "10.0.0.1:2379";
+
+// Clears the fixture's pointer to a member when its boot frame goes (the
+// process was killed, or the member stopped).
+struct ClearOnExit {
+  node::Node** member;
+  ~ClearOnExit() { *member = nullptr; }
+};
+
+class EtcdClientTest : public ::testing::Test {
+ protected:
+  // `configured_members` names that many members in --initial-cluster, of
+  // which only the first runs (more than one: it never finds a leader).
+  explicit EtcdClientTest(int configured_members = 1)
+      : world_(sim::SimWorldOptions{.seed = 11}) {
+    node::ServerConfig config;
+    config.name = "m1";
+    config.listen_client_urls = {StrCat("http://", kMemberAddress)};
+    config.advertise_client_urls = config.listen_client_urls;
+    config.listen_peer_urls = {"http://10.0.0.1:2380"};
+    config.initial_advertise_peer_urls = config.listen_peer_urls;
+    config.initial_cluster = "m1=http://10.0.0.1:2380";
+    for (int i = 2; i <= configured_members; i++) {
+      StrAppend(&config.initial_cluster, ",m", i, "=http://10.0.0.", i + 1, ":2380");
+    }
+    member_machine_ = &world_.AddMachine(
+        {.name = "m1", .boot = [this, config](Env& env) -> Task<void> {
+           node::NodeOptions options;
+           options.storage.leveldb_background = store::LevelDbBackground::kQueue;
+           options.storage.leveldb_write_buffer_bytes = 64 << 10;
+           auto member = co_await node::Node::Start(env, config, options);
+           EXPECT_TRUE(member.ok()) << member.status();
+           if (!member.ok()) co_return;
+           ClearOnExit clear{&member_};
+           member_ = member->get();
+           co_await (*member)->server().stopped().Wait();
+         }});
+    client_machine_ = &world_.AddMachine(
+        {.name = "client", .host = "10.0.0.9", .boot = [this](Env& env) -> Task<void> {
+           client_env_ = &env;
+           co_await env.clock().Sleep(Seconds(1'000'000'000));
+         }});
+    member_machine_->Start();
+    client_machine_->Start();
+    world_.RunUntil([&] { return client_env_ != nullptr; }, Seconds(1));
+  }
+
+  ~EtcdClientTest() override {
+    // The client's channels belong to the client process: let them go first.
+    client_.reset();
+  }
+
+  void SetUp() override {
+    ASSERT_NE(client_env_, nullptr);
+    if (!expect_leader_) return;
+    ASSERT_TRUE(WaitForLeader());
+  }
+
+  bool WaitForLeader() {
+    return world_.RunUntil(
+        [&] { return member_ != nullptr && member_->server().is_leader(); }, Seconds(10));
+  }
+
+  EtcdClient& Client(std::vector<std::string> endpoints = {kMemberAddress}) {
+    if (client_ == nullptr) {
+      ClientOptions options;
+      options.endpoints = std::move(endpoints);
+      options.dial_timeout = Milliseconds(500);
+      client_ = std::make_unique<EtcdClient>(*client_env_, std::move(options));
+    }
+    return *client_;
+  }
+
+  // Runs `task` in the client's process until it finishes.
+  template <typename T>
+  T Run(Task<T> task, Duration limit = Seconds(60)) {
+    std::optional<T> out;
+    client_env_->Spawn([](Task<T> task, std::optional<T>* out) -> Task<void> {
+      out->emplace(co_await std::move(task));
+    }(std::move(task), &out));
+    world_.RunUntil([&] { return out.has_value(); }, limit);
+    KEEL_ASSERT_MSG(out.has_value(), "the client task did not finish");
+    return std::move(*out);
+  }
+
+  absl::StatusOr<etcdserverpb::PutResponse> Put(std::string key, std::string value,
+                                                RequestOptions options = {}) {
+    etcdserverpb::PutRequest request;
+    request.set_key(std::move(key));
+    request.set_value(std::move(value));
+    return Run(Client().Put(std::move(request), std::move(options)));
+  }
+  absl::StatusOr<etcdserverpb::RangeResponse> Get(std::string key, int64_t revision = 0,
+                                                  RequestOptions options = {}) {
+    etcdserverpb::RangeRequest request;
+    request.set_key(std::move(key));
+    request.set_revision(revision);
+    return Run(Client().Range(std::move(request), std::move(options)));
+  }
+
+  sim::SimWorld world_;
+  sim::SimMachine* member_machine_ = nullptr;
+  sim::SimMachine* client_machine_ = nullptr;
+  node::Node* member_ = nullptr;
+  Env* client_env_ = nullptr;
+  bool expect_leader_ = true;
+  std::unique_ptr<EtcdClient> client_;
+};
+
+TEST_F(EtcdClientTest, PutThenRangeReturnsTheValueAtItsRevision) {
+  auto put = Put("foo", "bar");
+  ASSERT_TRUE(put.ok()) << put.status();
+  EXPECT_GT(put->header().revision(), 1);
+  EXPECT_EQ(put->header().member_id(), member_->server().id());
+  auto got = Get("foo");
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_EQ(got->kvs_size(), 1);
+  EXPECT_EQ(got->kvs(0).value(), "bar");
+  EXPECT_EQ(got->kvs(0).mod_revision(), put->header().revision());
+  EXPECT_EQ(Client().dials(), 1u);
+}
+
+TEST_F(EtcdClientTest, TxnComparesAndSwaps) {
+  ASSERT_TRUE(Put("k", "v1").ok());
+  auto cas = [&](std::string expected, std::string next) {
+    etcdserverpb::TxnRequest txn;
+    etcdserverpb::Compare* compare = txn.add_compare();
+    compare->set_key("k");
+    compare->set_target(etcdserverpb::Compare::VALUE);
+    compare->set_result(etcdserverpb::Compare::EQUAL);
+    compare->set_value(std::move(expected));
+    etcdserverpb::PutRequest* put = txn.add_success()->mutable_request_put();
+    put->set_key("k");
+    put->set_value(std::move(next));
+    txn.add_failure()->mutable_request_range()->set_key("k");
+    return Run(Client().Txn(std::move(txn)));
+  };
+  auto swapped = cas("v1", "v2");
+  ASSERT_TRUE(swapped.ok()) << swapped.status();
+  EXPECT_TRUE(swapped->succeeded());
+  auto refused = cas("v1", "v3");
+  ASSERT_TRUE(refused.ok()) << refused.status();
+  EXPECT_FALSE(refused->succeeded());
+  ASSERT_EQ(refused->responses_size(), 1);
+  ASSERT_EQ(refused->responses(0).response_range().kvs_size(), 1);
+  EXPECT_EQ(refused->responses(0).response_range().kvs(0).value(), "v2");
+}
+
+TEST_F(EtcdClientTest, DeleteRangeReportsWhatItDeleted) {
+  ASSERT_TRUE(Put("a/1", "x").ok());
+  ASSERT_TRUE(Put("a/2", "y").ok());
+  etcdserverpb::DeleteRangeRequest request;
+  request.set_key("a/");
+  request.set_range_end("a0");
+  request.set_prev_kv(true);
+  auto deleted = Run(Client().DeleteRange(std::move(request)));
+  ASSERT_TRUE(deleted.ok()) << deleted.status();
+  EXPECT_EQ(deleted->deleted(), 2);
+  ASSERT_EQ(deleted->prev_kvs_size(), 2);
+  EXPECT_EQ(deleted->prev_kvs(1).value(), "y");
+}
+
+TEST_F(EtcdClientTest, ErrorsComeBackWithEtcdsCodeAndMessage) {
+  auto first = Put("k", "1");
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE(Put("k", "2").ok());
+  etcdserverpb::CompactionRequest compact;
+  compact.set_revision(first->header().revision() + 1);
+  auto compacted = Run(Client().Compact(std::move(compact)));
+  ASSERT_TRUE(compacted.ok()) << compacted.status();
+  auto old = Get("k", first->header().revision());
+  EXPECT_EQ(old.status().code(), absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(old.status().message(), "etcdserver: mvcc: required revision has been compacted");
+  EXPECT_FALSE(MayHaveTakenEffect(old.status()));
+  auto future = Get("k", 1000);
+  EXPECT_EQ(future.status().code(), absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(future.status().message(), "etcdserver: mvcc: required revision is a future revision");
+  auto empty = Put("", "v");
+  EXPECT_EQ(empty.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(empty.status().message(), "etcdserver: key is not provided");
+}
+
+TEST_F(EtcdClientTest, WatchStreamCreatesReceivesEventsAndCancels) {
+  auto stream = Run(Client().Watch());
+  ASSERT_TRUE(stream.ok()) << stream.status();
+  WatchStream& watch = **stream;
+  EXPECT_EQ(watch.endpoint(), kMemberAddress);
+  etcdserverpb::WatchCreateRequest create;
+  create.set_key("w");
+  create.set_prev_kv(true);
+  ASSERT_TRUE(Run(watch.Create(create)).ok());
+  auto created = Run(watch.Receive());
+  ASSERT_TRUE(created.has_value());
+  EXPECT_TRUE(created->created());
+  const int64_t id = created->watch_id();
+
+  ASSERT_TRUE(Put("w", "1").ok());
+  auto put = Put("w", "2");
+  ASSERT_TRUE(put.ok());
+  std::vector<mvccpb::Event> events;
+  while (events.size() < 2) {
+    auto response = Run(watch.Receive());
+    ASSERT_TRUE(response.has_value());
+    for (const auto& event : response->events()) events.push_back(event);
+  }
+  EXPECT_EQ(events[1].kv().value(), "2");
+  EXPECT_EQ(events[1].prev_kv().value(), "1");
+  EXPECT_EQ(events[1].kv().mod_revision(), put->header().revision());
+
+  ASSERT_TRUE(Run(watch.RequestProgress()).ok());
+  auto progress = Run(watch.Receive());
+  ASSERT_TRUE(progress.has_value());
+  EXPECT_EQ(progress->events_size(), 0);
+  EXPECT_EQ(progress->header().revision(), put->header().revision());
+
+  ASSERT_TRUE(Run(watch.Cancel(id)).ok());
+  auto canceled = Run(watch.Receive());
+  ASSERT_TRUE(canceled.has_value());
+  EXPECT_TRUE(canceled->canceled());
+  EXPECT_EQ(canceled->watch_id(), id);
+}
+
+TEST_F(EtcdClientTest, WatchFromACompactedRevisionIsToldTheCompactRevision) {
+  auto first = Put("k", "1");
+  ASSERT_TRUE(first.ok());
+  auto second = Put("k", "2");
+  ASSERT_TRUE(second.ok());
+  etcdserverpb::CompactionRequest compact;
+  compact.set_revision(second->header().revision());
+  ASSERT_TRUE(Run(Client().Compact(std::move(compact))).ok());
+  auto stream = Run(Client().Watch());
+  ASSERT_TRUE(stream.ok());
+  etcdserverpb::WatchCreateRequest create;
+  create.set_key("k");
+  create.set_start_revision(first->header().revision());
+  ASSERT_TRUE(Run((*stream)->Create(create)).ok());
+  bool told = false;
+  for (int i = 0; i < 3 && !told; i++) {
+    auto response = Run((*stream)->Receive());
+    ASSERT_TRUE(response.has_value());
+    told = response->compact_revision() == second->header().revision();
+  }
+  EXPECT_TRUE(told);
+}
+
+TEST_F(EtcdClientTest, WatchStreamEndsWhenTheMemberDies) {
+  auto stream = Run(Client().Watch());
+  ASSERT_TRUE(stream.ok());
+  etcdserverpb::WatchCreateRequest create;
+  create.set_key("k");
+  ASSERT_TRUE(Run((*stream)->Create(create)).ok());
+  ASSERT_TRUE(Run((*stream)->Receive()).has_value());
+  member_machine_->Kill();
+  EXPECT_FALSE(Run((*stream)->Receive()).has_value());
+  ASSERT_TRUE((*stream)->status().has_value());
+  EXPECT_EQ((*stream)->status()->code(), absl::StatusCode::kUnavailable);
+}
+
+TEST_F(EtcdClientTest, StatusAndMemberListDescribeTheMember) {
+  auto status = Run(Client().Status(kMemberAddress));
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_EQ(status->leader(), member_->server().id());
+  EXPECT_EQ(status->header().member_id(), member_->server().id());
+  EXPECT_FALSE(status->version().empty());
+  auto unknown = Run(Client().Status("10.0.0.7:2379"));
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kInvalidArgument);
+  // The member publishes its name and client URLs through raft.
+  ASSERT_TRUE(world_.RunUntil(
+      [&] {
+        auto members = Run(Client().MemberList());
+        return members.ok() && members->members_size() == 1 &&
+               members->members(0).name() == "m1";
+      },
+      Seconds(10)));
+  auto members = Run(Client().MemberList());
+  ASSERT_TRUE(members.ok());
+  ASSERT_EQ(members->members(0).clienturls_size(), 1);
+  EXPECT_EQ(members->members(0).clienturls(0), StrCat("http://", kMemberAddress));
+  auto hash = Run(Client().HashKV(kMemberAddress, 0));
+  ASSERT_TRUE(hash.ok()) << hash.status();
+  EXPECT_NE(hash->hash(), 0u);
+}
+
+// Disabled until node/ registers the etcdserverpb.Lease service (the server
+// answers "unknown service etcdserverpb.Lease" today); enable it with it.
+TEST_F(EtcdClientTest, DISABLED_LeasesAreGrantedKeptAliveInspectedAndRevoked) {
+  etcdserverpb::LeaseGrantRequest grant;
+  grant.set_ttl(10);
+  auto granted = Run(Client().LeaseGrant(grant));
+  ASSERT_TRUE(granted.ok()) << granted.status();
+  ASSERT_NE(granted->id(), 0);
+  EXPECT_EQ(granted->ttl(), 10);
+  const int64_t id = granted->id();
+  etcdserverpb::PutRequest put;
+  put.set_key("leased");
+  put.set_value("v");
+  put.set_lease(id);
+  ASSERT_TRUE(Run(Client().Put(put)).ok());
+
+  // Time passes; a keepalive on a stream renews the lease to its full TTL.
+  world_.RunFor(Seconds(4));
+  auto stream = Run(Client().LeaseKeepAlive());
+  ASSERT_TRUE(stream.ok()) << stream.status();
+  ASSERT_TRUE(Run((*stream)->Send(id)).ok());
+  auto renewed = Run((*stream)->Receive());
+  ASSERT_TRUE(renewed.has_value());
+  EXPECT_EQ(renewed->id(), id);
+  EXPECT_EQ(renewed->ttl(), 10);
+  auto once = Run(Client().LeaseKeepAliveOnce(id));
+  ASSERT_TRUE(once.ok()) << once.status();
+  EXPECT_EQ(once->ttl(), 10);
+
+  etcdserverpb::LeaseTimeToLiveRequest ask;
+  ask.set_id(id);
+  ask.set_keys(true);
+  auto ttl = Run(Client().LeaseTimeToLive(ask));
+  ASSERT_TRUE(ttl.ok()) << ttl.status();
+  EXPECT_EQ(ttl->grantedttl(), 10);
+  EXPECT_GT(ttl->ttl(), 0);
+  EXPECT_LE(ttl->ttl(), 10);
+  ASSERT_EQ(ttl->keys_size(), 1);
+  EXPECT_EQ(ttl->keys(0), "leased");
+  auto leases = Run(Client().LeaseLeases(etcdserverpb::LeaseLeasesRequest()));
+  ASSERT_TRUE(leases.ok()) << leases.status();
+  ASSERT_EQ(leases->leases_size(), 1);
+  EXPECT_EQ(leases->leases(0).id(), id);
+
+  // Revoking deletes the attached key; the lease is then unknown.
+  etcdserverpb::LeaseRevokeRequest revoke;
+  revoke.set_id(id);
+  ASSERT_TRUE(Run(Client().LeaseRevoke(revoke)).ok());
+  auto gone = Get("leased");
+  ASSERT_TRUE(gone.ok());
+  EXPECT_EQ(gone->kvs_size(), 0);
+  auto again = Run(Client().LeaseRevoke(revoke));
+  EXPECT_EQ(again.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(again.status().message(), "etcdserver: requested lease not found");
+  EXPECT_FALSE(MayHaveTakenEffect(again.status()));
+  auto expired = Run(Client().LeaseKeepAliveOnce(id));
+  ASSERT_TRUE(expired.ok()) << expired.status();
+  EXPECT_EQ(expired->ttl(), 0);
+  auto missing = Run(Client().LeaseTimeToLive(ask));
+  ASSERT_TRUE(missing.ok()) << missing.status();
+  EXPECT_EQ(missing->ttl(), -1);
+}
+
+TEST_F(EtcdClientTest, ACallToAStalledMemberTimesOut) {
+  ASSERT_TRUE(Put("k", "v").ok());
+  member_machine_->Pause();
+  const TimePoint start = world_.now();
+  auto got = Get("k", 0, RequestOptions::WithTimeout(Milliseconds(300)));
+  EXPECT_EQ(got.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(got.status().message(), "context deadline exceeded");
+  EXPECT_LE(world_.now() - start, Milliseconds(400));
+  EXPECT_TRUE(MayHaveTakenEffect(got.status()));
+  member_machine_->Resume();
+}
+
+TEST_F(EtcdClientTest, UnreachableEndpointsAreSkipped) {
+  // Nothing listens on the first endpoint; the second is the member.
+  Client({"10.0.0.9:2379", kMemberAddress});
+  auto put = Put("k", "v", RequestOptions::WithTimeout(Seconds(5)));
+  ASSERT_TRUE(put.ok()) << put.status();
+  EXPECT_EQ(Client().pinned_endpoint(), kMemberAddress);
+  EXPECT_EQ(Client().dials(), 2u);
+}
+
+TEST_F(EtcdClientTest, NoReachableEndpointEndsAtTheDeadline) {
+  Client({"10.0.0.9:2379"});
+  const TimePoint start = world_.now();
+  auto put = Put("k", "v", RequestOptions::WithTimeout(Seconds(1)));
+  EXPECT_EQ(put.status().code(), absl::StatusCode::kUnavailable) << put.status();
+  EXPECT_LE(world_.now() - start, Seconds(1));
+  EXPECT_GT(Client().dials(), 1u);
+}
+
+TEST_F(EtcdClientTest, AReadIsRetriedAfterTheConnectionIsLost) {
+  ASSERT_TRUE(Put("k", "v").ok());
+  ASSERT_TRUE(Get("k").ok());
+  member_machine_->Pause();
+  std::optional<absl::StatusOr<etcdserverpb::RangeResponse>> got;
+  etcdserverpb::RangeRequest request;
+  request.set_key("k");
+  client_env_->Spawn([](EtcdClient* client, etcdserverpb::RangeRequest request,
+                        std::optional<absl::StatusOr<etcdserverpb::RangeResponse>>* out)
+                         -> Task<void> {
+    out->emplace(co_await client->Range(std::move(request),
+                                        RequestOptions::WithTimeout(Seconds(20))));
+  }(&Client(), request, &got));
+  world_.RunFor(Milliseconds(100));
+  ASSERT_FALSE(got.has_value());
+  member_machine_->Kill();
+  member_machine_->Start();
+  ASSERT_TRUE(world_.RunUntil([&] { return got.has_value(); }, Seconds(20)));
+  ASSERT_TRUE(got->ok()) << got->status();
+  ASSERT_EQ((*got)->kvs_size(), 1);
+  EXPECT_GE(Client().dials(), 2u);
+}
+
+TEST_F(EtcdClientTest, AWriteIsNotRetriedOnceSentAndItsOutcomeIsUnknown) {
+  ASSERT_TRUE(Put("k", "v1").ok());
+  member_machine_->Pause();
+  std::optional<absl::StatusOr<etcdserverpb::PutResponse>> put;
+  etcdserverpb::PutRequest request;
+  request.set_key("k");
+  request.set_value("v2");
+  client_env_->Spawn([](EtcdClient* client, etcdserverpb::PutRequest request,
+                        std::optional<absl::StatusOr<etcdserverpb::PutResponse>>* out)
+                         -> Task<void> {
+    out->emplace(
+        co_await client->Put(std::move(request), RequestOptions::WithTimeout(Seconds(20))));
+  }(&Client(), request, &put));
+  world_.RunFor(Milliseconds(100));
+  ASSERT_FALSE(put.has_value());
+  member_machine_->Kill();
+  member_machine_->Start();
+  ASSERT_TRUE(world_.RunUntil([&] { return put.has_value(); }, Seconds(20)));
+  EXPECT_EQ(put->status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_TRUE(MayHaveTakenEffect(put->status()));
+  EXPECT_EQ(Client().dials(), 1u);
+  // The paused member never read it: the old value stands.
+  ASSERT_TRUE(WaitForLeader());
+  auto got = Get("k", 0, RequestOptions::WithTimeout(Seconds(5)));
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->kvs(0).value(), "v1");
+}
+
+TEST_F(EtcdClientTest, AWriteIsRetriedWhenItWasNeverSent) {
+  ASSERT_TRUE(Put("k", "v1").ok());
+  // The member restarts: the client's channel is gone before the next call.
+  member_machine_->Kill();
+  member_machine_->Start();
+  ASSERT_TRUE(WaitForLeader());
+  world_.RunFor(Milliseconds(50));
+  auto put = Put("k", "v2", RequestOptions::WithTimeout(Seconds(5)));
+  ASSERT_TRUE(put.ok()) << put.status();
+  EXPECT_EQ(Client().dials(), 2u);
+}
+
+class EtcdClientWithoutLeaderTest : public EtcdClientTest {
+ protected:
+  EtcdClientWithoutLeaderTest() : EtcdClientTest(/*configured_members=*/2) {
+    expect_leader_ = false;
+  }
+};
+
+TEST_F(EtcdClientWithoutLeaderTest, RequireLeaderIsRefusedWithoutALeader) {
+  world_.RunFor(Seconds(3));
+  ASSERT_NE(member_, nullptr);
+  ASSERT_EQ(member_->server().leader(), 0u);
+  etcdserverpb::RangeRequest request;
+  request.set_key("k");
+  request.set_serializable(true);
+  RequestOptions require = RequestOptions::WithTimeout(Seconds(1));
+  require.require_leader = true;
+  auto refused = Run(Client().Range(request, require));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(refused.status().message(), "etcdserver: no leader");
+  // Without the metadata a serializable read is served locally.
+  auto served = Run(Client().Range(request, RequestOptions::WithTimeout(Seconds(1))));
+  EXPECT_TRUE(served.ok()) << served.status();
+  // A watch stream that requires a leader is ended with the same error.
+  auto stream = Run(Client().Watch(require));
+  ASSERT_TRUE(stream.ok());
+  EXPECT_FALSE(Run((*stream)->Receive()).has_value());
+  ASSERT_TRUE((*stream)->status().has_value());
+  EXPECT_EQ((*stream)->status()->message(), "etcdserver: no leader");
+}
+
+}  // namespace
+}  // namespace keel::client
