@@ -306,9 +306,7 @@ TEST_F(EtcdClientTest, StatusAndMemberListDescribeTheMember) {
   EXPECT_NE(hash->hash(), 0u);
 }
 
-// Disabled until node/ registers the etcdserverpb.Lease service (the server
-// answers "unknown service etcdserverpb.Lease" today); enable it with it.
-TEST_F(EtcdClientTest, DISABLED_LeasesAreGrantedKeptAliveInspectedAndRevoked) {
+TEST_F(EtcdClientTest, LeasesAreGrantedKeptAliveInspectedAndRevoked) {
   etcdserverpb::LeaseGrantRequest grant;
   grant.set_ttl(10);
   auto granted = Run(Client().LeaseGrant(grant));
