@@ -25,6 +25,7 @@ class ServicesTest : public ::testing::Test {
       config.initial_advertise_peer_urls = {"http://10.0.0.1:2380"};
       config.listen_peer_urls = {"http://10.0.0.1:2380"};
       config.initial_cluster = "s1=http://10.0.0.1:2380";
+      config.advertise_client_urls = {"http://10.0.0.1:2379"};
       StorageOptions storage;
       storage.leveldb_background = store::LevelDbBackground::kQueue;
       storage.leveldb_write_buffer_bytes = 64 << 10;
@@ -99,6 +100,18 @@ TEST_F(ServicesTest, MemberListHeaderCarriesNoRevisionAsInEtcd) {
   EXPECT_GT(response.header().raft_term(), 0u);
   ASSERT_EQ(response.members_size(), 1);
   EXPECT_EQ(response.members(0).name(), "s1");
+}
+
+TEST_F(ServicesTest, ReadyMeansTheMemberListShowsOurClientUrls) {
+  // Node serves clients only once the server is ready, so nobody sees a
+  // running member without its client URLs (etcd waits the same way).
+  h_.world().RunUntil([&] { return server_->ready().is_set(); }, Seconds(10));
+  ASSERT_TRUE(server_->ready().is_set());
+  auto response = Call<etcdserverpb::MemberListResponse>(
+      "/etcdserverpb.Cluster/MemberList", etcdserverpb::MemberListRequest());
+  ASSERT_EQ(response.members_size(), 1);
+  ASSERT_EQ(response.members(0).clienturls_size(), 1);
+  EXPECT_EQ(response.members(0).clienturls(0), "http://10.0.0.1:2379");
 }
 
 TEST_F(ServicesTest, StatusOfAMemberWithALeaderListsNoErrors) {
