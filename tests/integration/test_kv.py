@@ -2,7 +2,7 @@
 
 Covers the flags issue 5 names (get --prefix, --from-key, --rev, --limit,
 --keys-only, --print-value-only, -w json; del --prefix, --prev-kv,
---from-key; txn from stdin) plus the neighbours a user meets: sort order,
+--from-key; txn from stdin, plain and --interactive) plus the neighbours a user meets: sort order,
 serializable reads, and the errors etcd returns
 for bad input (empty key, --ignore-value on a missing key, unknown or
 malformed lease, a request too large, a future revision, duplicate keys and
@@ -128,6 +128,12 @@ class KvTest(compare.CompareTestCase):
         self.both("txn", "-w", "json", stdin='\n\n\n', expect_rc=0)
         self.both("txn", stdin='mod("t1") = "0"\n\n\n\n', expect_rc=0)
         self.both("txn", "-w", "fields", stdin='\nput tf 1\nget tf\n\n\n', expect_rc=0)
+        # --interactive prompts for each part on stdout.
+        self.both("txn", "-i", stdin='value("tf") = "1"\n\nput tf 2\nget tf\n\nget t1\n\n',
+                  expect_rc=0)
+        self.both("txn", "--interactive", "-w", "json",
+                  stdin='version("tf") = "1"\n\nput tf 3\n\ndel tf --prev-kv\n\n',
+                  expect_rc=0)
         self.both("get", "", "--prefix", "-w", "json", expect_rc=0)
 
     def test_7_txn_rejects_bad_requests_like_etcd(self):
