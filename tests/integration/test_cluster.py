@@ -16,7 +16,6 @@ import time
 import urllib.request
 
 import compare
-import harness
 import normalize
 
 

@@ -20,11 +20,11 @@ records which writes were acknowledged. The test then
 The measured figures are printed on stderr (`ctest -V` shows them).
 """
 
+import base64
 import json
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -160,7 +160,6 @@ class FailoverBase:
             args.append("--consistency=s")
         r = self.cluster.ctl(*args, members=members, timeout=30)
         self.assertEqual(r.rc, 0, f"{self.FLAVOR}: {r}")
-        import base64
         data = json.loads(r.out)
         kvs = {base64.b64decode(kv["key"]).decode(): base64.b64decode(kv.get("value", "")).decode()
                for kv in data.get("kvs", [])}

@@ -2,12 +2,14 @@
 
 Covers the flags issue 5 names (get --prefix, --from-key, --rev, --limit,
 --keys-only, --print-value-only, -w json; del --prefix, --prev-kv,
---from-key; txn from stdin, plain and --interactive) plus the neighbours a user meets: sort order,
-serializable reads, and the errors etcd returns
-for bad input (empty key, --ignore-value on a missing key, unknown or
-malformed lease, a request too large, a future revision, duplicate keys and
-too many operations in a txn, a txn etcdctl cannot parse). The methods run
-in name order and build on each other's data, so revisions line up.
+--from-key; txn from stdin, plain and --interactive) plus the neighbours a
+user meets: sort order, ranges (empty ones too), -w fields and -w protobuf,
+--hex, serializable reads, and the errors etcd returns for bad input (empty
+key, --ignore-value on a missing key, unknown or malformed lease, a request
+too large, a future revision, duplicate keys and too many operations in a
+txn, a txn etcdctl cannot parse). etcdctl 3.4 has no --count-only. The
+methods run in name order and build on each other's data, so revisions line
+up.
 """
 
 import compare
