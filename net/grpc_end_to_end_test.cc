@@ -85,6 +85,33 @@ TEST_F(GrpcEndToEndTest, UnaryCallRoundTripsWithMetadata) {
   EXPECT_EQ(seen.peer_address.rfind("127.0.0.1:", 0), 0u);
 }
 
+TEST_F(GrpcEndToEndTest, AuthorityWrittenAsAUrlIsAccepted) {
+  // grpc-go sends the endpoint as given ("http://host:port") as :authority
+  // when etcdctl dials one endpoint; etcd accepts it, so keel must too.
+  CallContext seen;
+  grpc_.RegisterUnary("/test.Echo/Context",
+                      [&seen](CallContext& ctx, std::string request)
+                          -> Task<absl::StatusOr<std::string>> {
+                        seen = ctx;
+                        co_return request;
+                      });
+  Start();
+  absl::StatusOr<std::string> result;
+  SpawnClient([](GrpcEndToEndTest* t, absl::StatusOr<std::string>* result)
+                  -> Task<void> {
+    ChannelOptions options;
+    options.authority = StrCat("http://", kServerAddress);
+    std::unique_ptr<GrpcChannel> channel = co_await t->Dial(std::move(options));
+    CallOptions call;
+    call.timeout = Seconds(5);
+    *result = co_await channel->Call("/test.Echo/Context", "x", call);
+  }(this, &result));
+  Run();
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(*result, "x");
+  EXPECT_EQ(seen.authority, StrCat("http://", kServerAddress));
+}
+
 TEST_F(GrpcEndToEndTest, TypedUnaryCallUsesEtcdMessages) {
   grpc_.AddUnary<etcdserverpb::RangeRequest, etcdserverpb::RangeResponse>(
       "/etcdserverpb.KV/Range",

@@ -284,6 +284,12 @@ Http2ServerSession::Http2ServerSession(const GrpcServer& server, Clock& clock,
   nghttp2_option* option = nullptr;
   KEEL_ASSERT(nghttp2_option_new(&option) == 0);
   nghttp2_option_set_no_auto_window_update(option, 1);
+  // nghttp2's HTTP messaging checks reset a stream whose :authority is not
+  // a plain host:port, but grpc-go (etcdctl) sends the endpoint as written,
+  // "http://127.0.0.1:2379", when it dials one endpoint (endpoint status),
+  // and Go's server (etcd) accepts it. StartCall checks what gRPC needs
+  // (:path, POST, content-type) itself.
+  nghttp2_option_set_no_http_messaging(option, 1);
   nghttp2_session* ng = nullptr;
   KEEL_ASSERT(nghttp2_session_server_new2(&ng, callbacks, this, option) == 0);
   nghttp2_option_del(option);
@@ -352,8 +358,9 @@ void Http2ServerSession::RejectStream(int32_t stream_id, uint32_t code) {
 
 void Http2ServerSession::StartCall(Call* call) {
   KEEL_ASSERT(call->task_id_ == 0);
-  // grpc-go 1.33 resets requests that are not gRPC.
-  if (call->http_method_ != "POST" ||
+  // grpc-go 1.33 resets requests that are not gRPC (and Go's server those
+  // without a :path).
+  if (call->http_method_ != "POST" || call->context_.method.empty() ||
       call->content_type_.rfind("application/grpc", 0) != 0) {
     RejectStream(call->stream_id_, NGHTTP2_PROTOCOL_ERROR);
     return;

@@ -11,7 +11,10 @@ void RegisterClusterService(net::GrpcServer& grpc, Server& server) {
       [&server](net::CallContext& ctx, MemberListRequest request)
           -> Task<absl::StatusOr<MemberListResponse>> {
         MemberListResponse response;
+        // etcd's Cluster service fills cluster ID, member ID and raft term
+        // only: its headers carry no revision.
         *response.mutable_header() = server.Header();
+        response.mutable_header()->clear_revision();
         for (const auto& [id, member] : server.members().members()) {
           etcdserverpb::Member* out = response.add_members();
           out->set_id(member.id);

@@ -1,12 +1,30 @@
 // The plain-HTTP endpoints etcd serves on its client port: /version and
-// /health, with etcd 3.4's bodies.
+// /health, with etcd 3.4's bodies, headers and status codes. etcd writes
+// them with Go's net/http: a method other than GET gets http.Error's 405
+// "Method Not Allowed"; /health sets no Content-Type, so Go sniffs
+// "text/plain; charset=utf-8", and its 503 goes through http.Error
+// (net::TextResponse).
 #include "node/services.h"
 #include "runtime/strings.h"
 
 namespace keel::node {
+namespace {
+
+constexpr std::string_view kTextPlain = "text/plain; charset=utf-8";
+
+// etcd's allowMethod: only GET; anything else is a 405 naming GET.
+std::optional<net::HttpResponse> RefuseIfNotGet(const net::HttpRequest& request) {
+  if (request.method == "GET") return std::nullopt;
+  net::HttpResponse response = net::TextResponse(405, "Method Not Allowed");
+  response.headers.push_back({"Allow", "GET"});
+  return response;
+}
+
+}  // namespace
 
 void RegisterHttpEndpoints(net::HttpRouter& http, Server& server) {
   http.Handle("/version", [](net::HttpRequest request) -> Task<net::HttpResponse> {
+    if (auto refused = RefuseIfNotGet(request)) co_return std::move(*refused);
     net::HttpResponse response;
     response.headers.push_back({"Content-Type", "application/json"});
     response.body = StrCat("{\"etcdserver\":\"", kEtcdServerVersion,
@@ -14,6 +32,7 @@ void RegisterHttpEndpoints(net::HttpRouter& http, Server& server) {
     co_return response;
   });
   http.Handle("/health", [&server](net::HttpRequest request) -> Task<net::HttpResponse> {
+    if (auto refused = RefuseIfNotGet(request)) co_return std::move(*refused);
     // Healthy means this member knows a leader and can complete a
     // linearizable read in time, as etcd's quorum GET checks.
     bool healthy = server.leader() != 0;
@@ -22,10 +41,10 @@ void RegisterHttpEndpoints(net::HttpRouter& http, Server& server) {
           Seconds(1), server.LinearizableBarrier());
       healthy = read.has_value() && read->ok();
     }
+    if (!healthy) co_return net::TextResponse(503, "{\"health\":\"false\"}");
     net::HttpResponse response;
-    response.status = healthy ? 200 : 503;
-    response.headers.push_back({"Content-Type", "application/json"});
-    response.body = healthy ? "{\"health\":\"true\"}" : "{\"health\":\"false\"}";
+    response.headers.push_back({"Content-Type", std::string(kTextPlain)});
+    response.body = "{\"health\":\"true\"}";
     co_return response;
   });
 }

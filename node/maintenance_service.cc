@@ -115,6 +115,11 @@ void RegisterMaintenanceService(net::GrpcServer& grpc, Server& server) {
         response.set_raftterm(status.term);
         response.set_raftappliedindex(status.applied_index);
         response.set_islearner(status.is_learner);
+        // etcd lists "no leader" first among the errors (endpoint status
+        // shows it in its ERRORS column).
+        if (status.leader == 0) {
+          response.add_errors(std::string(ErrorMessage(EtcdError::kNoLeader)));
+        }
         if (!server.fatal_error().ok()) {
           response.add_errors(std::string(server.fatal_error().message()));
         }

@@ -55,31 +55,46 @@ absl::Status Node::Listen() {
       return absl::Status(listener.status().code(),
                           StrCat("listen on ", url, ": ", listener.status().message()));
     }
-    auto server = std::make_unique<net::Server>(env_.clock(), grpc_, http_);
-    server->Start(std::move(*listener));
-    env_.log().Info("serving client traffic", {{"address", server->address()}});
-    listeners_.push_back(std::move(server));
+    bound_addresses_.push_back((*listener)->address());
+    bound_.push_back(std::move(*listener));
+    listeners_.push_back(std::make_unique<net::Server>(env_.clock(), grpc_, http_));
   }
+  tasks_ = std::make_unique<net::TaskGroup>(env_.clock().executor());
+  tasks_->Start(ServeWhenReady());
   return absl::OkStatus();
 }
 
+Task<void> Node::ServeWhenReady() {
+  co_await server_->ready().Wait();
+  KEEL_ASSERT(bound_.size() == listeners_.size());
+  for (size_t i = 0; i < listeners_.size(); i++) {
+    listeners_[i]->Start(std::move(bound_[i]));
+    env_.log().Info("serving client traffic", {{"address", bound_addresses_[i]}});
+  }
+  bound_.clear();
+  serving_ = true;
+}
+
 Node::~Node() {
-  // Connections first: their handlers use the services and the server.
+  // The waiting task, then connections: their handlers use the services
+  // and the server.
+  tasks_.reset();
   listeners_.clear();
+  bound_.clear();
   watch_service_.reset();
   lease_service_.reset();
   server_.reset();
 }
 
 Task<void> Node::Stop(Duration grace) {
-  for (auto& listener : listeners_) co_await listener->Shutdown(grace);
+  if (tasks_ != nullptr) tasks_->CancelAll();
+  if (serving_) {
+    for (auto& listener : listeners_) co_await listener->Shutdown(grace);
+  }
+  bound_.clear();
   co_await server_->Stop();
 }
 
-std::vector<std::string> Node::client_addresses() const {
-  std::vector<std::string> out;
-  for (const auto& listener : listeners_) out.push_back(listener->address());
-  return out;
-}
+std::vector<std::string> Node::client_addresses() const { return bound_addresses_; }
 
 }  // namespace keel::node

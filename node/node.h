@@ -15,6 +15,7 @@
 #include "net/http_message.h"
 #include "net/server.h"
 #include "node/lease_service.h"
+#include "net/task_group.h"
 #include "node/server.h"
 #include "node/watch_service.h"
 #include "runtime/env.h"
@@ -29,8 +30,10 @@ struct NodeOptions {
 
 class Node {
  public:
-  // Opens the server, registers every service, listens on the client URLs
-  // and starts everything. Must run in a coroutine of env's process, which
+  // Opens the server, registers every service, binds the client URLs and
+  // starts everything. Client connections are accepted once the server is
+  // ready (its attributes published), as etcd does; until then they wait
+  // in the listen backlog. Must run in a coroutine of env's process, which
   // then owns the member. Errors: the Server's, and Listen's for a client
   // URL (address in use). Suspends.
   static Task<absl::StatusOr<std::unique_ptr<Node>>> Start(
@@ -47,10 +50,14 @@ class Node {
   LeaseService& lease_service() { return *lease_service_; }
   // The client addresses actually bound ("127.0.0.1:2379").
   std::vector<std::string> client_addresses() const;
+  // Whether client connections are being accepted (the server is ready).
+  bool serving() const { return serving_; }
 
  private:
   Node(Env& env, NodeOptions options) : env_(env), options_(std::move(options)) {}
   absl::Status Listen();
+  // Waits for the server to be ready, then serves every bound listener.
+  Task<void> ServeWhenReady();
 
   Env& env_;
   const NodeOptions options_;
@@ -61,6 +68,12 @@ class Node {
   net::HealthService health_;
   net::HttpRouter http_;
   std::vector<std::unique_ptr<net::Server>> listeners_;
+  // Bound, not yet accepting: handed to listeners_[i] when the server is ready.
+  std::vector<std::unique_ptr<Listener>> bound_;
+  std::vector<std::string> bound_addresses_;
+  bool serving_ = false;
+  // Runs ServeWhenReady; declared last so it goes first (it uses the rest).
+  std::unique_ptr<net::TaskGroup> tasks_;
 };
 
 }  // namespace keel::node

@@ -280,6 +280,7 @@ Task<void> Server::PublishAttributes() {
     const Member* self = members_->Find(id_);
     if (self != nullptr && self->name == config_.name &&
         self->client_urls == config_.advertise_client_urls) {
+      ready_.Set();
       co_return;  // Already published (a restart with the same flags).
     }
     internal::InternalRaftRequest request;
@@ -291,6 +292,7 @@ Task<void> Server::PublishAttributes() {
     if (result.status.ok()) {
       env_.log().Info("published local member to cluster through raft",
                       {{"local-member-id", FormatId(id_)}, {"name", config_.name}});
+      ready_.Set();
       co_return;
     }
     if (stopping_) co_return;

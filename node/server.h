@@ -167,6 +167,11 @@ class Server {
   Task<void> WaitApplied(uint64_t index);
   // Signalled whenever the leader changes.
   WaitQueue& leader_changed() { return leader_changed_; }
+  // Set once this member's name and client URLs are in the member list
+  // (published through raft, or already there after a restart): etcd
+  // serves clients only from then on, so MemberList never shows a running
+  // member without its client URLs.
+  Event& ready() { return ready_; }
   // Set once the server has stopped (or failed) for good.
   Event& stopped() { return stopped_; }
   // Why the server stopped on its own (a fatal storage error, removal).
@@ -340,6 +345,7 @@ class Server {
   Gate gate_;
   bool stopping_ = false;
   bool stopped_cleanly_ = false;
+  Event ready_;
   Event stopped_;
   absl::Status fatal_;
   int loops_running_ = 0;

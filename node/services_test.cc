@@ -1,0 +1,152 @@
+// Tests of the client-facing adapters in node/services.h where their output
+// must match etcd 3.4's byte for byte: the Cluster service's response header,
+// and the /health and /version endpoints (status, Content-Type, body,
+// method checks). One member on a simulated machine; the handlers are
+// called directly, without a connection. tests/integration compares the
+// same outputs with a real etcd through etcdctl and HTTP.
+#include <memory>
+#include <string>
+
+#include "gtest/gtest.h"
+#include "node/server.h"
+#include "node/services.h"
+#include "sim/sim_testing.h"
+
+namespace keel::node {
+namespace {
+
+class ServicesTest : public ::testing::Test {
+ protected:
+  ServicesTest() {
+    h_.env().Spawn([](Env& env, Server** out) -> Task<void> {
+      ServerConfig config;
+      config.name = "s1";
+      config.data_dir = "s1.keel";
+      config.initial_advertise_peer_urls = {"http://10.0.0.1:2380"};
+      config.listen_peer_urls = {"http://10.0.0.1:2380"};
+      config.initial_cluster = "s1=http://10.0.0.1:2380";
+      config.advertise_client_urls = {"http://10.0.0.1:2379"};
+      StorageOptions storage;
+      storage.leveldb_background = store::LevelDbBackground::kQueue;
+      storage.leveldb_write_buffer_bytes = 64 << 10;
+      auto server = co_await Server::Open(env, config, storage);
+      EXPECT_TRUE(server.ok()) << server.status();
+      if (!server.ok()) co_return;
+      absl::Status started = (*server)->Start();
+      EXPECT_TRUE(started.ok()) << started;
+      *out = server->get();
+      co_await (*server)->stopped().Wait();
+      co_await env.clock().Sleep(Seconds(1'000'000'000));
+    }(h_.env(), &server_));
+    h_.world().RunUntil([&] { return server_ != nullptr && server_->is_leader(); },
+                        Seconds(10));
+    KEEL_ASSERT(server_ != nullptr && server_->is_leader());
+    RegisterClusterService(grpc_, *server_);
+    RegisterMaintenanceService(grpc_, *server_);
+    RegisterHttpEndpoints(http_, *server_);
+  }
+  ~ServicesTest() override {
+    absl::Status stopped = h_.Run([](Server* server) -> Task<absl::Status> {
+      co_await server->Stop();
+      co_return absl::OkStatus();
+    }(server_));
+    EXPECT_TRUE(stopped.ok());
+  }
+
+  // Calls the unary method at `path` with `request`; the parsed response.
+  template <typename Resp, typename Req>
+  Resp Call(const std::string& path, const Req& request) {
+    const net::GrpcServer::Method* method = grpc_.Find(path);
+    KEEL_ASSERT(method != nullptr && method->unary != nullptr);
+    net::CallContext ctx;
+    ctx.method = path;
+    absl::StatusOr<std::string> bytes =
+        h_.Run(method->unary(ctx, request.SerializeAsString()));
+    EXPECT_TRUE(bytes.ok()) << bytes.status();
+    Resp response;
+    EXPECT_TRUE(bytes.ok() && response.ParseFromString(*bytes));
+    return response;
+  }
+
+  net::HttpResponse Http(const std::string& method, const std::string& path) {
+    const net::HttpRouter::Route* route = http_.Find(path);
+    KEEL_ASSERT(route != nullptr && route->handler != nullptr);
+    net::HttpRequest request;
+    request.method = method;
+    request.target = path;
+    request.path = path;
+    return h_.Run(route->handler(request));
+  }
+
+  static std::string Header(const net::HttpResponse& response, std::string_view name) {
+    for (const auto& [key, value] : response.headers) {
+      if (key == name) return value;
+    }
+    return "(absent)";
+  }
+
+  sim::SimHarness h_{1};
+  Server* server_ = nullptr;
+  net::GrpcServer grpc_;
+  net::HttpRouter http_;
+};
+
+TEST_F(ServicesTest, MemberListHeaderCarriesNoRevisionAsInEtcd) {
+  auto response = Call<etcdserverpb::MemberListResponse>(
+      "/etcdserverpb.Cluster/MemberList", etcdserverpb::MemberListRequest());
+  EXPECT_EQ(response.header().revision(), 0);
+  EXPECT_NE(response.header().cluster_id(), 0u);
+  EXPECT_NE(response.header().member_id(), 0u);
+  EXPECT_GT(response.header().raft_term(), 0u);
+  ASSERT_EQ(response.members_size(), 1);
+  EXPECT_EQ(response.members(0).name(), "s1");
+}
+
+TEST_F(ServicesTest, ReadyMeansTheMemberListShowsOurClientUrls) {
+  // Node serves clients only once the server is ready, so nobody sees a
+  // running member without its client URLs (etcd waits the same way).
+  h_.world().RunUntil([&] { return server_->ready().is_set(); }, Seconds(10));
+  ASSERT_TRUE(server_->ready().is_set());
+  auto response = Call<etcdserverpb::MemberListResponse>(
+      "/etcdserverpb.Cluster/MemberList", etcdserverpb::MemberListRequest());
+  ASSERT_EQ(response.members_size(), 1);
+  ASSERT_EQ(response.members(0).clienturls_size(), 1);
+  EXPECT_EQ(response.members(0).clienturls(0), "http://10.0.0.1:2379");
+}
+
+TEST_F(ServicesTest, StatusOfAMemberWithALeaderListsNoErrors) {
+  auto response = Call<etcdserverpb::StatusResponse>(
+      "/etcdserverpb.Maintenance/Status", etcdserverpb::StatusRequest());
+  EXPECT_EQ(response.leader(), response.header().member_id());
+  EXPECT_EQ(response.errors_size(), 0);
+  EXPECT_EQ(response.version(), "3.4.23");
+}
+
+TEST_F(ServicesTest, HealthAnswersAsGoNetHttpSniffsIt) {
+  net::HttpResponse response = Http("GET", "/health");
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.body, "{\"health\":\"true\"}");
+  EXPECT_EQ(Header(response, "Content-Type"), "text/plain; charset=utf-8");
+}
+
+TEST_F(ServicesTest, VersionIsJson) {
+  net::HttpResponse response = Http("GET", "/version");
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.body, "{\"etcdserver\":\"3.4.23\",\"etcdcluster\":\"3.4.0\"}");
+  EXPECT_EQ(Header(response, "Content-Type"), "application/json");
+}
+
+TEST_F(ServicesTest, HealthAndVersionRefuseMethodsOtherThanGet) {
+  for (const std::string path : {"/health", "/version"}) {
+    for (const std::string method : {"POST", "PUT", "HEAD", "DELETE"}) {
+      net::HttpResponse response = Http(method, path);
+      EXPECT_EQ(response.status, 405) << method << " " << path;
+      EXPECT_EQ(response.body, "Method Not Allowed\n") << method << " " << path;
+      EXPECT_EQ(Header(response, "Allow"), "GET") << method << " " << path;
+      EXPECT_EQ(Header(response, "Content-Type"), "text/plain; charset=utf-8");
+    }
+  }
+}
+
+}  // namespace
+}  // namespace keel::node
