@@ -35,7 +35,7 @@ struct ClearOnExit {
 class EtcdClientTest : public ::testing::Test {
  protected:
   // `configured_members` names that many members in --initial-cluster, of
-  // which only the first runs (more than one: it never finds a leader).
+  // which only the first runs here (a subclass may start the others).
   explicit EtcdClientTest(int configured_members = 1)
       : world_(sim::SimWorldOptions{.seed = 11}) {
     node::ServerConfig config;
@@ -460,15 +460,48 @@ TEST_F(EtcdClientTest, AWriteIsRetriedWhenItWasNeverSent) {
   EXPECT_EQ(Client().dials(), 2u);
 }
 
+// Two members: both start, the cluster elects a leader and m1 becomes ready
+// (a member serves clients only once it has published itself, as etcd's
+// does); then m2 dies and m1, left without a quorum, loses its leader.
 class EtcdClientWithoutLeaderTest : public EtcdClientTest {
  protected:
   EtcdClientWithoutLeaderTest() : EtcdClientTest(/*configured_members=*/2) {
     expect_leader_ = false;
+    node::ServerConfig config;
+    config.name = "m2";
+    config.listen_client_urls = {"http://10.0.0.3:2379"};
+    config.advertise_client_urls = config.listen_client_urls;
+    config.listen_peer_urls = {"http://10.0.0.3:2380"};
+    config.initial_advertise_peer_urls = config.listen_peer_urls;
+    config.initial_cluster = "m1=http://10.0.0.1:2380,m2=http://10.0.0.3:2380";
+    peer_machine_ = &world_.AddMachine(
+        {.name = "m2", .host = "10.0.0.3", .boot = [config](Env& env) -> Task<void> {
+           node::NodeOptions options;
+           options.storage.leveldb_background = store::LevelDbBackground::kQueue;
+           auto member = co_await node::Node::Start(env, config, options);
+           EXPECT_TRUE(member.ok()) << member.status();
+           if (!member.ok()) co_return;
+           co_await (*member)->server().stopped().Wait();
+         }});
+    peer_machine_->Start();
   }
+
+  void SetUp() override {
+    EtcdClientTest::SetUp();
+    ASSERT_TRUE(world_.RunUntil(
+        [&] { return member_ != nullptr && member_->serving() && member_->server().leader() != 0; },
+        Seconds(10)));
+    peer_machine_->Kill();
+    // Check quorum: a leader that hears from no quorum steps down within an
+    // election timeout; a follower's leader goes once it stops hearing.
+    ASSERT_TRUE(world_.RunUntil([&] { return member_->server().leader() == 0; }, Seconds(10)));
+  }
+
+  sim::SimMachine* peer_machine_ = nullptr;
 };
 
 TEST_F(EtcdClientWithoutLeaderTest, RequireLeaderIsRefusedWithoutALeader) {
-  world_.RunFor(Seconds(3));
+  world_.RunFor(Seconds(1));
   ASSERT_NE(member_, nullptr);
   ASSERT_EQ(member_->server().leader(), 0u);
   etcdserverpb::RangeRequest request;
