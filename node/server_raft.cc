@@ -131,11 +131,30 @@ Task<absl::Status> Server::HandleReady(raft::Ready ready) {
     term_ = ready.hard_state->term();
     commit_index_ = ready.hard_state->commit();
   }
-  // Persist before anything leaves: raft's Ready contract.
+  // Persist before anything leaves (raft's Ready contract), with etcd's one
+  // exception: a leader sends its appends and heartbeats first, so its own
+  // fsync overlaps the followers'. That is safe because raft counts the
+  // leader's entries at append but tells no one they are committed until a
+  // later Ready, which comes only after this Save; the term and vote the
+  // messages carry were made durable before the candidate asked for votes.
+  std::vector<raft::Message> after_save;
+  if (raw_->raft().state() == raft::StateType::kLeader) {
+    std::vector<raft::Message> early;
+    for (raft::Message& message : ready.messages) {
+      if (message.type() == raftpb::MsgApp || message.type() == raftpb::MsgHeartbeat) {
+        early.push_back(std::move(message));
+      } else {
+        after_save.push_back(std::move(message));
+      }
+    }
+    SendMessages(std::move(early));
+  } else {
+    after_save = std::move(ready.messages);
+  }
   absl::Status saved = co_await log_store_->Save(ready);
   if (!saved.ok()) co_return saved;
   if (stopping_) co_return absl::OkStatus();
-  SendMessages(std::move(ready.messages));
+  SendMessages(std::move(after_save));
   HandleReadStates(ready.read_states);
   if (ready.snapshot.has_value() || !ready.committed_entries.empty()) {
     apply_queue_.push_back(ApplyWork{std::move(ready.snapshot),
