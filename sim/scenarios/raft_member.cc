@@ -156,6 +156,21 @@ Task<void> RaftMember::ReadyLoop() {
     cluster_.checker.ObserveRole(flags_.id, node_->raft());
     const raftpb::HardState* hard_state =
         rd.hard_state.has_value() ? &*rd.hard_state : nullptr;
+    // 0. A leader sends its appends and heartbeats before it persists (as
+    //    keel's server and etcd do), so its fsync overlaps its followers'.
+    std::vector<raftpb::Message> after_persist;
+    if (node_->raft().state() == raft::StateType::kLeader) {
+      std::vector<raftpb::Message> early;
+      for (raftpb::Message& message : rd.messages) {
+        const bool append = message.type() == raftpb::MsgApp ||
+                            message.type() == raftpb::MsgHeartbeat;
+        (append ? early : after_persist).push_back(std::move(message));
+      }
+      cluster_.checker.OnSending(flags_.id, early);
+      for (raftpb::Message& message : early) transport_->Send(std::move(message));
+    } else {
+      after_persist = std::move(rd.messages);
+    }
     // 1. Persist: entries and hard state, one sync if raft asks for it.
     if (!rd.entries.empty() || hard_state != nullptr) {
       const absl::Status written = log_->Write(
@@ -182,9 +197,9 @@ Task<void> RaftMember::ReadyLoop() {
       KEEL_ASSERT_MSG(stored.ok(), "Ready entries follow the stored log");
     }
     if (hard_state != nullptr) storage_.SetHardState(*hard_state);
-    // 2. Send, only now that what the messages promise is durable.
-    cluster_.checker.OnSending(flags_.id, rd.messages);
-    for (raftpb::Message& message : rd.messages) transport_->Send(std::move(message));
+    // 2. Send the rest, only now that what they promise is durable.
+    cluster_.checker.OnSending(flags_.id, after_persist);
+    for (raftpb::Message& message : after_persist) transport_->Send(std::move(message));
     // 3. Apply.
     if (!rd.committed_entries.empty() && Buggify()) {
       co_await env_.clock().Sleep(Microseconds(random_.Uniform(50'000)));
