@@ -164,12 +164,27 @@ Task<absl::Status> ServerWatchStream::SendLoop() {
 }
 
 Task<absl::Status> ServerWatchStream::Send(WatchResponse response) {
-  etcdserverpb::WatchResponse full = ToProto(response);
   const size_t limit = service_->options_.max_response_bytes;
-  if (!response.fragment || full.events_size() < 2 ||
-      full.ByteSizeLong() < limit) {
-    co_return co_await raw_->Write(full.SerializeAsString());
+  const bool has_events = response.events != nullptr && !response.events->empty();
+  // The common case: the response's own fields, then its events' bytes as
+  // encoded once for every watcher that receives them.
+  std::string bytes;
+  {
+    WatchEvents events = std::move(response.events);
+    bytes = ToProto(response).SerializeAsString();
+    response.events = std::move(events);
   }
+  if (has_events) {
+    const std::string& encoded = service_->EncodedEvents(response.events, response.prev_kv);
+    if (!response.fragment || response.events->size() < 2 ||
+        bytes.size() + encoded.size() < limit) {
+      bytes += encoded;
+      co_return co_await raw_->Write(std::move(bytes));
+    }
+  } else {
+    co_return co_await raw_->Write(std::move(bytes));
+  }
+  etcdserverpb::WatchResponse full = ToProto(response);
   // Fill each fragment until the next event would reach the limit (every
   // fragment holds at least one event); all but the last say fragment.
   etcdserverpb::WatchResponse base = full;
@@ -198,6 +213,26 @@ Task<absl::Status> ServerWatchStream::Send(WatchResponse response) {
     KEEL_CO_RETURN_IF_ERROR(co_await raw_->Write(piece.SerializeAsString()));
     if (last) co_return absl::OkStatus();
   }
+}
+
+const std::string& WatchService::EncodedEvents(const WatchEvents& events, bool prev_kv) {
+  for (const EncodedEventsEntry& entry : encoded_events_) {
+    if (entry.events == events && entry.prev_kv == prev_kv) {
+      encoded_events_reused_++;
+      return entry.bytes;
+    }
+  }
+  EncodedEventsEntry& slot = encoded_events_[next_encoded_slot_];
+  next_encoded_slot_ = (next_encoded_slot_ + 1) % kEncodedEventsCacheSize;
+  etcdserverpb::WatchResponse only_events;
+  only_events.mutable_events()->Reserve(static_cast<int>(events->size()));
+  for (const store::Event& event : *events) {
+    store::ToProto(event, prev_kv, only_events.add_events());
+  }
+  slot.events = events;
+  slot.prev_kv = prev_kv;
+  slot.bytes = only_events.SerializeAsString();
+  return slot.bytes;
 }
 
 Task<absl::Status> ServerWatchStream::ProgressLoop() {

@@ -30,6 +30,7 @@
 #ifndef KEEL_NODE_WATCH_SERVICE_H_
 #define KEEL_NODE_WATCH_SERVICE_H_
 
+#include <array>
 #include <cstddef>
 #include <functional>
 
@@ -87,9 +88,27 @@ class WatchService {
 
   // Calls being served now.
   size_t open_streams() const { return open_streams_; }
+  // Events encodings reused from the cache (a revision's events go to many
+  // watchers, and are encoded once for all of them).
+  uint64_t encoded_events_reused() const { return encoded_events_reused_; }
 
  private:
   friend class ServerWatchStream;
+
+  // The wire bytes of `events` as WatchResponse.events (field 11, repeated),
+  // which a response's other fields are simply followed by: protobuf
+  // concatenates repeated fields. Cached for the last few event batches.
+  const std::string& EncodedEvents(const WatchEvents& events, bool prev_kv);
+
+  struct EncodedEventsEntry {
+    WatchEvents events;  // held, so its address cannot be reused meanwhile
+    bool prev_kv = false;
+    std::string bytes;
+  };
+  static constexpr size_t kEncodedEventsCacheSize = 4;
+  std::array<EncodedEventsEntry, kEncodedEventsCacheSize> encoded_events_;
+  size_t next_encoded_slot_ = 0;
+  uint64_t encoded_events_reused_ = 0;
 
   WatchHub& hub_;
   Clock& clock_;

@@ -283,6 +283,33 @@ TEST_F(WatchServiceTest, EventsOfOneRevisionComeInOneResponse) {
   EXPECT_FALSE(got[0].fragment());
 }
 
+// A revision's events are encoded once and the bytes go to every watcher
+// that receives them; each watcher still gets exactly its response.
+TEST_F(WatchServiceTest, WatchersOfTheSameEventsShareOneEncoding) {
+  StartWatch();
+  std::vector<Response> first, second;
+  SpawnClient([](WatchServiceTest* t, std::vector<Response>* first,
+                 std::vector<Response>* second) -> Task<void> {
+    WatchCall a = co_await t->Open();
+    WatchCall b = co_await t->Open();
+    EXPECT_TRUE((co_await a.Create(On("k"))).ok());
+    EXPECT_TRUE((co_await b.Create(On("k"))).ok());
+    co_await t->RecvUpTo(&a, 1);
+    co_await t->RecvUpTo(&b, 1);
+    t->PutAll({{"k", "v"}});
+    *first = co_await t->RecvUpTo(&a, 1);
+    *second = co_await t->RecvUpTo(&b, 1);
+  }(this, &first, &second));
+  Run(Seconds(10));
+  ASSERT_EQ(first.size(), 1u);
+  ASSERT_EQ(second.size(), 1u);
+  ASSERT_EQ(first[0].events_size(), 1);
+  ASSERT_EQ(second[0].events_size(), 1);
+  EXPECT_EQ(first[0].events(0).kv().value(), "v");
+  EXPECT_EQ(second[0].events(0).SerializeAsString(), first[0].events(0).SerializeAsString());
+  EXPECT_GE(service_->encoded_events_reused(), 1u);
+}
+
 TEST_F(WatchServiceTest, LargeRevisionsAreFragmentedOnlyWhenAsked) {
   WatchServiceOptions options;
   options.max_response_bytes = 1000;
