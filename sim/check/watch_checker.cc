@@ -20,8 +20,13 @@ EventKey KeyOf(const Event& e) { return {e.kv.mod_revision, e.kv.key}; }
 // Facts about the whole history the per-watch checks need.
 struct HistoryFacts {
   int64_t max_compaction = 0;  // highest compaction asked for (any outcome)
-  // Acknowledged compactions: (completion time, revision).
-  std::vector<std::pair<int64_t, int64_t>> compactions;
+  // Acknowledged compactions.
+  struct Compaction {
+    int64_t done_ns;
+    int64_t revision;         // compacted up to
+    int64_t header_revision;  // the store's revision when it was applied
+  };
+  std::vector<Compaction> compactions;
 };
 
 HistoryFacts GatherFacts(const History& history) {
@@ -30,7 +35,9 @@ HistoryFacts GatherFacts(const History& history) {
     if (op.type() != OpType::kCompact || op.outcome == Outcome::kError) continue;
     int64_t c = std::get<CompactRequest>(op.request).revision;
     facts.max_compaction = std::max(facts.max_compaction, c);
-    if (op.outcome == Outcome::kOk) facts.compactions.emplace_back(op.complete_ns, c);
+    if (op.outcome == Outcome::kOk) {
+      facts.compactions.push_back({op.complete_ns, c, op.revision});
+    }
   }
   return facts;
 }
@@ -161,9 +168,23 @@ class WatchCheck {
       if (!notice && (!resp.events.empty() || resp.IsProgressNotify())) delivered = true;
     }
     if (req_.start_revision <= 0 || notice || !delivered) return;
+    // The member that serves a watch answers from its own store, which may
+    // not have applied a compaction another member acknowledged (etcd does
+    // not read-index watches). It has applied it for certain once its
+    // revision at creation is past the one the compaction was applied at:
+    // a write after the compaction in the log.
+    int64_t created_revision = 0;
+    for (const WatchResponse& resp : responses()) {
+      if (resp.created) {
+        created_revision = resp.revision;
+        break;
+      }
+    }
     int64_t compacted = 0;
-    for (const auto& [done, c] : facts_.compactions) {
-      if (done < op_.invoke_ns) compacted = std::max(compacted, c);
+    for (const HistoryFacts::Compaction& c : facts_.compactions) {
+      if (c.done_ns < op_.invoke_ns && created_revision > c.header_revision) {
+        compacted = std::max(compacted, c.revision);
+      }
     }
     if (req_.start_revision < compacted) {
       Report("compaction",
