@@ -324,6 +324,10 @@ Task<void> ClusterWorkload::WatchOnce(ClientState& state) {
   request.prev_kv = r.OneIn(2);
   const check::OpId op = recorder_.StartWatch(state.id, request, NowNs(state));
   stats_.watches++;
+  // Which member serves the watch: the history does not say, the log does.
+  state.env.log().Info("watch started", {{"op", op},
+                                         {"endpoint", (*stream)->endpoint()},
+                                         {"start-revision", request.start_revision}});
   etcdserverpb::WatchCreateRequest create = ToProto(request);
   absl::Status sent = co_await (*stream)->Create(std::move(create));
   const TimePoint until =
