@@ -17,7 +17,8 @@
 //     key space succeeds (the history's final read-out);
 //  4. the history is checked (sim/check's CheckHistory: linearizability,
 //     the watch guarantees, durability of every acknowledged write).
-// A checker failure writes the history to cluster-seed<N>.history.jsonl
+// --inject-bug stale-read | watch-skip: client-side defects the checkers
+// must catch (cluster_workload.h). A checker failure writes the history to cluster-seed<N>.history.jsonl
 // (for keel-check) and reports the violations.
 #include <algorithm>
 #include <memory>
@@ -96,8 +97,11 @@ ClusterScenario::ClusterScenario(const ScenarioOptions& options)
       world_(std::make_unique<SimWorld>(WorldOptionsFor(options))),
       random_(world_->DeriveSeed(0xc105e4)) {
   members_ = std::make_unique<ClusterMembers>(*world_, options_.nodes, DrawTuning());
-  workload_ = std::make_unique<ClusterWorkload>(members_->ClientEndpoints(),
-                                                2 * options_.nodes, kWatchers, kKeys);
+  cluster::WorkloadBugs bugs;
+  bugs.stale_read = options_.inject_bug && options_.bug == "stale-read";
+  bugs.watch_skip = options_.inject_bug && options_.bug == "watch-skip";
+  workload_ = std::make_unique<ClusterWorkload>(
+      members_->ClientEndpoints(), 2 * options_.nodes, kWatchers, kKeys, bugs);
   client_machine_ = &world_->AddMachine(
       {.name = "clients",
        .host = kClientHost,
@@ -319,6 +323,7 @@ KEEL_SIM_SCENARIO(cluster, {
                                       Fault::kClog, Fault::kKill, Fault::kCrash,
                                       Fault::kPause, Fault::kDisk}),
     .run = RunClusterScenario,
+    .bugs = {"stale-read", "watch-skip"},
 });
 
 }  // namespace keel::sim

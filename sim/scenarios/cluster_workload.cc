@@ -31,8 +31,12 @@ constexpr Duration kFinalReadRetry = Milliseconds(200);
 }  // namespace
 
 ClusterWorkload::ClusterWorkload(std::vector<std::string> endpoints, int clients,
-                                 int watchers, int keys)
-    : endpoints_(std::move(endpoints)), clients_(clients), watchers_(watchers), keys_(keys) {
+                                 int watchers, int keys, WorkloadBugs bugs)
+    : endpoints_(std::move(endpoints)),
+      clients_(clients),
+      watchers_(watchers),
+      keys_(keys),
+      bugs_(bugs) {
   KEEL_ASSERT(!endpoints_.empty());
   KEEL_ASSERT(keys_ >= 2);
 }
@@ -245,6 +249,7 @@ Task<void> ClusterWorkload::Issue(ClientState& state, check::Request request) {
     case 1: {
       is_write = false;
       etcdserverpb::RangeRequest wire = ToProto(std::get<check::RangeRequest>(request));
+      if (bugs_.stale_read && wire.revision() == 0) wire.set_serializable(true);
       auto got = co_await state.client.Range(std::move(wire), options);
       status = got.status();
       if (got.ok()) {
@@ -332,6 +337,7 @@ Task<void> ClusterWorkload::WatchOnce(ClientState& state) {
   absl::Status sent = co_await (*stream)->Create(std::move(create));
   const TimePoint until =
       state.env.clock().Now() + Milliseconds(r.UniformRange(kMinWatchMs, kMaxWatchMs));
+  bool skipped = false;
   while (sent.ok() && !draining_) {
     const Duration left = until - state.env.clock().Now();
     if (left <= Duration::zero()) break;
@@ -339,6 +345,10 @@ Task<void> ClusterWorkload::WatchOnce(ClientState& state) {
     if (!got.has_value() || !got->has_value()) break;  // time is up, or the stream ended
     const etcdserverpb::WatchResponse& response = **got;
     check::WatchResponse recorded = FromProto(response, NowNs(state));
+    if (bugs_.watch_skip && !skipped && recorded.events.size() >= 2) {
+      recorded.events.erase(recorded.events.begin() + 1);
+      skipped = true;
+    }
     stats_.watch_events += recorded.events.size();
     state.last_revision = std::max(state.last_revision, recorded.revision);
     const bool canceled = recorded.canceled;

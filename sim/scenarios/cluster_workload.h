@@ -47,9 +47,20 @@ namespace keel::sim::cluster {
 inline constexpr char kKeyPrefix[] = "key/";
 inline constexpr char kKeyPrefixEnd[] = "key0";
 
+// Deliberate defects (keel-sim --inject-bug), to show the checks fail:
+//   stale-read  linearizable gets are sent serializable (a member answers
+//               them from its own store, as a follower that skipped the
+//               ReadIndex would) but recorded as linearizable;
+//   watch-skip  each watcher drops one event it received.
+struct WorkloadBugs {
+  bool stale_read = false;
+  bool watch_skip = false;
+};
+
 class ClusterWorkload {
  public:
-  ClusterWorkload(std::vector<std::string> endpoints, int clients, int watchers, int keys);
+  ClusterWorkload(std::vector<std::string> endpoints, int clients, int watchers, int keys,
+                  WorkloadBugs bugs);
   ClusterWorkload(const ClusterWorkload&) = delete;
   ClusterWorkload& operator=(const ClusterWorkload&) = delete;
 
@@ -110,6 +121,7 @@ class ClusterWorkload {
   const int clients_;
   const int watchers_;
   const int keys_;
+  const WorkloadBugs bugs_;
   check::HistoryRecorder recorder_;
   Stats stats_;
   bool draining_ = false;
