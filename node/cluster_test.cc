@@ -1,8 +1,9 @@
 // Tests of a three-member cluster on simulated machines: election,
 // replication through the peer transport, reads on followers, a new leader
-// after the old one is killed, and the killed member catching up after its
-// restart. Each member keeps its real storage on its simulated disk.
+// after the old one is killed, the killed member catching up after its
+// restart, and leases carried to a member by a snapshot. Each member keeps its real storage on its simulated disk.
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -221,6 +222,101 @@ TEST_F(SnapshotCatchUpTest, AFollowerTooFarBehindInstallsTheLeadersSnapshot) {
            servers_[down]->applied_index() >= leader->applied_index();
   }, Seconds(10)));
   EXPECT_EQ(servers_[down]->mvcc().Hash()->hash, leader->mvcc().Hash()->hash);
+}
+
+TEST_F(SnapshotCatchUpTest, AFollowerThatInstallsASnapshotKnowsTheLeasesGrantedMeanwhile) {
+  ASSERT_TRUE(WaitForLeader());
+  int down = -1;
+  for (int i = 0; i < kMembers; i++) {
+    if (!servers_[i]->is_leader()) down = i;
+  }
+  machines_[down]->Kill();
+  servers_[down] = nullptr;
+  Server* leader = Leader();
+  // A lease granted, and keys attached to it, while the follower is down.
+  etcdserverpb::LeaseGrantRequest grant;
+  grant.set_ttl(600);
+  auto granted = Run(leader->LeaseGrant(grant));
+  ASSERT_TRUE(granted.has_value() && granted->ok());
+  const int64_t lease = (*granted)->id();
+  for (const char* key : {"leased/a", "leased/b"}) {
+    etcdserverpb::PutRequest put = PutOf(key, "v");
+    put.set_lease(lease);
+    auto done = Run(leader->Put(put));
+    ASSERT_TRUE(done.has_value() && done->ok()) << (done ? done->status() : absl::Status());
+  }
+  // Enough writes that the leader compacts its log past them.
+  for (int i = 0; i < 300; i++) {
+    auto put = Run(leader->Put(PutOf("key" + std::to_string(i), std::string(100, 'x'))));
+    ASSERT_TRUE(put.has_value() && put->ok());
+  }
+  machines_[down]->Start();
+  ASSERT_TRUE(world_.RunUntil([&] {
+    return servers_[down] != nullptr &&
+           servers_[down]->applied_index() >= leader->applied_index();
+  }, Seconds(30)));
+  Server* follower = servers_[down];
+  ASSERT_EQ(follower->snapshots_installed(), 1);
+  // The follower's lessor took the lease from the installed key space.
+  std::optional<LeaseInfo> known = follower->lessor().Lookup(lease);
+  ASSERT_TRUE(known.has_value());
+  EXPECT_EQ(known->granted_ttl_seconds, 600);
+  auto listed = Run(follower->LeaseLeases());
+  ASSERT_TRUE(listed.has_value() && listed->ok());
+  ASSERT_EQ((*listed)->leases_size(), 1);
+  EXPECT_EQ((*listed)->leases(0).id(), lease);
+  // And keeps it across a restart from the installed key space.
+  machines_[down]->Kill();
+  servers_[down] = nullptr;
+  machines_[down]->Start();
+  ASSERT_TRUE(world_.RunUntil([&] {
+    return servers_[down] != nullptr &&
+           servers_[down]->applied_index() >= leader->applied_index();
+  }, Seconds(10)));
+  follower = servers_[down];
+  ASSERT_TRUE(follower->lessor().Lookup(lease).has_value());
+  etcdserverpb::LeaseTimeToLiveRequest ttl_request;
+  ttl_request.set_id(lease);
+  ttl_request.set_keys(true);
+  auto ttl = Run(leader->LeaseTimeToLive(ttl_request));
+  ASSERT_TRUE(ttl.has_value() && ttl->ok());
+  EXPECT_EQ((*ttl)->grantedttl(), 600);
+  EXPECT_GT((*ttl)->ttl(), 500);
+  ASSERT_EQ((*ttl)->keys_size(), 2);
+  // It attaches a key to the lease through the installed key space, then
+  // revokes it: every member deletes all three keys at the same revision.
+  etcdserverpb::PutRequest put = PutOf("leased/c", "v");
+  put.set_lease(lease);
+  auto attached = Run(follower->Put(put));
+  ASSERT_TRUE(attached.has_value() && attached->ok())
+      << (attached ? attached->status() : absl::Status());
+  etcdserverpb::LeaseRevokeRequest revoke;
+  revoke.set_id(lease);
+  auto revoked = Run(follower->LeaseRevoke(revoke));
+  ASSERT_TRUE(revoked.has_value() && revoked->ok())
+      << (revoked ? revoked->status() : absl::Status());
+  ASSERT_TRUE(world_.RunUntil([&] {
+    for (Server* s : servers_) {
+      if (s->applied_index() < leader->applied_index()) return false;
+    }
+    return true;
+  }, Seconds(10)));
+  auto leader_hash = leader->mvcc().Hash();
+  ASSERT_TRUE(leader_hash.ok());
+  for (Server* s : servers_) {
+    EXPECT_FALSE(s->lessor().Lookup(lease).has_value()) << "member " << s->id();
+    etcdserverpb::RangeRequest get;
+    get.set_key("leased/");
+    get.set_range_end("leased0");
+    get.set_serializable(true);
+    auto got = Run(s->Range(get));
+    ASSERT_TRUE(got.has_value() && got->ok());
+    EXPECT_EQ((*got)->count(), 0) << "member " << s->id();
+    auto hash = s->mvcc().Hash();
+    ASSERT_TRUE(hash.ok());
+    EXPECT_EQ(hash->hash, leader_hash->hash) << "member " << s->id();
+    EXPECT_EQ(hash->revision, leader_hash->revision) << "member " << s->id();
+  }
 }
 
 // A leader sends its whole key space with a raft snapshot, so the key

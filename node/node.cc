@@ -31,6 +31,9 @@ Task<absl::StatusOr<std::unique_ptr<Node>>> Node::Start(
       [&s] { return s.Header(); }, [&s] { return s.leader() != 0; },
       member->options_.watch);
   RegisterWatchService(member->grpc_, *member->watch_service_);
+  // Its forwarding channel to the leader runs in this (the member's) process.
+  member->lease_service_ = std::make_unique<LeaseService>(s);
+  RegisterLeaseService(member->grpc_, *member->lease_service_);
   RegisterHttpEndpoints(member->http_, s);
 
   absl::Status started = s.Start();
@@ -64,6 +67,7 @@ Node::~Node() {
   // Connections first: their handlers use the services and the server.
   listeners_.clear();
   watch_service_.reset();
+  lease_service_.reset();
   server_.reset();
 }
 

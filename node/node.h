@@ -1,5 +1,6 @@
 // Node: a whole keel member as an operator runs it: the Server plus its
-// client-facing services (gRPC and HTTP on every --listen-client-urls) and
+// client-facing services (KV, Watch, Lease, Maintenance, Cluster over gRPC,
+// HTTP /health and /version, on every --listen-client-urls) and
 // its peer listener. tools/keel runs one in production; keel-sim's cluster
 // scenario runs several on simulated machines, through the same code.
 #ifndef KEEL_NODE_NODE_H_
@@ -13,6 +14,7 @@
 #include "net/health_service.h"
 #include "net/http_message.h"
 #include "net/server.h"
+#include "node/lease_service.h"
 #include "node/server.h"
 #include "node/watch_service.h"
 #include "runtime/env.h"
@@ -42,6 +44,7 @@ class Node {
   Task<void> Stop(Duration grace);
 
   Server& server() { return *server_; }
+  LeaseService& lease_service() { return *lease_service_; }
   // The client addresses actually bound ("127.0.0.1:2379").
   std::vector<std::string> client_addresses() const;
 
@@ -53,6 +56,7 @@ class Node {
   const NodeOptions options_;
   std::unique_ptr<Server> server_;
   std::unique_ptr<WatchService> watch_service_;
+  std::unique_ptr<LeaseService> lease_service_;
   net::GrpcServer grpc_;
   net::HealthService health_;
   net::HttpRouter http_;

@@ -78,7 +78,8 @@ absl::Status Server::OpenKeySpace() {
   watch_hub_ = std::make_unique<WatchHub>(mvcc_.get());
   mvcc_->SetListener(watch_hub_.get());
   members_ = std::make_unique<MemberStore>(*mvcc_->db());
-  return members_->Load();
+  KEEL_RETURN_IF_ERROR(members_->Load());
+  return InitLessor();
 }
 
 absl::Status Server::DecideIdentity(bool* bootstrap) {
@@ -277,6 +278,7 @@ absl::Status Server::Start() {
   env_.Spawn(RaftLoop());
   env_.Spawn(ApplyLoop());
   env_.Spawn(CompactLoop());
+  env_.Spawn(LeaseLoop());
   env_.Spawn(watch_hub_->Run());
   env_.Spawn(PublishAttributes());
   work_.Set();
@@ -330,6 +332,7 @@ Task<void> Server::Stop() {
     co_return;
   }
   stopping_ = true;
+  lease_stop_.Set();
   co_await gate_.Close();
   waiters_.FailAll(MakeError(EtcdError::kStopped));
   FailReads(MakeError(EtcdError::kStopped));
@@ -353,6 +356,7 @@ void Server::Fail(absl::Status status) {
   fatal_ = status;
   env_.log().Error("member stopped on a fatal error", {{"error", status.ToString()}});
   stopping_ = true;
+  lease_stop_.Set();
   waiters_.FailAll(MakeError(EtcdError::kStopped));
   FailReads(MakeError(EtcdError::kStopped));
   work_.Set();

@@ -25,6 +25,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "node/apply_result.h"
+#include "node/lessor.h"
 #include "node/log_store.h"
 #include "node/member_store.h"
 #include "net/peer_transport.h"
@@ -123,6 +124,27 @@ class Server {
   // Waits until this member has applied everything committed before the
   // call (ReadIndex). kTimeout if leadership cannot be confirmed in time.
   Task<absl::Status> LinearizableBarrier();
+
+  // ---- Lease (server_lease.cc) ----
+  // Grants through raft; an ID of 0 gets a fresh positive one. Errors:
+  // kLeaseTTLTooLarge (before proposing), kLeaseExist, Propose's.
+  Task<absl::StatusOr<etcdserverpb::LeaseGrantResponse>> LeaseGrant(
+      etcdserverpb::LeaseGrantRequest request);
+  // Revokes through raft. kLeaseNotFound, Propose's errors.
+  Task<absl::StatusOr<etcdserverpb::LeaseRevokeResponse>> LeaseRevoke(
+      etcdserverpb::LeaseRevokeRequest request);
+  // On the leader: renews lease `id` and returns its TTL. kNotLeader if
+  // this member is not the leader (the caller forwards), kLeaseNotFound,
+  // kTimeoutWaitAppliedIndex, kTimeout, kStopped. Suspends.
+  Task<absl::StatusOr<int64_t>> LeaseRenew(int64_t id);
+  // On the leader: the lease's remaining and granted TTL (and keys if
+  // asked). kNotLeader, kLeaseNotFound and LeaseRenew's other errors.
+  Task<absl::StatusOr<etcdserverpb::LeaseTimeToLiveResponse>> LeaseTimeToLive(
+      etcdserverpb::LeaseTimeToLiveRequest request);
+  // Every lease, soonest expiry first (etcd's order), after a linearizable
+  // barrier. The barrier's errors.
+  Task<absl::StatusOr<etcdserverpb::LeaseLeasesResponse>> LeaseLeases();
+  const Lessor& lessor() const { return *lessor_; }
 
   // ---- state ----
   etcdserverpb::ResponseHeader Header(int64_t revision = 0) const;
@@ -227,6 +249,25 @@ class Server {
   Task<absl::Status> MaybeCompactLog();
   void Fail(absl::Status status);
 
+  // server_lease.cc
+  absl::Status InitLessor();
+  Task<void> LeaseLoop();
+  Task<void> RevokeExpiredLeases(std::vector<int64_t> ids);
+  Task<void> CheckpointLeases(
+      std::vector<std::vector<etcdserverpb::LeaseCheckpoint>> batches);
+  // True while this member is the leader and its lessor was promoted in
+  // the current term.
+  bool LessorPrimaryNow() const;
+  // Waits (until `deadline`) for this member's lessor to be primary.
+  // kNotLeader, kTimeout, kStopped.
+  Task<absl::Status> WaitLessorPrimary(TimePoint deadline);
+  // Waits until the lessor or the leader changes, the server stops, or
+  // `deadline` passes.
+  Task<void> WaitLeaseChange(TimePoint deadline);
+  // A fresh lease ID in etcd's format (never 0 unless the counter wraps:
+  // the caller retries).
+  int64_t NextLeaseId();
+
   // server_kv.cc
   template <typename Response>
   Task<absl::StatusOr<Response>> ProposeFor(internal::InternalRaftRequest request);
@@ -248,6 +289,7 @@ class Server {
   std::unique_ptr<WatchHub> watch_hub_;
   std::unique_ptr<LogStore> log_store_;
   std::unique_ptr<raft::RawNode> raw_;
+  std::unique_ptr<Lessor> lessor_;
   std::unique_ptr<net::PeerTransport> transport_;
   raft::ConfState conf_state_;
   // The configuration as of each conf change applied since the last log
@@ -287,6 +329,14 @@ class Server {
   uint64_t commit_index_ = 0;
   WaitQueue leader_changed_;
 
+  // Leases: set once when the server stops (wakes lease waits); the
+  // leader's expiry and checkpoint proposals in flight.
+  Event lease_stop_;
+  bool revoking_leases_ = false;
+  bool checkpointing_leases_ = false;
+  // NextLeaseId's counter: 0 until the first grant.
+  uint64_t lease_id_suffix_ = 0;
+
   Gate gate_;
   bool stopping_ = false;
   bool stopped_cleanly_ = false;
@@ -303,6 +353,14 @@ inline constexpr size_t kMaxPendingProposals = 5000;
 // How often a linearizable read batch is re-requested if no answer came
 // (leadership changed, the message was lost).
 inline constexpr Duration kReadIndexRetry = Milliseconds(500);
+// How often the leader looks for expired leases and due checkpoints
+// (etcd's lessor runLoop).
+inline constexpr Duration kLeaseLoopInterval = Milliseconds(500);
+// Expired-lease revocations in flight at once (etcd's maxPendingRevokes).
+inline constexpr size_t kMaxPendingLeaseRevokes = 16;
+// How long a lease request waits for the applier to catch up with the
+// commit index (etcd's applyTimeout).
+inline constexpr Duration kLeaseApplyTimeout = Seconds(1);
 
 }  // namespace keel::node
 

@@ -90,8 +90,16 @@ absl::Status Server::ApplyNormal(const raft::Entry& entry) {
   // Already in the key space: a replay after restart.
   if (entry.index() <= mvcc_->applied().index) return absl::OkStatus();
   const store::EntryId entry_id{entry.index(), entry.term()};
-  // The empty entry a new leader appends.
-  if (entry.data().empty()) return mvcc_->SkipEntry(entry_id);
+  // The empty entry a new leader appends. Once the leader applies its own,
+  // everything earlier leaders committed is applied here, so the lessor
+  // can take over expiries (etcd promotes at the same point), extending
+  // every lease by an election timeout.
+  if (entry.data().empty()) {
+    if (is_leader() && entry.term() == term_) {
+      lessor_->Promote(Milliseconds(config_.election_timeout_ms), term_);
+    }
+    return mvcc_->SkipEntry(entry_id);
+  }
   internal::InternalRaftRequest request;
   if (!request.ParseFromString(entry.data())) {
     return absl::DataLossError(
@@ -184,38 +192,41 @@ ApplyResult Server::ApplyLeaseRequest(const store::EntryId& entry_id,
   switch (request.request_case()) {
     case Request::kLeaseGrant: {
       const auto& grant = request.lease_grant();
-      auto leases = mvcc_->Leases();
-      if (!leases.ok()) return ApplyResult{leases.status()};
-      for (const store::LeaseRecord& lease : *leases) {
-        if (lease.id == grant.id()) {
-          absl::Status skipped = mvcc_->SkipEntry(entry_id);
-          if (!skipped.ok()) return ApplyResult{skipped};
-          return ApplyResult{MakeError(EtcdError::kLeaseExist)};
-        }
-      }
-      store::LeaseRecord record{grant.id(), grant.ttl(), grant.ttl()};
-      absl::Status status = mvcc_->PutLeases(entry_id, {&record, 1});
-      if (!status.ok()) return ApplyResult{status};
+      absl::StatusOr<int64_t> ttl = lessor_->Grant(entry_id, grant.id(), grant.ttl());
+      if (!ttl.ok()) return ApplyResult{ttl.status()};
       etcdserverpb::LeaseGrantResponse response;
       *response.mutable_header() = Header();
       response.set_id(grant.id());
-      response.set_ttl(grant.ttl());
+      response.set_ttl(*ttl);
       out.response = std::move(response);
       return out;
     }
     case Request::kLeaseRevoke: {
-      auto result = mvcc_->RevokeLease(entry_id, request.lease_revoke().id());
-      if (!result.ok()) return ApplyResult{FromStoreError(result.status())};
+      absl::StatusOr<int64_t> revision =
+          lessor_->Revoke(entry_id, request.lease_revoke().id());
+      if (!revision.ok()) return ApplyResult{revision.status()};
       etcdserverpb::LeaseRevokeResponse response;
-      *response.mutable_header() = Header(result->revision);
+      *response.mutable_header() = Header(*revision);
       out.response = std::move(response);
       return out;
     }
-    default: {
-      absl::Status skipped = mvcc_->SkipEntry(entry_id);
-      if (!skipped.ok()) return ApplyResult{skipped};
-      return ApplyResult{absl::UnimplementedError("lease request not supported")};
+    case Request::kLeaseCheckpoint: {
+      absl::Status status = lessor_->Checkpoint(entry_id, request.lease_checkpoint());
+      if (!status.ok()) return ApplyResult{status};
+      etcdserverpb::LeaseCheckpointResponse response;
+      *response.mutable_header() = Header();
+      out.response = std::move(response);
+      return out;
     }
+    case Request::kLeaseExpire: {
+      const auto& ids = request.lease_expire().ids();
+      absl::StatusOr<int> revoked =
+          lessor_->Expire(entry_id, std::vector<int64_t>(ids.begin(), ids.end()));
+      return ApplyResult{revoked.status()};
+    }
+    default:
+      KEEL_ASSERT_MSG(false, "not a lease request");
+      return ApplyResult{absl::InternalError("not a lease request")};
   }
 }
 

@@ -48,7 +48,11 @@ struct ServerConfig {
 
   std::string auto_compaction_retention = "0";
   std::string auto_compaction_mode = "periodic";
-  bool enable_lease_checkpoint = true;
+  // --experimental-enable-lease-checkpoint: off by default, as in etcd 3.4.
+  bool enable_lease_checkpoint = false;
+  // How often the leader checkpoints remaining TTLs (etcd's
+  // LeaseCheckpointInterval: 5 minutes; no flag, tests shorten it).
+  int64_t lease_checkpoint_interval_ms = 5 * 60 * 1000;
   int64_t compaction_batch_limit = 1000;
   bool unsafe_no_fsync = false;
   bool force_new_cluster = false;

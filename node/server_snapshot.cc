@@ -117,6 +117,7 @@ absl::Status Server::ReopenKeySpace() {
   watch_hub_->Restore(mvcc_.get());
   members_ = std::make_unique<MemberStore>(*mvcc_->db());
   KEEL_RETURN_IF_ERROR(members_->Load());
+  KEEL_RETURN_IF_ERROR(lessor_->Reload(*mvcc_));
   if (transport_ != nullptr) {
     for (const auto& [id, member] : members_->members()) {
       if (id != id_) UpdatePeer(member);

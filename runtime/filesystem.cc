@@ -30,4 +30,18 @@ absl::Status CreateDirs(FileSystem& fs, std::string_view path) {
   return created;
 }
 
+absl::Status RemoveTree(FileSystem& fs, std::string_view path) {
+  absl::StatusOr<FileInfo> info = fs.Stat(path);
+  if (absl::IsNotFound(info.status())) return absl::OkStatus();
+  if (!info.ok()) return info.status();
+  if (!info->is_directory) return fs.Remove(path);
+  absl::StatusOr<std::vector<std::string>> names = fs.List(path);
+  if (!names.ok()) return names.status();
+  for (const std::string& name : *names) {
+    absl::Status removed = RemoveTree(fs, JoinPath(path, name));
+    if (!removed.ok()) return removed;
+  }
+  return fs.RemoveDir(path);
+}
+
 }  // namespace keel

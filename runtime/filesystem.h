@@ -114,6 +114,10 @@ std::string JoinPath(std::string_view dir, std::string_view name);
 // Creates `path` and any missing parents. OK if it already exists.
 absl::Status CreateDirs(FileSystem& fs, std::string_view path);
 
+// Removes `path` and, if it is a directory, everything under it. OK if it
+// does not exist. Not atomic: a crash may leave part of it.
+absl::Status RemoveTree(FileSystem& fs, std::string_view path);
+
 }  // namespace keel
 
 #endif  // KEEL_RUNTIME_FILESYSTEM_H_

@@ -10,6 +10,7 @@
 #include "runtime/sha1.h"
 #include "runtime/status_macros.h"
 #include "runtime/strings.h"
+#include "store/snapshot_envelope.h"
 #include "store/wal_coding.h"
 
 namespace keel::store {
@@ -166,7 +167,11 @@ absl::StatusOr<std::unique_ptr<SnapshotFileReader>> SnapshotFileReader::Open(
   reader->path_ = path;
   KEEL_ASSIGN_OR_RETURN(reader->file_, fs.Open(path, {.read_only = true}));
   File& file = *reader->file_;
-  KEEL_ASSIGN_OR_RETURN(const uint64_t size, file.Size());
+  KEEL_ASSIGN_OR_RETURN(const uint64_t file_size, file.Size());
+  // A file saved through Maintenance.Snapshot carries etcd's SHA-256
+  // envelope; the keel file inside is what follows.
+  KEEL_ASSIGN_OR_RETURN(const uint64_t size,
+                        UnwrapEnvelope(file, file_size, !options.skip_hash_check, path));
   KEEL_ASSIGN_OR_RETURN(std::string header, file.ReadAt(0, kHeaderBytes));
   if (header.size() < kHeaderBytes || DecodeFixed64(header.data()) != kMagic) {
     return absl::FailedPreconditionError(
@@ -244,7 +249,7 @@ absl::StatusOr<std::unique_ptr<SnapshotFileReader>> SnapshotFileReader::Open(
     return absl::DataLossError(StrCat("snapshot file ", path,
                                       ": hash mismatch (the file was changed)"));
   }
-  summary.file_bytes = size;
+  summary.file_bytes = file_size;
   reader->next_chunk_ = kHeaderBytes;
   return reader;
 }

@@ -8,6 +8,7 @@
 
 #include "gtest/gtest.h"
 #include "sim/sim_testing.h"
+#include "store/snapshot_envelope.h"
 
 namespace keel::store {
 namespace {
@@ -167,6 +168,59 @@ TEST_F(SnapshotFileTest, FinishedFileSurvivesACrash) {
   auto reader = SnapshotFileReader::Open(h_.env().fs(), kPath);
   ASSERT_TRUE(reader.ok()) << reader.status();
   EXPECT_EQ((*reader)->summary().hash_hex, written.hash_hex);
+}
+
+// What Maintenance.Snapshot streams: the keel file in etcd's envelope, which
+// etcdctl accepts (size = 512k + 32) and the reader reads through.
+class SnapshotEnvelopeTest : public SnapshotFileTest {
+ protected:
+  std::string Enveloped(const std::string& bare) {
+    Sha256 hash;
+    hash.Update(bare);
+    return bare + EnvelopeTail(bare.size(), std::move(hash));
+  }
+};
+
+TEST_F(SnapshotEnvelopeTest, AnEnvelopedFileHasEtcdsSizeAndReadsLikeTheBareOne) {
+  for (int records : {0, 1, 17, 900}) {
+    (void)fs().Remove(kPath);
+    const SnapshotFileSummary written = Write(records);
+    const std::string bare = Contents();
+    const std::string wrapped = Enveloped(bare);
+    EXPECT_EQ(wrapped.size() % 512, 32u) << records;
+    Replace(wrapped);
+    auto reader = SnapshotFileReader::Open(fs(), kPath);
+    ASSERT_TRUE(reader.ok()) << reader.status();
+    EXPECT_EQ((*reader)->summary().records, static_cast<uint64_t>(records));
+    EXPECT_EQ((*reader)->summary().hash_hex, written.hash_hex);
+    EXPECT_EQ((*reader)->summary().file_bytes, wrapped.size());
+    EXPECT_TRUE((*reader)->hash_verified());
+  }
+}
+
+TEST_F(SnapshotEnvelopeTest, ADamagedEnvelopeDigestIsRefusedUnlessTheCheckIsSkipped) {
+  Write(50);
+  std::string wrapped = Enveloped(Contents());
+  wrapped[wrapped.size() - 1] ^= 1;
+  Replace(wrapped);
+  auto refused = SnapshotFileReader::Open(fs(), kPath);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(refused.status().message().find("SHA-256"), std::string_view::npos);
+  auto skipped = SnapshotFileReader::Open(fs(), kPath, {.skip_hash_check = true});
+  ASSERT_TRUE(skipped.ok()) << skipped.status();
+  EXPECT_EQ((*skipped)->summary().records, 50u);
+}
+
+TEST_F(SnapshotEnvelopeTest, AFlippedBitInsideAnEnvelopedFileIsStillCaught) {
+  Write(50);
+  std::string wrapped = Enveloped(Contents());
+  wrapped[200] ^= 4;
+  Replace(wrapped);
+  // The envelope's digest no longer matches; skipping it, the chunk CRC
+  // still refuses the damaged chunk.
+  EXPECT_FALSE(SnapshotFileReader::Open(fs(), kPath).ok());
+  EXPECT_FALSE(SnapshotFileReader::Open(fs(), kPath, {.skip_hash_check = true}).ok());
 }
 
 }  // namespace

@@ -23,7 +23,7 @@ keel_library(keel_leveldb
     keel_runtime leveldb::leveldb absl::status absl::statusor)
 
 keel_library(keel_snapshot_file
-  SOURCES snapshot_file.cc
+  SOURCES snapshot_file.cc snapshot_envelope.cc
   DEPS keel_runtime absl::status absl::statusor absl::str_format)
 
 keel_test(wal_test LABEL unit

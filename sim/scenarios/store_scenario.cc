@@ -99,22 +99,6 @@ raftpb::Entry MakeEntry(uint64_t index, uint64_t term) {
   return entry;
 }
 
-// Removes everything under `dir` (an operator wiping a member's data).
-absl::Status RemoveTree(FileSystem& fs, const std::string& dir) {
-  auto names = fs.List(dir);
-  if (absl::IsNotFound(names.status())) return absl::OkStatus();
-  if (!names.ok()) return names.status();
-  for (const std::string& name : *names) {
-    const std::string path = JoinPath(dir, name);
-    auto info = fs.Stat(path);
-    if (!info.ok()) return info.status();
-    absl::Status removed =
-        info->is_directory ? RemoveTree(fs, path) : fs.Remove(path);
-    if (!removed.ok()) return removed;
-  }
-  return fs.RemoveDir(dir);
-}
-
 class StoreScenario {
  public:
   explicit StoreScenario(const ScenarioOptions& options);

@@ -1,0 +1,305 @@
+// The Lease service and the forwarding of keepalives and TimeToLive to the
+// leader. See lease_service.h.
+#include "node/lease_service.h"
+
+#include <utility>
+
+#include "node/errors.h"
+#include "node/membership.h"
+#include "node/services.h"
+#include "runtime/status_macros.h"
+#include "runtime/strings.h"
+#include "runtime/when.h"
+
+namespace keel::node {
+namespace {
+
+constexpr std::string_view kKeepAlivePath = "/etcdserverpb.Lease/LeaseKeepAlive";
+constexpr std::string_view kTimeToLivePath = "/etcdserverpb.Lease/LeaseTimeToLive";
+
+Duration Left(Clock& clock, TimePoint deadline) {
+  const Duration left = deadline - clock.Now();
+  return left > Duration::zero() ? left : Duration::zero();
+}
+
+net::CallOptions ForwardOptions(Clock& clock, TimePoint deadline) {
+  net::CallOptions options;
+  options.timeout = Left(clock, deadline);
+  options.metadata.emplace_back(std::string(kForwardedMetadata), "true");
+  return options;
+}
+
+// One keepalive through the leader: a stream carrying one request. The
+// leader answers TTL 0 for a lease it does not have.
+Task<absl::StatusOr<int64_t>> ForwardRenewOnce(std::shared_ptr<net::GrpcChannel> channel,
+                                               Clock& clock, int64_t id,
+                                               TimePoint deadline) {
+  absl::StatusOr<std::unique_ptr<net::ClientStream>> opened =
+      channel->OpenStream(std::string(kKeepAlivePath), ForwardOptions(clock, deadline));
+  if (!opened.ok()) co_return opened.status();
+  std::unique_ptr<net::ClientStream> stream = std::move(*opened);
+  etcdserverpb::LeaseKeepAliveRequest request;
+  request.set_id(id);
+  KEEL_CO_RETURN_IF_ERROR(co_await stream->Write(request.SerializeAsString()));
+  stream->CloseSend();
+  std::optional<std::optional<std::string>> read =
+      co_await clock.WithTimeout(Left(clock, deadline), stream->Read());
+  if (!read.has_value()) co_return MakeError(EtcdError::kTimeout);
+  if (!read->has_value()) {
+    absl::Status status = co_await stream->Finish();
+    if (status.ok()) status = absl::UnavailableError("the leader ended the keepalive");
+    co_return status;
+  }
+  etcdserverpb::LeaseKeepAliveResponse response;
+  if (!response.ParseFromString(**read)) {
+    co_return absl::InternalError("the leader's keepalive response does not parse");
+  }
+  if (response.ttl() <= 0) co_return MakeError(EtcdError::kLeaseNotFound);
+  co_return response.ttl();
+}
+
+Task<absl::StatusOr<etcdserverpb::LeaseTimeToLiveResponse>> ForwardTimeToLiveOnce(
+    std::shared_ptr<net::GrpcChannel> channel, Clock& clock,
+    etcdserverpb::LeaseTimeToLiveRequest request, TimePoint deadline) {
+  absl::StatusOr<etcdserverpb::LeaseTimeToLiveResponse> response =
+      co_await channel->Call<etcdserverpb::LeaseTimeToLiveResponse>(
+          std::string(kTimeToLivePath), request, ForwardOptions(clock, deadline));
+  if (!response.ok()) co_return response.status();
+  if (response->ttl() == -1) co_return MakeError(EtcdError::kLeaseNotFound);
+  co_return response;
+}
+
+// Worth trying the leader again: the leader changed or refused, or the
+// connection failed. Anything else (a stopped member) is final.
+bool Retryable(const absl::Status& status) {
+  return IsError(status, EtcdError::kNotLeader) || IsError(status, EtcdError::kStopped) ||
+         IsError(status, EtcdError::kTimeoutWaitAppliedIndex) ||
+         IsError(status, EtcdError::kTimeout) || absl::IsUnavailable(status) ||
+         absl::IsDeadlineExceeded(status) || absl::IsCancelled(status) ||
+         absl::IsInternal(status);
+}
+
+Task<void> SleepUntil(Clock& clock, TimePoint deadline) {
+  co_await clock.SleepUntil(deadline);
+}
+
+Task<void> WaitOn(WaitQueue& queue) { co_await queue.Wait(); }
+
+}  // namespace
+
+LeaseService::LeaseService(Server& server) : server_(server) {}
+
+LeaseService::~LeaseService() = default;
+
+Task<absl::StatusOr<etcdserverpb::LeaseGrantResponse>> LeaseService::Grant(
+    const net::CallContext& context, etcdserverpb::LeaseGrantRequest request) {
+  KEEL_CO_RETURN_IF_ERROR(CheckLeaderRequirement(context, server_));
+  co_return co_await server_.LeaseGrant(std::move(request));
+}
+
+Task<absl::StatusOr<etcdserverpb::LeaseRevokeResponse>> LeaseService::Revoke(
+    const net::CallContext& context, etcdserverpb::LeaseRevokeRequest request) {
+  KEEL_CO_RETURN_IF_ERROR(CheckLeaderRequirement(context, server_));
+  co_return co_await server_.LeaseRevoke(std::move(request));
+}
+
+Task<absl::Status> LeaseService::KeepAlive(const net::CallContext& context,
+                                           KeepAliveStream& stream) {
+  KEEL_CO_RETURN_IF_ERROR(CheckLeaderRequirement(context, server_));
+  const bool forwarded = context.Get(kForwardedMetadata).has_value();
+  while (true) {
+    absl::StatusOr<std::optional<etcdserverpb::LeaseKeepAliveRequest>> request =
+        co_await stream.Read();
+    if (!request.ok()) co_return request.status();
+    if (!request->has_value()) co_return absl::OkStatus();
+    const int64_t id = (*request)->id();
+    absl::StatusOr<int64_t> ttl = co_await Renew(id, forwarded);
+    etcdserverpb::LeaseKeepAliveResponse response;
+    response.set_id(id);
+    if (ttl.ok()) {
+      response.set_ttl(*ttl);
+    } else if (IsError(ttl.status(), EtcdError::kLeaseNotFound)) {
+      response.set_ttl(0);  // etcd: a missing lease is TTL 0, not an error
+    } else {
+      co_return ttl.status();
+    }
+    *response.mutable_header() = server_.Header();
+    KEEL_CO_RETURN_IF_ERROR(co_await stream.Write(response));
+  }
+}
+
+Task<absl::StatusOr<etcdserverpb::LeaseTimeToLiveResponse>> LeaseService::TimeToLive(
+    const net::CallContext& context, etcdserverpb::LeaseTimeToLiveRequest request) {
+  KEEL_CO_RETURN_IF_ERROR(CheckLeaderRequirement(context, server_));
+  const bool forwarded = context.Get(kForwardedMetadata).has_value();
+  const int64_t id = request.id();
+  absl::StatusOr<etcdserverpb::LeaseTimeToLiveResponse> response =
+      co_await TimeToLiveOnLeader(std::move(request), forwarded);
+  if (IsError(response.status(), EtcdError::kLeaseNotFound)) {
+    // etcd answers a missing lease with TTL -1, not an error.
+    etcdserverpb::LeaseTimeToLiveResponse missing;
+    missing.set_id(id);
+    missing.set_ttl(-1);
+    response = std::move(missing);
+  }
+  if (!response.ok()) co_return response.status();
+  *response->mutable_header() = server_.Header();
+  co_return response;
+}
+
+Task<absl::StatusOr<etcdserverpb::LeaseLeasesResponse>> LeaseService::Leases(
+    const net::CallContext& context, etcdserverpb::LeaseLeasesRequest) {
+  KEEL_CO_RETURN_IF_ERROR(CheckLeaderRequirement(context, server_));
+  co_return co_await server_.LeaseLeases();
+}
+
+// ---- forwarding ----
+
+Task<absl::StatusOr<int64_t>> LeaseService::Renew(int64_t id, bool forwarded) {
+  if (forwarded) co_return co_await server_.LeaseRenew(id);
+  Clock& clock = server_.env().clock();
+  const TimePoint deadline = clock.Now() + server_.request_timeout();
+  bool saw_leader = false;
+  while (clock.Now() < deadline) {
+    const uint64_t leader = server_.leader();
+    if (leader == 0) {
+      co_await Backoff(deadline);
+      continue;
+    }
+    saw_leader = true;
+    absl::StatusOr<int64_t> ttl;
+    if (leader == server_.id()) {
+      ttl = co_await server_.LeaseRenew(id);
+    } else {
+      absl::StatusOr<std::shared_ptr<net::GrpcChannel>> channel =
+          co_await LeaderChannel(leader, deadline);
+      if (!channel.ok()) {
+        ttl = channel.status();
+      } else {
+        ttl = co_await ForwardRenewOnce(*channel, clock, id, deadline);
+        if (absl::IsUnavailable(ttl.status())) DropChannel(*channel);
+      }
+    }
+    if (ttl.ok() || !Retryable(ttl.status())) co_return ttl;
+    co_await Backoff(std::min(deadline, clock.Now() + kLeaseForwardRetry));
+  }
+  co_return saw_leader ? MakeError(EtcdError::kTimeout) : MakeError(EtcdError::kNoLeader);
+}
+
+Task<absl::StatusOr<etcdserverpb::LeaseTimeToLiveResponse>>
+LeaseService::TimeToLiveOnLeader(etcdserverpb::LeaseTimeToLiveRequest request,
+                                 bool forwarded) {
+  if (forwarded) co_return co_await server_.LeaseTimeToLive(std::move(request));
+  Clock& clock = server_.env().clock();
+  const TimePoint deadline = clock.Now() + server_.request_timeout();
+  bool saw_leader = false;
+  while (clock.Now() < deadline) {
+    const uint64_t leader = server_.leader();
+    if (leader == 0) {
+      co_await Backoff(deadline);
+      continue;
+    }
+    saw_leader = true;
+    absl::StatusOr<etcdserverpb::LeaseTimeToLiveResponse> response;
+    if (leader == server_.id()) {
+      response = co_await server_.LeaseTimeToLive(request);
+    } else {
+      absl::StatusOr<std::shared_ptr<net::GrpcChannel>> channel =
+          co_await LeaderChannel(leader, deadline);
+      if (!channel.ok()) {
+        response = channel.status();
+      } else {
+        response = co_await ForwardTimeToLiveOnce(*channel, clock, request, deadline);
+        if (absl::IsUnavailable(response.status())) DropChannel(*channel);
+      }
+    }
+    if (response.ok() || !Retryable(response.status())) co_return response;
+    co_await Backoff(std::min(deadline, clock.Now() + kLeaseForwardRetry));
+  }
+  co_return saw_leader ? MakeError(EtcdError::kTimeout) : MakeError(EtcdError::kNoLeader);
+}
+
+Task<absl::StatusOr<std::shared_ptr<net::GrpcChannel>>> LeaseService::LeaderChannel(
+    uint64_t leader, TimePoint deadline) {
+  Mutex::Guard guard = co_await dial_mutex_.Lock();
+  const Member* member = server_.members().Find(leader);
+  std::string address;
+  if (member != nullptr) {
+    for (const std::string& url : member->client_urls) {
+      absl::StatusOr<Url> parsed = ParseUrl(url);
+      if (parsed.ok()) {
+        address = parsed->HostPort();
+        break;
+      }
+    }
+  }
+  if (address.empty()) {
+    co_return absl::UnavailableError(
+        StrCat("no client URL known for leader ", FormatId(leader)));
+  }
+  if (channel_ != nullptr && channel_leader_ == leader && channel_address_ == address &&
+      channel_->usable()) {
+    co_return channel_;
+  }
+  channel_.reset();
+  Clock& clock = server_.env().clock();
+  net::ChannelOptions options;
+  std::optional<absl::StatusOr<std::unique_ptr<net::GrpcChannel>>> dialed =
+      co_await clock.WithTimeout(
+          Left(clock, deadline),
+          net::DialGrpc(server_.env().net(), clock, address, std::move(options)));
+  dials_++;
+  if (!dialed.has_value()) co_return MakeError(EtcdError::kTimeout);
+  if (!dialed->ok()) co_return dialed->status();
+  channel_ = std::shared_ptr<net::GrpcChannel>(std::move(**dialed));
+  channel_leader_ = leader;
+  channel_address_ = address;
+  co_return channel_;
+}
+
+void LeaseService::DropChannel(const std::shared_ptr<net::GrpcChannel>& channel) {
+  if (channel_ == channel) channel_.reset();
+}
+
+Task<void> LeaseService::Backoff(TimePoint until) {
+  std::vector<Task<void>> race;
+  race.push_back(WaitOn(server_.leader_changed()));
+  race.push_back(SleepUntil(server_.env().clock(), until));
+  co_await WhenAny(std::move(race));
+}
+
+void RegisterLeaseService(net::GrpcServer& grpc, LeaseService& service) {
+  using namespace etcdserverpb;
+  grpc.AddUnary<LeaseGrantRequest, LeaseGrantResponse>(
+      "/etcdserverpb.Lease/LeaseGrant",
+      [&service](net::CallContext& ctx, LeaseGrantRequest request)
+          -> Task<absl::StatusOr<LeaseGrantResponse>> {
+        co_return co_await service.Grant(ctx, std::move(request));
+      });
+  grpc.AddUnary<LeaseRevokeRequest, LeaseRevokeResponse>(
+      "/etcdserverpb.Lease/LeaseRevoke",
+      [&service](net::CallContext& ctx, LeaseRevokeRequest request)
+          -> Task<absl::StatusOr<LeaseRevokeResponse>> {
+        co_return co_await service.Revoke(ctx, std::move(request));
+      });
+  grpc.AddStream<LeaseKeepAliveRequest, LeaseKeepAliveResponse>(
+      std::string(kKeepAlivePath),
+      [&service](net::CallContext& ctx,
+                 LeaseService::KeepAliveStream& stream) -> Task<absl::Status> {
+        co_return co_await service.KeepAlive(ctx, stream);
+      });
+  grpc.AddUnary<LeaseTimeToLiveRequest, LeaseTimeToLiveResponse>(
+      std::string(kTimeToLivePath),
+      [&service](net::CallContext& ctx, LeaseTimeToLiveRequest request)
+          -> Task<absl::StatusOr<LeaseTimeToLiveResponse>> {
+        co_return co_await service.TimeToLive(ctx, std::move(request));
+      });
+  grpc.AddUnary<LeaseLeasesRequest, LeaseLeasesResponse>(
+      "/etcdserverpb.Lease/LeaseLeases",
+      [&service](net::CallContext& ctx, LeaseLeasesRequest request)
+          -> Task<absl::StatusOr<LeaseLeasesResponse>> {
+        co_return co_await service.Leases(ctx, std::move(request));
+      });
+}
+
+}  // namespace keel::node

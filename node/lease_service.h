@@ -1,0 +1,103 @@
+// LeaseService: etcd's Lease gRPC service (/etcdserverpb.Lease/*).
+//
+// LeaseGrant and LeaseRevoke go through raft (Server::LeaseGrant/Revoke).
+// LeaseKeepAlive (a bidirectional stream) and LeaseTimeToLive need the
+// leader's lessor, which holds the expiries: the leader answers them
+// itself; any other member forwards each request to the leader over a gRPC
+// channel to the leader's advertised client URL (etcd forwards over its
+// peer HTTP instead), re-dialled when the leader changes, for up to the
+// request timeout. A member that finds no leader in that time answers
+// "etcdserver: no leader". Forwarded requests carry kForwardedMetadata so a
+// member that is no longer the leader refuses them ("etcdserver: not
+// leader") instead of forwarding again; the forwarder then retries.
+// LeaseLeases is served locally after a linearizable barrier.
+//
+// etcd's answers for a lease that does not exist: keepalive answers TTL 0
+// (not an error), TimeToLive answers TTL -1, revoke fails with
+// "etcdserver: requested lease not found".
+#ifndef KEEL_NODE_LEASE_SERVICE_H_
+#define KEEL_NODE_LEASE_SERVICE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "net/grpc_client.h"
+#include "net/grpc_server.h"
+#include "node/server.h"
+#include "runtime/sync.h"
+
+namespace keel::node {
+
+// Marks a request one member forwarded to the leader.
+inline constexpr std::string_view kForwardedMetadata = "keel-forwarded-to-leader";
+// How long a forwarder waits before trying the leader again after a failed
+// attempt (unless the leader changes first).
+inline constexpr Duration kLeaseForwardRetry = Milliseconds(100);
+
+class LeaseService {
+ public:
+  using KeepAliveStream = net::TypedServerStream<etcdserverpb::LeaseKeepAliveRequest,
+                                                 etcdserverpb::LeaseKeepAliveResponse>;
+
+  // `server` must outlive the service; the service must outlive every call
+  // it serves. Construct and destroy it in the server's process (the
+  // forwarding channel runs there).
+  explicit LeaseService(Server& server);
+  ~LeaseService();
+  LeaseService(const LeaseService&) = delete;
+  LeaseService& operator=(const LeaseService&) = delete;
+
+  // The RPCs. Each checks `hasleader` first. Suspend.
+  Task<absl::StatusOr<etcdserverpb::LeaseGrantResponse>> Grant(
+      const net::CallContext& context, etcdserverpb::LeaseGrantRequest request);
+  Task<absl::StatusOr<etcdserverpb::LeaseRevokeResponse>> Revoke(
+      const net::CallContext& context, etcdserverpb::LeaseRevokeRequest request);
+  // Serves one keepalive stream until the client half-closes (OK), a read
+  // or write fails (that status) or a renewal fails with something other
+  // than a missing lease (that error, ending the stream as etcd does).
+  Task<absl::Status> KeepAlive(const net::CallContext& context, KeepAliveStream& stream);
+  Task<absl::StatusOr<etcdserverpb::LeaseTimeToLiveResponse>> TimeToLive(
+      const net::CallContext& context, etcdserverpb::LeaseTimeToLiveRequest request);
+  Task<absl::StatusOr<etcdserverpb::LeaseLeasesResponse>> Leases(
+      const net::CallContext& context, etcdserverpb::LeaseLeasesRequest request);
+
+  // etcd's LeaseRenew: on the leader locally, else forwarded (unless
+  // `forwarded`: then kNotLeader if this member is not the leader). The TTL,
+  // or kLeaseNotFound, kNoLeader, kTimeout, kStopped.
+  Task<absl::StatusOr<int64_t>> Renew(int64_t id, bool forwarded);
+  // etcd's LeaseTimeToLive, routed as Renew. kLeaseNotFound if the lease
+  // does not exist.
+  Task<absl::StatusOr<etcdserverpb::LeaseTimeToLiveResponse>> TimeToLiveOnLeader(
+      etcdserverpb::LeaseTimeToLiveRequest request, bool forwarded);
+
+  // Channels dialled to leaders so far (for tests).
+  int dials() const { return dials_; }
+
+ private:
+  // A channel to `leader`'s first client URL: the cached one if it is to
+  // the same leader and still usable, else a new one. Unavailable if the
+  // leader's client URLs are unknown or the dial fails. Suspends.
+  Task<absl::StatusOr<std::shared_ptr<net::GrpcChannel>>> LeaderChannel(
+      uint64_t leader, TimePoint deadline);
+  // Drops the cached channel if it is `channel` (it failed).
+  void DropChannel(const std::shared_ptr<net::GrpcChannel>& channel);
+  // Waits for a leader change, or until `until` (bounded by `deadline`).
+  Task<void> Backoff(TimePoint until);
+
+  Server& server_;
+  Mutex dial_mutex_;
+  std::shared_ptr<net::GrpcChannel> channel_;
+  uint64_t channel_leader_ = 0;
+  std::string channel_address_;
+  int dials_ = 0;
+};
+
+// Registers /etcdserverpb.Lease/{LeaseGrant, LeaseRevoke, LeaseKeepAlive,
+// LeaseTimeToLive, LeaseLeases} with `service`.
+void RegisterLeaseService(net::GrpcServer& grpc, LeaseService& service);
+
+}  // namespace keel::node
+
+#endif  // KEEL_NODE_LEASE_SERVICE_H_

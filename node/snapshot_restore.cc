@@ -1,0 +1,162 @@
+// Restoring a `snapshot save` file into a new member's data directory; see
+// snapshot_restore.h.
+#include "node/snapshot_restore.h"
+
+#include <memory>
+
+#include "node/member_store.h"
+#include "node/membership.h"
+#include "node/server_config.h"
+#include "runtime/status_macros.h"
+#include "runtime/strings.h"
+#include "store/key_codec.h"
+#include "store/leveldb_env.h"
+#include "store/mvcc.h"
+#include "store/mvcc_snapshot.h"
+#include "store/wal_storage.h"
+
+namespace keel::node {
+namespace {
+
+ServerConfig ConfigOf(const RestoreOptions& options) {
+  ServerConfig config;
+  config.name = options.name;
+  config.data_dir = options.data_dir;
+  config.wal_dir = options.wal_dir;
+  config.initial_cluster = options.initial_cluster;
+  config.initial_cluster_token = options.initial_cluster_token;
+  config.initial_advertise_peer_urls = options.initial_advertise_peer_urls;
+  config.listen_peer_urls = options.initial_advertise_peer_urls;
+  return config;
+}
+
+// The key space of the snapshot, without the old cluster's membership and
+// identity, plus the new members and this member's identity.
+absl::StatusOr<store::SnapshotFileMetadata> RestoreKeySpace(
+    Env& env, const RestoreOptions& options, const std::string& kv_dir,
+    const std::vector<Member>& members, uint64_t cluster_id, uint64_t member_id) {
+  KEEL_ASSIGN_OR_RETURN(
+      std::unique_ptr<store::SnapshotFileReader> reader,
+      store::SnapshotFileReader::Open(env.fs(), options.snapshot_path,
+                                      {.skip_hash_check = options.skip_hash_check}));
+  store::LevelDbEnv leveldb_env(env.fs(), env.clock(), env.log(),
+                                store::LevelDbBackground::kQueue);
+  store::MvccOptions mvcc_options;
+  mvcc_options.path = kv_dir;
+  mvcc_options.env = &leveldb_env;
+  mvcc_options.after_db_call = [&leveldb_env] { leveldb_env.RunPending(); };
+  KEEL_ASSIGN_OR_RETURN(std::unique_ptr<store::MvccRestorer> restorer,
+                        store::MvccRestorer::Create(mvcc_options));
+  std::string key, value;
+  while (true) {
+    KEEL_ASSIGN_OR_RETURN(bool more, reader->Next(&key, &value));
+    if (!more) break;
+    if (!key.empty() && key[0] == store::kClusterTag) continue;
+    KEEL_RETURN_IF_ERROR(restorer->AddRecord(key, value));
+  }
+  KEEL_ASSIGN_OR_RETURN(std::unique_ptr<store::Mvcc> mvcc, restorer->Finish());
+  if (mvcc->applied().index != reader->metadata().consistent_index ||
+      mvcc->current_revision() != reader->metadata().revision) {
+    return absl::DataLossError(StrCat(
+        options.snapshot_path, ": the key space inside (applied index ",
+        mvcc->applied().index, ", revision ", mvcc->current_revision(),
+        ") does not match the file's metadata"));
+  }
+  MemberStore member_store(*mvcc->db());
+  KEEL_RETURN_IF_ERROR(member_store.Load());
+  for (const Member& member : members) KEEL_RETURN_IF_ERROR(member_store.Put(member));
+  KEEL_RETURN_IF_ERROR(member_store.SetIdentity(cluster_id, member_id));
+  return reader->metadata();
+}
+
+}  // namespace
+
+Task<absl::StatusOr<RestoreResult>> RestoreSnapshot(Env& env, RestoreOptions options) {
+  const ServerConfig config = ConfigOf(options);
+  KEEL_CO_RETURN_IF_ERROR(config.Validate());
+  FileSystem& fs = env.fs();
+  const std::string data_dir = config.DataDir();
+  if (fs.Stat(data_dir).ok()) {
+    co_return absl::FailedPreconditionError(StrCat("data-dir \"", data_dir, "\" exists"));
+  }
+  KEEL_CO_ASSIGN_OR_RETURN(std::vector<Member> members, BootstrapMembers(config));
+  std::vector<uint64_t> ids;
+  uint64_t member_id = 0;
+  for (const Member& m : members) {
+    ids.push_back(m.id);
+    if (m.name == config.name) member_id = m.id;
+  }
+  KEEL_ASSERT(member_id != 0);
+  const uint64_t cluster_id = ComputeClusterId(ids);
+  const std::string member_dir = JoinPath(data_dir, "member");
+
+  absl::StatusOr<RestoreResult> result = absl::UnknownError("unfinished");
+  do {
+    absl::Status made = CreateDirs(fs, JoinPath(member_dir, "snap"));
+    if (!made.ok()) {
+      result = made;
+      break;
+    }
+    auto metadata = RestoreKeySpace(env, options, JoinPath(member_dir, "kv"), members,
+                                    cluster_id, member_id);
+    if (!metadata.ok()) {
+      result = metadata.status();
+      break;
+    }
+    if (metadata->consistent_index == 0 || metadata->consistent_term == 0) {
+      result = absl::DataLossError(StrCat(options.snapshot_path,
+                                          " holds no applied raft index"));
+      break;
+    }
+    // The new log starts at a raft snapshot of the key space: the same
+    // index and term on every member restored from this file.
+    raftpb::ConfState conf_state;
+    for (uint64_t id : ids) conf_state.add_voters(id);
+    store::WalOptions wal_options;
+    wal_options.dir = config.WalDir();
+    auto wal = co_await store::WalStorage::Create(
+        env, wal_options, store::WalIdentity{.member_id = member_id, .cluster_id = cluster_id},
+        conf_state);
+    if (!wal.ok()) {
+      result = wal.status();
+      break;
+    }
+    raftpb::Snapshot snapshot;
+    snapshot.mutable_metadata()->set_index(metadata->consistent_index);
+    snapshot.mutable_metadata()->set_term(metadata->consistent_term);
+    *snapshot.mutable_metadata()->mutable_conf_state() = conf_state;
+    raftpb::HardState hard_state;
+    hard_state.set_term(metadata->consistent_term);
+    hard_state.set_commit(metadata->consistent_index);
+    absl::Status saved = co_await (*wal)->Save(hard_state, {}, snapshot, true);
+    if (!saved.ok()) {
+      result = saved;
+      break;
+    }
+    result = RestoreResult{.member_id = member_id,
+                           .cluster_id = cluster_id,
+                           .raft_index = metadata->consistent_index,
+                           .revision = metadata->revision,
+                           .data_dir = data_dir};
+  } while (false);
+  if (!result.ok()) (void)RemoveTree(fs, data_dir);
+  co_return result;
+}
+
+absl::StatusOr<SnapshotStatus> ReadSnapshotStatus(FileSystem& fs, const std::string& path) {
+  KEEL_ASSIGN_OR_RETURN(std::unique_ptr<store::SnapshotFileReader> reader,
+                        store::SnapshotFileReader::Open(fs, path));
+  const store::SnapshotFileSummary& summary = reader->summary();
+  SnapshotStatus status;
+  KEEL_ASSERT(summary.hash_hex.size() >= 8);
+  for (char c : summary.hash_hex.substr(0, 8)) {
+    status.hash = (status.hash << 4) |
+                  static_cast<uint32_t>(c <= '9' ? c - '0' : c - 'a' + 10);
+  }
+  status.revision = reader->metadata().revision;
+  status.total_keys = summary.records;
+  status.total_size = summary.file_bytes;
+  return status;
+}
+
+}  // namespace keel::node
