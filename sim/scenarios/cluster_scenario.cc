@@ -1,7 +1,7 @@
 // Scenario `cluster`: real keel members (node::Node, the code tools/keel
 // runs) on 3 or 5 simulated machines, driven by etcd clients (keel's
-// EtcdClient over its gRPC client, over SimNetwork) issuing KV requests and
-// watches, under the nemesis (partitions, isolation, one-way cuts, clogs,
+// EtcdClient over its gRPC client, over SimNetwork) issuing KV requests,
+// lease requests and watches, under the nemesis (partitions, isolation, one-way cuts, clogs,
 // kills, power losses, pauses, disk faults) plus a targeted operator that
 // isolates, kills or crashes the current leader.
 //
@@ -16,7 +16,8 @@
 //     key-space Hash at the same revision; a linearizable read of the whole
 //     key space succeeds (the history's final read-out);
 //  4. the history is checked (sim/check's CheckHistory: linearizability,
-//     the watch guarantees, durability of every acknowledged write).
+//     the watch guarantees, the lease rules, durability of every
+//     acknowledged write).
 // --inject-bug stale-read | watch-skip: client-side defects the checkers
 // must catch (cluster_workload.h). A checker failure writes the history to cluster-seed<N>.history.jsonl
 // (for keel-check) and reports the violations.
@@ -296,10 +297,12 @@ ScenarioResult ClusterScenario::Run() {
 std::string ClusterScenario::Summary() const {
   const ClusterWorkload::Stats& s = workload_->stats();
   return absl::StrFormat(
-      "ok=%d failed=%d unknown=%d watches=%d watch_events=%d faults=%d "
+      "ok=%d failed=%d unknown=%d watches=%d watch_events=%d leases=%d "
+      "leases_ended=%d faults=%d "
       "isolations=%d leader_kills=%d starts=%d failed_starts=%d fatal_stops=%d "
       "converged_after=%s gaps=%d search_steps=%d",
-      s.ok, s.failed, s.unknown, s.watches, s.watch_events,
+      s.ok, s.failed, s.unknown, s.watches, s.watch_events, s.leases_granted,
+      s.leases_seen_ended,
       nemesis_ == nullptr ? 0 : nemesis_->faults_injected(), isolations_, leader_kills_,
       members_->starts(), members_->failed_starts(), members_->fatal_stops(),
       FormatDuration(converged_after_), report_.linearizability.gaps,

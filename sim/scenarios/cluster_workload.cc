@@ -25,6 +25,12 @@ constexpr int64_t kMaxThinkMs = 30;
 // How long a watcher keeps one watch open.
 constexpr int64_t kMinWatchMs = 500;
 constexpr int64_t kMaxWatchMs = 6000;
+// Lease TTLs: long enough to outlive an election now and then, short
+// enough that unattended leases expire within a run.
+constexpr int64_t kMinLeaseTtlSeconds = 2;
+constexpr int64_t kMaxLeaseTtlSeconds = 8;
+// Leases a client keeps track of.
+constexpr size_t kMaxLeasesPerClient = 6;
 // Between attempts of the final read-out.
 constexpr Duration kFinalReadRetry = Milliseconds(200);
 
@@ -87,9 +93,44 @@ Task<void> ClusterWorkload::RunClient(Env& env, check::ClientId id, uint64_t see
   running_--;
 }
 
+check::Request ClusterWorkload::NextLeaseRequest(ClientState& state) {
+  Random& r = state.random;
+  const uint64_t roll = r.Uniform(100);
+  if (state.leases.empty() || roll < 20) {
+    check::LeaseGrantRequest grant;
+    grant.ttl = r.UniformRange(kMinLeaseTtlSeconds, kMaxLeaseTtlSeconds);
+    return grant;
+  }
+  // Mostly the newest leases: the oldest are left to expire.
+  const size_t n = state.leases.size();
+  const int64_t lease = state.leases[n - 1 - r.Uniform(std::min<size_t>(n, 3))];
+  if (roll < 50) {
+    check::PutRequest put;
+    put.key = KeyOf(state);
+    put.value = StrCat("c", state.id, "-", ++state.writes);
+    put.lease = lease;
+    return put;
+  }
+  if (roll < 80) {
+    check::LeaseKeepAliveRequest keepalive;
+    keepalive.id = lease;
+    return keepalive;
+  }
+  if (roll < 92) {
+    check::LeaseTimeToLiveRequest ttl;
+    ttl.id = lease;
+    ttl.keys = r.OneIn(2);
+    return ttl;
+  }
+  check::LeaseRevokeRequest revoke;
+  revoke.id = lease;
+  return revoke;
+}
+
 check::Request ClusterWorkload::NextRequest(ClientState& state) {
   Random& r = state.random;
   const uint64_t roll = r.Uniform(100);
+  if (roll >= 92) return NextLeaseRequest(state);
   auto value = [&] {
     std::string v = StrCat("c", state.id, "-", ++state.writes);
     // Now and then a large value, to fill raft messages and memtables.
@@ -191,6 +232,34 @@ check::Request ClusterWorkload::NextRequest(ClientState& state) {
 void ClusterWorkload::Observe(ClientState& state, const check::Request& request,
                               const check::Response& response, int64_t revision) {
   state.last_revision = std::max(state.last_revision, revision);
+  auto forget = [&state](int64_t lease) {
+    state.leases.erase(std::remove(state.leases.begin(), state.leases.end(), lease),
+                       state.leases.end());
+  };
+  if (const auto* grant = std::get_if<check::LeaseGrantResponse>(&response)) {
+    stats_.leases_granted++;
+    state.leases.push_back(grant->id);
+    if (state.leases.size() > kMaxLeasesPerClient) state.leases.erase(state.leases.begin());
+    return;
+  }
+  if (const auto* revoke = std::get_if<check::LeaseRevokeRequest>(&request)) {
+    forget(revoke->id);
+    return;
+  }
+  if (const auto* keepalive = std::get_if<check::LeaseKeepAliveRequest>(&request)) {
+    if (std::get<check::LeaseKeepAliveResponse>(response).ttl <= 0) {
+      stats_.leases_seen_ended++;
+      forget(keepalive->id);
+    }
+    return;
+  }
+  if (const auto* ttl = std::get_if<check::LeaseTimeToLiveRequest>(&request)) {
+    if (std::get<check::LeaseTimeToLiveResponse>(response).ttl < 0) {
+      stats_.leases_seen_ended++;
+      forget(ttl->id);
+    }
+    return;
+  }
   if (const auto* put = std::get_if<check::PutRequest>(&request)) {
     state.mod_revisions[put->key] = revision;
   } else if (const auto* get = std::get_if<check::RangeRequest>(&request)) {
@@ -289,7 +358,8 @@ Task<void> ClusterWorkload::Issue(ClientState& state, check::Request request) {
       break;
     }
     default:
-      KEEL_ASSERT_MSG(false, "the workload draws only KV requests");
+      status = co_await IssueLease(state, request, options, &response, &revision, &is_write);
+      break;
   }
   if (status.ok()) {
     stats_.ok++;
@@ -298,6 +368,53 @@ Task<void> ClusterWorkload::Issue(ClientState& state, check::Request request) {
   } else {
     Record(op, status, is_write, state);
   }
+}
+
+Task<absl::Status> ClusterWorkload::IssueLease(ClientState& state,
+                                               const check::Request& request,
+                                               client::RequestOptions options,
+                                               check::Response* response, int64_t* revision,
+                                               bool* is_write) {
+  if (const auto* grant = std::get_if<check::LeaseGrantRequest>(&request)) {
+    etcdserverpb::LeaseGrantRequest wire;
+    wire.set_ttl(grant->ttl);
+    wire.set_id(grant->id);
+    auto got = co_await state.client.LeaseGrant(std::move(wire), options);
+    if (!got.ok()) co_return got.status();
+    *response = check::LeaseGrantResponse{.id = got->id(), .ttl = got->ttl()};
+    *revision = got->header().revision();
+    co_return absl::OkStatus();
+  }
+  if (const auto* revoke = std::get_if<check::LeaseRevokeRequest>(&request)) {
+    etcdserverpb::LeaseRevokeRequest wire;
+    wire.set_id(revoke->id);
+    auto got = co_await state.client.LeaseRevoke(std::move(wire), options);
+    if (!got.ok()) co_return got.status();
+    *response = check::LeaseRevokeResponse{};
+    *revision = got->header().revision();
+    co_return absl::OkStatus();
+  }
+  if (const auto* keepalive = std::get_if<check::LeaseKeepAliveRequest>(&request)) {
+    auto got = co_await state.client.LeaseKeepAliveOnce(keepalive->id, options);
+    if (!got.ok()) co_return got.status();
+    *response = check::LeaseKeepAliveResponse{.ttl = got->ttl()};
+    *revision = got->header().revision();
+    co_return absl::OkStatus();
+  }
+  const auto& ttl = std::get<check::LeaseTimeToLiveRequest>(request);
+  *is_write = false;
+  etcdserverpb::LeaseTimeToLiveRequest wire;
+  wire.set_id(ttl.id);
+  wire.set_keys(ttl.keys);
+  auto got = co_await state.client.LeaseTimeToLive(std::move(wire), options);
+  if (!got.ok()) co_return got.status();
+  check::LeaseTimeToLiveResponse out;
+  out.ttl = got->ttl();
+  out.granted_ttl = got->grantedttl();
+  for (const std::string& key : got->keys()) out.keys.push_back(key);
+  *response = std::move(out);
+  *revision = got->header().revision();
+  co_return absl::OkStatus();
 }
 
 Task<void> ClusterWorkload::RunWatcher(Env& env, check::ClientId id, uint64_t seed) {

@@ -7,7 +7,9 @@
 // The KV mix follows etcd's robustness traffic over a few contended keys:
 // puts, linearizable and serializable gets, prefix range scans, reads at a
 // past revision, deletes, compare-and-swap txns on a key's mod revision,
-// and rare compactions. Values are unique per write (the checker relies on
+// rare compactions, and leases (grants of a few seconds, keys attached to
+// them, keepalives, time-to-live queries, revocations, and expiry when a
+// client stops keeping one alive). Values are unique per write (the checker relies on
 // it to tell writes apart). Each request has a timeout; a failed write
 // whose effect the client cannot know (timeout, lost connection, "request
 // timed out") is recorded as unknown, one refused before it was proposed as
@@ -83,6 +85,7 @@ class ClusterWorkload {
   struct Stats {
     uint64_t ok = 0, failed = 0, unknown = 0;
     uint64_t watches = 0, watch_events = 0;
+    uint64_t leases_granted = 0, leases_seen_ended = 0;
   };
   const Stats& stats() const { return stats_; }
 
@@ -99,6 +102,8 @@ class ClusterWorkload {
     int64_t last_revision = 1;
     std::map<std::string, int64_t> mod_revisions;
     uint64_t writes = 0;
+    // Leases this client was granted and has not seen end, oldest first.
+    std::vector<int64_t> leases;
   };
 
   Task<void> RunClient(Env& env, check::ClientId id, uint64_t seed);
@@ -107,6 +112,13 @@ class ClusterWorkload {
   Task<void> FinalRead(Env& env);
   // Draws the next request of the mix.
   check::Request NextRequest(ClientState& state);
+  // Draws a lease request (grant, keepalive, time-to-live, revoke, or a
+  // put attached to a lease).
+  check::Request NextLeaseRequest(ClientState& state);
+  // Sends a lease request; sets *is_write for the outcome rule.
+  Task<absl::Status> IssueLease(ClientState& state, const check::Request& request,
+                                client::RequestOptions options, check::Response* response,
+                                int64_t* revision, bool* is_write);
   // Sends `request`, records it and learns from the response.
   Task<void> Issue(ClientState& state, check::Request request);
   // Learns revisions from a successful response.
