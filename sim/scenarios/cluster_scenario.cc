@@ -1,9 +1,11 @@
 // Scenario `cluster`: real keel members (node::Node, the code tools/keel
 // runs) on 3 or 5 simulated machines, driven by etcd clients (keel's
 // EtcdClient over its gRPC client, over SimNetwork) issuing KV requests,
-// lease requests and watches, under the nemesis (partitions, isolation, one-way cuts, clogs,
-// kills, power losses, pauses, disk faults) plus a targeted operator that
-// isolates, kills or crashes the current leader.
+// lease requests and watches, under the nemesis (partitions, isolation,
+// one-way cuts, clogs, kills, power losses, pauses, disk faults) plus an
+// operator that isolates, kills or crashes the current leader, and
+// swizzle-clogs (clogs a random subset of members one by one and unclogs
+// them in random order).
 //
 // The run:
 //  1. chaos for --duration: members, clients (cluster_workload.h) and the
@@ -68,6 +70,7 @@ class ClusterScenario {
   void OperatorTick();
   void IsolateLeader(size_t m);
   void TakeDownLeader(size_t m, bool crash);
+  void SwizzleClog();
   void HealOperator();
   void Heal();
   bool CheckLiveness();
@@ -88,7 +91,7 @@ class ClusterScenario {
   // The operator's own faults, undone at heal.
   std::vector<std::pair<std::string, std::string>> cuts_;
   std::vector<size_t> downed_;
-  uint64_t isolations_ = 0, leader_kills_ = 0;
+  uint64_t isolations_ = 0, leader_kills_ = 0, swizzles_ = 0;
   Duration converged_after_{};
   check::CheckReport report_;
 };
@@ -154,6 +157,7 @@ void ClusterScenario::OperatorTick() {
       TakeDownLeader(m, /*crash=*/true);
     }
   }
+  if (faults.has(Fault::kClog) && random_.OneIn(6)) SwizzleClog();
   world_->After(Between(Milliseconds(500), Seconds(4)), [this] { OperatorTick(); });
 }
 
@@ -175,6 +179,32 @@ void ClusterScenario::IsolateLeader(size_t m) {
     for (const auto& [a, b] : cuts) world_->net().Heal(a, b);
     world_->log().Note("operator", "heal the leader's isolation");
   });
+}
+
+// FoundationDB's swizzle-clog: clog a random subset of the members one by
+// one, then let the clogs lift in a random order.
+void ClusterScenario::SwizzleClog() {
+  std::vector<size_t> chosen;
+  for (size_t m = 0; m < members_->size(); m++) {
+    if (random_.OneIn(2)) chosen.push_back(m);
+  }
+  if (chosen.empty()) return;
+  swizzles_++;
+  const Duration step = Between(Milliseconds(50), Milliseconds(500));
+  std::string names;
+  for (size_t i = 0; i < chosen.size(); i++) {
+    SimMachine* machine = members_->machines()[chosen[i]];
+    StrAppend(&names, " ", machine->name());
+    // Clogged at i * step, lifted at a random time after the last clog.
+    const Duration start = step * static_cast<int64_t>(i);
+    const Duration end = step * static_cast<int64_t>(chosen.size()) +
+                         Between(Milliseconds(100), Seconds(3));
+    world_->After(start, [this, machine, length = end - start] {
+      if (!operating_) return;
+      world_->net().Clog(machine->host(), length);
+    });
+  }
+  world_->log().Note("operator", StrCat("swizzle-clog", names));
 }
 
 void ClusterScenario::TakeDownLeader(size_t m, bool crash) {
@@ -299,11 +329,11 @@ std::string ClusterScenario::Summary() const {
   return absl::StrFormat(
       "ok=%d failed=%d unknown=%d watches=%d watch_events=%d leases=%d "
       "leases_ended=%d faults=%d "
-      "isolations=%d leader_kills=%d starts=%d failed_starts=%d fatal_stops=%d "
+      "isolations=%d leader_kills=%d swizzles=%d starts=%d failed_starts=%d fatal_stops=%d "
       "converged_after=%s gaps=%d search_steps=%d",
       s.ok, s.failed, s.unknown, s.watches, s.watch_events, s.leases_granted,
       s.leases_seen_ended,
-      nemesis_ == nullptr ? 0 : nemesis_->faults_injected(), isolations_, leader_kills_,
+      nemesis_ == nullptr ? 0 : nemesis_->faults_injected(), isolations_, leader_kills_, swizzles_,
       members_->starts(), members_->failed_starts(), members_->fatal_stops(),
       FormatDuration(converged_after_), report_.linearizability.gaps,
       report_.linearizability.search_steps);
