@@ -109,7 +109,9 @@ etcdserverpb::DeleteRangeRequest ToProto(const check::DeleteRequest& request) {
 
 etcdserverpb::TxnRequest ToProto(const check::TxnRequest& request) {
   etcdserverpb::TxnRequest out;
-  for (const check::Compare& compare : request.compare) *out.add_compare() = CompareToProto(compare);
+  for (const check::Compare& compare : request.compare) {
+    *out.add_compare() = CompareToProto(compare);
+  }
   for (const check::TxnRequestOp& op : request.success) *out.add_success() = OpToProto(op);
   for (const check::TxnRequestOp& op : request.failure) *out.add_failure() = OpToProto(op);
   return out;

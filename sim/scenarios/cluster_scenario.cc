@@ -21,8 +21,9 @@
 //     the watch guarantees, the lease rules, durability of every
 //     acknowledged write).
 // --inject-bug stale-read | watch-skip: client-side defects the checkers
-// must catch (cluster_workload.h). A checker failure writes the history to cluster-seed<N>.history.jsonl
-// (for keel-check) and reports the violations.
+// must catch (cluster_workload.h). A checker failure writes the history to
+// cluster-seed<N>.history.jsonl (for keel-check) and reports the
+// violations.
 #include <algorithm>
 #include <memory>
 #include <optional>
