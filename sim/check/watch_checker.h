@@ -11,7 +11,9 @@
 //   reliable      the events received equal the committed history of the
 //                 watched range (and filters) from the start revision up to
 //                 the last revision the stream covered (its last event or
-//                 progress notification);
+//                 progress notification), except that a watch from a
+//                 compaction revision C may miss the deletes made at C (etcd
+//                 drops those tombstones when it compacts at C);
 //   resumable     a watch from revision R first reports the first committed
 //                 event at or after R;
 //   compaction    a watch whose start revision was compacted before it was
