@@ -82,6 +82,9 @@ Task<void> ClusterMembers::Boot(Env& env, size_t m) {
   fatal_stops_++;
   world_.log().Note("cluster", StrCat(machines_[m]->name(), " stopped: ",
                                       (*member)->server().fatal_error().ToString()));
+  // As tools/keel does on a fatal error: a graceful stop (client
+  // connections drained, requests inside finished) before the process exits.
+  co_await (*member)->Stop(Seconds(1));
 }
 
 int ClusterMembers::Leader() const {
