@@ -183,9 +183,20 @@ absl::Status Server::StartRaft(bool bootstrap) {
   term_ = initial.hard_state.term();
   commit_index_ = initial.hard_state.commit();
   if (applied_index_ > last_index) {
-    return absl::DataLossError(StrCat(
-        "member data in ", config_.DataDir(), " has applied index ",
-        applied_index_, " beyond the raft log's last index ", last_index));
+    // A leader sends its whole key space with a raft snapshot, so a key
+    // space installed from one is ahead of the snapshot's index until the
+    // entries in between reach the log (they are skipped when applied).
+    // Without a snapshot in the log, the log lost entries the key space
+    // applied.
+    if (snapshot_index_ == 0) {
+      return absl::DataLossError(StrCat(
+          "member data in ", config_.DataDir(), " has applied index ",
+          applied_index_, " beyond the raft log's last index ", last_index));
+    }
+    env_.log().Info("key space is ahead of the raft log (installed from a leader's snapshot)",
+                    {{"applied-index", applied_index_},
+                     {"snapshot-index", snapshot_index_},
+                     {"last-index", last_index}});
   }
 
   raft::Config raft_config{

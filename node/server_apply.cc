@@ -2,6 +2,7 @@
 // membership and raft's configuration; results to the proposers' waiters.
 // Every entry reaches the Mvcc exactly once (applied or skipped), so the
 // applied index written with it makes replay after a crash a no-op.
+#include <algorithm>
 #include <utility>
 
 #include "node/errors.h"
@@ -42,7 +43,9 @@ Task<void> Server::ApplyLoop() {
         Fail(status);
         co_return;
       }
-      applied_index_ = entry.index();
+      // Entries below a key space installed from a leader's snapshot were
+      // skipped: the applied index stays the key space's.
+      applied_index_ = std::max(applied_index_, entry.index());
     }
     applied_changed_.WakeAll();
     absl::Status compacted = co_await MaybeCompactLog();
@@ -310,8 +313,13 @@ Task<absl::Status> Server::MaybeCompactLog() {
   // Keep the catch-up entries behind so a follower that is a little behind
   // catches up from the log instead of needing a snapshot.
   const uint64_t keep = config_.snapshot_catchup_entries;
-  if (applied_index_ <= keep) co_return absl::OkStatus();
-  const uint64_t index = applied_index_ - keep;
+  // The log can only be compacted up to what it holds: after a leader's
+  // snapshot the key space may be ahead of the log.
+  absl::StatusOr<uint64_t> last_index = log_store_->storage().LastIndex();
+  if (!last_index.ok()) co_return last_index.status();
+  const uint64_t applied_in_log = std::min(applied_index_, *last_index);
+  if (applied_in_log <= keep) co_return absl::OkStatus();
+  const uint64_t index = applied_in_log - keep;
   if (index <= snapshot_index_) co_return absl::OkStatus();
   // The configuration at `index`: the last change at or before it.
   raft::ConfState conf_state = snapshot_conf_state_;

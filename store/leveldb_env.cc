@@ -167,11 +167,21 @@ leveldb::Status LevelDbEnv::RenameFile(const std::string& from,
                                        const std::string& to) {
   if (abandoned()) return Abandoned(from);
   absl::Status renamed = fs_.Rename(from, to);
+  if (!renamed.ok()) return ToLevelDb(renamed, from);
   // LevelDB installs a new CURRENT by renaming a synced temporary file over
   // it; without a directory sync a crash could bring back the old name
   // after the files it named were deleted.
-  if (renamed.ok()) renamed = fs_.SyncDirNow(LevelDbParentDir(to));
-  return renamed.ok() ? leveldb::Status::OK() : ToLevelDb(renamed, from);
+  absl::Status synced = fs_.SyncDirNow(LevelDbParentDir(to));
+  if (!synced.ok()) {
+    // The rename has happened (in the page cache) but may not be durable.
+    // LevelDB takes an error as "not renamed" and would delete the new
+    // MANIFEST that CURRENT now names, and the old one after a later
+    // success: either leaves CURRENT dangling. As after any failed fsync,
+    // write nothing more; the owner must reopen.
+    Abandon();
+    return ToLevelDb(synced, to);
+  }
+  return leveldb::Status::OK();
 }
 
 leveldb::Status LevelDbEnv::LockFile(const std::string& name,

@@ -24,7 +24,9 @@
 // memtable switch), so a crash can never keep a later synced write while
 // losing earlier unsynced ones (google/leveldb#193); a new file's directory
 // entry is synced on its first Sync(), and RenameFile() (how LevelDB
-// switches CURRENT) syncs the directory. A crash may keep any subset of a
+// switches CURRENT) syncs the directory; if that sync fails, the Env
+// abandons itself (see Abandon() below), since the rename is done and
+// LevelDB, told it failed, would delete the MANIFEST CURRENT names. A crash may keep any subset of a
 // file's unsynced sectors, so before LevelDB reads a log or MANIFEST to
 // recover, the Env shows it only the valid prefix (leveldb_env_log_scan.h)
 // and refuses a damaged one with Corruption (which paranoid_checks turns

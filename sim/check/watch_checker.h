@@ -11,12 +11,16 @@
 //   reliable      the events received equal the committed history of the
 //                 watched range (and filters) from the start revision up to
 //                 the last revision the stream covered (its last event or
-//                 progress notification);
+//                 progress notification), except that a watch from a
+//                 compaction revision C may miss the deletes made at C (etcd
+//                 drops those tombstones when it compacts at C);
 //   resumable     a watch from revision R first reports the first committed
 //                 event at or after R;
 //   compaction    a watch whose start revision was compacted before it was
-//                 created gets compact_revision (and no events); a
-//                 compaction notice implies start < compact_revision;
+//                 created, on a member known to have applied the compaction
+//                 (its revision at creation is past the compaction's), gets
+//                 compact_revision (and no events); a compaction notice
+//                 implies start < compact_revision;
 //   prev_kv       when asked for, prev_kv is the key's previous value.
 //
 // The first four (and compaction) need only the stream. reliable, resumable

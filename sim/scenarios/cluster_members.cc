@@ -1,0 +1,145 @@
+// The cluster scenario's members: node::Node on simulated machines.
+#include "sim/scenarios/cluster_members.h"
+
+#include <memory>
+
+#include "runtime/strings.h"
+
+namespace keel::sim::cluster {
+namespace {
+
+// A supervisor's pause before restarting a member that stopped or refused
+// to start.
+constexpr Duration kRestartAfterExit = Milliseconds(500);
+
+std::string HostOf(size_t m) { return StrCat("10.0.0.", m + 1); }
+
+// Clears the scenario's pointer to a member when its boot frame goes (the
+// process was killed, or the member stopped).
+struct ClearOnExit {
+  node::Node** slot;
+  ~ClearOnExit() { *slot = nullptr; }
+};
+
+}  // namespace
+
+ClusterMembers::ClusterMembers(SimWorld& world, int count, MemberTuning tuning)
+    : world_(world), tuning_(tuning) {
+  KEEL_ASSERT(count >= 1);
+  for (int i = 0; i < count; i++) {
+    StrAppend(&initial_cluster_, i > 0 ? "," : "", "m", i + 1, "=http://",
+              HostOf(static_cast<size_t>(i)), ":", kPeerPort);
+  }
+  nodes_.assign(static_cast<size_t>(count), nullptr);
+  for (int i = 0; i < count; i++) {
+    const size_t m = static_cast<size_t>(i);
+    machines_.push_back(&world_.AddMachine(
+        {.name = StrCat("m", i + 1),
+         .host = HostOf(m),
+         .boot = [this, m](Env& env) { return Boot(env, m); },
+         .restart_after_exit = kRestartAfterExit}));
+  }
+}
+
+std::vector<std::string> ClusterMembers::ClientEndpoints() const {
+  std::vector<std::string> out;
+  for (size_t m = 0; m < machines_.size(); m++) out.push_back(StrCat(HostOf(m), ":", kClientPort));
+  return out;
+}
+
+void ClusterMembers::StartAll() {
+  for (SimMachine* machine : machines_) machine->Start();
+}
+
+Task<void> ClusterMembers::Boot(Env& env, size_t m) {
+  node::ServerConfig config;
+  config.name = machines_[m]->name();
+  config.listen_client_urls = {StrCat("http://", HostOf(m), ":", kClientPort)};
+  config.advertise_client_urls = config.listen_client_urls;
+  config.listen_peer_urls = {StrCat("http://", HostOf(m), ":", kPeerPort)};
+  config.initial_advertise_peer_urls = config.listen_peer_urls;
+  config.initial_cluster = initial_cluster_;
+  config.heartbeat_interval_ms = tuning_.heartbeat_interval_ms;
+  config.election_timeout_ms = tuning_.election_timeout_ms;
+  config.snapshot_count = tuning_.snapshot_count;
+  config.snapshot_catchup_entries = tuning_.snapshot_catchup_entries;
+  node::NodeOptions options;
+  // LevelDB's background work on the loop, and a small memtable, so
+  // flushes and compactions happen within a run.
+  options.storage.leveldb_background = store::LevelDbBackground::kQueue;
+  options.storage.leveldb_write_buffer_bytes = 64 << 10;
+  auto member = co_await node::Node::Start(env, std::move(config), std::move(options));
+  if (!member.ok()) {
+    failed_starts_++;
+    world_.log().Note("cluster", StrCat(machines_[m]->name(), " did not start: ",
+                                        member.status().ToString()));
+    co_return;
+  }
+  starts_++;
+  ClearOnExit clear{&nodes_[m]};
+  nodes_[m] = member->get();
+  co_await (*member)->server().stopped().Wait();
+  fatal_stops_++;
+  world_.log().Note("cluster", StrCat(machines_[m]->name(), " stopped: ",
+                                      (*member)->server().fatal_error().ToString()));
+  // As tools/keel does on a fatal error: a graceful stop (client
+  // connections drained, requests inside finished) before the process exits.
+  co_await (*member)->Stop(Seconds(1));
+}
+
+int ClusterMembers::Leader() const {
+  int best = -1;
+  uint64_t best_term = 0;
+  for (size_t m = 0; m < nodes_.size(); m++) {
+    if (nodes_[m] == nullptr || machines_[m]->paused()) continue;
+    const node::Server& s = nodes_[m]->server();
+    if (s.is_leader() && (best < 0 || s.term() > best_term)) {
+      best = static_cast<int>(m);
+      best_term = s.term();
+    }
+  }
+  return best;
+}
+
+bool ClusterMembers::Converged() const {
+  const int leader = Leader();
+  if (leader < 0) return false;
+  node::Server& lead = nodes_[static_cast<size_t>(leader)]->server();
+  for (size_t m = 0; m < nodes_.size(); m++) {
+    if (nodes_[m] == nullptr || machines_[m]->paused()) return false;
+    const node::Server& s = nodes_[m]->server();
+    if (s.leader() != lead.id() || s.term() != lead.term() ||
+        s.applied_index() != lead.applied_index()) {
+      return false;
+    }
+  }
+  auto want = lead.mvcc().Hash();
+  if (!want.ok()) return false;
+  for (node::Node* n : nodes_) {
+    auto got = n->server().mvcc().Hash();
+    if (!got.ok() || got->hash != want->hash || got->revision != want->revision) return false;
+  }
+  return true;
+}
+
+std::string ClusterMembers::Describe() const {
+  std::string out;
+  for (size_t m = 0; m < nodes_.size(); m++) {
+    StrAppend(&out, "  ", machines_[m]->name(), ": ");
+    if (nodes_[m] == nullptr) {
+      out += machines_[m]->running() ? "starting or stopped\n" : "down\n";
+      continue;
+    }
+    node::Server& s = nodes_[m]->server();
+    auto hash = s.mvcc().Hash();
+    StrAppend(&out, machines_[m]->paused() ? "paused " : "",
+              s.is_leader() ? "leader" : "follower", " id ", s.id(), " term ", s.term(),
+              " lead ", s.leader(), " applied ", s.applied_index(), " revision ",
+              s.mvcc().current_revision());
+    if (hash.ok()) StrAppend(&out, " hash ", hash->hash);
+    out += "\n";
+  }
+  return out;
+}
+
+}  // namespace keel::sim::cluster

@@ -1,0 +1,363 @@
+// Scenario `cluster`: real keel members (node::Node, the code tools/keel
+// runs) on 3 or 5 simulated machines, driven by etcd clients (keel's
+// EtcdClient over its gRPC client, over SimNetwork) issuing KV requests,
+// lease requests and watches, under the nemesis (partitions, isolation,
+// one-way cuts, clogs, kills, power losses, pauses, disk faults) plus an
+// operator that isolates, kills or crashes the current leader, and
+// swizzle-clogs (clogs a random subset of members one by one and unclogs
+// them in random order).
+//
+// The run:
+//  1. chaos for --duration: members, clients (cluster_workload.h) and the
+//     nemesis all running;
+//  2. heal: the faults stop, the network heals, every member is restarted;
+//     the clients stop issuing requests;
+//  3. liveness, each step within a bound of simulated time, or the run
+//     fails: every request in flight completes or fails; a leader emerges
+//     and every member follows it with the same applied index and the same
+//     key-space Hash at the same revision; a linearizable read of the whole
+//     key space succeeds (the history's final read-out);
+//  4. the history is checked (sim/check's CheckHistory: linearizability,
+//     the watch guarantees, the lease rules, durability of every
+//     acknowledged write).
+// --inject-bug stale-read | watch-skip: client-side defects the checkers
+// must catch (cluster_workload.h). A checker failure writes the history to
+// cluster-seed<N>.history.jsonl (for keel-check) and reports the
+// violations.
+#include <algorithm>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_format.h"
+#include "runtime/random.h"
+#include "runtime/strings.h"
+#include "sim/check/checker.h"
+#include "sim/check/history_json.h"
+#include "sim/nemesis.h"
+#include "sim/scenario.h"
+#include "sim/scenarios/cluster_members.h"
+#include "sim/scenarios/cluster_workload.h"
+#include "sim/sim_machine.h"
+#include "sim/sim_world.h"
+
+namespace keel::sim {
+namespace {
+
+using cluster::ClusterMembers;
+using cluster::ClusterWorkload;
+
+constexpr char kClientHost[] = "10.0.0.100";
+constexpr int kKeys = 8;
+constexpr int kWatchers = 2;
+// Liveness bounds, from the moment the faults stop. Requests time out
+// within 8 s and watches end within 6 s; a healed cluster elects a leader
+// within a few election timeouts and catches slow members up.
+constexpr Duration kDrainLimit = Seconds(20);
+constexpr Duration kConvergeLimit = Seconds(30);
+constexpr Duration kFinalReadLimit = Seconds(20);
+constexpr size_t kMaxReportBytes = 6000;
+
+class ClusterScenario {
+ public:
+  explicit ClusterScenario(const ScenarioOptions& options);
+  ~ClusterScenario();
+  ScenarioResult Run();
+
+ private:
+  cluster::MemberTuning DrawTuning();
+  void OperatorTick();
+  void IsolateLeader(size_t m);
+  void TakeDownLeader(size_t m, bool crash);
+  void SwizzleClog();
+  void HealOperator();
+  void Heal();
+  bool CheckLiveness();
+  void CheckHistory();
+  void Fail(std::string message);
+  Duration Between(Duration low, Duration high);
+  std::string Summary() const;
+
+  ScenarioOptions options_;
+  std::unique_ptr<SimWorld> world_;
+  Random random_;
+  std::unique_ptr<ClusterMembers> members_;
+  std::unique_ptr<ClusterWorkload> workload_;
+  std::unique_ptr<Nemesis> nemesis_;
+  SimMachine* client_machine_ = nullptr;
+  absl::Status verdict_;
+  bool operating_ = false;
+  // The operator's own faults, undone at heal.
+  std::vector<std::pair<std::string, std::string>> cuts_;
+  std::vector<size_t> downed_;
+  uint64_t isolations_ = 0, leader_kills_ = 0, swizzles_ = 0;
+  Duration converged_after_{};
+  check::CheckReport report_;
+};
+
+ClusterScenario::ClusterScenario(const ScenarioOptions& options)
+    : options_(options),
+      world_(std::make_unique<SimWorld>(WorldOptionsFor(options))),
+      random_(world_->DeriveSeed(0xc105e4)) {
+  members_ = std::make_unique<ClusterMembers>(*world_, options_.nodes, DrawTuning());
+  cluster::WorkloadBugs bugs;
+  bugs.stale_read = options_.inject_bug && options_.bug == "stale-read";
+  bugs.watch_skip = options_.inject_bug && options_.bug == "watch-skip";
+  workload_ = std::make_unique<ClusterWorkload>(
+      members_->ClientEndpoints(), 2 * options_.nodes, kWatchers, kKeys, bugs);
+  client_machine_ = &world_->AddMachine(
+      {.name = "clients",
+       .host = kClientHost,
+       .boot = [this](Env& env) { return workload_->Run(env); }});
+}
+
+ClusterScenario::~ClusterScenario() {
+  // The machines' frames (members and clients) go before what they use.
+  nemesis_.reset();
+  world_.reset();
+}
+
+Duration ClusterScenario::Between(Duration low, Duration high) {
+  return low + Nanoseconds(static_cast<int64_t>(
+                   random_.Uniform(static_cast<uint64_t>((high - low).count()) + 1)));
+}
+
+cluster::MemberTuning ClusterScenario::DrawTuning() {
+  cluster::MemberTuning tuning;
+  // Some runs snapshot and compact the raft log often, so members that fall
+  // behind catch up from a snapshot of the leader's key space.
+  static constexpr uint64_t kSnapshotCounts[] = {60, 400, 100000};
+  tuning.snapshot_count = kSnapshotCounts[random_.Uniform(3)];
+  tuning.snapshot_catchup_entries = std::min<uint64_t>(tuning.snapshot_count / 4, 5000);
+  return tuning;
+}
+
+void ClusterScenario::Fail(std::string message) {
+  if (!verdict_.ok()) return;
+  world_->log().Note("checker", StrCat("FAILED: ", message));
+  verdict_ = absl::InternalError(std::move(message));
+  world_->Stop();
+}
+
+// ---- the targeted operator: faults aimed at the current leader ----
+
+void ClusterScenario::OperatorTick() {
+  if (!operating_ || !verdict_.ok()) return;
+  const int leader = members_->Leader();
+  const FaultSet& faults = *options_.faults;
+  if (leader >= 0) {
+    const size_t m = static_cast<size_t>(leader);
+    const uint64_t roll = random_.Uniform(100);
+    if (roll < 20 && faults.has(Fault::kIsolate)) {
+      IsolateLeader(m);
+    } else if (roll < 30 && faults.has(Fault::kKill)) {
+      TakeDownLeader(m, /*crash=*/false);
+    } else if (roll < 35 && faults.has(Fault::kCrash)) {
+      TakeDownLeader(m, /*crash=*/true);
+    }
+  }
+  if (faults.has(Fault::kClog) && random_.OneIn(6)) SwizzleClog();
+  world_->After(Between(Milliseconds(500), Seconds(4)), [this] { OperatorTick(); });
+}
+
+void ClusterScenario::IsolateLeader(size_t m) {
+  SimNetwork& net = world_->net();
+  const std::string host = members_->machines()[m]->host();
+  std::vector<std::pair<std::string, std::string>> cuts;
+  for (const std::string& other : net.hosts()) {
+    if (other == host) continue;
+    cuts.emplace_back(host, other);
+    cuts.emplace_back(other, host);
+  }
+  for (const auto& [a, b] : cuts) net.Cut(a, b);
+  cuts_.insert(cuts_.end(), cuts.begin(), cuts.end());
+  isolations_++;
+  world_->log().Note("operator", StrCat("isolate leader ", members_->machines()[m]->name()));
+  world_->After(Between(Milliseconds(300), Seconds(4)), [this, cuts] {
+    if (!operating_) return;  // the heal already undid them
+    for (const auto& [a, b] : cuts) world_->net().Heal(a, b);
+    world_->log().Note("operator", "heal the leader's isolation");
+  });
+}
+
+// FoundationDB's swizzle-clog: clog a random subset of the members one by
+// one, then let the clogs lift in a random order.
+void ClusterScenario::SwizzleClog() {
+  std::vector<size_t> chosen;
+  for (size_t m = 0; m < members_->size(); m++) {
+    if (random_.OneIn(2)) chosen.push_back(m);
+  }
+  if (chosen.empty()) return;
+  swizzles_++;
+  const Duration step = Between(Milliseconds(50), Milliseconds(500));
+  std::string names;
+  for (size_t i = 0; i < chosen.size(); i++) {
+    SimMachine* machine = members_->machines()[chosen[i]];
+    StrAppend(&names, " ", machine->name());
+    // Clogged at i * step, lifted at a random time after the last clog.
+    const Duration start = step * static_cast<int64_t>(i);
+    const Duration end = step * static_cast<int64_t>(chosen.size()) +
+                         Between(Milliseconds(100), Seconds(3));
+    world_->After(start, [this, machine, length = end - start] {
+      if (!operating_) return;
+      world_->net().Clog(machine->host(), length);
+    });
+  }
+  world_->log().Note("operator", StrCat("swizzle-clog", names));
+}
+
+void ClusterScenario::TakeDownLeader(size_t m, bool crash) {
+  SimMachine* machine = members_->machines()[m];
+  size_t down = 0;
+  for (SimMachine* other : members_->machines()) down += other->running() ? 0 : 1;
+  // Keep a majority up, as the nemesis does.
+  if (down + 1 > members_->size() / 2) return;
+  world_->log().Note("operator", StrCat(crash ? "crash" : "kill", " leader ", machine->name()));
+  if (crash) {
+    machine->Crash();
+  } else {
+    machine->Kill();
+  }
+  leader_kills_++;
+  downed_.push_back(m);
+  world_->After(Between(Milliseconds(200), Seconds(3)), [this, machine] {
+    if (!operating_ || machine->running()) return;
+    world_->log().Note("operator", StrCat("restart ", machine->name()));
+    machine->Start();
+  });
+}
+
+void ClusterScenario::HealOperator() {
+  for (const auto& [a, b] : cuts_) world_->net().Heal(a, b);
+  cuts_.clear();
+  for (size_t m : downed_) {
+    SimMachine* machine = members_->machines()[m];
+    if (!machine->running()) machine->Start();
+  }
+  downed_.clear();
+}
+
+// ---- the run ----
+
+void ClusterScenario::Heal() {
+  operating_ = false;
+  if (nemesis_ != nullptr) nemesis_->StopAndHeal();
+  HealOperator();
+  workload_->Drain();
+}
+
+bool ClusterScenario::CheckLiveness() {
+  const TimePoint healed = world_->now();
+  if (!world_->RunUntil([this] { return !verdict_.ok() || workload_->drained(); },
+                        kDrainLimit)) {
+    Fail(StrCat("liveness: ", FormatDuration(kDrainLimit),
+                " after the faults stopped, client requests are still pending (",
+                workload_->recorder().pending(), " in flight):\n", members_->Describe()));
+  }
+  if (!verdict_.ok()) return false;
+  if (!world_->RunUntil([this] { return !verdict_.ok() || members_->Converged(); },
+                        kConvergeLimit)) {
+    Fail(StrCat("liveness: ", FormatDuration(kConvergeLimit),
+                " after the clients drained, the members have not converged on one "
+                "leader, one applied index and one Hash:\n",
+                members_->Describe()));
+  }
+  if (!verdict_.ok()) return false;
+  converged_after_ = world_->now() - healed;
+  workload_->RequestFinalRead();
+  if (!world_->RunUntil([this] { return !verdict_.ok() || workload_->final_read_done(); },
+                        kFinalReadLimit)) {
+    Fail(StrCat("liveness: the final linearizable read did not succeed within ",
+                FormatDuration(kFinalReadLimit), " of convergence:\n", members_->Describe()));
+  }
+  return verdict_.ok();
+}
+
+void ClusterScenario::CheckHistory() {
+  check::History history = workload_->TakeHistory();
+  auto report = check::CheckHistory(history);
+  if (!report.ok()) {
+    Fail(StrCat("the recorded history is malformed: ", report.status().ToString()));
+    return;
+  }
+  report_ = std::move(*report);
+  if (report_.ok()) return;
+  const std::string path = StrCat("cluster-seed", options_.seed, ".history.jsonl");
+  const absl::Status written = check::WriteHistoryFile(path, history);
+  std::string text = check::FormatReport(report_);
+  if (text.size() > kMaxReportBytes) {
+    text.resize(kMaxReportBytes);
+    text += "\n... (cut; run keel-check on the history for the whole report)";
+  }
+  Fail(StrCat("the history fails its checks",
+              written.ok() ? StrCat(" (history written to ", path, ")")
+                           : StrCat(" (writing it failed: ", written.ToString(), ")"),
+              ":\n", text));
+}
+
+ScenarioResult ClusterScenario::Run() {
+  members_->StartAll();
+  client_machine_->Start();
+  const FaultSet& faults = *options_.faults;
+  NemesisOptions nemesis_options;
+  nemesis_options.faults = faults;
+  nemesis_options.quiet_min = Milliseconds(200);
+  nemesis_options.quiet_max = Seconds(3);
+  nemesis_options.fault_min = Milliseconds(300);
+  nemesis_options.fault_max = Seconds(4);
+  nemesis_options.max_down = members_->size() / 2;
+  nemesis_ = std::make_unique<Nemesis>(*world_, members_->machines(), nemesis_options);
+  operating_ = true;
+  if (!faults.empty()) {
+    nemesis_->Start();
+    world_->After(Seconds(2), [this] { OperatorTick(); });
+  }
+  world_->RunFor(options_.duration);
+  if (verdict_.ok()) {
+    Heal();
+    if (CheckLiveness()) CheckHistory();
+  }
+  if (verdict_.ok() && workload_->stats().ok == 0) Fail("no client request ever succeeded");
+  ScenarioResult result = Finish(*world_, verdict_);
+  result.summary = Summary();
+  return result;
+}
+
+std::string ClusterScenario::Summary() const {
+  const ClusterWorkload::Stats& s = workload_->stats();
+  return absl::StrFormat(
+      "ok=%d failed=%d unknown=%d watches=%d watch_events=%d leases=%d "
+      "leases_ended=%d faults=%d "
+      "isolations=%d leader_kills=%d swizzles=%d starts=%d failed_starts=%d fatal_stops=%d "
+      "converged_after=%s gaps=%d search_steps=%d",
+      s.ok, s.failed, s.unknown, s.watches, s.watch_events, s.leases_granted,
+      s.leases_seen_ended,
+      nemesis_ == nullptr ? 0 : nemesis_->faults_injected(), isolations_, leader_kills_, swizzles_,
+      members_->starts(), members_->failed_starts(), members_->fatal_stops(),
+      FormatDuration(converged_after_), report_.linearizability.gaps,
+      report_.linearizability.search_steps);
+}
+
+ScenarioResult RunClusterScenario(const ScenarioOptions& options) {
+  ClusterScenario scenario(options);
+  return scenario.Run();
+}
+
+}  // namespace
+
+KEEL_SIM_SCENARIO(cluster, {
+    .name = "cluster",
+    .description = "keel members serve etcd clients linearizably (KV and watch) "
+                   "under faults, and converge once the faults stop",
+    .default_nodes = 3,
+    .default_duration = Seconds(20),
+    .supported_faults = FaultSet::Of({Fault::kPartition, Fault::kIsolate, Fault::kOneWay,
+                                      Fault::kClog, Fault::kKill, Fault::kCrash,
+                                      Fault::kPause, Fault::kDisk}),
+    .run = RunClusterScenario,
+    .bugs = {"stale-read", "watch-skip"},
+});
+
+}  // namespace keel::sim
