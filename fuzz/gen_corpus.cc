@@ -270,11 +270,15 @@ void Http2() {
 
 // fuzz_server_requests: a request of each method.
 void ServerRequests() {
-  auto seed = [](const std::string& name, uint8_t method,
-                 const std::vector<std::string>& messages) {
-    FuzzOutput out;
-    out.Byte(method).Byte(1);
+  // One call per seed, with `hasleader: true`.
+  auto call = [](FuzzOutput& out, uint8_t method, const std::vector<std::string>& messages) {
+    out.Byte(method).Byte(static_cast<uint8_t>(1 | (messages.size() - 1) << 4));
     for (const std::string& m : messages) out.String(m);
+  };
+  auto seed = [&call](const std::string& name, uint8_t method,
+                      const std::vector<std::string>& messages) {
+    FuzzOutput out;
+    call(out, method, messages);
     Write("server_requests", name, out.bytes());
   };
   etcdserverpb::PutRequest put;
@@ -313,6 +317,22 @@ void ServerRequests() {
   seed("hashkv", 7, {hash_kv.SerializeAsString()});
   seed("snapshot", 8, {""});
   seed("member-list", 9, {""});
+  {  // Two puts, then a range sorted by each target.
+    FuzzOutput out;
+    etcdserverpb::PutRequest other = put;
+    other.set_key("fop");
+    call(out, 1, {put.SerializeAsString()});
+    call(out, 1, {other.SerializeAsString()});
+    for (int target = 0; target <= 4; target++) {
+      etcdserverpb::RangeRequest sorted;
+      sorted.set_key("f");
+      sorted.set_range_end("g");
+      sorted.set_sort_order(etcdserverpb::RangeRequest::ASCEND);
+      sorted.set_sort_target(static_cast<etcdserverpb::RangeRequest::SortTarget>(target));
+      call(out, 0, {sorted.SerializeAsString()});
+    }
+    Write("server_requests", "puts-sorted-ranges", out.bytes());
+  }
   etcdserverpb::WatchRequest watch;
   watch.mutable_create_request()->set_key("foo");
   watch.mutable_create_request()->set_start_revision(1);

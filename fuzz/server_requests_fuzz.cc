@@ -11,11 +11,13 @@
 // header (cluster and member id, a revision); and the member is still the
 // leader afterwards (no request may break it).
 //
-// Input: byte 0: method (index into kMethods), byte 1: flags (bit 0 sends
-// `hasleader: true`); then request messages as FuzzInput::String()s (a
+// Input: up to 8 calls, each: method byte (index into kMethods), flags byte
+// (bit 0 sends `hasleader: true`; 1 + (flags >> 4) % 4 is the number of
+// request messages), then the request messages as FuzzInput::String()s (a
 // unary method takes the first; a stream reads them all, then the client
 // half-closes; a stream still open after two simulated seconds is
-// cancelled, as a client going away does).
+// cancelled, as a client going away does). The member lives on across
+// inputs (rebuilt every 500), so the key space holds earlier inputs' keys.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -192,13 +194,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace keel::fuzz;
   FuzzInput input(data, size);
   Member& member = TheMember();
-  const MethodInfo& method = kMethods[input.Byte() % kMethodCount];
-  const bool has_leader = input.Byte() & 1;
-  std::deque<std::string> requests;
-  while (!input.empty() && requests.size() < 16) {
-    requests.emplace_back(input.String());
+  for (int calls = 0; !input.empty() && calls < 8; calls++) {
+    const MethodInfo& method = kMethods[input.Byte() % kMethodCount];
+    const uint8_t flags = input.Byte();
+    std::deque<std::string> requests;
+    const int messages = 1 + (flags >> 4) % 4;
+    for (int i = 0; i < messages; i++) requests.emplace_back(input.String());
+    Call(member, method, /*has_leader=*/flags & 1, std::move(requests));
+    KEEL_ASSERT_MSG(member.server->is_leader(), "a request broke the member");
   }
-  Call(member, method, has_leader, std::move(requests));
-  KEEL_ASSERT_MSG(member.server->is_leader(), "a request broke the member");
   return 0;
 }
