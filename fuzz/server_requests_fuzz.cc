@@ -49,6 +49,17 @@ bool CheckResponse(const std::string& bytes) {
   return header.cluster_id() != 0 && header.member_id() != 0 && header.revision() >= 1;
 }
 
+// etcd's watch server sends a compacted watch's cancellation with the
+// revision the mvcc layer gave it, 0 (mvcc/watchable_store.go); keel too.
+bool CheckWatchResponse(const std::string& bytes) {
+  etcdserverpb::WatchResponse response;
+  if (!response.ParseFromString(bytes)) return false;
+  const etcdserverpb::ResponseHeader& header = response.header();
+  const int64_t min_revision = response.compact_revision() != 0 ? 0 : 1;
+  return header.cluster_id() != 0 && header.member_id() != 0 &&
+         header.revision() >= min_revision;
+}
+
 struct MethodInfo {
   const char* path;
   bool (*check)(const std::string&);
@@ -65,7 +76,7 @@ const MethodInfo kMethods[] = {
     {"/etcdserverpb.Maintenance/HashKV", CheckResponse<etcdserverpb::HashKVResponse>},
     {"/etcdserverpb.Maintenance/Snapshot", CheckResponse<etcdserverpb::SnapshotResponse>},
     {"/etcdserverpb.Cluster/MemberList", CheckResponse<etcdserverpb::MemberListResponse>},
-    {"/etcdserverpb.Watch/Watch", CheckResponse<etcdserverpb::WatchResponse>},
+    {"/etcdserverpb.Watch/Watch", CheckWatchResponse},
 };
 constexpr size_t kMethodCount = sizeof(kMethods) / sizeof(kMethods[0]);
 
