@@ -12,7 +12,7 @@ CTEST_JOBS ?= $(JOBS)
 FUZZ_S     ?= 60
 SEEDS      ?= 1..1000
 
-.PHONY: help deps configure build test test-asan lint run cluster sim sweep fuzz bench bench-compare clean
+.PHONY: help deps configure build fuzz-build test test-asan lint run cluster sim sweep fuzz bench bench-compare clean
 
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
@@ -32,9 +32,17 @@ build: configure
 lint:
 	ci/lint-determinism
 
-test: build
+test: build fuzz-build
 	ci/lint-determinism
 	cd $(BUILD) && ctest --output-on-failure -j $(CTEST_JOBS) --timeout 900
+	cd $(FUZZ_BUILD) && ctest --output-on-failure -j $(CTEST_JOBS) -L fuzz
+
+# The libFuzzer targets in their own clang build (only the libraries they
+# need are built).
+fuzz-build: deps
+	CC=clang-16 CXX=clang++-16 cmake -S . -B $(FUZZ_BUILD) -G Ninja \
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKEEL_FUZZ=ON >/dev/null
+	cmake --build $(FUZZ_BUILD) --target keel_fuzz_targets -j $(JOBS)
 
 test-asan: deps
 	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKEEL_SANITIZE=ON
@@ -59,9 +67,8 @@ sim: build
 sweep: build
 	ci/sweep $(SEEDS)
 
-fuzz: deps
-	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKEEL_FUZZ=ON
-	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+# Each fuzz target for FUZZ_S seconds: make fuzz FUZZ_S=600
+fuzz: fuzz-build
 	ci/run-fuzz $(FUZZ_BUILD) $(FUZZ_S)
 
 bench: build

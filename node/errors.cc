@@ -25,6 +25,9 @@ ErrorInfo Lookup(EtcdError error) {
       return {absl::StatusCode::kInvalidArgument, "etcdserver: lease is provided"};
     case EtcdError::kTooManyOps:
       return {absl::StatusCode::kInvalidArgument, "etcdserver: too many operations in txn request"};
+    case EtcdError::kInvalidSortOption:
+      // etcd 3.5's check (3.4 has none and panics on an unknown target).
+      return {absl::StatusCode::kInvalidArgument, "etcdserver: invalid sort option"};
     case EtcdError::kDuplicateKey:
       return {absl::StatusCode::kInvalidArgument, "etcdserver: duplicate key given in txn request"};
     case EtcdError::kCompacted:

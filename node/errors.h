@@ -22,6 +22,7 @@ enum class EtcdError {
   kLeaseProvided,
   kTooManyOps,
   kDuplicateKey,
+  kInvalidSortOption,
   kCompacted,
   kFutureRev,
   kNoSpace,

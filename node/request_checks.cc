@@ -97,6 +97,12 @@ absl::Status CheckRequestOp(const etcdserverpb::RequestOp& op,
 
 absl::Status CheckRangeRequest(const etcdserverpb::RangeRequest& request) {
   if (request.key().empty()) return MakeError(EtcdError::kEmptyKey);
+  // A client can send any int for an enum; the store sorts only by the
+  // named ones.
+  if (!etcdserverpb::RangeRequest::SortOrder_IsValid(request.sort_order()) ||
+      !etcdserverpb::RangeRequest::SortTarget_IsValid(request.sort_target())) {
+    return MakeError(EtcdError::kInvalidSortOption);
+  }
   return absl::OkStatus();
 }
 

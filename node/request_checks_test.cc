@@ -27,6 +27,25 @@ TEST(RequestChecksTest, EmptyKeysAreRefused) {
   EXPECT_TRUE(IsError(CheckDeleteRequest({}), EtcdError::kEmptyKey));
 }
 
+// A client can send any int for an enum (found by fuzz_server_requests:
+// an unknown sort target reached the store's sort and stopped the member).
+TEST(RequestChecksTest, UnnamedSortOptionsAreRefused) {
+  etcdserverpb::RangeRequest range;
+  range.set_key("k");
+  range.set_sort_order(etcdserverpb::RangeRequest::DESCEND);
+  range.set_sort_target(etcdserverpb::RangeRequest::VALUE);
+  EXPECT_TRUE(CheckRangeRequest(range).ok());
+  range.set_sort_target(static_cast<etcdserverpb::RangeRequest::SortTarget>(9));
+  EXPECT_TRUE(IsError(CheckRangeRequest(range), EtcdError::kInvalidSortOption));
+  range.set_sort_target(etcdserverpb::RangeRequest::KEY);
+  range.set_sort_order(static_cast<etcdserverpb::RangeRequest::SortOrder>(-1));
+  EXPECT_TRUE(IsError(CheckRangeRequest(range), EtcdError::kInvalidSortOption));
+  // Inside a txn too.
+  TxnRequest txn;
+  *txn.add_success()->mutable_request_range() = range;
+  EXPECT_TRUE(IsError(CheckTxnRequest(txn, 128), EtcdError::kInvalidSortOption));
+}
+
 TEST(RequestChecksTest, IgnoreValueWithAValueIsRefused) {
   etcdserverpb::PutRequest put;
   put.set_key("k");

@@ -28,7 +28,9 @@ bool Holds(CompareResult result, int cmp) {
     case CompareResult::kLess:
       return cmp < 0;
   }
-  KEEL_UNREACHABLE();
+  // A result value the proto does not name (a client can send any int):
+  // etcd's compareKV holds.
+  return true;
 }
 
 // etcd's compareKV. A missing key compares as a zero KeyValue.
@@ -49,7 +51,9 @@ bool CompareVersion(const Compare& c, const RecordMeta& meta,
     case CompareTarget::kLease:
       return Holds(c.result, CompareInt(meta.lease, c.number));
   }
-  KEEL_UNREACHABLE();
+  // A target value the proto does not name: etcd's compareKV compares
+  // nothing, as equal.
+  return Holds(c.result, 0);
 }
 
 absl::StatusOr<bool> EvaluateCompare(MvccDb* db, const ReadView& view,

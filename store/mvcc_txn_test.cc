@@ -87,6 +87,26 @@ TEST_F(MvccTest, EachCompareTargetAndResultWorks) {
                                    CompareResult::kLess, 4)));
 }
 
+// A client can send any int as a Compare's target or result (found by
+// fuzz_server_requests, fuzz/corpus/server_requests/crash-4be88255...).
+TEST_F(MvccTest, UnnamedCompareTargetsAndResultsBehaveAsEtcds) {
+  Put("k", "v");
+  auto holds = [&](Compare c) {
+    absl::StatusOr<TxnResult> t = Txn(TxnRequest{.compare = {c}});
+    EXPECT_TRUE(t.ok());
+    return t.ok() && t->succeeded;
+  };
+  const auto unnamed_target = static_cast<CompareTarget>(67);
+  const auto unnamed_result = static_cast<CompareResult>(9);
+  // An unnamed target compares as equal, on present and missing keys.
+  EXPECT_TRUE(holds(CompareNumber("k", unnamed_target, CompareResult::kEqual, 5)));
+  EXPECT_FALSE(holds(CompareNumber("k", unnamed_target, CompareResult::kLess, 5)));
+  EXPECT_TRUE(holds(CompareNumber("nope", unnamed_target, CompareResult::kEqual, 5)));
+  // An unnamed result holds.
+  EXPECT_TRUE(holds(CompareNumber("k", CompareTarget::kVersion, unnamed_result, 7)));
+  EXPECT_TRUE(holds(CompareValue("k", unnamed_result, "other")));
+}
+
 TEST_F(MvccTest, ACompareOverARangeNeedsEveryKeyToHold) {
   Put("a1", "x");
   Put("a2", "x");
