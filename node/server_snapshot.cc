@@ -75,7 +75,7 @@ absl::Status Server::InstallSnapshot(uint64_t index, uint64_t term) {
   if (mvcc_->applied().index >= index) return absl::OkStatus();
   const std::string file = SnapshotFilePath(term, index);
   const std::string fresh = KeySpaceDir() + ".restore";
-  KEEL_RETURN_IF_ERROR(RemoveDirAll(env_.fs(), fresh));
+  KEEL_RETURN_IF_ERROR(RemoveTree(env_.fs(), fresh));
   auto metadata = RestoreSnapshotFile(env_.fs(), file, KeySpaceOptions(fresh));
   if (!metadata.ok()) {
     return absl::DataLossError(StrCat("cannot install the snapshot at index ", index,

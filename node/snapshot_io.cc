@@ -1,9 +1,11 @@
 // Snapshot files of the key space, and the directory swap that installs one.
 #include "node/snapshot_io.h"
 
+
 #include "runtime/executor.h"
 #include "runtime/status_macros.h"
 #include "runtime/strings.h"
+#include "store/key_codec.h"
 #include "store/mvcc_snapshot.h"
 
 namespace keel::node {
@@ -40,13 +42,18 @@ Task<absl::StatusOr<store::SnapshotFileSummary>> WriteSnapshotFile(
 }
 
 absl::StatusOr<store::SnapshotFileMetadata> RestoreSnapshotFile(
-    FileSystem& fs, const std::string& file, store::MvccOptions options) {
-  KEEL_ASSIGN_OR_RETURN(auto reader, store::SnapshotFileReader::Open(fs, file));
+    FileSystem& fs, const std::string& file, store::MvccOptions options,
+    RestoreFileOptions restore) {
+  KEEL_ASSIGN_OR_RETURN(
+      auto reader,
+      store::SnapshotFileReader::Open(fs, file,
+                                      {.skip_hash_check = restore.skip_hash_check}));
   KEEL_ASSIGN_OR_RETURN(auto restorer, store::MvccRestorer::Create(options));
   std::string key, value;
   while (true) {
     KEEL_ASSIGN_OR_RETURN(bool more, reader->Next(&key, &value));
     if (!more) break;
+    if (restore.drop_membership && !key.empty() && key[0] == store::kClusterTag) continue;
     KEEL_RETURN_IF_ERROR(restorer->AddRecord(key, value));
   }
   KEEL_ASSIGN_OR_RETURN(auto restored, restorer->Finish());
@@ -58,25 +65,15 @@ absl::StatusOr<store::SnapshotFileMetadata> RestoreSnapshotFile(
   return reader->metadata();
 }
 
-absl::Status RemoveDirAll(FileSystem& fs, const std::string& dir) {
-  auto names = fs.List(dir);
-  if (absl::IsNotFound(names.status())) return absl::OkStatus();
-  if (!names.ok()) return names.status();
-  for (const std::string& name : *names) {
-    KEEL_RETURN_IF_ERROR(fs.Remove(JoinPath(dir, name)));
-  }
-  return fs.RemoveDir(dir);
-}
-
 absl::Status SwapKeySpace(FileSystem& fs, const std::string& live,
                           const std::string& fresh) {
   const std::string old = live + ".old";
-  KEEL_RETURN_IF_ERROR(RemoveDirAll(fs, old));
+  KEEL_RETURN_IF_ERROR(RemoveTree(fs, old));
   KEEL_RETURN_IF_ERROR(fs.Rename(live, old));
   KEEL_RETURN_IF_ERROR(fs.Rename(fresh, live));
   const size_t slash = live.find_last_of('/');
   KEEL_RETURN_IF_ERROR(fs.SyncDirNow(slash == std::string::npos ? "." : live.substr(0, slash)));
-  return RemoveDirAll(fs, old);
+  return RemoveTree(fs, old);
 }
 
 absl::Status RecoverKeySpaceSwap(FileSystem& fs, const std::string& live) {
@@ -90,9 +87,9 @@ absl::Status RecoverKeySpaceSwap(FileSystem& fs, const std::string& live) {
     const size_t slash = live.find_last_of('/');
     KEEL_RETURN_IF_ERROR(fs.SyncDirNow(slash == std::string::npos ? "." : live.substr(0, slash)));
   } else {
-    KEEL_RETURN_IF_ERROR(RemoveDirAll(fs, fresh));
+    KEEL_RETURN_IF_ERROR(RemoveTree(fs, fresh));
   }
-  return RemoveDirAll(fs, old);
+  return RemoveTree(fs, old);
 }
 
 absl::StatusOr<std::unique_ptr<FileSnapshotSource>> FileSnapshotSource::Open(

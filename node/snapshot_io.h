@@ -28,11 +28,20 @@ Task<absl::StatusOr<store::SnapshotFileSummary>> WriteSnapshotFile(
     Env& env, store::Mvcc& mvcc, std::string path, uint64_t member_id,
     uint64_t cluster_id);
 
+struct RestoreFileOptions {
+  // Accept a whole-file hash mismatch (chunks must still pass their CRCs).
+  bool skip_hash_check = false;
+  // Leave out the sender's identity and membership (tag 'c'), for a
+  // restore into a new cluster.
+  bool drop_membership = false;
+};
+
 // Builds a key space in `options.path` (which must not exist) from the
 // snapshot file at `file`, verified first. DataLoss for a damaged file.
 // Returns the file's metadata.
 absl::StatusOr<store::SnapshotFileMetadata> RestoreSnapshotFile(
-    FileSystem& fs, const std::string& file, store::MvccOptions options);
+    FileSystem& fs, const std::string& file, store::MvccOptions options,
+    RestoreFileOptions restore = {});
 
 // Replaces the directory `live` by `fresh` (both complete LevelDB
 // directories): live -> live.old, fresh -> live, sync, remove live.old.
@@ -43,10 +52,6 @@ absl::Status SwapKeySpace(FileSystem& fs, const std::string& live,
 // (live missing, live.restore complete), or removes the leftovers of one
 // that had not begun (live present: live.restore and live.old go).
 absl::Status RecoverKeySpaceSwap(FileSystem& fs, const std::string& live);
-
-// Removes `dir` and the files in it (key-space directories are flat).
-// OK if it does not exist.
-absl::Status RemoveDirAll(FileSystem& fs, const std::string& dir);
 
 // A snapshot file as the peer transport's source; the file is removed when
 // the source is destroyed (once sent or abandoned).

@@ -7,12 +7,11 @@
 #include "node/member_store.h"
 #include "node/membership.h"
 #include "node/server_config.h"
+#include "node/snapshot_io.h"
 #include "runtime/status_macros.h"
 #include "runtime/strings.h"
-#include "store/key_codec.h"
 #include "store/leveldb_env.h"
 #include "store/mvcc.h"
-#include "store/mvcc_snapshot.h"
 #include "store/wal_storage.h"
 
 namespace keel::node {
@@ -35,38 +34,28 @@ ServerConfig ConfigOf(const RestoreOptions& options) {
 absl::StatusOr<store::SnapshotFileMetadata> RestoreKeySpace(
     Env& env, const RestoreOptions& options, const std::string& kv_dir,
     const std::vector<Member>& members, uint64_t cluster_id, uint64_t member_id) {
-  KEEL_ASSIGN_OR_RETURN(
-      std::unique_ptr<store::SnapshotFileReader> reader,
-      store::SnapshotFileReader::Open(env.fs(), options.snapshot_path,
-                                      {.skip_hash_check = options.skip_hash_check}));
   store::LevelDbEnv leveldb_env(env.fs(), env.clock(), env.log(),
                                 store::LevelDbBackground::kQueue);
   store::MvccOptions mvcc_options;
   mvcc_options.path = kv_dir;
   mvcc_options.env = &leveldb_env;
   mvcc_options.after_db_call = [&leveldb_env] { leveldb_env.RunPending(); };
-  KEEL_ASSIGN_OR_RETURN(std::unique_ptr<store::MvccRestorer> restorer,
-                        store::MvccRestorer::Create(mvcc_options));
-  std::string key, value;
-  while (true) {
-    KEEL_ASSIGN_OR_RETURN(bool more, reader->Next(&key, &value));
-    if (!more) break;
-    if (!key.empty() && key[0] == store::kClusterTag) continue;
-    KEEL_RETURN_IF_ERROR(restorer->AddRecord(key, value));
-  }
-  KEEL_ASSIGN_OR_RETURN(std::unique_ptr<store::Mvcc> mvcc, restorer->Finish());
-  if (mvcc->applied().index != reader->metadata().consistent_index ||
-      mvcc->current_revision() != reader->metadata().revision) {
+  KEEL_ASSIGN_OR_RETURN(
+      store::SnapshotFileMetadata metadata,
+      RestoreSnapshotFile(env.fs(), options.snapshot_path, mvcc_options,
+                          {.skip_hash_check = options.skip_hash_check,
+                           .drop_membership = true}));
+  KEEL_ASSIGN_OR_RETURN(std::unique_ptr<store::Mvcc> mvcc, store::Mvcc::Open(mvcc_options));
+  if (mvcc->current_revision() != metadata.revision) {
     return absl::DataLossError(StrCat(
-        options.snapshot_path, ": the key space inside (applied index ",
-        mvcc->applied().index, ", revision ", mvcc->current_revision(),
-        ") does not match the file's metadata"));
+        options.snapshot_path, ": the key space inside (revision ",
+        mvcc->current_revision(), ") does not match the file's metadata"));
   }
   MemberStore member_store(*mvcc->db());
   KEEL_RETURN_IF_ERROR(member_store.Load());
   for (const Member& member : members) KEEL_RETURN_IF_ERROR(member_store.Put(member));
   KEEL_RETURN_IF_ERROR(member_store.SetIdentity(cluster_id, member_id));
-  return reader->metadata();
+  return metadata;
 }
 
 }  // namespace
