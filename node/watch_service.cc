@@ -52,7 +52,10 @@ class ServerWatchStream {
  private:
   void Handle(const WatchRequest& request);
   void HandleCreate(const WatchCreateRequest& request);
-  etcdserverpb::WatchResponse ToProto(const WatchResponse& response) const;
+  // Without `with_events`, the response's other fields only (its events'
+  // bytes come from the service's shared encoding).
+  etcdserverpb::WatchResponse ToProto(const WatchResponse& response,
+                                      bool with_events = true) const;
   // Writes one response, in fragments if the watcher allows and it is
   // large (etcd's sendFragments). Suspends under flow control.
   Task<absl::Status> Send(WatchResponse response);
@@ -136,8 +139,8 @@ void ServerWatchStream::HandleCreate(const WatchCreateRequest& request) {
   watches_->Enqueue(std::move(response));
 }
 
-etcdserverpb::WatchResponse ServerWatchStream::ToProto(
-    const WatchResponse& response) const {
+etcdserverpb::WatchResponse ServerWatchStream::ToProto(const WatchResponse& response,
+                                                       bool with_events) const {
   etcdserverpb::WatchResponse proto;
   *proto.mutable_header() = service_->header_source_();
   proto.mutable_header()->set_revision(response.revision);
@@ -146,7 +149,7 @@ etcdserverpb::WatchResponse ServerWatchStream::ToProto(
   proto.set_canceled(response.canceled);
   proto.set_compact_revision(response.compact_revision);
   proto.set_cancel_reason(response.cancel_reason);
-  if (response.events != nullptr) {
+  if (with_events && response.events != nullptr) {
     proto.mutable_events()->Reserve(static_cast<int>(response.events->size()));
     for (const store::Event& event : *response.events) {
       store::ToProto(event, response.prev_kv, proto.add_events());
@@ -168,12 +171,7 @@ Task<absl::Status> ServerWatchStream::Send(WatchResponse response) {
   const bool has_events = response.events != nullptr && !response.events->empty();
   // The common case: the response's own fields, then its events' bytes as
   // encoded once for every watcher that receives them.
-  std::string bytes;
-  {
-    WatchEvents events = std::move(response.events);
-    bytes = ToProto(response).SerializeAsString();
-    response.events = std::move(events);
-  }
+  std::string bytes = ToProto(response, /*with_events=*/false).SerializeAsString();
   if (has_events) {
     const std::string& encoded = service_->EncodedEvents(response.events, response.prev_kv);
     if (!response.fragment || response.events->size() < 2 ||
