@@ -42,7 +42,15 @@ absl::StatusOr<CheckReport> CheckHistory(const History& history, const CheckOpti
     }
   }
   if (options.run_watch) {
-    std::vector<Violation> watch = CheckWatches(history, committed, options.max_violations);
+    const CommittedHistory* judge = committed;
+    if (report.linearizability.watch_inconclusive) {
+      judge = nullptr;
+      report.inconclusive = true;
+      report.notes.push_back(StrCat(
+          "the search with watch events as evidence gave up (raise --max-search-steps): "
+          "watch reliability, resumability and prev_kv were not checked"));
+    }
+    std::vector<Violation> watch = CheckWatches(history, judge, options.max_violations);
     if (watch.empty() && report.linearizability.watch_conflict) {
       // No single stream is wrong against the chosen linearization, but no
       // linearization agrees with all of them: report the evidence.

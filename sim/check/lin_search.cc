@@ -6,6 +6,12 @@
 // branch. A choice point whose every candidate failed is remembered by
 // (revision, store hash, used-set hash), so the same dead end is never
 // explored twice.
+//
+// Rounds: each round has a step budget (doubling from round to round). A
+// round that runs out restarts from the first gap with the choices that led
+// to its deepest failure demoted (see linearizability.h); the culprits are
+// the gaps whose writes that failure names (e.g. the write that put a key a
+// read found absent), else the last gap filled before it.
 #include <algorithm>
 #include <limits>
 #include <tuple>
@@ -46,6 +52,15 @@ class Search {
     for (int64_t r = plan.initial_revision + 1; r <= plan.last_revision; ++r) {
       if (plan.IsGap(r)) gaps_.push_back(r);
     }
+    for (const auto& [key, facts] : plan.keys) {
+      for (const KeyFacts::Seen& seen : facts.seen) {
+        int64_t absent_at = seen.create == 0 ? seen.revision
+                            : seen.create > 0 ? seen.create - 1 : plan.initial_revision;
+        auto last_gap = std::upper_bound(gaps_.begin(), gaps_.end(), absent_at);
+        if (last_gap == gaps_.begin()) continue;
+        absences_[*std::prev(last_gap)].emplace_back(key, absent_at);
+      }
+    }
     for (const WatchView& v : plan.watches) {
       auto& by_rev = watch_events_.emplace_back();
       for (const auto& rec : v.events) by_rev[rec.event->kv.mod_revision].push_back(rec.event);
@@ -65,6 +80,12 @@ class Search {
     int32_t index;  // op index (revoke) or unknowns index
     int64_t lease;
   };
+  // A choice at a gap: (revision, kind, index, lease).
+  using Choice = std::tuple<int64_t, int, int32_t, int64_t>;
+  static Choice ChoiceOf(int64_t revision, const Candidate& c) {
+    return {revision, static_cast<int>(c.kind), c.index, c.lease};
+  }
+  static constexpr int64_t kFirstRoundSteps = 20'000;
   // A candidate ruled out by an observation: (candidate op, observing op).
   using Pruned = std::pair<int32_t, int32_t>;
   struct Frame {
@@ -75,6 +96,7 @@ class Search {
     size_t next = 0;
     int32_t applied_unknown = -1;
     std::vector<Pruned> pruned;  // for the report if every candidate fails
+    KeyRanges forced;  // keys this gap had to put or delete (single keys)
   };
 
   StateHash MemoKey(int64_t revision) const {
@@ -87,9 +109,12 @@ class Search {
   bool CheckRead(int64_t revision, const Operation& op);
   bool CheckNoWrite(int64_t revision, const Operation& op);
   bool ApplyAcked(int64_t revision);
-  // The candidates that fit the store at a gap, best first. Appends to
-  // `pruned` those that observations ruled out.
-  std::vector<Candidate> Candidates(int64_t revision, std::vector<Pruned>* pruned);
+  // The candidates that fit the store at the frame's gap, best first. Fills
+  // the frame's `pruned` (those observations ruled out) and `forced`.
+  std::vector<Candidate> Candidates(Frame& frame);
+  // Keys the write at gap `revision` must delete: present now, seen absent
+  // by a revision with no other gap and no acknowledged delete before it.
+  std::vector<std::string> ForcedDeletes(int64_t revision) const;
   // Applies a candidate's effect to the store (no bookkeeping); its events,
   // empty if it would fail or change nothing.
   std::vector<Event> ApplyCandidate(const Candidate& c);
@@ -121,8 +146,21 @@ class Search {
   int32_t WatchDisagreeing(int64_t revision, const std::vector<Event>& events) const;
   bool TryNext(Frame& frame);
   bool Backtrack(int64_t* revision);
+  // Runs the search from `*revision` until it succeeds, fails or the round
+  // runs out of steps.
+  bool Descend(int64_t* revision);
+  // After a round ran out: demotes its culprits, undoes every choice and
+  // returns the revision of the first gap.
+  int64_t Restart();
+  void NoteCulprits(const Violation& v, const KeyRanges& keys);
   void Unuse(Frame& frame);
-  void Fail(int64_t revision, Violation v);
+  // Whether a failure at `revision` would be the deepest so far (of this
+  // round or of all); callers skip building the report otherwise.
+  bool WantFailure(int64_t revision) const {
+    return revision > round_deepest_ || revision > deepest_revision_;
+  }
+  // Records a failure; `keys` are the keys it is about (for culprits).
+  void Fail(int64_t revision, Violation v, const KeyRanges& keys = {});
   void FailGap(const Frame& frame);
   std::vector<OpId> InvolvedOps(const Operation& op) const;
   bool PutsOnDeadLease(const std::vector<Event>& events) const;
@@ -141,14 +179,25 @@ class Search {
   // Revisions compactions asked for: a watch from one may miss its deletes.
   absl::flat_hash_set<int64_t> compaction_revisions_;
   std::vector<int64_t> gaps_;  // revisions nobody acknowledged, ascending
+  // Per gap: (key, revision) pairs where the key is seen absent and this is
+  // the last gap at or before that revision.
+  absl::flat_hash_map<int64_t, std::vector<std::pair<std::string, int64_t>>> absences_;
   mutable absl::flat_hash_map<std::pair<int64_t, std::string>, bool> gap_can_put_;
   int64_t steps_ = 0;
+  int64_t round_limit_ = 0;
   bool out_of_steps_ = false;
+  absl::flat_hash_set<Choice> demoted_;
+  std::vector<Choice> culprits_;  // of this round's deepest failure
+  int64_t round_deepest_ = std::numeric_limits<int64_t>::min();
   std::optional<Violation> deepest_;
   int64_t deepest_revision_ = std::numeric_limits<int64_t>::min();
 };
 
-void Search::Fail(int64_t revision, Violation v) {
+void Search::Fail(int64_t revision, Violation v, const KeyRanges& keys) {
+  if (revision > round_deepest_) {
+    round_deepest_ = revision;
+    NoteCulprits(v, keys);
+  }
   if (revision <= deepest_revision_) return;
   deepest_revision_ = revision;
   deepest_ = std::move(v);
@@ -188,11 +237,13 @@ bool Search::CheckRead(int64_t revision, const Operation& op) {
   state_.Rollback(mark);
   std::optional<std::string> diff = DiffResponse(op.request, res.response, op.response);
   if (!diff) return true;
-  Fail(revision, LinViolation("response", InvolvedOps(op),
-                              StrCat(DescribeOp(op), " observed the store at revision ",
-                                     revision, " but its response differs from the model: ",
-                                     *diff),
-                              DescribeModelState(op.request, state_)));
+  if (!WantFailure(revision)) return false;
+  Fail(revision,
+       LinViolation("response", InvolvedOps(op),
+                    StrCat(DescribeOp(op), " observed the store at revision ", revision,
+                           " but its response differs from the model: ", *diff),
+                    DescribeModelState(op.request, state_)),
+       RequestRanges(op.request));
   return false;
 }
 
@@ -212,10 +263,12 @@ bool Search::CheckNoWrite(int64_t revision, const Operation& op) {
   } else {
     return true;
   }
-  Fail(revision, LinViolation("response", InvolvedOps(op),
-                              StrCat(DescribeOp(op), " at header revision ", revision, ": ",
-                                     problem),
-                              DescribeModelState(op.request, state_)));
+  if (!WantFailure(revision)) return false;
+  Fail(revision,
+       LinViolation("response", InvolvedOps(op),
+                    StrCat(DescribeOp(op), " at header revision ", revision, ": ", problem),
+                    DescribeModelState(op.request, state_)),
+       RequestRanges(op.request));
   return false;
 }
 
@@ -290,10 +343,12 @@ bool Search::ApplyAcked(int64_t revision) {
     return true;
   }
   state_.Rollback(mark);
-  Fail(revision, LinViolation("response", InvolvedOps(op),
-                              StrCat(DescribeOp(op), " created revision ", revision, ": ",
-                                     problem),
-                              DescribeModelState(op.request, state_)));
+  if (!WantFailure(revision)) return false;
+  Fail(revision,
+       LinViolation("response", InvolvedOps(op),
+                    StrCat(DescribeOp(op), " created revision ", revision, ": ", problem),
+                    DescribeModelState(op.request, state_)),
+       RequestRanges(op.request));
   return false;
 }
 
@@ -490,8 +545,20 @@ bool Search::ForcedKeys(int64_t revision, std::vector<std::string>* forced,
   return true;
 }
 
-std::vector<Search::Candidate> Search::Candidates(int64_t revision,
-                                                  std::vector<Pruned>* pruned) {
+std::vector<std::string> Search::ForcedDeletes(int64_t revision) const {
+  std::vector<std::string> keys;
+  auto it = absences_.find(revision);
+  if (it == absences_.end()) return keys;
+  for (const auto& [key, absent_at] : it->second) {
+    if (state_.Find(key) == nullptr || AckedDeleteIn(key, revision, absent_at)) continue;
+    if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(key);
+  }
+  return keys;
+}
+
+std::vector<Search::Candidate> Search::Candidates(Frame& frame) {
+  const int64_t revision = frame.revision;
+  std::vector<Pruned>* pruned = &frame.pruned;
   size_t slot = plan_.Slot(revision);
   // Versions seen later may leave this gap no choice but to put some keys.
   std::vector<std::string> forced;
@@ -500,11 +567,21 @@ std::vector<Search::Candidate> Search::Candidates(int64_t revision,
     pruned->emplace_back(-1, infeasible);
     return {};
   }
+  std::vector<std::string> deletes = ForcedDeletes(revision);
+  for (const std::string& key : forced) frame.forced.emplace_back(key, "");
+  for (const std::string& key : deletes) frame.forced.emplace_back(key, "");
+  auto has = [](const std::vector<Event>& events, Event::Type type, const std::string& key) {
+    for (const Event& e : events) {
+      if (e.type == type && e.kv.key == key) return true;
+    }
+    return false;
+  };
   auto puts_forced = [&](const std::vector<Event>& events) {
     for (const std::string& key : forced) {
-      bool found = false;
-      for (const Event& e : events) found = found || (e.type == Event::Type::kPut && e.kv.key == key);
-      if (!found) return false;
+      if (!has(events, Event::Type::kPut, key)) return false;
+    }
+    for (const std::string& key : deletes) {
+      if (!has(events, Event::Type::kDelete, key)) return false;
     }
     return true;
   };
@@ -582,7 +659,44 @@ std::vector<Search::Candidate> Search::Candidates(int64_t revision,
                    [&](const auto& a, const auto& b) { return key(a) < key(b); });
   std::vector<Candidate> out;
   for (const auto& [deadline, c] : scored) out.push_back(c);
+  if (!demoted_.empty()) {
+    std::stable_partition(out.begin(), out.end(), [&](const Candidate& c) {
+      return !demoted_.contains(ChoiceOf(revision, c));
+    });
+  }
   return out;
+}
+
+void Search::NoteCulprits(const Violation& v, const KeyRanges& keys) {
+  culprits_.clear();
+  for (const Frame& f : frames_) {
+    if (f.next == 0) continue;  // nothing chosen there (yet)
+    const CommittedWrite& fill = fills_[plan_.Slot(f.revision)];
+    bool culprit = fill.op >= 0 &&
+                   std::find(v.ops.begin(), v.ops.end(), h_.ops[fill.op].id) != v.ops.end();
+    for (const Event& e : fill.events) culprit = culprit || RangesTouch(keys, e.kv.key);
+    if (culprit) culprits_.push_back(ChoiceOf(f.revision, f.candidates[f.next - 1]));
+  }
+  if (!culprits_.empty()) return;
+  for (auto f = frames_.rbegin(); f != frames_.rend(); ++f) {
+    if (f->next > 0) {
+      culprits_.push_back(ChoiceOf(f->revision, f->candidates[f->next - 1]));
+      return;
+    }
+  }
+}
+
+int64_t Search::Restart() {
+  KEEL_ASSERT(!frames_.empty());
+  for (const Choice& c : culprits_) demoted_.insert(c);
+  culprits_.clear();
+  round_deepest_ = std::numeric_limits<int64_t>::min();
+  int64_t first = frames_.front().revision;
+  state_.Rollback(frames_.front().mark);
+  for (Frame& f : frames_) Unuse(f);
+  frames_.clear();
+  out_of_steps_ = false;
+  return first;
 }
 
 bool Search::Fill(Frame& frame, const Candidate& c) {
@@ -692,7 +806,7 @@ void Search::Unuse(Frame& frame) {
 
 bool Search::TryNext(Frame& frame) {
   while (frame.next < frame.candidates.size()) {
-    if (++steps_ > options_.max_search_steps) {
+    if (++steps_ > round_limit_) {
       out_of_steps_ = true;
       return false;
     }
@@ -722,6 +836,7 @@ bool Search::Backtrack(int64_t* revision) {
 
 void Search::FailGap(const Frame& frame) {
   int64_t revision = frame.revision;
+  if (!WantFailure(revision)) return;
   std::vector<OpId> ops;
   std::string seen;
   if (auto it = plan_.evidence.find(revision); it != plan_.evidence.end()) {
@@ -751,14 +866,13 @@ void Search::FailGap(const Frame& frame) {
                             frame.candidates.size(),
                             " unknown-outcome writes, revokes or lease expiries possible "
                             "there fits what was observed",
-                            seen, ruled_out)));
+                            seen, ruled_out)),
+       frame.forced);
 }
 
-SearchOutcome Search::Run() {
-  SearchOutcome out;
-  int64_t revision = plan_.initial_revision;
-  bool ok = CheckAt(revision);
-  ++revision;
+bool Search::Descend(int64_t* at) {
+  int64_t& revision = *at;
+  bool ok = true;
   while (ok && revision <= plan_.last_revision) {
     bool step_ok;
     if (!plan_.IsGap(revision)) {
@@ -768,14 +882,14 @@ SearchOutcome Search::Run() {
       step_ok = false;
       if (!dead_.contains(memo)) {
         Frame frame{revision, state_.Mark(), memo, {}};
-        frame.candidates = Candidates(revision, &frame.pruned);
+        frame.candidates = Candidates(frame);
         frames_.push_back(std::move(frame));
         step_ok = TryNext(frames_.back());
-        if (!step_ok) {
-          if (!out_of_steps_) {
-            FailGap(frames_.back());
-            dead_.insert(memo);
-          }
+        if (!step_ok && !out_of_steps_) {
+          // (Out of steps, the frame stays: a new round restarts from the
+          // first frame.)
+          FailGap(frames_.back());
+          dead_.insert(memo);
           frames_.pop_back();
         }
       }
@@ -786,6 +900,23 @@ SearchOutcome Search::Run() {
       continue;
     }
     ok = !out_of_steps_ && Backtrack(&revision);
+  }
+  return ok;
+}
+
+SearchOutcome Search::Run() {
+  SearchOutcome out;
+  int64_t revision = plan_.initial_revision;
+  bool ok = CheckAt(revision);
+  ++revision;
+  int64_t budget = kFirstRoundSteps;
+  while (ok) {
+    round_limit_ = std::min(options_.max_search_steps, steps_ + budget);
+    ok = Descend(&revision);
+    if (ok || !out_of_steps_ || round_limit_ >= options_.max_search_steps) break;
+    revision = Restart();
+    ok = true;
+    budget *= 2;
   }
   out.steps = steps_;
   if (ok) {

@@ -5,8 +5,10 @@
 // the first search uses them (a gap must produce exactly the events every
 // watch covering it reported). If that fails, the KV history alone may still
 // be linearizable and the fault lie with the watches: the search runs again
-// without watch evidence. Success then means "KV fine, watches wrong", and
-// the watch checker, given that linearization, says where.
+// without watch evidence. Success then means "KV fine, watches wrong" (the
+// watch checker, given that linearization, says where) if the first search
+// failed, and "watches undecided" if it gave up: a linearization chosen
+// without them need not be the one the watches saw.
 #include "sim/check/linearizability.h"
 
 #include "runtime/assert.h"
@@ -51,8 +53,14 @@ LinResult CheckLinearizability(const History& history, const LinOptions& options
     if (b.outcome.verdict == Verdict::kOk && a.outcome.failure) {
       result.watch_conflict = a.outcome.failure;
     }
+    // Gave up with watches, fine without: the watches are undecided.
+    result.watch_inconclusive =
+        b.outcome.verdict == Verdict::kOk && a.outcome.verdict == Verdict::kInconclusive;
+    b.outcome.steps += a.outcome.steps;
     if (b.outcome.verdict == Verdict::kOk || a.outcome.verdict == Verdict::kViolation) {
       a = std::move(b);
+    } else {
+      a.outcome.steps = b.outcome.steps;
     }
   }
   result.unknown_writes = static_cast<int64_t>(a.plan.unknowns.size());

@@ -9,7 +9,14 @@
 // (kv_eval.h) and checking every read against the store at the revision it
 // observed; at a gap it tries the candidates in turn (Wing & Gong / Lowe
 // style depth-first search), prunes with per-key evidence, and memoises
-// dead ends by (revision, set of unknown writes used, store hash).
+// dead ends by (revision, set of unknown writes used, store hash). A wrong
+// choice at one gap may only show many gaps later, and a depth-first search
+// would try every combination of the gaps in between before it gets back
+// there; so the search runs in rounds of growing step budgets, and after a
+// round that ran out it starts again from the first gap with the choice
+// that led to that round's deepest failure demoted to last. Demoting only
+// reorders: the last round is as exhaustive as a single search, and dead
+// ends found in any round stay known.
 // Unknown writes left unused simply did not take effect.
 //
 // On success it returns the committed history (every revision's write and
@@ -71,6 +78,10 @@ struct LinResult {
   // watch's events (the watch checker will say where); the evidence is the
   // search's failure with watch events taken into account.
   std::optional<Violation> watch_conflict;
+  // The KV history is linearizable, but the search with watch events as
+  // evidence gave up: `committed` may disagree with watches that another
+  // linearization explains, so it must not be used to judge them.
+  bool watch_inconclusive = false;
   int64_t gaps = 0;            // revisions nobody acknowledged
   int64_t unknown_writes = 0;  // writes of unknown outcome
   int64_t search_steps = 0;
