@@ -40,6 +40,25 @@ WatchResponse EventResponse(const Watcher& watcher, int64_t revision,
 
 constexpr std::string_view kNulKey("\0", 1);
 
+// Whether later events of the same watcher may join this response.
+bool Mergeable(const WatchResponse& response) {
+  return response.events != nullptr && !response.created && !response.canceled &&
+         response.compact_revision == 0 && !response.fragment &&
+         response.cancel_reason.empty();
+}
+
+// Key and value bytes of `events` as the watcher gets them.
+size_t EventBytes(const std::vector<store::Event>& events, bool with_prev_kv) {
+  size_t bytes = 0;
+  for (const store::Event& event : events) {
+    bytes += event.kv.key.size() + event.kv.value.size();
+    if (with_prev_kv && event.prev_kv) {
+      bytes += event.prev_kv->key.size() + event.prev_kv->value.size();
+    }
+  }
+  return bytes;
+}
+
 }  // namespace
 
 // ---- WatchHub ----------------------------------------------------------
@@ -405,9 +424,31 @@ bool WatchStream::AllSynced() const {
 
 bool WatchStream::TryPush(Watcher* watcher, WatchResponse response) {
   KEEL_ASSERT(hub_ != nullptr);
+  if (MergeQueued(response)) {
+    watcher->progress_due = false;
+    return true;
+  }
   if (queue_.size() >= hub_->options_.stream_buffer_responses) return false;
   if (response.events != nullptr) watcher->progress_due = false;
   Push(std::move(response));
+  return true;
+}
+
+bool WatchStream::MergeQueued(WatchResponse& response) {
+  if (hub_->options_.max_merged_event_bytes == 0 || !Mergeable(response)) return false;
+  auto it = open_events_.find(response.watch_id);
+  if (it == open_events_.end()) return false;
+  KEEL_ASSERT(it->second >= popped_ && it->second - popped_ < queue_.size());
+  WatchResponse& target = queue_[it->second - popped_];
+  KEEL_ASSERT(target.watch_id == response.watch_id && Mergeable(target));
+  if (target.merged_bytes == 0) {
+    target.merged_bytes = EventBytes(*target.events, target.prev_kv);
+  }
+  const size_t bytes = EventBytes(*response.events, response.prev_kv);
+  if (target.merged_bytes + bytes > hub_->options_.max_merged_event_bytes) return false;
+  target.merged_bytes += bytes;
+  target.more_events.push_back(std::move(response.events));
+  target.revision = std::max(target.revision, response.revision);
   return true;
 }
 
@@ -422,6 +463,12 @@ bool WatchStream::TryPushProgress(int64_t watch_id) {
 }
 
 void WatchStream::Push(WatchResponse response) {
+  if (Mergeable(response)) {
+    open_events_[response.watch_id] = popped_ + queue_.size();
+  } else {
+    // Nothing of this watcher's may overtake this response.
+    open_events_.erase(response.watch_id);
+  }
   queue_.push_back(std::move(response));
   if (!readers_.empty()) readers_.WakeAll();
 }
@@ -446,6 +493,9 @@ std::optional<WatchResponse> WatchStream::TryNext() {
   if (queue_.empty()) return std::nullopt;
   WatchResponse response = std::move(queue_.front());
   queue_.pop_front();
+  auto open = open_events_.find(response.watch_id);
+  if (open != open_events_.end() && open->second == popped_) open_events_.erase(open);
+  popped_++;
   if (hub_ != nullptr) {
     const size_t capacity = hub_->options_.stream_buffer_responses;
     if (queue_.size() < capacity && !room_waiters_.empty()) {

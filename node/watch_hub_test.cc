@@ -6,7 +6,7 @@
 // history with writes landing between catch-up steps (no gap, no
 // duplicate), compacted starts, victims that resume exactly where they
 // stopped while a fast watcher keeps up, a thousand watchers on one key,
-// ids, cancel, progress and restore.
+// ids, cancel, progress and restore; and merging of queued revisions.
 #include "node/watch_hub.h"
 
 #include <memory>
@@ -32,7 +32,13 @@ class WatchHubTest : public store::MvccTest {
   }
 
  protected:
-  explicit WatchHubTest(WatchHubOptions options = WatchHubOptions()) {
+  // Merging off: most tests check one response per revision and victims.
+  static WatchHubOptions Unmerged() {
+    WatchHubOptions options;
+    options.max_merged_event_bytes = 0;
+    return options;
+  }
+  explicit WatchHubTest(WatchHubOptions options = Unmerged()) {
     hub_ = std::make_unique<WatchHub>(mvcc_.get(), options);
     mvcc_->SetListener(hub_.get());
     process_.Spawn(hub_->Run());
@@ -77,6 +83,9 @@ class WatchHubTest : public store::MvccTest {
     for (const WatchResponse& r : responses) {
       if (r.events == nullptr) continue;
       for (const Event& e : *r.events) revisions.push_back(e.kv.mod_revision);
+      for (const WatchEvents& more : r.more_events) {
+        for (const Event& e : *more) revisions.push_back(e.kv.mod_revision);
+      }
     }
     return revisions;
   }
@@ -195,7 +204,7 @@ TEST_F(WatchHubTest, AutoIdsCountFromZeroAndSkipIdsInUse) {
 class SmallBatchWatchHubTest : public WatchHubTest {
  protected:
   static WatchHubOptions SmallBatches() {
-    WatchHubOptions options;
+    WatchHubOptions options = Unmerged();
     options.max_events_per_sync = 7;
     return options;
   }
@@ -257,7 +266,7 @@ TEST_F(WatchHubTest, StartAtOrAboveTheCompactedRevisionWorksBelowItEnds) {
 class SmallBufferWatchHubTest : public WatchHubTest {
  protected:
   static WatchHubOptions Small() {
-    WatchHubOptions options;
+    WatchHubOptions options = Unmerged();
     options.stream_buffer_responses = 4;
     return options;
   }
@@ -440,6 +449,114 @@ TEST_F(WatchHubTest, StreamsOutlivingTheHubAreDetached) {
   EXPECT_EQ(refused.status().message(), "etcdserver: server stopped");
   EXPECT_EQ(stream.current_revision(), 0);
   EXPECT_TRUE(stream.Cancel(0).ok());
+}
+
+// ---- Merging queued revisions --------------------------------------------
+
+class MergingWatchHubTest : public WatchHubTest {
+ protected:
+  static WatchHubOptions Merging() {
+    WatchHubOptions options;
+    options.stream_buffer_responses = 4;
+    options.max_merged_event_bytes = 100;
+    return options;
+  }
+  MergingWatchHubTest() : WatchHubTest(Merging()) {}
+};
+
+TEST_F(MergingWatchHubTest, QueuedRevisionsJoinTheWatchersResponseInOrder) {
+  WatchStream& stream = NewStream();
+  const int64_t a = MustWatch(stream, On("a"));
+  const int64_t b = MustWatch(stream, On("b"));
+  Put("a", "1");  // 2
+  Put("b", "1");  // 3
+  Put("a", "2");  // 4
+  Put("a", "3");  // 5
+  Put("b", "2");  // 6
+  // Two responses, not five: no victim although the queue holds four.
+  EXPECT_EQ(stream.queued(), 2u);
+  std::vector<WatchResponse> got = Drain(stream);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].watch_id, a);
+  EXPECT_EQ(EventRevisions({got[0]}), (std::vector<int64_t>{2, 4, 5}));
+  EXPECT_EQ(got[0].revision, 5);  // the header names the last revision
+  EXPECT_EQ(got[1].watch_id, b);
+  EXPECT_EQ(EventRevisions({got[1]}), (std::vector<int64_t>{3, 6}));
+  EXPECT_EQ(got[1].revision, 6);
+  EXPECT_EQ(hub_->victim_count(), 0u);
+  // Once taken, a response is closed: the next revision starts a new one.
+  Put("a", "4");  // 7
+  got = Drain(stream);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(EventRevisions(got), (std::vector<int64_t>{7}));
+}
+
+TEST_F(MergingWatchHubTest, NothingOvertakesAControlOrProgressResponse) {
+  WatchStream& stream = NewStream();
+  WatchOptions seven = On("a");
+  seven.id = 7;  // explicit, so that it can be reused below
+  const int64_t a = MustWatch(stream, seven);
+  ASSERT_EQ(a, 7);
+  Put("a", "1");  // 2
+  stream.RequestProgress(a);  // progress at 2, after the event
+  Put("a", "2");  // 3: must come after the progress response
+  std::vector<WatchResponse> got = Drain(stream);
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(EventRevisions({got[0]}), (std::vector<int64_t>{2}));
+  EXPECT_EQ(got[1].events, nullptr);
+  EXPECT_EQ(got[1].revision, 2);
+  EXPECT_EQ(EventRevisions({got[2]}), (std::vector<int64_t>{3}));
+  // A canceled response closes the watcher's queued events too, and a new
+  // watcher reusing the id starts afresh.
+  Put("a", "3");  // 4
+  ASSERT_TRUE(stream.Cancel(a).ok());
+  WatchResponse canceled;
+  canceled.watch_id = a;
+  canceled.canceled = true;
+  stream.Enqueue(std::move(canceled));
+  ASSERT_EQ(MustWatch(stream, seven), a);
+  Put("a", "4");  // 5
+  got = Drain(stream);
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(EventRevisions({got[0]}), (std::vector<int64_t>{4}));
+  EXPECT_TRUE(got[1].canceled);
+  EXPECT_EQ(EventRevisions({got[2]}), (std::vector<int64_t>{5}));
+}
+
+TEST_F(MergingWatchHubTest, MergingStopsAtTheByteLimitAndNeverForFragments) {
+  WatchStream& stream = NewStream();
+  MustWatch(stream, On("k"));
+  WatchOptions fragments = On("f");
+  fragments.fragment = true;
+  MustWatch(stream, fragments);
+  // 1 + 39 bytes each: two fit in 100 bytes, the third does not.
+  for (int i = 0; i < 3; i++) Put("k", std::string(39, 'v'));  // 2..4
+  Put("f", "1");  // 5
+  Put("f", "2");  // 6
+  std::vector<WatchResponse> got = Drain(stream);
+  ASSERT_EQ(got.size(), 4u);
+  EXPECT_EQ(EventRevisions({got[0]}), (std::vector<int64_t>{2, 3}));
+  EXPECT_EQ(EventRevisions({got[1]}), (std::vector<int64_t>{4}));
+  EXPECT_EQ(EventRevisions({got[2]}), (std::vector<int64_t>{5}));
+  EXPECT_EQ(EventRevisions({got[3]}), (std::vector<int64_t>{6}));
+}
+
+TEST_F(MergingWatchHubTest, ThousandRevisionsForAWatcherThatReadsLateLoseNothing) {
+  WatchStream& stream = NewStream();
+  MustWatch(stream, On("k"));
+  WatchStream& other = NewStream();
+  MustWatch(other, On("k", "l"));
+  for (int i = 0; i < 1000; i++) Put("k", std::to_string(i % 10));  // 2..1001
+  std::vector<WatchResponse> got;
+  std::vector<WatchResponse> other_got;
+  for (int round = 0; round < 200 && EventRevisions(got).size() < 1000; round++) {
+    for (WatchResponse& r : Drain(stream)) got.push_back(std::move(r));
+    for (WatchResponse& r : Drain(other)) other_got.push_back(std::move(r));
+    Run();
+  }
+  EXPECT_EQ(EventRevisions(got), Range(2, 1001));
+  EXPECT_EQ(EventRevisions(other_got), Range(2, 1001));
+  EXPECT_LT(got.size(), 100u);  // 1 + 1 bytes each: 50 revisions per response
 }
 
 }  // namespace

@@ -154,6 +154,11 @@ etcdserverpb::WatchResponse ServerWatchStream::ToProto(const WatchResponse& resp
     for (const store::Event& event : *response.events) {
       store::ToProto(event, response.prev_kv, proto.add_events());
     }
+    for (const WatchEvents& more : response.more_events) {
+      for (const store::Event& event : *more) {
+        store::ToProto(event, response.prev_kv, proto.add_events());
+      }
+    }
   }
   return proto;
 }
@@ -177,6 +182,10 @@ Task<absl::Status> ServerWatchStream::Send(WatchResponse response) {
     if (!response.fragment || response.events->size() < 2 ||
         bytes.size() + encoded.size() < limit) {
       bytes += encoded;
+      // Merged revisions (never for fragmenting watchers) follow in order.
+      for (const WatchEvents& more : response.more_events) {
+        bytes += service_->EncodedEvents(more, response.prev_kv);
+      }
       co_return co_await raw_->Write(std::move(bytes));
     }
   } else {

@@ -105,7 +105,9 @@ class WatchService {
     bool prev_kv = false;
     std::string bytes;
   };
-  static constexpr size_t kEncodedEventsCacheSize = 4;
+  // Enough for the revisions merged into one response (watch_hub.h) while
+  // the writer goes from one watcher's response to the next.
+  static constexpr size_t kEncodedEventsCacheSize = 64;
   std::array<EncodedEventsEntry, kEncodedEventsCacheSize> encoded_events_;
   size_t next_encoded_slot_ = 0;
   uint64_t encoded_events_reused_ = 0;

@@ -87,6 +87,15 @@ class WatchServiceTest : public net::testing::ServerHarness {
         store::Mvcc::Open(options);
     KEEL_ASSERT(mvcc.ok());
     mvcc_ = std::move(*mvcc);
+    // Merging off (one response per revision), as most tests count
+    // responses; UseMergingHub() turns it on.
+    WatchHubOptions hub_options;
+    hub_options.max_merged_event_bytes = 0;
+    hub_ = std::make_unique<WatchHub>(mvcc_.get(), hub_options);
+    mvcc_->SetListener(hub_.get());
+  }
+  void UseMergingHub() {
+    mvcc_->SetListener(nullptr);
     hub_ = std::make_unique<WatchHub>(mvcc_.get());
     mvcc_->SetListener(hub_.get());
   }
@@ -418,6 +427,43 @@ TEST_F(WatchServiceTest, ClientThatStopsReadingLosesNothing) {
   std::vector<int64_t> want;
   for (int64_t r = 2; r <= 1001; r++) want.push_back(r);
   EXPECT_EQ(EventRevisions(got), want);
+  EXPECT_EQ(hub_->victim_count(), 0u);
+}
+
+// With merging on (the default), a client that stops reading gets the
+// revisions that queued up meanwhile in few responses, every event once,
+// in order, each response's header naming its last revision.
+TEST_F(WatchServiceTest, ClientThatStopsReadingGetsMergedResponsesLosingNothing) {
+  UseMergingHub();
+  StartWatch();
+  std::vector<Response> got;
+  SpawnClient([](WatchServiceTest* t, std::vector<Response>* got) -> Task<void> {
+    WatchCall call = co_await t->Open();
+    WatchCreateRequest with_prev = On("k");
+    with_prev.set_prev_kv(true);
+    EXPECT_TRUE((co_await call.Create(with_prev)).ok());
+    co_await t->RecvUpTo(&call, 1);
+    for (int i = 0; i < 1000; i++) {
+      t->Put("k", std::string(4096, static_cast<char>('a' + i % 26)));
+      co_await Yield();
+    }
+    co_await t->clock_.Sleep(Seconds(1));
+    *got = co_await t->RecvUpTo(&call, 2000);
+  }(this, &got));
+  Run(Seconds(60));
+  std::vector<int64_t> want;
+  for (int64_t r = 2; r <= 1001; r++) want.push_back(r);
+  EXPECT_EQ(EventRevisions(got), want);
+  EXPECT_LT(got.size(), 500u);
+  for (const Response& r : got) {
+    ASSERT_GT(r.events_size(), 0);
+    EXPECT_EQ(r.header().revision(), r.events(r.events_size() - 1).kv().mod_revision());
+    for (const mvccpb::Event& e : r.events()) {
+      if (e.kv().mod_revision() == 2) continue;  // the key's creation
+      ASSERT_TRUE(e.has_prev_kv());
+      EXPECT_EQ(e.prev_kv().mod_revision(), e.kv().mod_revision() - 1);
+    }
+  }
   EXPECT_EQ(hub_->victim_count(), 0u);
 }
 
