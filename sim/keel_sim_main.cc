@@ -4,6 +4,7 @@
 //   keel-sim --list
 //   keel-sim --scenario disk --seed 7 [--check-determinism] [--verbose]
 //   keel-sim --scenario disk --seeds 1..1000 [--shard 2/4]
+//   keel-sim --scenario cluster --seed 7 --timeline run.html
 //
 // Exit status: 0 if every run passed, 1 if any failed, 2 for a usage error.
 // This tool, like the rest of sim/, may use stdio and the real clock (the
@@ -44,6 +45,9 @@ constexpr const char* kUsage = R"(usage: keel-sim --scenario NAME [options]
   --verbose              print every log line as it happens
   --trace FILE           write every trace record to FILE (one seed only;
                          with --check-determinism the second run goes to FILE.2)
+  --timeline FILE        draw the run as a self-contained HTML page: member
+                         roles and terms, faults, client operations by
+                         outcome, violations (one seed only; cluster scenario)
 )";
 
 struct Flags {
@@ -63,6 +67,7 @@ struct Flags {
   bool no_buggify = false;
   bool verbose = false;
   std::string trace;
+  std::string timeline;
 };
 
 [[noreturn]] void UsageError(const std::string& message) {
@@ -142,6 +147,8 @@ Flags ParseFlags(int argc, char** argv) {
       flags.verbose = true;
     } else if (name == "--trace") {
       flags.trace = value();
+    } else if (name == "--timeline") {
+      flags.timeline = value();
     } else {
       UsageError("unknown flag " + name);
     }
@@ -229,6 +236,12 @@ int Main(int argc, char** argv) {
   if (!flags.trace.empty() && flags.first_seed != flags.last_seed) {
     UsageError("--trace needs a single seed");
   }
+  if (!flags.timeline.empty() && (flags.sweep || flags.first_seed != flags.last_seed)) {
+    UsageError("--timeline draws one run: give it --seed S, not --seeds A..B");
+  }
+  if (!flags.timeline.empty() && !info->timeline) {
+    UsageError(StrCat("scenario ", info->name, " cannot draw a --timeline (cluster can)"));
+  }
   ScenarioOptions base;
   base.nodes = flags.nodes;
   base.duration = flags.duration;
@@ -252,6 +265,7 @@ int Main(int argc, char** argv) {
   base.buggify = !flags.no_buggify;
   base.verbose = flags.verbose;
   base.trace_path = flags.trace;
+  base.timeline_path = flags.timeline;
 
   std::vector<uint64_t> seeds;
   for (uint64_t s = flags.first_seed, i = 0; s <= flags.last_seed; s++, i++) {
@@ -286,6 +300,9 @@ int Main(int argc, char** argv) {
                   result.events, Seconds(result.simulated).c_str(),
                   result.trace_hash, WallSeconds(seed_start),
                   result.summary.c_str());
+    }
+    for (const std::string& output : result.outputs) {
+      std::printf("  wrote %s\n", output.c_str());
     }
     progress.Update(i + 1, failed, i + 1 == seeds.size());
   }

@@ -196,7 +196,7 @@ void Nemesis::Inject(Fault fault) {
 }
 
 void Nemesis::Emit(bool begin, Fault fault, std::vector<size_t> machines,
-                   std::string description) {
+                   std::string description, std::optional<Duration> one_shot) {
   if (begin) {
     faults_injected_++;
     counts_[fault]++;
@@ -210,7 +210,9 @@ void Nemesis::Emit(bool begin, Fault fault, std::vector<size_t> machines,
                                    .heal_all = false,
                                    .fault = fault,
                                    .machines = std::move(machines),
-                                   .description = std::move(description)});
+                                   .description = std::move(description),
+                                   .one_shot = one_shot.has_value(),
+                                   .lasts = one_shot.value_or(Duration::zero())});
   }
 }
 
@@ -264,7 +266,8 @@ void Nemesis::InjectNetwork(Fault fault) {
     const size_t m = random_.Uniform(n);
     const Duration d = Between(options_.fault_min, options_.fault_max);
     net.Clog(machines_[m]->host(), d);
-    Emit(true, fault, {m}, StrCat("clog ", machines_[m]->name(), " for ", FormatSeconds(d)));
+    Emit(true, fault, {m}, StrCat("clog ", machines_[m]->name(), " for ", FormatSeconds(d)),
+         /*one_shot=*/d);
     return;
   }
   if (n < 2) return;
@@ -366,7 +369,8 @@ void Nemesis::InjectDisk(Fault fault) {
   } else {
     absl::StatusOr<std::string> rotted = disk.RotRandomBit();
     Emit(true, fault, {m},
-         StrCat(description, " rot ", rotted.ok() ? *rotted : "nothing"));
+         StrCat(description, " rot ", rotted.ok() ? *rotted : "nothing"),
+         /*one_shot=*/Duration::zero());
     return;
   }
   description += absl::StrFormat(

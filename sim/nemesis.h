@@ -29,6 +29,7 @@
 #include <initializer_list>
 #include <limits>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -95,6 +96,10 @@ struct NemesisEvent {
   Fault fault;
   std::vector<size_t> machines;  // indices into the nemesis's machines
   std::string description;
+  // A fault no end event follows (begin only): a clog lifts by itself after
+  // `lasts`; a bit rot is done at once (`lasts` zero).
+  bool one_shot = false;
+  Duration lasts{};
 };
 
 struct NemesisOptions {
@@ -139,8 +144,10 @@ class Nemesis {
   // Runs `undo` after a seeded fault duration (unless StopAndHeal runs
   // first, which undoes everything its own way).
   void Later(absl::AnyInvocable<void()> undo);
+  // `one_shot`: the fault ends by itself after that long (no end event).
   void Emit(bool begin, Fault fault, std::vector<size_t> machines,
-            std::string description);
+            std::string description,
+            std::optional<Duration> one_shot = std::nullopt);
   void EmitHealAll();
   void HealEverything();
   // Reference-counted cuts, so overlapping faults heal only their own.

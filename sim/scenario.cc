@@ -59,6 +59,7 @@ ScenarioResult RunSeed(const ScenarioInfo& info,
   ScenarioOptions again = resolved;
   again.verbose = false;
   if (!again.trace_path.empty()) again.trace_path += ".2";
+  again.timeline_path.clear();
   const ScenarioResult second = info.run(again);
   if (first.trace_hash == second.trace_hash && first.ok == second.ok &&
       first.events == second.events) {

@@ -53,6 +53,10 @@ struct ScenarioOptions {
   bool verbose = false;
   // Write every trace record to this file.
   std::string trace_path;
+  // Write an HTML page of the run (member roles, faults, client operations,
+  // violations) to this file; only for a scenario with
+  // ScenarioInfo::timeline. Watching does not change the run.
+  std::string timeline_path;
 };
 
 struct ScenarioResult {
@@ -65,6 +69,9 @@ struct ScenarioResult {
   std::vector<std::string> log_tail;
   // One line of scenario-specific figures ("acked=1234 crashes=5").
   std::string summary;
+  // Files the run wrote for people to read, one line each
+  // ("timeline T.html, 812345 bytes").
+  std::vector<std::string> outputs;
 };
 
 struct ScenarioInfo {
@@ -78,6 +85,8 @@ struct ScenarioInfo {
   // The defects `--inject-bug NAME` may name; empty for a scenario with a
   // single defect (plain --inject-bug) or none.
   std::vector<std::string> bugs;
+  // Whether the scenario honours ScenarioOptions::timeline_path.
+  bool timeline = false;
 };
 
 class ScenarioRegistry {
@@ -113,9 +122,9 @@ ScenarioOptions ResolveOptions(const ScenarioInfo& info,
 ScenarioResult RunScenario(const ScenarioInfo& info, ScenarioOptions options);
 
 // Runs one seed with resolved options; with `check_determinism`, runs it a
-// second time (quietly; a trace goes to trace_path + ".2") and turns the
-// result into a failure if the two runs' trace hashes, event counts or
-// verdicts differ.
+// second time (quietly and without a timeline; a trace goes to trace_path +
+// ".2") and turns the result into a failure if the two runs' trace hashes,
+// event counts or verdicts differ.
 ScenarioResult RunSeed(const ScenarioInfo& info,
                        const ScenarioOptions& resolved, bool check_determinism);
 

@@ -107,8 +107,14 @@ void SimWorld::OnTimer(TimePoint deadline, uint64_t tiebreak) {
                 tiebreak);
 }
 
-bool SimWorld::Step() {
+size_t SimWorld::RunReady() {
   const size_t ran = executor_.RunReady();
+  if (step_observer_) step_observer_();
+  return ran;
+}
+
+bool SimWorld::Step() {
+  const size_t ran = RunReady();
   const std::optional<TimePoint> next = executor_.NextDeadline();
   if (!next.has_value()) return ran > 0;
   if (*next > now_) now_ = *next;
@@ -119,13 +125,13 @@ bool SimWorld::Step() {
 void SimWorld::RunUntilTime(TimePoint deadline) {
   stop_requested_ = false;
   while (!stop_requested_) {
-    executor_.RunReady();
+    RunReady();
     const std::optional<TimePoint> next = executor_.NextDeadline();
     if (!next.has_value() || *next > deadline) break;
     if (*next > now_) now_ = *next;
     executor_.FireEarliest();
   }
-  executor_.RunReady();
+  RunReady();
   if (!stop_requested_ && now_ < deadline) now_ = deadline;
 }
 
@@ -137,7 +143,7 @@ bool SimWorld::RunUntil(absl::FunctionRef<bool()> done, Duration limit) {
                                  : now_ + limit;
   while (!stop_requested_) {
     if (done()) return true;
-    executor_.RunReady();
+    RunReady();
     if (done()) return true;
     const std::optional<TimePoint> next = executor_.NextDeadline();
     if (!next.has_value() || *next > deadline) break;

@@ -27,6 +27,7 @@
 #define KEEL_SIM_SIM_WORLD_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -126,6 +127,16 @@ class SimWorld : private ExecutorObserver {
   // Makes the running RunUntil/RunUntilTime return after the current step.
   void Stop() { stop_requested_ = true; }
 
+  // Recording hook (keel-sim --timeline): `observer` is called after every
+  // batch of ready coroutines has run, with now() at their virtual time, so
+  // it sees each change of the simulated state at the instant it happened.
+  // It only looks: it must not schedule, start or stop anything, log, trace
+  // or draw randomness, so a run with an observer is the same run as one
+  // without (same trace hash). Null removes it.
+  void set_step_observer(std::function<void()> observer) {
+    step_observer_ = std::move(observer);
+  }
+
   // Coroutine resumes plus timer fires so far.
   uint64_t events() const { return events_; }
   Duration elapsed() const { return now_ - TimePoint{}; }
@@ -136,6 +147,8 @@ class SimWorld : private ExecutorObserver {
   void OnResume(const Process* process) override;
   void OnTimer(TimePoint deadline, uint64_t tiebreak) override;
   void RunCallback(uint64_t id);
+  // Runs every ready coroutine, then tells the step observer.
+  size_t RunReady();
 
   SimWorldOptions options_;
   TimePoint now_{};
@@ -156,6 +169,7 @@ class SimWorld : private ExecutorObserver {
   std::vector<std::unique_ptr<SimMachine>> machines_;
   uint64_t events_ = 0;
   bool stop_requested_ = false;
+  std::function<void()> step_observer_;
 };
 
 }  // namespace keel::sim

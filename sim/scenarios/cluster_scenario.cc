@@ -23,7 +23,8 @@
 // --inject-bug stale-read | watch-skip: client-side defects the checkers
 // must catch (cluster_workload.h). A checker failure writes the history to
 // cluster-seed<N>.history.jsonl (for keel-check) and reports the
-// violations.
+// violations. --timeline FILE draws the run as an HTML page (sim/timeline.h)
+// from hooks that only look, so the run is the same run without it.
 #include <algorithm>
 #include <memory>
 #include <optional>
@@ -42,6 +43,7 @@
 #include "sim/scenarios/cluster_workload.h"
 #include "sim/sim_machine.h"
 #include "sim/sim_world.h"
+#include "sim/timeline.h"
 
 namespace keel::sim {
 namespace {
@@ -79,6 +81,10 @@ class ClusterScenario {
   void Fail(std::string message);
   Duration Between(Duration low, Duration high);
   std::string Summary() const;
+  // --timeline: the members' states after each step, and the page.
+  void SampleTimeline();
+  void WriteTimeline(ScenarioResult& result);
+  int64_t NowNs() const { return ToNanoseconds(world_->now()); }
 
   ScenarioOptions options_;
   std::unique_ptr<SimWorld> world_;
@@ -94,7 +100,9 @@ class ClusterScenario {
   std::vector<size_t> downed_;
   uint64_t isolations_ = 0, leader_kills_ = 0, swizzles_ = 0;
   Duration converged_after_{};
+  std::optional<check::History> history_;  // once taken from the workload
   check::CheckReport report_;
+  std::unique_ptr<TimelineRecorder> timeline_;  // with --timeline only
 };
 
 ClusterScenario::ClusterScenario(const ScenarioOptions& options)
@@ -111,10 +119,17 @@ ClusterScenario::ClusterScenario(const ScenarioOptions& options)
       {.name = "clients",
        .host = kClientHost,
        .boot = [this](Env& env) { return workload_->Run(env); }});
+  if (!options_.timeline_path.empty()) {
+    std::vector<std::string> names;
+    for (SimMachine* machine : members_->machines()) names.push_back(machine->name());
+    timeline_ = std::make_unique<TimelineRecorder>(std::move(names));
+    world_->set_step_observer([this] { SampleTimeline(); });
+  }
 }
 
 ClusterScenario::~ClusterScenario() {
   // The machines' frames (members and clients) go before what they use.
+  world_->set_step_observer(nullptr);
   nemesis_.reset();
   world_.reset();
 }
@@ -174,11 +189,18 @@ void ClusterScenario::IsolateLeader(size_t m) {
   for (const auto& [a, b] : cuts) net.Cut(a, b);
   cuts_.insert(cuts_.end(), cuts.begin(), cuts.end());
   isolations_++;
-  world_->log().Note("operator", StrCat("isolate leader ", members_->machines()[m]->name()));
-  world_->After(Between(Milliseconds(300), Seconds(4)), [this, cuts] {
+  const std::string what = StrCat("isolate leader ", members_->machines()[m]->name());
+  world_->log().Note("operator", what);
+  if (timeline_ != nullptr) {
+    timeline_->BeginFault(m, NowNs(), MarkKind::kIsolate, StrCat("operator: ", what));
+  }
+  world_->After(Between(Milliseconds(300), Seconds(4)), [this, cuts, m, what] {
     if (!operating_) return;  // the heal already undid them
     for (const auto& [a, b] : cuts) world_->net().Heal(a, b);
     world_->log().Note("operator", "heal the leader's isolation");
+    if (timeline_ != nullptr) {
+      timeline_->EndFault(m, NowNs(), MarkKind::kIsolate, StrCat("operator: ", what));
+    }
   });
 }
 
@@ -200,9 +222,14 @@ void ClusterScenario::SwizzleClog() {
     const Duration start = step * static_cast<int64_t>(i);
     const Duration end = step * static_cast<int64_t>(chosen.size()) +
                          Between(Milliseconds(100), Seconds(3));
-    world_->After(start, [this, machine, length = end - start] {
+    world_->After(start, [this, machine, m = chosen[i], length = end - start] {
       if (!operating_) return;
       world_->net().Clog(machine->host(), length);
+      if (timeline_ != nullptr) {
+        timeline_->AddFault(m, NowNs(), NowNs() + length.count(), MarkKind::kClog,
+                            StrCat("operator: swizzle-clog ", machine->name(), " for ",
+                                   FormatDuration(length)));
+      }
     });
   }
   world_->log().Note("operator", StrCat("swizzle-clog", names));
@@ -214,7 +241,13 @@ void ClusterScenario::TakeDownLeader(size_t m, bool crash) {
   for (SimMachine* other : members_->machines()) down += other->running() ? 0 : 1;
   // Keep a majority up, as the nemesis does.
   if (down + 1 > members_->size() / 2) return;
-  world_->log().Note("operator", StrCat(crash ? "crash" : "kill", " leader ", machine->name()));
+  const std::string what = StrCat(crash ? "crash" : "kill", " leader ", machine->name());
+  world_->log().Note("operator", what);
+  if (timeline_ != nullptr) {
+    // Ends when the machine runs again (SampleMember sees it).
+    timeline_->BeginFault(m, NowNs(), crash ? MarkKind::kCrash : MarkKind::kKill,
+                          StrCat("operator: ", what));
+  }
   if (crash) {
     machine->Crash();
   } else {
@@ -276,7 +309,8 @@ bool ClusterScenario::CheckLiveness() {
 }
 
 void ClusterScenario::CheckHistory() {
-  check::History history = workload_->TakeHistory();
+  history_ = workload_->TakeHistory();
+  const check::History& history = *history_;
   auto report = check::CheckHistory(history);
   if (!report.ok()) {
     Fail(StrCat("the recorded history is malformed: ", report.status().ToString()));
@@ -308,6 +342,11 @@ ScenarioResult ClusterScenario::Run() {
   nemesis_options.fault_min = Milliseconds(300);
   nemesis_options.fault_max = Seconds(4);
   nemesis_options.max_down = members_->size() / 2;
+  if (timeline_ != nullptr) {
+    nemesis_options.on_event = [this](const NemesisEvent& event) {
+      timeline_->OnNemesisEvent(event);
+    };
+  }
   nemesis_ = std::make_unique<Nemesis>(*world_, members_->machines(), nemesis_options);
   operating_ = true;
   if (!faults.empty()) {
@@ -322,7 +361,63 @@ ScenarioResult ClusterScenario::Run() {
   if (verdict_.ok() && workload_->stats().ok == 0) Fail("no client request ever succeeded");
   ScenarioResult result = Finish(*world_, verdict_);
   result.summary = Summary();
+  if (timeline_ != nullptr) WriteTimeline(result);
   return result;
+}
+
+void ClusterScenario::SampleTimeline() {
+  const int64_t now_ns = NowNs();
+  for (size_t m = 0; m < members_->size(); m++) {
+    const SimMachine& machine = *members_->machines()[m];
+    MemberState state;
+    if (!machine.running()) {
+      state.role = MemberRole::kDown;
+    } else if (node::Node* node = members_->node(m); node == nullptr) {
+      state.role = MemberRole::kStarting;
+    } else {
+      // The server's view: whom it follows, and its term. A member up
+      // without a leader is campaigning or waiting to hear of one.
+      const node::Server& server = node->server();
+      state.term = server.term();
+      state.role = server.is_leader()       ? MemberRole::kLeader
+                   : server.leader() != 0 ? MemberRole::kFollower
+                                          : MemberRole::kCandidate;
+    }
+    timeline_->SampleMember(m, now_ns, state, machine.running(), machine.paused(),
+                            machine.incarnation());
+  }
+}
+
+void ClusterScenario::WriteTimeline(ScenarioResult& result) {
+  world_->set_step_observer(nullptr);
+  TimelinePage page = std::move(*timeline_).Finish(NowNs());
+  timeline_.reset();
+  page.title =
+      StrCat("keel-sim cluster, seed ", options_.seed, result.ok ? ": passed" : ": FAILED");
+  if (const ScenarioInfo* info = ScenarioRegistry::Global().Find("cluster"); info != nullptr) {
+    page.command = StrCat("keel-sim ", ReplayFlags(*info, options_));
+  }
+  page.summary = result.summary;
+  page.verdict = result.failure;
+  // Unless a failure stopped the run while the faults were still going.
+  if (options_.duration.count() <= page.end_ns) page.faults_end_ns = options_.duration.count();
+  page.history = history_.has_value() ? std::move(*history_) : workload_->TakeHistory();
+  history_.reset();
+  // The workload's client ids: clients, then watchers, then the final read.
+  const check::ClientId clients = 2 * options_.nodes;
+  for (check::ClientId c = clients; c < clients + kWatchers; c++) {
+    page.client_names[c] = StrCat("watcher ", c);
+  }
+  page.client_names[clients + kWatchers] = "final read";
+  page.violations = report_.violations;
+  const absl::StatusOr<size_t> written = WriteTimelineFile(options_.timeline_path, page);
+  if (written.ok()) {
+    result.outputs.push_back(StrCat("timeline ", options_.timeline_path, ", ", *written, " bytes"));
+    return;
+  }
+  result.ok = false;
+  StrAppend(&result.failure, result.failure.empty() ? "" : "\n", "--timeline: ",
+            written.status().message());
 }
 
 std::string ClusterScenario::Summary() const {
@@ -358,6 +453,7 @@ KEEL_SIM_SCENARIO(cluster, {
                                       Fault::kPause, Fault::kDisk}),
     .run = RunClusterScenario,
     .bugs = {"stale-read", "watch-skip"},
+    .timeline = true,
 });
 
 }  // namespace keel::sim
