@@ -274,6 +274,7 @@ RenewResult Lessor::Renew(int64_t id) {
   Lease& lease = it->second;
   KEEL_ASSERT(lease.expiry.has_value());
   if (*lease.expiry <= clock_.Now()) return {RenewOutcome::kExpired, 0};
+  if (options_.sim_bug_ignore_keepalives) return {RenewOutcome::kRenewed, lease.ttl_seconds};
   // A keepalive restores the full TTL (the server clears any checkpoint
   // through raft first, see HasCheckpoint).
   const TimePoint expiry = After(clock_.Now(), TtlDuration(lease.ttl_seconds));

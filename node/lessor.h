@@ -61,6 +61,10 @@ struct LessorOptions {
   // How long after an expired lease was handed out for revocation it is
   // handed out again if it still exists (etcd: the request timeout).
   Duration expired_retry_interval = Seconds(7);
+  // A deliberate defect, simulation only (ServerConfig::sim_bugs's
+  // lease_early_expiry): Renew answers as usual but leaves the expiry where
+  // it was, so a lease kept alive expires anyway.
+  bool sim_bug_ignore_keepalives = false;
 };
 
 // etcd's minLeaseTTL for a member with these raft timings.

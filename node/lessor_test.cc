@@ -195,6 +195,21 @@ TEST_F(LessorTest, RenewRestartsTheFullTtl) {
   EXPECT_EQ(lessor_->Renew(kLease + 1).outcome, RenewOutcome::kNotFound);
 }
 
+// keel-sim's lease-early-expiry defect (SimBugs): keepalives are answered
+// but do not move the expiry.
+TEST_F(LessorTest, TheSimulatorsDefectIgnoresKeepalivesForExpiry) {
+  options_.sim_bug_ignore_keepalives = true;
+  Reopen();
+  lessor_->Promote(Seconds(0), 2);
+  Grant(kLease, 10);
+  clock_.RunFor(Seconds(8));
+  RenewResult renewed = lessor_->Renew(kLease);
+  EXPECT_EQ(renewed.outcome, RenewOutcome::kRenewed);
+  EXPECT_EQ(renewed.ttl_seconds, 10);
+  clock_.RunFor(Seconds(2));
+  EXPECT_EQ(lessor_->FindExpired(100), std::vector<int64_t>{kLease});
+}
+
 TEST_F(LessorTest, DemotionForgetsEveryExpiry) {
   lessor_->Promote(Seconds(0), 2);
   Grant(kLease, 2);

@@ -273,6 +273,14 @@ class Server {
   // the caller retries).
   int64_t NextLeaseId();
 
+  // server_sim_bugs.cc: SimBugs::ack_before_sync, a deliberate defect.
+  // Notes a put, delete or txn this leader just appended to its log.
+  void NoteEarlyAck(const Proposal& proposal);
+  // Answers the noted proposal that follows the applied index, if any, with
+  // a previewed result (before its entry is persisted or committed).
+  void AckEarly();
+  ApplyResult PreviewWrite(const internal::InternalRaftRequest& request);
+
   // server_kv.cc
   template <typename Response>
   Task<absl::StatusOr<Response>> ProposeFor(internal::InternalRaftRequest request);
@@ -311,6 +319,14 @@ class Server {
   int64_t pending_ticks_ = 0;
   Event work_;
   WaiterRegistry waiters_;
+  // SimBugs::ack_before_sync: this leader's own writes it appended in
+  // `term`, by log index, not yet answered.
+  struct EarlyAck {
+    uint64_t id = 0;
+    uint64_t term = 0;
+    internal::InternalRaftRequest request;
+  };
+  std::map<uint64_t, EarlyAck> early_acks_;
 
   // Linearizable reads: the batch still open for joiners, and those sent.
   std::shared_ptr<ReadBatch> open_read_;

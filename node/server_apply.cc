@@ -46,6 +46,7 @@ Task<void> Server::ApplyLoop() {
       // Entries below a key space installed from a leader's snapshot were
       // skipped: the applied index stays the key space's.
       applied_index_ = std::max(applied_index_, entry.index());
+      AckEarly();  // nothing unless SimBugs::ack_before_sync (server_sim_bugs.cc)
     }
     applied_changed_.WakeAll();
     absl::Status compacted = co_await MaybeCompactLog();

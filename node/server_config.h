@@ -16,6 +16,27 @@
 
 namespace keel::node {
 
+// Deliberate defects for keel-sim (`--inject-bug NAME` in the cluster
+// scenario), there to show that the simulator's checkers catch a server that
+// breaks its promises. SIMULATION ONLY: no flag or environment variable of
+// tools/keel binds them (tools/server_flags.cc, tested by tools_flags_test),
+// tools/keel refuses to start with one set, and only
+// sim/scenarios/cluster_members.cc sets them.
+struct SimBugs {
+  // The leader answers a put, delete or txn as soon as its entry is appended
+  // to its own log (not yet persisted, not yet committed), with the result
+  // previewed against the key space as it stands once every earlier entry is
+  // applied. A leader that crashes or is cut off before the entry commits
+  // loses an acknowledged write.
+  bool ack_before_sync = false;
+  // The primary lessor answers keepalives but ignores them when deciding
+  // expiry: a lease expires its TTL after it was granted (or after the
+  // leader took over), however often it was kept alive.
+  bool lease_early_expiry = false;
+
+  bool any() const { return ack_before_sync || lease_early_expiry; }
+};
+
 struct ServerConfig {
   std::string name = "default";
   std::string data_dir;  // empty: "<name>.keel"
@@ -58,6 +79,9 @@ struct ServerConfig {
   bool force_new_cluster = false;
 
   std::string log_level = "info";
+
+  // Simulation only; see SimBugs. Never set from a command line.
+  SimBugs sim_bugs;
 
   // The data directory after defaults: data_dir or "<name>.keel".
   std::string DataDir() const;

@@ -46,6 +46,7 @@ absl::Status Server::InitLessor() {
   options.checkpoint_enabled = config_.enable_lease_checkpoint;
   options.checkpoint_interval = Milliseconds(config_.lease_checkpoint_interval_ms);
   options.expired_retry_interval = request_timeout();
+  options.sim_bug_ignore_keepalives = config_.sim_bugs.lease_early_expiry;
   lessor_ = std::make_unique<Lessor>(env_.clock(), *mvcc_, options);
   return lessor_->Load();
 }

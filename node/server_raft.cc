@@ -93,8 +93,11 @@ void Server::FeedRaft() {
       dropped_.push_back(std::move(proposal));
     } else if (!status.ok()) {
       waiters_.Deliver(proposal.id, ApplyResult{status});
+    } else if (config_.sim_bugs.ack_before_sync) {
+      NoteEarlyAck(proposal);  // a deliberate defect (server_sim_bugs.cc)
     }
   }
+  AckEarly();  // nothing unless SimBugs::ack_before_sync
   IssueReads();
 }
 

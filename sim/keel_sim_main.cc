@@ -37,6 +37,9 @@ constexpr const char* kUsage = R"(usage: keel-sim --scenario NAME [options]
   --shard K/N            with --seeds: run only the K-th of N shares (K in 1..N)
   --check-determinism    run each seed twice; fail if the trace hashes differ
   --nodes N              simulated machines (default: the scenario's)
+  --clients N            simulated clients issuing requests, for scenarios
+                         marked "takes --clients" in --list (cluster: default
+                         2 per node); the other scenarios refuse it
   --duration D           simulated time, e.g. 30s, 2m (default: the scenario's)
   --faults LIST          nemesis faults: all, none, or e.g. partition,kill
   --inject-bug [NAME]    turn on the scenario's deliberate defect (NAME picks
@@ -60,6 +63,7 @@ struct Flags {
   uint64_t shard_count = 1;
   bool check_determinism = false;
   int nodes = 0;
+  int clients = 0;
   Duration duration{};
   std::optional<std::string> faults;
   bool inject_bug = false;
@@ -126,6 +130,10 @@ Flags ParseFlags(int argc, char** argv) {
     } else if (name == "--nodes") {
       if (!ParseInt(value(), &flags.nodes) || flags.nodes <= 0) {
         UsageError("bad --nodes");
+      }
+    } else if (name == "--clients") {
+      if (!ParseInt(value(), &flags.clients) || flags.clients <= 0) {
+        UsageError("bad --clients");
       }
     } else if (name == "--duration") {
       absl::StatusOr<Duration> d = ParseDuration(value());
@@ -223,10 +231,11 @@ int Main(int argc, char** argv) {
       for (const std::string& bug : info->bugs) {
         bugs += StrCat(bugs.empty() ? ", bugs " : "|", bug);
       }
-      std::printf("%-16s %s (nodes %d, duration %s, faults %s%s)\n",
+      std::printf("%-16s %s (nodes %d, duration %s, faults %s%s%s)\n",
                   info->name.c_str(), info->description.c_str(),
                   info->default_nodes, FormatDuration(info->default_duration).c_str(),
-                  info->supported_faults.ToString().c_str(), bugs.c_str());
+                  info->supported_faults.ToString().c_str(),
+                  info->takes_clients ? ", takes --clients" : "", bugs.c_str());
     }
     return 0;
   }
@@ -242,8 +251,12 @@ int Main(int argc, char** argv) {
   if (!flags.timeline.empty() && !info->timeline) {
     UsageError(StrCat("scenario ", info->name, " cannot draw a --timeline (cluster can)"));
   }
+  if (flags.clients > 0 && !info->takes_clients) {
+    UsageError(StrCat("scenario ", info->name, " has no simulated clients to set (--clients)"));
+  }
   ScenarioOptions base;
   base.nodes = flags.nodes;
+  base.clients = flags.clients;
   base.duration = flags.duration;
   if (flags.faults.has_value()) {
     absl::StatusOr<FaultSet> faults =

@@ -128,6 +128,7 @@ std::string ReplayFlags(const ScenarioInfo& info,
              resolved.nodes, " --duration ", FormatDuration(resolved.duration),
              " --faults ",
              resolved.faults.value_or(info.supported_faults).ToString());
+  if (resolved.clients > 0) flags += StrCat(" --clients ", resolved.clients);
   if (resolved.inject_bug) {
     flags += " --inject-bug";
     if (!resolved.bug.empty()) flags += StrCat(" ", resolved.bug);

@@ -41,6 +41,10 @@ struct ScenarioOptions {
   uint64_t seed = 1;
   // Zero, or unset, means the scenario's default (ResolveOptions fills it).
   int nodes = 0;
+  // Simulated clients, for a scenario that has them (ScenarioInfo::
+  // takes_clients); zero means the scenario's default, which may depend on
+  // the nodes (ResolveOptions leaves it zero).
+  int clients = 0;
   Duration duration{};
   std::optional<FaultSet> faults;
   // Turns on the scenario's deliberate defect, to show its checks can fail.
@@ -80,6 +84,9 @@ struct ScenarioInfo {
   int default_nodes = 3;
   Duration default_duration = Seconds(30);
   FaultSet supported_faults = FaultSet::All();
+  // Whether the scenario reads ScenarioOptions::clients (keel-sim refuses
+  // --clients for the others).
+  bool takes_clients = false;
   // Runs one seed with resolved options. Must not throw or exit.
   std::function<ScenarioResult(const ScenarioOptions&)> run;
   // The defects `--inject-bug NAME` may name; empty for a scenario with a
@@ -137,7 +144,7 @@ ScenarioResult Finish(SimWorld& world, const absl::Status& verdict);
 
 // The keel-sim flags that replay a run exactly (without the binary name):
 // "--scenario disk --seed 7 --nodes 3 --duration 30s --faults all-names"
-// (plus "--inject-bug [NAME]" and "--no-buggify" when set).
+// (plus "--clients N", "--inject-bug [NAME]" and "--no-buggify" when set).
 std::string ReplayFlags(const ScenarioInfo& info,
                         const ScenarioOptions& resolved);
 

@@ -95,6 +95,12 @@ class Mvcc {
   // Txn's errors.
   absl::StatusOr<TxnResult> ReadOnlyTxn(const TxnRequest& request);
 
+  // What Txn would return if `request` were applied now, without applying
+  // it: no entry consumed, nothing written, no events. Txn's errors. Only
+  // the simulator's deliberate ack-before-sync defect uses it
+  // (node::SimBugs); a correct server answers from the applied result.
+  absl::StatusOr<TxnResult> PreviewTxn(const TxnRequest& request);
+
   // etcd's HashKV: CRC-32C of the key bucket as etcd lays it out (revision
   // bytes and marshaled KeyValue of every change up to `revision`, leaving
   // out what compaction removes), so it matches etcd's value for the same

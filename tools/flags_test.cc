@@ -2,8 +2,12 @@
 #include "tools/flags.h"
 
 #include <map>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
+#include "tools/server_flags.h"
 
 namespace keel::tools {
 namespace {
@@ -78,6 +82,33 @@ TEST(FlagsTest, DoubleDashEndsFlags) {
   Fixture f;
   ASSERT_TRUE(f.flags.Parse({"put", "--", "-key-", "v"}).ok());
   EXPECT_EQ(f.flags.args(), (std::vector<std::string>{"put", "-key-", "v"}));
+}
+
+// node::SimBugs are keel-sim's deliberate defects: keel's command line and
+// environment must have no way to turn one on.
+TEST(ServerFlagsTest, NothingSetsTheSimulatorsDeliberateDefects) {
+  for (const char* flag : {"--sim-bugs", "--ack-before-sync", "--lease-early-expiry",
+                           "--sim-bugs-ack-before-sync", "--inject-bug"}) {
+    auto parsed = ParseServerCommandLine({flag}, [](const std::string&) {
+      return std::optional<std::string>();
+    });
+    EXPECT_FALSE(parsed.ok()) << flag << " must not be a flag";
+  }
+  // The environment variables keel reads (one per flag) name none of them.
+  std::vector<std::string> asked;
+  auto parsed = ParseServerCommandLine({"--name", "m1"}, [&asked](const std::string& name) {
+    asked.push_back(name);
+    return std::optional<std::string>();
+  });
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_FALSE(parsed->config.sim_bugs.any());
+  EXPECT_FALSE(asked.empty());
+  for (const std::string& name : asked) {
+    for (const char* word : {"SIM", "BUG", "ACK_BEFORE", "EARLY_EXPIRY"}) {
+      EXPECT_EQ(name.find(word), std::string::npos) << name;
+    }
+  }
+  EXPECT_EQ(parsed->usage.find("sim"), std::string::npos) << parsed->usage;
 }
 
 }  // namespace

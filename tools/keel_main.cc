@@ -5,6 +5,7 @@
 
 #include "node/node.h"
 #include "node/services.h"
+#include "runtime/assert.h"
 #include "runtime/console.h"
 #include "runtime/posix_env.h"
 #include "runtime/strings.h"
@@ -57,6 +58,8 @@ int Main(int argc, char** argv) {
     return 0;
   }
   node::ServerConfig& config = command_line->config;
+  // The simulator's deliberate defects: no flag sets them.
+  KEEL_ASSERT(!config.sim_bugs.any());
   absl::Status valid = config.Validate();
   if (!valid.ok()) {
     (void)WriteStderr(StrCat("keel: ", valid.message(), "\n"));

@@ -23,8 +23,9 @@ struct ClearOnExit {
 
 }  // namespace
 
-ClusterMembers::ClusterMembers(SimWorld& world, int count, MemberTuning tuning)
-    : world_(world), tuning_(tuning) {
+ClusterMembers::ClusterMembers(SimWorld& world, int count, MemberTuning tuning,
+                               node::SimBugs bugs)
+    : world_(world), tuning_(tuning), bugs_(bugs) {
   KEEL_ASSERT(count >= 1);
   for (int i = 0; i < count; i++) {
     StrAppend(&initial_cluster_, i > 0 ? "," : "", "m", i + 1, "=http://",
@@ -63,6 +64,8 @@ Task<void> ClusterMembers::Boot(Env& env, size_t m) {
   config.election_timeout_ms = tuning_.election_timeout_ms;
   config.snapshot_count = tuning_.snapshot_count;
   config.snapshot_catchup_entries = tuning_.snapshot_catchup_entries;
+  // The one place that turns a server's deliberate defects on.
+  config.sim_bugs = bugs_;
   node::NodeOptions options;
   // LevelDB's background work on the loop, and a small memtable, so
   // flushes and compactions happen within a run.

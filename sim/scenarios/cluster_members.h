@@ -39,8 +39,9 @@ struct MemberTuning {
 
 class ClusterMembers {
  public:
-  // Adds `count` member machines to `world` (not started).
-  ClusterMembers(SimWorld& world, int count, MemberTuning tuning);
+  // Adds `count` member machines to `world` (not started). Every member
+  // runs with `bugs` (deliberate defects; none in a normal run).
+  ClusterMembers(SimWorld& world, int count, MemberTuning tuning, node::SimBugs bugs = {});
   ClusterMembers(const ClusterMembers&) = delete;
   ClusterMembers& operator=(const ClusterMembers&) = delete;
 
@@ -75,6 +76,7 @@ class ClusterMembers {
 
   SimWorld& world_;
   const MemberTuning tuning_;
+  const node::SimBugs bugs_;
   std::string initial_cluster_;
   std::vector<SimMachine*> machines_;
   std::vector<node::Node*> nodes_;

@@ -20,15 +20,26 @@
 //  4. the history is checked (sim/check's CheckHistory: linearizability,
 //     the watch guarantees, the lease rules, durability of every
 //     acknowledged write).
-// --inject-bug stale-read | watch-skip: client-side defects the checkers
-// must catch (cluster_workload.h). A checker failure writes the history to
-// cluster-seed<N>.history.jsonl (for keel-check) and reports the
-// violations. --timeline FILE draws the run as an HTML page (sim/timeline.h)
-// from hooks that only look, so the run is the same run without it.
+// --clients N sets the number of KV clients (default 2 per member; the
+// watchers come on top).
+//
+// --inject-bug NAME turns on a deliberate defect the checkers must catch:
+//   stale-read, watch-skip  client-side (cluster_workload.h);
+//   ack-before-sync         the leader answers a write once it is in its own
+//                           log, before it is persisted or committed
+//                           (node::SimBugs): a leader crash or isolation
+//                           loses acknowledged writes;
+//   lease-early-expiry      the leader's lessor ignores keepalives when it
+//                           decides expiry, so kept-alive leases expire.
+// A checker failure writes the history to cluster-seed<N>.history.jsonl
+// (for keel-check) and reports the violations. --timeline FILE draws the
+// run as an HTML page (sim/timeline.h) from hooks that only look, so the
+// run is the same run without it.
 #include <algorithm>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -109,12 +120,20 @@ ClusterScenario::ClusterScenario(const ScenarioOptions& options)
     : options_(options),
       world_(std::make_unique<SimWorld>(WorldOptionsFor(options))),
       random_(world_->DeriveSeed(0xc105e4)) {
-  members_ = std::make_unique<ClusterMembers>(*world_, options_.nodes, DrawTuning());
+  auto injected = [&options](std::string_view bug) {
+    return options.inject_bug && options.bug == bug;
+  };
+  node::SimBugs server_bugs;
+  server_bugs.ack_before_sync = injected("ack-before-sync");
+  server_bugs.lease_early_expiry = injected("lease-early-expiry");
+  members_ = std::make_unique<ClusterMembers>(*world_, options_.nodes, DrawTuning(),
+                                              server_bugs);
   cluster::WorkloadBugs bugs;
-  bugs.stale_read = options_.inject_bug && options_.bug == "stale-read";
-  bugs.watch_skip = options_.inject_bug && options_.bug == "watch-skip";
-  workload_ = std::make_unique<ClusterWorkload>(
-      members_->ClientEndpoints(), 2 * options_.nodes, kWatchers, kKeys, bugs);
+  bugs.stale_read = injected("stale-read");
+  bugs.watch_skip = injected("watch-skip");
+  const int clients = options_.clients > 0 ? options_.clients : 2 * options_.nodes;
+  workload_ = std::make_unique<ClusterWorkload>(members_->ClientEndpoints(), clients,
+                                                kWatchers, kKeys, bugs);
   client_machine_ = &world_->AddMachine(
       {.name = "clients",
        .host = kClientHost,
@@ -423,11 +442,11 @@ void ClusterScenario::WriteTimeline(ScenarioResult& result) {
 std::string ClusterScenario::Summary() const {
   const ClusterWorkload::Stats& s = workload_->stats();
   return absl::StrFormat(
-      "ok=%d failed=%d unknown=%d watches=%d watch_events=%d leases=%d "
+      "clients=%d ok=%d failed=%d unknown=%d watches=%d watch_events=%d leases=%d "
       "leases_ended=%d faults=%d "
       "isolations=%d leader_kills=%d swizzles=%d starts=%d failed_starts=%d fatal_stops=%d "
       "converged_after=%s gaps=%d search_steps=%d",
-      s.ok, s.failed, s.unknown, s.watches, s.watch_events, s.leases_granted,
+      workload_->clients(), s.ok, s.failed, s.unknown, s.watches, s.watch_events, s.leases_granted,
       s.leases_seen_ended,
       nemesis_ == nullptr ? 0 : nemesis_->faults_injected(), isolations_, leader_kills_, swizzles_,
       members_->starts(), members_->failed_starts(), members_->fatal_stops(),
@@ -451,8 +470,9 @@ KEEL_SIM_SCENARIO(cluster, {
     .supported_faults = FaultSet::Of({Fault::kPartition, Fault::kIsolate, Fault::kOneWay,
                                       Fault::kClog, Fault::kKill, Fault::kCrash,
                                       Fault::kPause, Fault::kDisk}),
+    .takes_clients = true,
     .run = RunClusterScenario,
-    .bugs = {"stale-read", "watch-skip"},
+    .bugs = {"stale-read", "watch-skip", "ack-before-sync", "lease-early-expiry"},
     .timeline = true,
 });
 

@@ -88,6 +88,8 @@ class ClusterWorkload {
     uint64_t leases_granted = 0, leases_seen_ended = 0;
   };
   const Stats& stats() const { return stats_; }
+  // The KV clients (watchers not counted).
+  int clients() const { return clients_; }
 
  private:
   // What one client knows: the newest revision it saw, each key's last
