@@ -61,6 +61,14 @@ class Search {
         absences_[*std::prev(last_gap)].emplace_back(key, absent_at);
       }
     }
+    // Per gap and key only the earliest absence matters: an acknowledged
+    // delete before it is one before every later absence too.
+    for (auto& [gap, absences] : absences_) {
+      std::sort(absences.begin(), absences.end());
+      absences.erase(std::unique(absences.begin(), absences.end(),
+                                 [](const auto& a, const auto& b) { return a.first == b.first; }),
+                     absences.end());
+    }
     for (const WatchView& v : plan.watches) {
       auto& by_rev = watch_events_.emplace_back();
       for (const auto& rec : v.events) by_rev[rec.event->kv.mod_revision].push_back(rec.event);
