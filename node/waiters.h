@@ -7,8 +7,11 @@
 #ifndef KEEL_NODE_WAITERS_H_
 #define KEEL_NODE_WAITERS_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
+#include <utility>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "node/apply_result.h"
@@ -61,9 +64,12 @@ class WaiterRegistry {
     return true;
   }
   // Fails every registered waiter with `status` (the server is stopping).
+  // In id order: the map's own order varies from process to process (absl
+  // salts its hash), and the order waiters wake in must not.
   void FailAll(const absl::Status& status) {
-    auto waiters = std::move(waiters_);
+    std::vector<std::pair<uint64_t, Waiter*>> waiters(waiters_.begin(), waiters_.end());
     waiters_.clear();
+    std::sort(waiters.begin(), waiters.end());
     for (auto& [id, waiter] : waiters) waiter->Deliver(ApplyResult{status});
   }
   size_t size() const { return waiters_.size(); }
