@@ -69,8 +69,9 @@ constexpr const char* kUsage = R"(usage: keel-sim --scenario NAME [options]
                          still fails; save it to --save-plan FILE or
                          SCENARIO-seed<S>.plan and print how to replay it
   --shrink-attempts N    runs --shrink tries at most (default 200)
-  --shrink-same-failure  with --shrink: a smaller plan must fail the same way
-                         (the same violation kind), not just fail
+  --shrink-any-failure   with --shrink: keep a smaller plan that fails in any
+                         way (by default it must fail the same way: the
+                         same violation kind, or liveness)
 )";
 
 struct Flags {
@@ -96,7 +97,7 @@ struct Flags {
   std::string save_plan;
   bool shrink = false;
   int shrink_attempts = 200;
-  bool shrink_same_failure = false;
+  bool shrink_any_failure = false;
   // Flags a plan sets itself.
   std::vector<std::string> run_shape;
 };
@@ -147,8 +148,8 @@ Flags ParseFlags(int argc, char** argv) {
       if (!ParseInt(value(), &flags.shrink_attempts) || flags.shrink_attempts <= 0) {
         UsageError("bad --shrink-attempts");
       }
-    } else if (name == "--shrink-same-failure") {
-      flags.shrink_same_failure = true;
+    } else if (name == "--shrink-any-failure") {
+      flags.shrink_any_failure = true;
     } else if (name == "--seed") {
       if (!ParseInt(value(), &flags.first_seed)) UsageError("bad --seed");
       flags.last_seed = flags.first_seed;
@@ -299,7 +300,7 @@ int Shrink(const Flags& flags, const std::string& argv0, const ScenarioInfo& inf
   const ShrinkResult shrunk = ShrinkPlan(
       *first.plan, first, run,
       {.max_attempts = flags.shrink_attempts,
-       .same_failure = flags.shrink_same_failure,
+       .same_failure = !flags.shrink_any_failure,
        .on_progress = [](const std::string& line) {
          std::printf("  %s\n", line.c_str());
          std::fflush(stdout);
