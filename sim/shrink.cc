@@ -35,13 +35,20 @@ class Shrinker {
   }
 
   ShrinkResult Run() {
-    bool progress = true;
-    while (progress && budget()) {
-      progress = false;
+    // Operation slots go in chunks no smaller than `min_ops_chunk` until
+    // nothing else helps, so the cheap, large cuts (a shorter run, fewer
+    // fault steps) are retried after each round rather than after a long
+    // run of single slots.
+    size_t min_ops_chunk = std::max<size_t>(1, current().ops() / 64);
+    while (budget()) {
+      bool progress = false;
       progress |= ShortenRun();
       progress |= DropSteps();
       progress |= DropClients();
-      progress |= DropOps();
+      progress |= DropOps(min_ops_chunk);
+      if (progress) continue;
+      if (min_ops_chunk == 1) break;
+      min_ops_chunk = std::max<size_t>(1, min_ops_chunk / 4);
     }
     return std::move(out_);
   }
@@ -133,8 +140,8 @@ class Shrinker {
   }
 
   // Each round drops chunks of one size from every client's slots, so the
-  // attempts are spread over the clients.
-  bool DropOps() {
+  // attempts are spread over the clients; halving down to `min_chunk`.
+  bool DropOps(size_t min_chunk) {
     bool any = false;
     size_t longest = 0;
     for (const PlanClient& client : current().clients) {
@@ -147,7 +154,7 @@ class Shrinker {
             [c](Plan& p) -> std::vector<uint64_t>& { return p.clients[c].slots; }, chunk,
             StrCat("ops of client ", current().clients[c].id));
       }
-      if (chunk <= 1) break;
+      if (chunk <= min_chunk) break;
     }
     return any;
   }
