@@ -422,6 +422,7 @@ int Main(int argc, char** argv) {
     base.bug = from_plan.bug;
     base.buggify = from_plan.buggify;
     base.plan = from_plan.plan;
+    base.plan_path = flags.plan;
   }
   if (flags.shrink) {
     ScenarioOptions options = base;

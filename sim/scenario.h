@@ -67,6 +67,8 @@ struct ScenarioOptions {
   // scenario with ScenarioInfo::plans; the options above must match its
   // header (OptionsFromPlan).
   std::shared_ptr<const Plan> plan;
+  // The file `plan` was read from (keel-sim --plan), for replay commands.
+  std::string plan_path;
 };
 
 struct ScenarioResult {

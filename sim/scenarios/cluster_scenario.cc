@@ -506,7 +506,9 @@ void ClusterScenario::WriteTimeline(ScenarioResult& result) {
   page.title =
       StrCat("keel-sim cluster, seed ", options_.seed, result.ok ? ": passed" : ": FAILED");
   if (const ScenarioInfo* info = ScenarioRegistry::Global().Find("cluster"); info != nullptr) {
-    page.command = StrCat("keel-sim ", ReplayFlags(*info, options_));
+    page.command = StrCat("keel-sim ", options_.plan_path.empty()
+                                           ? ReplayFlags(*info, options_)
+                                           : StrCat("--plan ", options_.plan_path));
   }
   page.summary = result.summary;
   page.verdict = result.failure;
