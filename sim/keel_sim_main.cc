@@ -5,6 +5,8 @@
 //   keel-sim --scenario disk --seed 7 [--check-determinism] [--verbose]
 //   keel-sim --scenario disk --seeds 1..1000 [--shard 2/4]
 //   keel-sim --scenario cluster --seed 7 --timeline run.html
+//   keel-sim --scenario cluster --seed 7 --inject-bug stale-read --shrink
+//   keel-sim --plan cluster-seed7.plan
 //
 // Exit status: 0 if every run passed, 1 if any failed, 2 for a usage error.
 // This tool, like the rest of sim/, may use stdio and the real clock (the
@@ -21,14 +23,18 @@
 #include <string_view>
 #include <vector>
 
+#include "runtime/assert.h"
 #include "runtime/strings.h"
 #include "sim/nemesis.h"
+#include "sim/plan.h"
 #include "sim/scenario.h"
+#include "sim/shrink.h"
 
 namespace keel::sim {
 namespace {
 
 constexpr const char* kUsage = R"(usage: keel-sim --scenario NAME [options]
+       keel-sim --plan FILE [options]
        keel-sim --list
 
   --scenario NAME        the scenario to run (see --list)
@@ -51,6 +57,21 @@ constexpr const char* kUsage = R"(usage: keel-sim --scenario NAME [options]
   --timeline FILE        draw the run as a self-contained HTML page: member
                          roles and terms, faults, client operations by
                          outcome, violations (one seed only; cluster scenario)
+
+  Plans (cluster scenario): a run is a plan, the explicit schedule of fault
+  steps and client operation slots its seed draws, then executed.
+  --save-plan FILE       write the run's plan to FILE (one seed only)
+  --plan FILE            replay the plan in FILE (it sets the scenario, seed,
+                         nodes, clients, duration, faults and bug)
+  --shrink               if the run (--seed S or --plan FILE) fails, cut its
+                         plan down (a shorter run, fewer fault steps,
+                         clients and operations) to a smallest plan that
+                         still fails; save it to --save-plan FILE or
+                         SCENARIO-seed<S>.plan and print how to replay it
+  --shrink-attempts N    runs --shrink tries at most (default 200)
+  --shrink-any-failure   with --shrink: keep a smaller plan that fails in any
+                         way (by default it must fail the same way: the
+                         same violation kind, or liveness)
 )";
 
 struct Flags {
@@ -72,6 +93,13 @@ struct Flags {
   bool verbose = false;
   std::string trace;
   std::string timeline;
+  std::string plan;
+  std::string save_plan;
+  bool shrink = false;
+  int shrink_attempts = 200;
+  bool shrink_any_failure = false;
+  // Flags a plan sets itself.
+  std::vector<std::string> run_shape;
 };
 
 [[noreturn]] void UsageError(const std::string& message) {
@@ -110,6 +138,18 @@ Flags ParseFlags(int argc, char** argv) {
       flags.list = true;
     } else if (name == "--scenario") {
       flags.scenario = value();
+    } else if (name == "--plan") {
+      flags.plan = value();
+    } else if (name == "--save-plan") {
+      flags.save_plan = value();
+    } else if (name == "--shrink") {
+      flags.shrink = true;
+    } else if (name == "--shrink-attempts") {
+      if (!ParseInt(value(), &flags.shrink_attempts) || flags.shrink_attempts <= 0) {
+        UsageError("bad --shrink-attempts");
+      }
+    } else if (name == "--shrink-any-failure") {
+      flags.shrink_any_failure = true;
     } else if (name == "--seed") {
       if (!ParseInt(value(), &flags.first_seed)) UsageError("bad --seed");
       flags.last_seed = flags.first_seed;
@@ -160,6 +200,10 @@ Flags ParseFlags(int argc, char** argv) {
     } else {
       UsageError("unknown flag " + name);
     }
+    for (const char* shape : {"--seed", "--seeds", "--nodes", "--clients", "--duration",
+                              "--faults", "--inject-bug", "--no-buggify"}) {
+      if (name == shape) flags.run_shape.push_back(name);
+    }
   }
   return flags;
 }
@@ -175,8 +219,16 @@ std::string Seconds(Duration d) {
   return buf;
 }
 
+// The flags that replay a run: its options, or the plan file it came from.
+std::string Replay(const Flags& flags, const ScenarioInfo& info,
+                   const ScenarioOptions& resolved) {
+  if (!flags.plan.empty()) return StrCat("--plan ", flags.plan);
+  return ReplayFlags(info, resolved);
+}
+
 void PrintFailure(const std::string& argv0, const ScenarioInfo& info,
-                  const ScenarioOptions& resolved, const ScenarioResult& result) {
+                  const ScenarioOptions& resolved, const ScenarioResult& result,
+                  const std::string& replay) {
   std::printf("%s seed=%" PRIu64 ": FAILED: %s\n", info.name.c_str(),
               resolved.seed, result.failure.c_str());
   if (!result.log_tail.empty()) {
@@ -185,8 +237,10 @@ void PrintFailure(const std::string& argv0, const ScenarioInfo& info,
       std::printf("  %s\n", line.c_str());
     }
   }
-  std::printf("  replay: %s %s\n", argv0.c_str(),
-              ReplayFlags(info, resolved).c_str());
+  std::printf("  replay: %s %s\n", argv0.c_str(), replay.c_str());
+  if (info.plans) {
+    std::printf("  shrink: %s %s --shrink\n", argv0.c_str(), replay.c_str());
+  }
   std::fflush(stdout);
 }
 
@@ -222,8 +276,77 @@ class Progress {
   std::chrono::steady_clock::time_point last_{};
 };
 
+// keel-sim --shrink: runs the one seed or plan; if it fails, shrinks it and
+// saves the smallest failing plan.
+int Shrink(const Flags& flags, const std::string& argv0, const ScenarioInfo& info,
+           const ScenarioOptions& resolved) {
+  const auto start = std::chrono::steady_clock::now();
+  const ScenarioResult first = info.run(resolved);
+  if (first.ok) {
+    std::printf("%s seed=%" PRIu64 ": ok, nothing to shrink (hash=%016" PRIx64 ")\n",
+                info.name.c_str(), resolved.seed, first.trace_hash);
+    return 0;
+  }
+  KEEL_ASSERT(first.plan != nullptr);
+  std::printf("%s seed=%" PRIu64 ": FAILED (%s); shrinking its plan (%s), at most %d runs\n",
+              info.name.c_str(), resolved.seed, FailureKind(first.failure).c_str(),
+              DescribePlan(*first.plan).c_str(), flags.shrink_attempts);
+  std::fflush(stdout);
+  const auto run = [&](const Plan& plan) {
+    ScenarioOptions options = OptionsFromPlan(plan);
+    options.verbose = false;
+    return info.run(options);
+  };
+  const ShrinkResult shrunk = ShrinkPlan(
+      *first.plan, first, run,
+      {.max_attempts = flags.shrink_attempts,
+       .same_failure = !flags.shrink_any_failure,
+       .on_progress = [](const std::string& line) {
+         std::printf("  %s\n", line.c_str());
+         std::fflush(stdout);
+       }});
+  const std::string path = !flags.save_plan.empty()
+                               ? flags.save_plan
+                               : StrCat(info.name, "-seed", resolved.seed, ".plan");
+  const absl::Status written = WritePlanFile(path, shrunk.smallest);
+  if (!written.ok()) {
+    std::fprintf(stderr, "keel-sim: %s\n", std::string(written.message()).c_str());
+    return 2;
+  }
+  std::printf("%s seed=%" PRIu64 ": FAILED: %s\n", info.name.c_str(), resolved.seed,
+              shrunk.result.failure.c_str());
+  std::printf("shrunk from %s\n          to %s\n", DescribePlan(shrunk.original).c_str(),
+              DescribePlan(shrunk.smallest).c_str());
+  std::printf("in %d runs (%d kept), wall %.1fs; the smallest plan fails with %s\n",
+              shrunk.attempts, shrunk.kept, WallSeconds(start),
+              FailureKind(shrunk.result.failure).c_str());
+  std::printf("  wrote %s\nreplay it with:\n  %s --plan %s\n", path.c_str(), argv0.c_str(),
+              path.c_str());
+  return 1;
+}
+
 int Main(int argc, char** argv) {
-  const Flags flags = ParseFlags(argc, argv);
+  Flags flags = ParseFlags(argc, argv);
+  std::optional<Plan> plan;
+  if (!flags.plan.empty()) {
+    if (!flags.run_shape.empty()) {
+      UsageError(StrCat("--plan sets the run itself; drop ", flags.run_shape[0]));
+    }
+    // The scenario named in the file, which must take plans.
+    for (const ScenarioInfo* info : ScenarioRegistry::Global().List()) {
+      if (!info->plans) continue;
+      absl::StatusOr<Plan> read = ReadPlanFile(flags.plan, info->supported_faults);
+      if (!read.ok()) {
+        std::fprintf(stderr, "keel-sim: %s\n", std::string(read.status().message()).c_str());
+        return 2;
+      }
+      if (read->scenario != info->name) continue;
+      plan = std::move(*read);
+    }
+    if (!plan.has_value()) UsageError(StrCat(flags.plan, ": no scenario here runs its plan"));
+    flags.scenario = plan->scenario;
+    flags.first_seed = flags.last_seed = plan->seed;
+  }
   ScenarioRegistry& registry = ScenarioRegistry::Global();
   if (flags.list) {
     for (const ScenarioInfo* info : registry.List()) {
@@ -250,6 +373,16 @@ int Main(int argc, char** argv) {
   }
   if (!flags.timeline.empty() && !info->timeline) {
     UsageError(StrCat("scenario ", info->name, " cannot draw a --timeline (cluster can)"));
+  }
+  if ((!flags.save_plan.empty() || flags.shrink) && !info->plans) {
+    UsageError(StrCat("scenario ", info->name, " does not run plans (--save-plan, --shrink)"));
+  }
+  if ((!flags.save_plan.empty() || flags.shrink) &&
+      (flags.sweep || flags.first_seed != flags.last_seed)) {
+    UsageError("--save-plan and --shrink take one run: --seed S or --plan FILE");
+  }
+  if (flags.shrink && flags.check_determinism) {
+    UsageError("--shrink and --check-determinism do not mix");
   }
   if (flags.clients > 0 && !info->takes_clients) {
     UsageError(StrCat("scenario ", info->name, " has no simulated clients to set (--clients)"));
@@ -279,6 +412,23 @@ int Main(int argc, char** argv) {
   base.verbose = flags.verbose;
   base.trace_path = flags.trace;
   base.timeline_path = flags.timeline;
+  if (plan.has_value()) {
+    const ScenarioOptions from_plan = OptionsFromPlan(*plan);
+    base.nodes = from_plan.nodes;
+    base.clients = from_plan.clients;
+    base.duration = from_plan.duration;
+    base.faults = from_plan.faults;
+    base.inject_bug = from_plan.inject_bug;
+    base.bug = from_plan.bug;
+    base.buggify = from_plan.buggify;
+    base.plan = from_plan.plan;
+    base.plan_path = flags.plan;
+  }
+  if (flags.shrink) {
+    ScenarioOptions options = base;
+    options.seed = flags.first_seed;
+    return Shrink(flags, argv[0], *info, ResolveOptions(*info, options));
+  }
 
   std::vector<uint64_t> seeds;
   for (uint64_t s = flags.first_seed, i = 0; s <= flags.last_seed; s++, i++) {
@@ -303,8 +453,8 @@ int Main(int argc, char** argv) {
     if (!result.ok) {
       failed++;
       progress.Clear();
-      PrintFailure(argv[0], *info, resolved, result);
-      replays.push_back(StrCat(argv[0], " ", ReplayFlags(*info, resolved)));
+      PrintFailure(argv[0], *info, resolved, result, Replay(flags, *info, resolved));
+      replays.push_back(StrCat(argv[0], " ", Replay(flags, *info, resolved)));
     } else if (seeds.size() == 1) {
       std::printf("%s seed=%" PRIu64 ": ok%s events=%" PRIu64
                   " simulated=%s hash=%016" PRIx64 " wall=%.2fs %s\n",
@@ -313,6 +463,15 @@ int Main(int argc, char** argv) {
                   result.events, Seconds(result.simulated).c_str(),
                   result.trace_hash, WallSeconds(seed_start),
                   result.summary.c_str());
+    }
+    if (!flags.save_plan.empty() && result.plan != nullptr) {
+      const absl::Status written = WritePlanFile(flags.save_plan, *result.plan);
+      if (!written.ok()) {
+        std::fprintf(stderr, "keel-sim: %s\n", std::string(written.message()).c_str());
+        return 2;
+      }
+      std::printf("  wrote plan %s (%s); replay: %s --plan %s\n", flags.save_plan.c_str(),
+                  DescribePlan(*result.plan).c_str(), argv[0], flags.save_plan.c_str());
     }
     for (const std::string& output : result.outputs) {
       std::printf("  wrote %s\n", output.c_str());

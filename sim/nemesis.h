@@ -102,6 +102,23 @@ struct NemesisEvent {
   Duration lasts{};
 };
 
+// One step of a nemesis schedule drawn up front (Nemesis::Schedule), for
+// runs that are plans (sim/plan.h): at `at` after Start, heal everything, or
+// begin `fault` on `targets` (indices into the machines; for a partition,
+// one side) for `lasts`, its other parameters (disk fault rates, ...) drawn
+// from `seed`. A step whose target is down, or out of range, or a process
+// fault beyond max_down, is skipped when its time comes (and logged).
+struct FaultStep {
+  Duration at{};
+  bool heal_all = false;
+  Fault fault = Fault::kPartition;
+  std::vector<size_t> targets;
+  Duration lasts{};
+  uint64_t seed = 0;
+
+  bool operator==(const FaultStep& other) const = default;
+};
+
 struct NemesisOptions {
   FaultSet faults = FaultSet::All();
   // Quiet time before each fault, and how long a fault lasts.
@@ -130,6 +147,14 @@ class Nemesis {
 
   // Begins the schedule. No-op if the fault set is empty.
   void Start();
+  // Draws, from `seed`, the schedule of a planned run lasting `until`:
+  // quiet spells and fault lengths from `options`, each step's targets
+  // among `machines` machines.
+  static std::vector<FaultStep> Schedule(const NemesisOptions& options, size_t machines,
+                                         uint64_t seed, Duration until);
+  // Begins executing `steps` (times from now) instead of drawing faults on
+  // the fly. StopAndHeal ends it the same way.
+  void StartPlanned(std::vector<FaultStep> steps);
   // Ends the schedule and undoes every fault in force: heals the network,
   // resumes paused machines, restarts machines it took down, clears disk
   // fault rates.
@@ -144,6 +169,12 @@ class Nemesis {
   // Runs `undo` after a seeded fault duration (unless StopAndHeal runs
   // first, which undoes everything its own way).
   void Later(absl::AnyInvocable<void()> undo);
+  void LaterFor(Duration lasts, absl::AnyInvocable<void()> undo);
+  void Execute(const FaultStep& step);
+  void ExecuteNetwork(const FaultStep& step);
+  void ExecuteProcess(const FaultStep& step);
+  void ExecuteDisk(const FaultStep& step);
+  void Skip(const FaultStep& step, std::string_view why);
   // `one_shot`: the fault ends by itself after that long (no end event).
   void Emit(bool begin, Fault fault, std::vector<size_t> machines,
             std::string description,

@@ -1,6 +1,7 @@
 // Tests of the Nemesis: the --faults selector, that every fault kind is
 // injected and has its effect, that StopAndHeal undoes everything in force,
-// that max_down holds, and that the schedule is a function of the seed.
+// that max_down holds, and that the schedule is a function of the seed;
+// and planned runs: a schedule drawn up front, then executed.
 #include "sim/nemesis.h"
 
 #include <string>
@@ -130,6 +131,43 @@ TEST_F(NemesisTest, NoMoreThanMaxDownMachinesAreHeldDown) {
   world_.RunFor(Seconds(60));
   EXPECT_EQ(most_down, 2);
   EXPECT_GT(nemesis.faults_injected(), 50u);
+}
+
+// A schedule drawn up front (Nemesis::Schedule) is executed step by step:
+// each begins at its time; a process fault on a machine already down, or
+// beyond max_down, is skipped; StopAndHeal undoes what is in force.
+TEST_F(NemesisTest, APlannedScheduleRunsEachStepAtItsTime) {
+  AddMachines(3);
+  const NemesisOptions options{.faults = FaultSet::All(), .max_down = 1};
+  const std::vector<FaultStep> drawn = Nemesis::Schedule(options, 3, 77, Seconds(30));
+  EXPECT_GT(drawn.size(), 10u);
+  EXPECT_EQ(drawn, Nemesis::Schedule(options, 3, 77, Seconds(30)));
+  for (const FaultStep& step : drawn) EXPECT_LT(step.at, Seconds(30));
+  // Two kills of one machine at once: the second is skipped.
+  std::vector<FaultStep> steps = {
+      {.at = Seconds(1), .fault = Fault::kKill, .targets = {1}, .lasts = Seconds(5)},
+      {.at = Seconds(2), .fault = Fault::kPause, .targets = {1}, .lasts = Seconds(1)},
+      {.at = Seconds(3), .fault = Fault::kCrash, .targets = {2}, .lasts = Seconds(1)},
+      {.at = Seconds(4), .fault = Fault::kPartition, .targets = {0}, .lasts = Seconds(10)},
+  };
+  std::vector<std::string> begun;
+  Nemesis nemesis(world_, machines_,
+                  {.faults = FaultSet::All(),
+                   .max_down = 1,
+                   .on_event = [&](const NemesisEvent& event) {
+                     if (event.begin) {
+                       begun.push_back(StrCat(ToNanoseconds(event.at) / 1'000'000'000, " ",
+                                              event.description));
+                     }
+                   }});
+  nemesis.StartPlanned(steps);
+  world_.RunFor(Milliseconds(1500));
+  EXPECT_FALSE(machines_[1]->running());
+  world_.RunFor(Seconds(3));
+  EXPECT_EQ(begun, (std::vector<std::string>{"1 kill n2", "4 partition [ n1 ] | [ n2 n3 ]"}));
+  EXPECT_GT(world_.net().cut_count(), 0u);
+  nemesis.StopAndHeal();
+  EXPECT_TRUE(AllHealed());
 }
 
 std::vector<std::string> Schedule(uint64_t seed) {

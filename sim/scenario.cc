@@ -98,6 +98,20 @@ ScenarioResult Finish(SimWorld& world, const absl::Status& verdict) {
   return result;
 }
 
+ScenarioOptions OptionsFromPlan(const Plan& plan) {
+  ScenarioOptions options;
+  options.seed = plan.seed;
+  options.nodes = plan.nodes;
+  options.clients = static_cast<int>(plan.clients.size());
+  options.duration = plan.duration;
+  options.faults = plan.faults;
+  options.inject_bug = plan.inject_bug;
+  options.bug = plan.bug;
+  options.buggify = plan.buggify;
+  options.plan = std::make_shared<const Plan>(plan);
+  return options;
+}
+
 std::string FormatDuration(Duration d) {
   const int64_t ns = d.count();
   if (ns % 1'000'000'000 == 0) return StrCat(ns / 1'000'000'000, "s");

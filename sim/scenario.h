@@ -24,6 +24,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,6 +34,7 @@
 #include "absl/status/statusor.h"
 #include "runtime/time.h"
 #include "sim/nemesis.h"
+#include "sim/plan.h"
 #include "sim/sim_world.h"
 
 namespace keel::sim {
@@ -61,6 +63,12 @@ struct ScenarioOptions {
   // violations) to this file; only for a scenario with
   // ScenarioInfo::timeline. Watching does not change the run.
   std::string timeline_path;
+  // Run this plan (sim/plan.h) instead of the one the seed draws, for a
+  // scenario with ScenarioInfo::plans; the options above must match its
+  // header (OptionsFromPlan).
+  std::shared_ptr<const Plan> plan;
+  // The file `plan` was read from (keel-sim --plan), for replay commands.
+  std::string plan_path;
 };
 
 struct ScenarioResult {
@@ -76,6 +84,10 @@ struct ScenarioResult {
   // Files the run wrote for people to read, one line each
   // ("timeline T.html, 812345 bytes").
   std::vector<std::string> outputs;
+  // The plan the run executed (drawn from the seed or given), for a
+  // scenario with ScenarioInfo::plans; its clients' slots cut to those
+  // that ran (the same run).
+  std::shared_ptr<const Plan> plan;
 };
 
 struct ScenarioInfo {
@@ -94,6 +106,9 @@ struct ScenarioInfo {
   std::vector<std::string> bugs;
   // Whether the scenario honours ScenarioOptions::timeline_path.
   bool timeline = false;
+  // Whether runs are plans (sim/plan.h): ScenarioOptions::plan,
+  // ScenarioResult::plan, keel-sim --plan, --save-plan and --shrink.
+  bool plans = false;
 };
 
 class ScenarioRegistry {
@@ -147,6 +162,9 @@ ScenarioResult Finish(SimWorld& world, const absl::Status& verdict);
 // (plus "--clients N", "--inject-bug [NAME]" and "--no-buggify" when set).
 std::string ReplayFlags(const ScenarioInfo& info,
                         const ScenarioOptions& resolved);
+
+// The resolved options that run `plan` (its header, and the plan).
+ScenarioOptions OptionsFromPlan(const Plan& plan);
 
 // "30s", "1500ms", "250us", "7ns": the shortest exact form.
 std::string FormatDuration(Duration d);

@@ -31,6 +31,11 @@
 //                           loses acknowledged writes;
 //   lease-early-expiry      the leader's lessor ignores keepalives when it
 //                           decides expiry, so kept-alive leases expire.
+// A run is a plan (sim/plan.h): the seed first draws the nemesis's fault
+// steps, the operator's (aimed at whoever leads when their time comes) and
+// each client's operation slots, then the run executes them; keel-sim
+// --save-plan, --plan and --shrink store, replay and reduce one.
+//
 // A checker failure writes the history to cluster-seed<N>.history.jsonl
 // (for keel-check) and reports the violations. --timeline FILE draws the
 // run as an HTML page (sim/timeline.h) from hooks that only look, so the
@@ -49,6 +54,7 @@
 #include "sim/check/checker.h"
 #include "sim/check/history_json.h"
 #include "sim/nemesis.h"
+#include "sim/plan.h"
 #include "sim/scenario.h"
 #include "sim/scenarios/cluster_members.h"
 #include "sim/scenarios/cluster_workload.h"
@@ -72,6 +78,9 @@ constexpr Duration kDrainLimit = Seconds(20);
 constexpr Duration kConvergeLimit = Seconds(30);
 constexpr Duration kFinalReadLimit = Seconds(20);
 constexpr size_t kMaxReportBytes = 6000;
+// Operation slots drawn per client per simulated second: more than a client
+// gets through (it stops when they run out).
+constexpr int64_t kSlotsPerSecond = 200;
 
 class ClusterScenario {
  public:
@@ -81,16 +90,17 @@ class ClusterScenario {
 
  private:
   cluster::MemberTuning DrawTuning();
-  void OperatorTick();
-  void IsolateLeader(size_t m);
-  void TakeDownLeader(size_t m, bool crash);
-  void SwizzleClog();
+  NemesisOptions NemesisOptionsFor() const;
+  Plan DrawPlan();
+  void OperatorStep(const PlanStep& step);
+  void IsolateLeader(size_t m, Duration lasts);
+  void TakeDownLeader(size_t m, bool crash, Duration lasts);
+  void SwizzleClog(const PlanStep& step);
   void HealOperator();
   void Heal();
   bool CheckLiveness();
   void CheckHistory();
   void Fail(std::string message);
-  Duration Between(Duration low, Duration high);
   std::string Summary() const;
   // --timeline: the members' states after each step, and the page.
   void SampleTimeline();
@@ -100,6 +110,7 @@ class ClusterScenario {
   ScenarioOptions options_;
   std::unique_ptr<SimWorld> world_;
   Random random_;
+  Plan plan_;
   std::unique_ptr<ClusterMembers> members_;
   std::unique_ptr<ClusterWorkload> workload_;
   std::unique_ptr<Nemesis> nemesis_;
@@ -131,8 +142,8 @@ ClusterScenario::ClusterScenario(const ScenarioOptions& options)
   cluster::WorkloadBugs bugs;
   bugs.stale_read = injected("stale-read");
   bugs.watch_skip = injected("watch-skip");
-  const int clients = options_.clients > 0 ? options_.clients : 2 * options_.nodes;
-  workload_ = std::make_unique<ClusterWorkload>(members_->ClientEndpoints(), clients,
+  plan_ = options_.plan != nullptr ? *options_.plan : DrawPlan();
+  workload_ = std::make_unique<ClusterWorkload>(members_->ClientEndpoints(), plan_.clients,
                                                 kWatchers, kKeys, bugs);
   client_machine_ = &world_->AddMachine(
       {.name = "clients",
@@ -153,11 +164,6 @@ ClusterScenario::~ClusterScenario() {
   world_.reset();
 }
 
-Duration ClusterScenario::Between(Duration low, Duration high) {
-  return low + Nanoseconds(static_cast<int64_t>(
-                   random_.Uniform(static_cast<uint64_t>((high - low).count()) + 1)));
-}
-
 cluster::MemberTuning ClusterScenario::DrawTuning() {
   cluster::MemberTuning tuning;
   // Some runs snapshot and compact the raft log often, so members that fall
@@ -166,6 +172,89 @@ cluster::MemberTuning ClusterScenario::DrawTuning() {
   tuning.snapshot_count = kSnapshotCounts[random_.Uniform(3)];
   tuning.snapshot_catchup_entries = std::min<uint64_t>(tuning.snapshot_count / 4, 5000);
   return tuning;
+}
+
+NemesisOptions ClusterScenario::NemesisOptionsFor() const {
+  NemesisOptions nemesis_options;
+  nemesis_options.faults = *options_.faults;
+  nemesis_options.quiet_min = Milliseconds(200);
+  nemesis_options.quiet_max = Seconds(3);
+  nemesis_options.fault_min = Milliseconds(300);
+  nemesis_options.fault_max = Seconds(4);
+  nemesis_options.max_down = static_cast<size_t>(options_.nodes) / 2;
+  return nemesis_options;
+}
+
+// The run's schedule, from the seed: the nemesis's steps, the operator's
+// (a tick every 0.5-4 s from 2 s on: maybe a fault on the leader, maybe a
+// swizzle-clog) and the clients' slots.
+Plan ClusterScenario::DrawPlan() {
+  Plan plan;
+  plan.scenario = "cluster";
+  plan.seed = options_.seed;
+  plan.nodes = options_.nodes;
+  plan.duration = options_.duration;
+  plan.faults = *options_.faults;
+  plan.inject_bug = options_.inject_bug;
+  plan.bug = options_.bug;
+  plan.buggify = options_.buggify;
+  const FaultSet& faults = plan.faults;
+  for (const FaultStep& step :
+       Nemesis::Schedule(NemesisOptionsFor(), static_cast<size_t>(options_.nodes),
+                         world_->DeriveSeed(0x706c616e, 0), options_.duration)) {
+    plan.steps.push_back(FromFaultStep(step));
+  }
+  if (!faults.empty()) {
+    Random r(world_->DeriveSeed(0x706c616e, 1));
+    auto between = [&r](Duration low, Duration high) {
+      return low + Nanoseconds(static_cast<int64_t>(
+                       r.Uniform(static_cast<uint64_t>((high - low).count()) + 1)));
+    };
+    for (Duration at = Seconds(2); at < options_.duration;
+         at += between(Milliseconds(500), Seconds(4))) {
+      const uint64_t roll = r.Uniform(100);
+      PlanStep step{.at = at};
+      if (roll < 20 && faults.has(Fault::kIsolate)) {
+        step.kind = PlanStep::Kind::kLeaderIsolate;
+        step.lasts = between(Milliseconds(300), Seconds(4));
+      } else if (roll < 30 && faults.has(Fault::kKill)) {
+        step.kind = PlanStep::Kind::kLeaderKill;
+        step.lasts = between(Milliseconds(200), Seconds(3));
+      } else if (roll < 35 && faults.has(Fault::kCrash)) {
+        step.kind = PlanStep::Kind::kLeaderCrash;
+        step.lasts = between(Milliseconds(200), Seconds(3));
+      }
+      if (step.kind != PlanStep::Kind::kFault) {
+        step.seed = r.Next();
+        plan.steps.push_back(std::move(step));
+      }
+      if (faults.has(Fault::kClog) && r.OneIn(6)) {
+        PlanStep swizzle{.kind = PlanStep::Kind::kSwizzleClog, .at = at};
+        for (size_t m = 0; m < static_cast<size_t>(options_.nodes); m++) {
+          if (r.OneIn(2)) swizzle.targets.push_back(m);
+        }
+        swizzle.seed = r.Next();
+        if (!swizzle.targets.empty()) plan.steps.push_back(std::move(swizzle));
+      }
+    }
+  }
+  // Whole milliseconds, for people reading the plan.
+  for (PlanStep& step : plan.steps) {
+    step.at = std::chrono::duration_cast<std::chrono::milliseconds>(step.at);
+    step.lasts = std::chrono::duration_cast<std::chrono::milliseconds>(step.lasts);
+  }
+  std::stable_sort(plan.steps.begin(), plan.steps.end(),
+                   [](const PlanStep& a, const PlanStep& b) { return a.at < b.at; });
+  Random r(world_->DeriveSeed(0x706c616e, 2));
+  const int clients = options_.clients > 0 ? options_.clients : 2 * options_.nodes;
+  const uint64_t slots = static_cast<uint64_t>(
+      std::max<int64_t>(1, options_.duration.count() * kSlotsPerSecond / 1'000'000'000));
+  for (int c = 0; c < clients; c++) {
+    PlanClient client{.id = c, .seed = r.Next()};
+    for (uint64_t i = 0; i < slots; i++) client.slots.push_back(i);
+    plan.clients.push_back(std::move(client));
+  }
+  return plan;
 }
 
 void ClusterScenario::Fail(std::string message) {
@@ -177,26 +266,27 @@ void ClusterScenario::Fail(std::string message) {
 
 // ---- the targeted operator: faults aimed at the current leader ----
 
-void ClusterScenario::OperatorTick() {
+void ClusterScenario::OperatorStep(const PlanStep& step) {
   if (!operating_ || !verdict_.ok()) return;
-  const int leader = members_->Leader();
-  const FaultSet& faults = *options_.faults;
-  if (leader >= 0) {
-    const size_t m = static_cast<size_t>(leader);
-    const uint64_t roll = random_.Uniform(100);
-    if (roll < 20 && faults.has(Fault::kIsolate)) {
-      IsolateLeader(m);
-    } else if (roll < 30 && faults.has(Fault::kKill)) {
-      TakeDownLeader(m, /*crash=*/false);
-    } else if (roll < 35 && faults.has(Fault::kCrash)) {
-      TakeDownLeader(m, /*crash=*/true);
-    }
+  if (step.kind == PlanStep::Kind::kSwizzleClog) {
+    SwizzleClog(step);
+    return;
   }
-  if (faults.has(Fault::kClog) && random_.OneIn(6)) SwizzleClog();
-  world_->After(Between(Milliseconds(500), Seconds(4)), [this] { OperatorTick(); });
+  const int leader = members_->Leader();
+  if (leader < 0) {
+    world_->trace().Record(TraceKind::kNemesis, 98, static_cast<uint64_t>(step.kind));
+    world_->log().Note("operator", "skip a fault on the leader: there is none");
+    return;
+  }
+  const size_t m = static_cast<size_t>(leader);
+  if (step.kind == PlanStep::Kind::kLeaderIsolate) {
+    IsolateLeader(m, step.lasts);
+  } else {
+    TakeDownLeader(m, step.kind == PlanStep::Kind::kLeaderCrash, step.lasts);
+  }
 }
 
-void ClusterScenario::IsolateLeader(size_t m) {
+void ClusterScenario::IsolateLeader(size_t m, Duration lasts) {
   SimNetwork& net = world_->net();
   const std::string host = members_->machines()[m]->host();
   std::vector<std::pair<std::string, std::string>> cuts;
@@ -213,7 +303,7 @@ void ClusterScenario::IsolateLeader(size_t m) {
   if (timeline_ != nullptr) {
     timeline_->BeginFault(m, NowNs(), MarkKind::kIsolate, StrCat("operator: ", what));
   }
-  world_->After(Between(Milliseconds(300), Seconds(4)), [this, cuts, m, what] {
+  world_->After(lasts, [this, cuts, m, what] {
     if (!operating_) return;  // the heal already undid them
     for (const auto& [a, b] : cuts) world_->net().Heal(a, b);
     world_->log().Note("operator", "heal the leader's isolation");
@@ -225,14 +315,19 @@ void ClusterScenario::IsolateLeader(size_t m) {
 
 // FoundationDB's swizzle-clog: clog a random subset of the members one by
 // one, then let the clogs lift in a random order.
-void ClusterScenario::SwizzleClog() {
+void ClusterScenario::SwizzleClog(const PlanStep& plan_step) {
   std::vector<size_t> chosen;
-  for (size_t m = 0; m < members_->size(); m++) {
-    if (random_.OneIn(2)) chosen.push_back(m);
+  for (size_t m : plan_step.targets) {
+    if (m < members_->size()) chosen.push_back(m);
   }
   if (chosen.empty()) return;
   swizzles_++;
-  const Duration step = Between(Milliseconds(50), Milliseconds(500));
+  Random r(plan_step.seed);
+  auto between = [&r](Duration low, Duration high) {
+    return low + Nanoseconds(static_cast<int64_t>(
+                     r.Uniform(static_cast<uint64_t>((high - low).count()) + 1)));
+  };
+  const Duration step = between(Milliseconds(50), Milliseconds(500));
   std::string names;
   for (size_t i = 0; i < chosen.size(); i++) {
     SimMachine* machine = members_->machines()[chosen[i]];
@@ -240,7 +335,7 @@ void ClusterScenario::SwizzleClog() {
     // Clogged at i * step, lifted at a random time after the last clog.
     const Duration start = step * static_cast<int64_t>(i);
     const Duration end = step * static_cast<int64_t>(chosen.size()) +
-                         Between(Milliseconds(100), Seconds(3));
+                         between(Milliseconds(100), Seconds(3));
     world_->After(start, [this, machine, m = chosen[i], length = end - start] {
       if (!operating_) return;
       world_->net().Clog(machine->host(), length);
@@ -254,7 +349,7 @@ void ClusterScenario::SwizzleClog() {
   world_->log().Note("operator", StrCat("swizzle-clog", names));
 }
 
-void ClusterScenario::TakeDownLeader(size_t m, bool crash) {
+void ClusterScenario::TakeDownLeader(size_t m, bool crash, Duration lasts) {
   SimMachine* machine = members_->machines()[m];
   size_t down = 0;
   for (SimMachine* other : members_->machines()) down += other->running() ? 0 : 1;
@@ -274,7 +369,7 @@ void ClusterScenario::TakeDownLeader(size_t m, bool crash) {
   }
   leader_kills_++;
   downed_.push_back(m);
-  world_->After(Between(Milliseconds(200), Seconds(3)), [this, machine] {
+  world_->After(lasts, [this, machine] {
     if (!operating_ || machine->running()) return;
     world_->log().Note("operator", StrCat("restart ", machine->name()));
     machine->Start();
@@ -353,14 +448,7 @@ void ClusterScenario::CheckHistory() {
 ScenarioResult ClusterScenario::Run() {
   members_->StartAll();
   client_machine_->Start();
-  const FaultSet& faults = *options_.faults;
-  NemesisOptions nemesis_options;
-  nemesis_options.faults = faults;
-  nemesis_options.quiet_min = Milliseconds(200);
-  nemesis_options.quiet_max = Seconds(3);
-  nemesis_options.fault_min = Milliseconds(300);
-  nemesis_options.fault_max = Seconds(4);
-  nemesis_options.max_down = members_->size() / 2;
+  NemesisOptions nemesis_options = NemesisOptionsFor();
   if (timeline_ != nullptr) {
     nemesis_options.on_event = [this](const NemesisEvent& event) {
       timeline_->OnNemesisEvent(event);
@@ -368,9 +456,10 @@ ScenarioResult ClusterScenario::Run() {
   }
   nemesis_ = std::make_unique<Nemesis>(*world_, members_->machines(), nemesis_options);
   operating_ = true;
-  if (!faults.empty()) {
-    nemesis_->Start();
-    world_->After(Seconds(2), [this] { OperatorTick(); });
+  nemesis_->StartPlanned(NemesisSteps(plan_));
+  for (const PlanStep& step : plan_.steps) {
+    if (step.kind == PlanStep::Kind::kFault || step.kind == PlanStep::Kind::kHealAll) continue;
+    world_->After(step.at, [this, step] { OperatorStep(step); });
   }
   world_->RunFor(options_.duration);
   if (verdict_.ok()) {
@@ -380,6 +469,9 @@ ScenarioResult ClusterScenario::Run() {
   if (verdict_.ok() && workload_->stats().ok == 0) Fail("no client request ever succeeded");
   ScenarioResult result = Finish(*world_, verdict_);
   result.summary = Summary();
+  auto ran = std::make_shared<Plan>(plan_);
+  ran->clients = workload_->SlotsRun();
+  result.plan = std::move(ran);
   if (timeline_ != nullptr) WriteTimeline(result);
   return result;
 }
@@ -414,7 +506,9 @@ void ClusterScenario::WriteTimeline(ScenarioResult& result) {
   page.title =
       StrCat("keel-sim cluster, seed ", options_.seed, result.ok ? ": passed" : ": FAILED");
   if (const ScenarioInfo* info = ScenarioRegistry::Global().Find("cluster"); info != nullptr) {
-    page.command = StrCat("keel-sim ", ReplayFlags(*info, options_));
+    page.command = StrCat("keel-sim ", options_.plan_path.empty()
+                                           ? ReplayFlags(*info, options_)
+                                           : StrCat("--plan ", options_.plan_path));
   }
   page.summary = result.summary;
   page.verdict = result.failure;
@@ -423,7 +517,7 @@ void ClusterScenario::WriteTimeline(ScenarioResult& result) {
   page.history = history_.has_value() ? std::move(*history_) : workload_->TakeHistory();
   history_.reset();
   // The workload's client ids: clients, then watchers, then the final read.
-  const check::ClientId clients = 2 * options_.nodes;
+  const check::ClientId clients = workload_->first_watcher();
   for (check::ClientId c = clients; c < clients + kWatchers; c++) {
     page.client_names[c] = StrCat("watcher ", c);
   }
@@ -474,6 +568,7 @@ KEEL_SIM_SCENARIO(cluster, {
     .run = RunClusterScenario,
     .bugs = {"stale-read", "watch-skip", "ack-before-sync", "lease-early-expiry"},
     .timeline = true,
+    .plans = true,
 });
 
 }  // namespace keel::sim

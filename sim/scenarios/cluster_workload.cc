@@ -36,10 +36,23 @@ constexpr Duration kFinalReadRetry = Milliseconds(200);
 
 }  // namespace
 
-ClusterWorkload::ClusterWorkload(std::vector<std::string> endpoints, int clients,
-                                 int watchers, int keys, WorkloadBugs bugs)
+namespace {
+check::ClientId AfterClients(const std::vector<PlanClient>& clients) {
+  check::ClientId next = 0;
+  for (const PlanClient& client : clients) {
+    next = std::max<check::ClientId>(next, client.id + 1);
+  }
+  return next;
+}
+}  // namespace
+
+ClusterWorkload::ClusterWorkload(std::vector<std::string> endpoints,
+                                 std::vector<PlanClient> clients, int watchers, int keys,
+                                 WorkloadBugs bugs)
     : endpoints_(std::move(endpoints)),
-      clients_(clients),
+      plan_(std::move(clients)),
+      slots_run_(plan_.size(), 0),
+      watcher_base_(AfterClients(plan_)),
       watchers_(watchers),
       keys_(keys),
       bugs_(bugs) {
@@ -71,9 +84,9 @@ std::string ClusterWorkload::KeyOf(ClientState& state) {
 
 Task<void> ClusterWorkload::Run(Env& env) {
   std::vector<Task<void>> tasks;
-  for (int c = 0; c < clients_; c++) tasks.push_back(RunClient(env, c, env.random().Next()));
+  for (size_t c = 0; c < plan_.size(); c++) tasks.push_back(RunClient(env, c));
   for (int w = 0; w < watchers_; w++) {
-    tasks.push_back(RunWatcher(env, clients_ + w, env.random().Next()));
+    tasks.push_back(RunWatcher(env, watcher_base_ + w, env.random().Next()));
   }
   running_ = static_cast<int>(tasks.size());
   started_ = true;
@@ -82,9 +95,19 @@ Task<void> ClusterWorkload::Run(Env& env) {
   co_await FinalRead(env);
 }
 
-Task<void> ClusterWorkload::RunClient(Env& env, check::ClientId id, uint64_t seed) {
-  ClientState state(env, id, OptionsFor(static_cast<size_t>(id) % endpoints_.size()), seed);
-  while (!draining_) {
+std::vector<PlanClient> ClusterWorkload::SlotsRun() const {
+  std::vector<PlanClient> out = plan_;
+  for (size_t c = 0; c < out.size(); c++) out[c].slots.resize(slots_run_[c]);
+  return out;
+}
+
+Task<void> ClusterWorkload::RunClient(Env& env, size_t index) {
+  const PlanClient& plan = plan_[index];
+  const check::ClientId id = plan.id;
+  ClientState state(env, id, OptionsFor(static_cast<size_t>(id) % endpoints_.size()), plan.seed);
+  while (!draining_ && slots_run_[index] < plan.slots.size()) {
+    const uint64_t slot = plan.slots[slots_run_[index]++];
+    state.random.Reseed(plan.seed + slot * 0x9e3779b97f4a7c15ULL);
     check::Request request = NextRequest(state);
     co_await Issue(state, std::move(request));
     const int64_t think = state.random.UniformRange(0, kMaxThinkMs);
@@ -477,7 +500,7 @@ Task<void> ClusterWorkload::WatchOnce(ClientState& state) {
 }
 
 Task<void> ClusterWorkload::FinalRead(Env& env) {
-  ClientState state(env, clients_ + watchers_, OptionsFor(0), env.random().Next());
+  ClientState state(env, watcher_base_ + watchers_, OptionsFor(0), env.random().Next());
   while (true) {
     check::RangeRequest scan;
     scan.key = kKeyPrefix;

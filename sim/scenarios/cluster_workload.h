@@ -20,6 +20,13 @@
 // or without prev_kv), record every response for a while, then close it
 // and start another.
 //
+// The KV clients follow a plan (sim/plan.h): each has a seed and a list of
+// operation slots it runs in order, one request each; a slot's request,
+// timeout and think time come from a Random seeded by the client's seed and
+// the slot's index, so dropping a slot leaves the others' draws alone (what
+// they ask can still depend on what the client saw: its leases, revisions).
+// A client that runs out of slots stops.
+//
 // Lifecycle: Run() is the client machine's main(); it runs the clients
 // until Drain(), then waits for every request in flight to end, then waits
 // for RequestFinalRead() and reads the whole key space once (linearizable,
@@ -42,6 +49,7 @@
 #include "runtime/task.h"
 #include "sim/check/history.h"
 #include "sim/check/history_recorder.h"
+#include "sim/plan.h"
 
 namespace keel::sim::cluster {
 
@@ -61,8 +69,8 @@ struct WorkloadBugs {
 
 class ClusterWorkload {
  public:
-  ClusterWorkload(std::vector<std::string> endpoints, int clients, int watchers, int keys,
-                  WorkloadBugs bugs);
+  ClusterWorkload(std::vector<std::string> endpoints, std::vector<PlanClient> clients,
+                  int watchers, int keys, WorkloadBugs bugs);
   ClusterWorkload(const ClusterWorkload&) = delete;
   ClusterWorkload& operator=(const ClusterWorkload&) = delete;
 
@@ -89,7 +97,11 @@ class ClusterWorkload {
   };
   const Stats& stats() const { return stats_; }
   // The KV clients (watchers not counted).
-  int clients() const { return clients_; }
+  int clients() const { return static_cast<int>(plan_.size()); }
+  // The first watcher's client id (the final read's is after the watchers).
+  check::ClientId first_watcher() const { return watcher_base_; }
+  // The clients' plans cut to the slots they started.
+  std::vector<PlanClient> SlotsRun() const;
 
  private:
   // What one client knows: the newest revision it saw, each key's last
@@ -108,7 +120,7 @@ class ClusterWorkload {
     std::vector<int64_t> leases;
   };
 
-  Task<void> RunClient(Env& env, check::ClientId id, uint64_t seed);
+  Task<void> RunClient(Env& env, size_t index);
   Task<void> RunWatcher(Env& env, check::ClientId id, uint64_t seed);
   Task<void> WatchOnce(ClientState& state);
   Task<void> FinalRead(Env& env);
@@ -132,7 +144,9 @@ class ClusterWorkload {
   int64_t NowNs(const ClientState& state) const;
 
   const std::vector<std::string> endpoints_;
-  const int clients_;
+  const std::vector<PlanClient> plan_;
+  std::vector<size_t> slots_run_;  // per client
+  const check::ClientId watcher_base_;
   const int watchers_;
   const int keys_;
   const WorkloadBugs bugs_;
