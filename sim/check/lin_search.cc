@@ -183,7 +183,9 @@ class Search {
   std::vector<Frame> frames_;
   absl::flat_hash_set<StateHash> dead_;
   std::vector<absl::flat_hash_map<int64_t, std::vector<const Event*>>> watch_events_;
-  absl::flat_hash_map<std::string, bool> unknown_deleters_;  // key -> may be deleted
+  // key -> whether a write nobody acknowledged (an unknown-outcome delete or
+  // txn, a lease expiring after a put attached it) may delete it.
+  absl::flat_hash_map<std::string, bool> unknown_deleters_;
   // Revisions compactions asked for: a watch from one may miss its deletes.
   absl::flat_hash_set<int64_t> compaction_revisions_;
   std::vector<int64_t> gaps_;  // revisions nobody acknowledged, ascending
@@ -428,6 +430,15 @@ bool Search::CanBeDeleted(const std::string& key, int64_t after, int64_t upto,
         cached->second = true;
         break;
       }
+    }
+    // A later put may attach a lease whose expiry then deletes the key
+    // (a put that overwrote this one). Any put of the key with a lease, of
+    // any outcome, keeps that open; a gap for the expiry is checked above.
+    for (size_t i = 0; i < h_.ops.size() && !cached->second; ++i) {
+      const Operation& op = h_.ops[i];
+      if (op.type() != OpType::kPut || op.outcome == Outcome::kError) continue;
+      const auto& put = std::get<PutRequest>(op.request);
+      if (put.lease != 0 && put.key == key) cached->second = true;
     }
   }
   return cached->second;

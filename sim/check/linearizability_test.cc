@@ -156,6 +156,20 @@ TEST(LinearizabilityTest, AcceptsLeaseExpiryDeletingKeys) {
   ExpectLinearizable(b.Build());
 }
 
+// keel-sim cluster seed 810 (before plans): an unknown put, overwritten by
+// an unknown put that attached a lease, which then expired. The first put
+// needs no delete of its own to be gone by the final read.
+TEST(LinearizabilityTest, AcceptsPutOverwrittenByALeasedPutWhoseLeaseExpired) {
+  HistoryBuilder b;
+  b.Grant(0, 7, 2, 0, 5, 1);
+  b.Put(0, "a", "1", 10, 20, 2);
+  b.PutUnknown(1, "k", "plain", 30);       // revision 3
+  b.PutUnknown(2, "k", "leased", 31, 7);   // revision 4
+  b.Get(0, "a", 40, 50, 4, Kv("a", "1", 2, 2, 1));
+  b.Get(0, "k", 60, 70, 5, std::nullopt);  // revision 5: the lease expired
+  ExpectLinearizable(b.Build());
+}
+
 TEST(LinearizabilityTest, RejectsStaleLinearizableRead) {
   HistoryBuilder b;
   b.Put(0, "a", "1", 10, 20, 2);
