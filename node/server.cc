@@ -16,11 +16,15 @@
 namespace keel::node {
 
 Server::Server(Env& env, ServerConfig config, StorageOptions storage)
-    : env_(env), config_(std::move(config)), storage_options_(std::move(storage)) {}
+    : env_(env),
+      config_(std::move(config)),
+      storage_options_(std::move(storage)),
+      snapshot_sends_(env.process().executor()) {}
 
 Server::~Server() {
   // A kill: the process is gone, so LevelDB must not write its teardown.
   if (!stopped_cleanly_ && leveldb_env_ != nullptr) leveldb_env_->Abandon();
+  snapshot_sends_.CancelAll();
   transport_.reset();
   if (mvcc_ != nullptr) mvcc_->SetListener(nullptr);
   watch_hub_.reset();
@@ -342,6 +346,7 @@ Task<void> Server::Stop() {
   apply_work_.Set();
   compact_work_.Set();
   while (loops_running_ > 0) co_await loop_exited_.Wait();
+  snapshot_sends_.CancelAll();
   transport_.reset();
   absl::Status synced = mvcc_->SyncBarrier();
   if (!synced.ok()) {

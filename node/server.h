@@ -29,6 +29,7 @@
 #include "node/log_store.h"
 #include "node/member_store.h"
 #include "net/peer_transport.h"
+#include "net/task_group.h"
 #include "node/server_config.h"
 #include "node/waiters.h"
 #include "node/watch_hub.h"
@@ -304,6 +305,11 @@ class Server {
   std::unique_ptr<raft::RawNode> raw_;
   std::unique_ptr<Lessor> lessor_;
   std::unique_ptr<net::PeerTransport> transport_;
+  // Snapshots being written and sent to followers (SendRaftSnapshot). They
+  // read the key space, so they end (CancelAll) before it closes: a stop,
+  // a kill (the destructor) or a fatal error must not leave one behind
+  // holding a LevelDB iterator on a closed database.
+  net::TaskGroup snapshot_sends_;
   raft::ConfState conf_state_;
   // The configuration as of each conf change applied since the last log
   // compaction, so the log can be compacted at an older index than the

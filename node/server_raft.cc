@@ -177,7 +177,7 @@ void Server::SendMessages(std::vector<raft::Message> messages) {
   plain.reserve(messages.size());
   for (raft::Message& message : messages) {
     if (message.type() == raftpb::MsgSnap) {
-      env_.Spawn(SendRaftSnapshot(std::move(message)));
+      snapshot_sends_.Start(SendRaftSnapshot(std::move(message)));
     } else {
       plain.push_back(std::move(message));
     }
