@@ -11,6 +11,8 @@ namespace {
 // A supervisor's pause before restarting a member that stopped or refused
 // to start.
 constexpr Duration kRestartAfterExit = Milliseconds(500);
+// The members' progress notification interval (watches last 0.5 to 6 s).
+constexpr Duration kProgressNotifyInterval = Milliseconds(250);
 
 std::string HostOf(size_t m) { return StrCat("10.0.0.", m + 1); }
 
@@ -71,6 +73,10 @@ Task<void> ClusterMembers::Boot(Env& env, size_t m) {
   // flushes and compactions happen within a run.
   options.storage.leveldb_background = store::LevelDbBackground::kQueue;
   options.storage.leveldb_write_buffer_bytes = 64 << 10;
+  // Progress notifications every few hundred milliseconds rather than
+  // etcd's default ten minutes, so that watches asking for them get some
+  // within a run (etcd's robustness tests shorten it the same way).
+  options.watch.progress_notify_interval = kProgressNotifyInterval;
   auto member = co_await node::Node::Start(env, std::move(config), std::move(options));
   if (!member.ok()) {
     failed_starts_++;

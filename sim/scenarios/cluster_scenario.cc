@@ -536,12 +536,12 @@ void ClusterScenario::WriteTimeline(ScenarioResult& result) {
 std::string ClusterScenario::Summary() const {
   const ClusterWorkload::Stats& s = workload_->stats();
   return absl::StrFormat(
-      "clients=%d ok=%d failed=%d unknown=%d watches=%d watch_events=%d leases=%d "
-      "leases_ended=%d faults=%d "
+      "clients=%d ok=%d failed=%d unknown=%d watches=%d watch_events=%d progress=%d "
+      "leases=%d leases_ended=%d faults=%d "
       "isolations=%d leader_kills=%d swizzles=%d starts=%d failed_starts=%d fatal_stops=%d "
       "converged_after=%s gaps=%d search_steps=%d",
-      workload_->clients(), s.ok, s.failed, s.unknown, s.watches, s.watch_events, s.leases_granted,
-      s.leases_seen_ended,
+      workload_->clients(), s.ok, s.failed, s.unknown, s.watches, s.watch_events, s.watch_progress,
+      s.leases_granted, s.leases_seen_ended,
       nemesis_ == nullptr ? 0 : nemesis_->faults_injected(), isolations_, leader_kills_, swizzles_,
       members_->starts(), members_->failed_starts(), members_->fatal_stops(),
       FormatDuration(converged_after_), report_.linearizability.gaps,

@@ -25,6 +25,9 @@ constexpr int64_t kMaxThinkMs = 30;
 // How long a watcher keeps one watch open.
 constexpr int64_t kMinWatchMs = 500;
 constexpr int64_t kMaxWatchMs = 6000;
+// Between a watcher's progress requests (on watches that send them).
+constexpr int64_t kMinProgressRequestMs = 100;
+constexpr int64_t kMaxProgressRequestMs = 1500;
 // Lease TTLs: long enough to outlive an election now and then, short
 // enough that unattended leases expire within a run.
 constexpr int64_t kMinLeaseTtlSeconds = 2;
@@ -467,6 +470,11 @@ Task<void> ClusterWorkload::WatchOnce(ClientState& state) {
     request.start_revision = std::max<int64_t>(1, state.last_revision - r.UniformRange(0, 40));
   }
   request.prev_kv = r.OneIn(2);
+  // Progress notifications, as etcd clients use them: on the server's
+  // ticker (progress_notify), asked for now and then (WatchProgressRequest,
+  // clientv3's RequestProgress), both, or neither.
+  request.progress_notify = r.OneIn(2);
+  const bool request_progress = r.OneIn(3);
   const check::OpId op = recorder_.StartWatch(state.id, request, NowNs(state));
   stats_.watches++;
   // Which member serves the watch: the history does not say, the log does.
@@ -477,11 +485,24 @@ Task<void> ClusterWorkload::WatchOnce(ClientState& state) {
   absl::Status sent = co_await (*stream)->Create(std::move(create));
   const TimePoint until =
       state.env.clock().Now() + Milliseconds(r.UniformRange(kMinWatchMs, kMaxWatchMs));
+  if (sent.ok()) {
+    std::vector<Task<void>> tasks;
+    tasks.push_back(ReceiveWatch(state, **stream, op, until));
+    // The requests stop when the receiving does (WhenAny cancels them).
+    if (request_progress) tasks.push_back(RequestProgressNowAndThen(state, **stream));
+    co_await WhenAny(std::move(tasks));
+  }
+  (*stream)->Close();
+  recorder_.EndWatch(op, NowNs(state));
+}
+
+Task<void> ClusterWorkload::ReceiveWatch(ClientState& state, client::WatchStream& stream,
+                                         check::OpId op, TimePoint until) {
   bool skipped = false;
-  while (sent.ok() && !draining_) {
+  while (!draining_) {
     const Duration left = until - state.env.clock().Now();
     if (left <= Duration::zero()) break;
-    auto got = co_await state.env.clock().WithTimeout(left, (*stream)->Receive());
+    auto got = co_await state.env.clock().WithTimeout(left, stream.Receive());
     if (!got.has_value() || !got->has_value()) break;  // time is up, or the stream ended
     const etcdserverpb::WatchResponse& response = **got;
     check::WatchResponse recorded = FromProto(response, NowNs(state));
@@ -490,13 +511,24 @@ Task<void> ClusterWorkload::WatchOnce(ClientState& state) {
       skipped = true;
     }
     stats_.watch_events += recorded.events.size();
+    if (recorded.IsProgressNotify()) stats_.watch_progress++;
     state.last_revision = std::max(state.last_revision, recorded.revision);
     const bool canceled = recorded.canceled;
     recorder_.WatchReceived(op, std::move(recorded));
     if (canceled) break;
   }
-  (*stream)->Close();
-  recorder_.EndWatch(op, NowNs(state));
+}
+
+Task<void> ClusterWorkload::RequestProgressNowAndThen(ClientState& state,
+                                                      client::WatchStream& stream) {
+  while (true) {
+    co_await state.env.clock().Sleep(
+        Milliseconds(state.random.UniformRange(kMinProgressRequestMs, kMaxProgressRequestMs)));
+    if (!(co_await stream.RequestProgress()).ok()) break;  // the stream ended
+  }
+  // Leaves the end to the receiving side.
+  Event never;
+  co_await never.Wait();
 }
 
 Task<void> ClusterWorkload::FinalRead(Env& env) {

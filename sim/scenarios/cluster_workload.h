@@ -18,7 +18,10 @@
 // Watchers open a Watch stream on their pinned member, create one watch on
 // the key prefix or a single key, from now or from a recent revision (with
 // or without prev_kv), record every response for a while, then close it
-// and start another.
+// and start another. Some watches ask for progress notifications: on the
+// server's ticker (progress_notify; the simulated members tick often), by
+// WatchProgressRequest now and then, or both; the history keeps them (the
+// watch checker's bookmarkable and reliable properties read them).
 //
 // The KV clients follow a plan (sim/plan.h): each has a seed and a list of
 // operation slots it runs in order, one request each; a slot's request,
@@ -43,6 +46,7 @@
 
 #include "absl/status/status.h"
 #include "client/etcd_client.h"
+#include "client/streams.h"
 #include "runtime/env.h"
 #include "runtime/random.h"
 #include "runtime/sync.h"
@@ -92,7 +96,7 @@ class ClusterWorkload {
   // Figures for the summary line.
   struct Stats {
     uint64_t ok = 0, failed = 0, unknown = 0;
-    uint64_t watches = 0, watch_events = 0;
+    uint64_t watches = 0, watch_events = 0, watch_progress = 0;
     uint64_t leases_granted = 0, leases_seen_ended = 0;
   };
   const Stats& stats() const { return stats_; }
@@ -123,6 +127,13 @@ class ClusterWorkload {
   Task<void> RunClient(Env& env, size_t index);
   Task<void> RunWatcher(Env& env, check::ClientId id, uint64_t seed);
   Task<void> WatchOnce(ClientState& state);
+  // Records the responses of `op`'s stream until `until`, the stream's end
+  // or Drain().
+  Task<void> ReceiveWatch(ClientState& state, client::WatchStream& stream, check::OpId op,
+                          TimePoint until);
+  // Sends a progress request every so often; returns never (the caller
+  // cancels it).
+  Task<void> RequestProgressNowAndThen(ClientState& state, client::WatchStream& stream);
   Task<void> FinalRead(Env& env);
   // Draws the next request of the mix.
   check::Request NextRequest(ClientState& state);
