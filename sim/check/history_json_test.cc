@@ -17,6 +17,7 @@ using testing::DeleteEvent;
 using testing::Events;
 using testing::HistoryBuilder;
 using testing::Kv;
+using testing::Progress;
 using testing::PutEvent;
 
 TEST(Base64Test, RoundTripsEveryLengthAndByte) {
@@ -123,6 +124,9 @@ History EveryKindOfOperation() {
   Event ev = PutEvent(Kv("a", "1", 2, 4, 2, 7));
   ev.prev_kv = Kv("a", "0", 2, 2, 1);
   rec.WatchReceived(wid, Events(21, 4, {ev, DeleteEvent("q", 4)}));
+  WatchResponse progress = Progress(21, 5);  // stream-wide: a WatchProgressRequest's answer
+  progress.watch_id = -1;
+  rec.WatchReceived(wid, progress);
   WatchResponse compacted;
   compacted.time_ns = 22;
   compacted.compact_revision = 3;
@@ -150,8 +154,11 @@ TEST(HistoryJsonTest, RoundTripsEveryKindOfOperation) {
   EXPECT_EQ(back->ops.back().complete_ns, kNever);
   EXPECT_TRUE(back->ops[back->ops.size() - 2].final_read);
   const auto& watch = std::get<WatchResult>(back->ops[10].response);
-  ASSERT_EQ(watch.responses.size(), 3u);
+  ASSERT_EQ(watch.responses.size(), 4u);
   EXPECT_EQ(watch.responses[1].events[0].prev_kv, Kv("a", "0", 2, 2, 1));
+  EXPECT_TRUE(watch.responses[2].IsProgressNotify());
+  EXPECT_EQ(watch.responses[2].watch_id, -1);
+  EXPECT_EQ(watch.responses[2].revision, 5);
   EXPECT_EQ(std::get<WatchRequest>(back->ops[10].request).filter_noput, true);
 }
 

@@ -178,6 +178,17 @@ TEST(WatchCheckerTest, RejectsEventAfterProgressNotificationPassedIt) {
   ExpectProperty(b.Build(), "bookmarkable");
 }
 
+// The answer to a WatchProgressRequest is stream-wide (watch_id -1) and
+// makes the same claim.
+TEST(WatchCheckerTest, RejectsEventAfterStreamWideProgressResponsePassedIt) {
+  HistoryBuilder b;
+  AddWrites(b);
+  WatchResponse progress = Progress(50, 3);
+  progress.watch_id = -1;
+  AddWatch(b, 2, {Created(6, 1), Events(25, 2, {A2()}), progress, Events(51, 3, {B3()})});
+  ExpectProperty(b.Build(), "bookmarkable");
+}
+
 TEST(WatchCheckerTest, RejectsResumedWatchSkippingItsStartRevision) {
   HistoryBuilder b;
   AddWrites(b);

@@ -24,7 +24,7 @@
 // watchers come on top).
 //
 // --inject-bug NAME turns on a deliberate defect the checkers must catch:
-//   stale-read, watch-skip  client-side (cluster_workload.h);
+//   stale-read, watch-skip, progress-early  client-side (cluster_workload.h);
 //   ack-before-sync         the leader answers a write once it is in its own
 //                           log, before it is persisted or committed
 //                           (node::SimBugs): a leader crash or isolation
@@ -142,6 +142,7 @@ ClusterScenario::ClusterScenario(const ScenarioOptions& options)
   cluster::WorkloadBugs bugs;
   bugs.stale_read = injected("stale-read");
   bugs.watch_skip = injected("watch-skip");
+  bugs.progress_early = injected("progress-early");
   plan_ = options_.plan != nullptr ? *options_.plan : DrawPlan();
   workload_ = std::make_unique<ClusterWorkload>(members_->ClientEndpoints(), plan_.clients,
                                                 kWatchers, kKeys, bugs);
@@ -566,7 +567,8 @@ KEEL_SIM_SCENARIO(cluster, {
                                       Fault::kPause, Fault::kDisk}),
     .takes_clients = true,
     .run = RunClusterScenario,
-    .bugs = {"stale-read", "watch-skip", "ack-before-sync", "lease-early-expiry"},
+    .bugs = {"stale-read", "watch-skip", "progress-early", "ack-before-sync",
+             "lease-early-expiry"},
     .timeline = true,
     .plans = true,
 });

@@ -3,7 +3,9 @@
 // from 1 and stops at the first that fails, which must fail its history
 // checks with the violation the defect causes. And --clients sets the
 // number of simulated KV clients. (Sweeps without defects, and the
-// client-side defects, are keel-sim tests in sim/CMakeLists.txt.)
+// stale-read and watch-skip client-side defects, are keel-sim tests in
+// sim/CMakeLists.txt; progress-early is here, to name the property it
+// breaks.)
 #include <algorithm>
 #include <cstdio>
 #include <string>
@@ -74,6 +76,19 @@ TEST(ClusterScenarioTest, ALeaseExpiringWhileKeptAliveIsCaught) {
   EXPECT_NE(result.failure.find("the history fails its checks"), std::string::npos)
       << result.failure;
   EXPECT_NE(result.failure.find("[lease/early-expiry]"), std::string::npos) << result.failure;
+}
+
+// A watch records a progress notification at a response's header revision
+// just before that response's events (client-side, cluster_workload.h): the
+// watch checker's bookmarkable property, which the watchers' real progress
+// notifications (progress_notify, WatchProgressRequest) exercise, must
+// catch it. First caught at seed 1.
+TEST(ClusterScenarioTest, AProgressNotificationAheadOfItsEventsIsCaught) {
+  const auto [seed, result] = FirstCaught("progress-early");
+  ASSERT_NE(seed, 0u) << "not caught within " << kMaxSeeds << " seeds";
+  EXPECT_NE(result.failure.find("the history fails its checks"), std::string::npos)
+      << result.failure;
+  EXPECT_NE(result.failure.find("[watch/bookmarkable]"), std::string::npos) << result.failure;
 }
 
 TEST(ClusterScenarioTest, ClientsSetsTheNumberOfKvClients) {

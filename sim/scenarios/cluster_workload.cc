@@ -499,6 +499,7 @@ Task<void> ClusterWorkload::WatchOnce(ClientState& state) {
 Task<void> ClusterWorkload::ReceiveWatch(ClientState& state, client::WatchStream& stream,
                                          check::OpId op, TimePoint until) {
   bool skipped = false;
+  bool announced = false;
   while (!draining_) {
     const Duration left = until - state.env.clock().Now();
     if (left <= Duration::zero()) break;
@@ -509,6 +510,14 @@ Task<void> ClusterWorkload::ReceiveWatch(ClientState& state, client::WatchStream
     if (bugs_.watch_skip && !skipped && recorded.events.size() >= 2) {
       recorded.events.erase(recorded.events.begin() + 1);
       skipped = true;
+    }
+    if (bugs_.progress_early && !announced && !recorded.events.empty()) {
+      check::WatchResponse early;
+      early.time_ns = recorded.time_ns;
+      early.revision = recorded.revision;
+      early.watch_id = recorded.watch_id;
+      recorder_.WatchReceived(op, std::move(early));
+      announced = true;
     }
     stats_.watch_events += recorded.events.size();
     if (recorded.IsProgressNotify()) stats_.watch_progress++;

@@ -65,10 +65,15 @@ inline constexpr char kKeyPrefixEnd[] = "key0";
 //   stale-read  linearizable gets are sent serializable (a member answers
 //               them from its own store, as a follower that skipped the
 //               ReadIndex would) but recorded as linearizable;
-//   watch-skip  each watcher drops one event it received.
+//   watch-skip  each watcher drops one event it received;
+//   progress-early  each watch records a progress notification at the
+//               header revision of the first response with events, just
+//               before that response (as a server that announces progress
+//               before sending the events it holds).
 struct WorkloadBugs {
   bool stale_read = false;
   bool watch_skip = false;
+  bool progress_early = false;
 };
 
 class ClusterWorkload {
