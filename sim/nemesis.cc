@@ -256,18 +256,17 @@ void Nemesis::RemoveCut(int source, int target) {
   world_.net().Heal(hosts[source], hosts[target]);
 }
 
+// The on-the-fly schedule draws a step's targets and duration here (in the
+// order it always has, so seeds keep their runs) and applies it as a
+// planned step is applied.
 void Nemesis::InjectNetwork(Fault fault) {
-  SimNetwork& net = world_.net();
-  std::vector<std::pair<int, int>> cuts;
-  std::vector<size_t> involved;
-  std::string description;
   const size_t n = machines_.size();
+  FaultStep step;
+  step.fault = fault;
   if (fault == Fault::kClog) {
-    const size_t m = random_.Uniform(n);
-    const Duration d = Between(options_.fault_min, options_.fault_max);
-    net.Clog(machines_[m]->host(), d);
-    Emit(true, fault, {m}, StrCat("clog ", machines_[m]->name(), " for ", FormatSeconds(d)),
-         /*one_shot=*/d);
+    step.targets = {static_cast<size_t>(random_.Uniform(n))};
+    step.lasts = Between(options_.fault_min, options_.fault_max);
+    ExecuteNetwork(step);
     return;
   }
   if (n < 2) return;
@@ -277,73 +276,30 @@ void Nemesis::InjectNetwork(Fault fault) {
       for (size_t i = 0; i < n; i++) side[i] = random_.OneIn(2);
     } while (std::all_of(side.begin(), side.end(), [](bool b) { return b; }) ||
              std::none_of(side.begin(), side.end(), [](bool b) { return b; }));
-    std::string a, b;
     for (size_t i = 0; i < n; i++) {
-      (side[i] ? a : b) += StrCat(" ", machines_[i]->name());
-      if (side[i]) involved.push_back(i);
-      for (size_t j = 0; j < n; j++) {
-        if (side[i] && !side[j]) {
-          const int x = net.HostIndex(machines_[i]->host());
-          const int y = net.HostIndex(machines_[j]->host());
-          cuts.emplace_back(x, y);
-          cuts.emplace_back(y, x);
-        }
-      }
+      if (side[i]) step.targets.push_back(i);
     }
-    description = StrCat("partition [", a, " ] | [", b, " ]");
   } else if (fault == Fault::kIsolate) {
-    const size_t m = random_.Uniform(n);
-    involved.push_back(m);
-    const int x = net.HostIndex(machines_[m]->host());
-    for (int y = 0; y < static_cast<int>(net.hosts().size()); y++) {
-      if (y == x) continue;
-      cuts.emplace_back(x, y);
-      cuts.emplace_back(y, x);
-    }
-    description = StrCat("isolate ", machines_[m]->name());
+    step.targets = {static_cast<size_t>(random_.Uniform(n))};
   } else {
     const size_t a = random_.Uniform(n);
     size_t b = random_.Uniform(n - 1);
     if (b >= a) b++;
-    involved = {a, b};
-    cuts.emplace_back(net.HostIndex(machines_[a]->host()),
-                      net.HostIndex(machines_[b]->host()));
-    description = StrCat("oneway ", machines_[a]->name(), " -> ", machines_[b]->name());
+    step.targets = {a, b};
   }
-  for (const auto& [x, y] : cuts) AddCut(x, y);
-  Emit(true, fault, involved, description);
-  Later([this, fault, cuts, involved, description, epoch = heal_epoch_] {
-    // A heal-all since then already removed these cuts.
-    if (epoch == heal_epoch_) {
-      for (const auto& [x, y] : cuts) RemoveCut(x, y);
-    }
-    Emit(false, fault, involved, description);
-  });
+  step.lasts = Between(options_.fault_min, options_.fault_max);
+  ExecuteNetwork(step);
 }
 
 void Nemesis::InjectProcess(Fault fault) {
   if (down_.size() >= options_.max_down) return;
   const int picked = PickUp();
   if (picked < 0) return;
-  const size_t m = static_cast<size_t>(picked);
-  SimMachine& machine = *machines_[m];
-  down_.insert(m);
-  const std::string description = StrCat(FaultName(fault), " ", machine.name());
-  if (fault == Fault::kKill) machine.Kill();
-  if (fault == Fault::kCrash) machine.Crash();
-  if (fault == Fault::kPause) machine.Pause();
-  Emit(true, fault, {m}, description);
-  Later([this, fault, m, description, epoch = heal_epoch_] {
-    if (epoch != heal_epoch_) return;  // a heal-all brought it back already
-    SimMachine& machine = *machines_[m];
-    if (fault == Fault::kPause) {
-      machine.Resume();
-    } else if (!machine.running()) {
-      machine.Start();
-    }
-    down_.erase(m);
-    Emit(false, fault, {m}, description);
-  });
+  FaultStep step;
+  step.fault = fault;
+  step.targets = {static_cast<size_t>(picked)};
+  step.lasts = Between(options_.fault_min, options_.fault_max);
+  ExecuteProcess(step);  // PickUp chose a running machine: nothing is skipped
 }
 
 void Nemesis::InjectDisk(Fault fault) {
