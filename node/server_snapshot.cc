@@ -9,6 +9,7 @@
 #include "node/server.h"
 #include "runtime/status_macros.h"
 #include "runtime/strings.h"
+#include "store/snapshot_file.h"
 
 namespace keel::node {
 
@@ -57,6 +58,14 @@ Task<void> Server::SendRaftSnapshot(raft::Message message) {
 absl::Status Server::AcceptSnapshot(net::ReceivedSnapshot snapshot) {
   if (stopping_) return absl::UnavailableError("member is stopping");
   const auto& metadata = snapshot.message.snapshot().metadata();
+  // The transfer's checksum covers what the leader read, not what it wrote:
+  // a bit flipped while the leader read its file arrives intact. Once raft
+  // persists this snapshot the member cannot start without the file, so
+  // refuse one that fails its own checks; the leader sends it again.
+  absl::StatusOr<std::unique_ptr<store::SnapshotFileReader>> verified =
+      store::SnapshotFileReader::Open(env_.fs(), snapshot.path);
+  if (!verified.ok()) return verified.status();
+  verified->reset();
   const std::string path = SnapshotFilePath(metadata.term(), metadata.index());
   (void)env_.fs().Remove(path);
   // Kept until the key space holds it: if the member crashes after raft
@@ -90,11 +99,20 @@ absl::Status Server::InstallSnapshot(uint64_t index, uint64_t term) {
   // The snapshot carries the sender's identity record; this member's own must
   // be in the new key space before it replaces the live one, or a restart
   // would take this member for the sender.
+  // Checked on the restored store itself, and made durable, before the
+  // swap: once the live key space is replaced and the file removed, a
+  // restore that silently lost writes could not be redone.
   {
     KEEL_ASSIGN_OR_RETURN(std::unique_ptr<store::Mvcc> restored,
                           store::Mvcc::Open(KeySpaceOptions(fresh)));
+    if (restored->applied().index < metadata->consistent_index) {
+      return absl::DataLossError(StrCat("the key space restored from ", file, " is at index ",
+                                        restored->applied().index, ", the file says ",
+                                        metadata->consistent_index));
+    }
     MemberStore restored_members(*restored->db());
     KEEL_RETURN_IF_ERROR(restored_members.SetIdentity(cluster_id_, id_));
+    KEEL_RETURN_IF_ERROR(restored->SyncBarrier());
   }
   // Close the live key space, swap the directories, open the new one.
   mvcc_->SetListener(nullptr);

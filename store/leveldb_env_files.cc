@@ -91,8 +91,7 @@ class WritableFile final : public leveldb::WritableFile {
         name_(std::move(name)),
         file_(std::move(file)),
         size_(size),
-        dir_synced_(!created),
-        log_file_(IsLogFile(name_)) {}
+        dir_synced_(!created) {}
 
   // LevelDB deletes its current log and MANIFEST without Close() when the
   // DB closes; a clean close still keeps (and for a log, syncs) them. After
@@ -105,22 +104,11 @@ class WritableFile final : public leveldb::WritableFile {
     if (env_.abandoned()) return Abandoned(name_);
     KEEL_ASSERT(file_ != nullptr);
     buffer_.append(data.data(), data.size());
-    if (buffer_.size() >= kWriteBufferBytes) return WriteBuffer();
+    if (buffer_.size() >= kWriteBufferBytes) return Flush();
     return leveldb::Status::OK();
   }
 
-  // LevelDB flushes its log after every record. keel writes the log only
-  // with sync=false (the raft WAL is the durable record; SyncBarrier makes
-  // the store durable before the WAL is released), so a record may wait in
-  // the buffer until it fills, a Sync or Close: a kill then loses a tail of
-  // the log, which recovery treats as not yet applied, and a member saves a
-  // write syscall per applied entry.
   leveldb::Status Flush() override {
-    if (log_file_ && buffer_.size() < kWriteBufferBytes) return leveldb::Status::OK();
-    return WriteBuffer();
-  }
-
-  leveldb::Status WriteBuffer() {
     if (env_.abandoned()) return Abandoned(name_);
     if (buffer_.empty()) return leveldb::Status::OK();
     absl::Status written = file_->WriteAt(size_, buffer_);
@@ -131,7 +119,7 @@ class WritableFile final : public leveldb::WritableFile {
   }
 
   leveldb::Status Sync() override {
-    leveldb::Status flushed = WriteBuffer();
+    leveldb::Status flushed = Flush();
     if (!flushed.ok()) return flushed;
     absl::Status synced = file_->SyncNow();
     if (synced.ok() && !dir_synced_) {
@@ -154,7 +142,7 @@ class WritableFile final : public leveldb::WritableFile {
       status = Sync();
       if (status.ok()) env_.CountLogSyncedOnClose();
     } else {
-      status = WriteBuffer();
+      status = Flush();
     }
     file_.reset();
     return status;
@@ -167,7 +155,6 @@ class WritableFile final : public leveldb::WritableFile {
   uint64_t size_;  // bytes written to file_
   std::string buffer_;
   bool dir_synced_;
-  const bool log_file_;
 };
 
 class InfoLogger final : public leveldb::Logger {
