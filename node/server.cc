@@ -334,7 +334,11 @@ void Server::UpdatePeer(const Member& member) {
 
 Task<void> Server::Stop() {
   if (stopping_) {
+    // Stopping already (another Stop, or a fatal error, which does not
+    // wait): the loops must still be gone before the caller may destroy
+    // the server, since each holds a LoopGuard on it.
     co_await stopped_.Wait();
+    while (loops_running_ > 0) co_await loop_exited_.Wait();
     co_return;
   }
   stopping_ = true;
