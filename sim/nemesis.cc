@@ -304,43 +304,7 @@ void Nemesis::InjectProcess(Fault fault) {
 
 void Nemesis::InjectDisk(Fault fault) {
   const size_t m = random_.Uniform(machines_.size());
-  SimDisk& disk = machines_[m]->disk();
-  DiskFaultRates rates{.path_prefix = options_.disk_path_prefix};
-  std::string description = StrCat(FaultName(fault), " ", machines_[m]->name(), ":");
-  auto rate = [this](double low, double high) {
-    return low + (high - low) * random_.NextDouble();
-  };
-  if (fault == Fault::kDisk) {
-    if (random_.OneIn(2)) rates.sync_error = rate(0.02, 0.3);
-    if (random_.OneIn(2)) rates.write_io_error = rate(0.01, 0.1);
-    if (random_.OneIn(3)) rates.write_no_space = rate(0.01, 0.1);
-    if (random_.OneIn(2)) rates.read_bit_flip = rate(0.001, 0.05);
-    if (random_.OneIn(3)) {
-      const Duration d = Between(options_.fault_min, options_.fault_max);
-      disk.SlowSyncsUntil(world_.now() + d, Milliseconds(50), Seconds(1));
-      description += StrCat(" slow syncs for ", FormatSeconds(d));
-    }
-  } else if (random_.OneIn(2)) {
-    rates.misdirected_write = rate(0.005, 0.05);
-  } else {
-    absl::StatusOr<std::string> rotted = disk.RotRandomBit();
-    Emit(true, fault, {m},
-         StrCat(description, " rot ", rotted.ok() ? *rotted : "nothing"),
-         /*one_shot=*/Duration::zero());
-    return;
-  }
-  description += absl::StrFormat(
-      " sync_error=%.3f eio=%.3f enospc=%.3f read_flip=%.3f misdirect=%.3f",
-      rates.sync_error, rates.write_io_error, rates.write_no_space,
-      rates.read_bit_flip, rates.misdirected_write);
-  const uint64_t token = next_disk_token_++;
-  disk_tokens_[m] = token;
-  disk.set_fault_rates(rates);
-  Emit(true, fault, {m}, description);
-  Later([this, fault, m, token, description] {
-    if (disk_tokens_[m] == token) machines_[m]->disk().set_fault_rates({});
-    Emit(false, fault, {m}, description);
-  });
+  ApplyDisk(fault, m, random_, std::nullopt);
 }
 
 // ---- planned runs: the schedule drawn up front, then executed ----
@@ -555,10 +519,10 @@ void Nemesis::ExecuteProcess(const FaultStep& step) {
   });
 }
 
-void Nemesis::ExecuteDisk(const FaultStep& step) {
-  const Fault fault = step.fault;
-  const size_t m = step.targets[0];
-  Random random(step.seed);
+// Draws the fault's rates from `random` and applies them to machine `m`
+// until `lasts` has passed (or, without it, a duration the schedule draws).
+void Nemesis::ApplyDisk(Fault fault, size_t m, Random& random,
+                        std::optional<Duration> lasts) {
   SimDisk& disk = machines_[m]->disk();
   DiskFaultRates rates{.path_prefix = options_.disk_path_prefix};
   std::string description = StrCat(FaultName(fault), " ", machines_[m]->name(), ":");
@@ -592,10 +556,20 @@ void Nemesis::ExecuteDisk(const FaultStep& step) {
   disk_tokens_[m] = token;
   disk.set_fault_rates(rates);
   Emit(true, fault, {m}, description);
-  LaterFor(step.lasts, [this, fault, m, token, description] {
+  auto undo = [this, fault, m, token, description] {
     if (disk_tokens_[m] == token) machines_[m]->disk().set_fault_rates({});
     Emit(false, fault, {m}, description);
-  });
+  };
+  if (lasts.has_value()) {
+    LaterFor(*lasts, std::move(undo));
+  } else {
+    Later(std::move(undo));
+  }
+}
+
+void Nemesis::ExecuteDisk(const FaultStep& step) {
+  Random random(step.seed);
+  ApplyDisk(step.fault, step.targets[0], random, step.lasts);
 }
 
 void Nemesis::HealNetwork() {

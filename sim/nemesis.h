@@ -172,6 +172,7 @@ class Nemesis {
   void LaterFor(Duration lasts, absl::AnyInvocable<void()> undo);
   void Execute(const FaultStep& step);
   void ExecuteNetwork(const FaultStep& step);
+  void ApplyDisk(Fault fault, size_t m, Random& random, std::optional<Duration> lasts);
   void ExecuteProcess(const FaultStep& step);
   void ExecuteDisk(const FaultStep& step);
   void Skip(const FaultStep& step, std::string_view why);
