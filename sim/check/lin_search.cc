@@ -77,6 +77,10 @@ class Search {
       if (op.type() == OpType::kCompact && op.outcome != Outcome::kError) {
         compaction_revisions_.insert(std::get<CompactRequest>(op.request).revision);
       }
+      if (op.type() == OpType::kPut && op.outcome != Outcome::kError) {
+        const auto& put = std::get<PutRequest>(op.request);
+        if (put.lease != 0) leased_put_keys_.insert(put.key);
+      }
     }
   }
 
@@ -186,6 +190,8 @@ class Search {
   // key -> whether a write nobody acknowledged (an unknown-outcome delete or
   // txn, a lease expiring after a put attached it) may delete it.
   absl::flat_hash_map<std::string, bool> unknown_deleters_;
+  // Keys some put (of any outcome but a definite failure) gives a lease.
+  absl::flat_hash_set<std::string> leased_put_keys_;
   // Revisions compactions asked for: a watch from one may miss its deletes.
   absl::flat_hash_set<int64_t> compaction_revisions_;
   std::vector<int64_t> gaps_;  // revisions nobody acknowledged, ascending
@@ -434,12 +440,7 @@ bool Search::CanBeDeleted(const std::string& key, int64_t after, int64_t upto,
     // A later put may attach a lease whose expiry then deletes the key
     // (a put that overwrote this one). Any put of the key with a lease, of
     // any outcome, keeps that open; a gap for the expiry is checked above.
-    for (size_t i = 0; i < h_.ops.size() && !cached->second; ++i) {
-      const Operation& op = h_.ops[i];
-      if (op.type() != OpType::kPut || op.outcome == Outcome::kError) continue;
-      const auto& put = std::get<PutRequest>(op.request);
-      if (put.lease != 0 && put.key == key) cached->second = true;
-    }
+    if (leased_put_keys_.contains(key)) cached->second = true;
   }
   return cached->second;
 }
