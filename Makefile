@@ -12,11 +12,11 @@ CTEST_JOBS ?= $(JOBS)
 FUZZ_S     ?= 60
 SEEDS      ?= 1..1000
 
-.PHONY: help deps configure build fuzz-build test test-asan lint run cluster sim sweep fuzz bench bench-compare clean
+.PHONY: help deps configure build fuzz-build test test-asan lint run cluster sim sweep fuzz bench bench-compare recovery-bench clean
 
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
-	@echo "make deps | build | test-asan | lint | cluster | sweep | fuzz | bench | bench-compare | clean"
+	@echo "make deps | build | test-asan | lint | cluster | sweep | fuzz | bench | bench-compare | recovery-bench | clean"
 
 deps:
 	@ci/install-deps
@@ -76,6 +76,11 @@ bench: build
 
 bench-compare: build
 	ci/bench-compare $(BUILD)
+
+# A member restarting on a 1 GiB WAL: keel, then etcd 3.4 for reference.
+recovery-bench: build
+	ci/recovery-bench $(BUILD) --system keel
+	ci/recovery-bench $(BUILD) --system etcd
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
