@@ -53,7 +53,8 @@ class DataDirTest(unittest.TestCase):
         """Starts a member and waits until /health says true."""
         log = open(self.log_path, "ab")
         try:
-            self.proc = harness.spawn(self.args(name, token), stdout=log, stderr=log)
+            self.proc = harness.spawn(self.args(name, token), stdout=log, stderr=log,
+                                      die_with_parent=True)
         finally:
             log.close()
         deadline = time.monotonic() + 30
