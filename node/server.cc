@@ -91,7 +91,7 @@ absl::Status Server::DecideIdentity(bool* bootstrap) {
     id_ = *members_->local_id();
     cluster_id_ = *members_->cluster_id();
     *bootstrap = false;
-    return absl::OkStatus();
+    return CheckStoredIdentity();
   }
   if (config_.initial_cluster_state == "existing") {
     return absl::UnimplementedError(
@@ -108,6 +108,48 @@ absl::Status Server::DecideIdentity(bool* bootstrap) {
   KEEL_ASSERT(id_ != 0);
   cluster_id_ = ComputeClusterId(ids);
   *bootstrap = true;
+  return absl::OkStatus();
+}
+
+// A data dir belongs to the member that created it. etcd 3.4 (measured
+// with 3.4.23) restarts from any member dir whatever --name says, and then
+// publishes the new name for the old member ID: a data dir copied from
+// another member or cluster comes up as that member under a new name. keel
+// refuses a --name that differs from the local member's recorded name
+// instead. --initial-cluster, --initial-cluster-token and
+// --initial-cluster-state only bootstrap a new member, so on an existing
+// data dir they are ignored, as etcd ignores them; a warning says so when
+// they would have made another member or cluster.
+absl::Status Server::CheckStoredIdentity() {
+  const Member* self = members_->Find(id_);
+  // No name yet: the member crashed before applying its bootstrap entries,
+  // or was added at runtime and has not published one.
+  if (self != nullptr && !self->name.empty() && self->name != config_.name) {
+    return absl::FailedPreconditionError(StrCat(
+        "--data-dir ", config_.DataDir(), " holds member \"", self->name, "\" (",
+        FormatId(id_), " of cluster ", FormatId(cluster_id_), "), but --name is \"",
+        config_.name, "\": a data dir belongs to the member that created it; start "
+        "it with --name ", self->name, ", or give this member an empty --data-dir"));
+  }
+  auto flag_members = BootstrapMembers(config_);
+  if (!flag_members.ok()) return absl::OkStatus();  // Validate() checked them
+  uint64_t flag_id = 0;
+  std::vector<uint64_t> ids;
+  for (const Member& m : *flag_members) {
+    ids.push_back(m.id);
+    if (m.name == config_.name) flag_id = m.id;
+  }
+  const uint64_t flag_cluster_id = ComputeClusterId(ids);
+  if (flag_id != id_ || flag_cluster_id != cluster_id_) {
+    env_.log().Warn(
+        "ignoring --initial-cluster and --initial-cluster-token: the data dir "
+        "already holds a member, which they would not have bootstrapped",
+        {{"data-dir", config_.DataDir()},
+         {"local-member-id", FormatId(id_)},
+         {"cluster-id", FormatId(cluster_id_)},
+         {"flags-member-id", FormatId(flag_id)},
+         {"flags-cluster-id", FormatId(flag_cluster_id)}});
+  }
   return absl::OkStatus();
 }
 
@@ -228,6 +270,22 @@ absl::Status Server::StartRaft(bool bootstrap) {
 
 absl::Status Server::Bootstrap() {
   KEEL_ASSIGN_OR_RETURN(bootstrap_members_, BootstrapMembers(config_));
+  // A member whose identity was recorded but whose log stayed empty
+  // bootstraps again, from today's flags: they must still make it.
+  std::vector<uint64_t> ids;
+  bool found = false;
+  for (const Member& m : bootstrap_members_) {
+    ids.push_back(m.id);
+    found = found || (m.id == id_ && m.name == config_.name);
+  }
+  if (!found || ComputeClusterId(ids) != cluster_id_) {
+    return absl::FailedPreconditionError(StrCat(
+        "--data-dir ", config_.DataDir(), " was bootstrapped as member ",
+        FormatId(id_), " of cluster ", FormatId(cluster_id_),
+        " and never started; --name, --initial-cluster and "
+        "--initial-cluster-token now make another member: restore the flags "
+        "it was created with, or give this member an empty --data-dir"));
+  }
   std::vector<raft::Peer> peers;
   for (const Member& m : bootstrap_members_) {
     internal::ConfChangeMember context;

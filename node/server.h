@@ -213,6 +213,9 @@ class Server {
   absl::Status OpenKeySpace();
   store::MvccOptions KeySpaceOptions(std::string path) const;
   absl::Status DecideIdentity(bool* bootstrap);
+  // A restart: --name must be the name the data dir's member was recorded
+  // with. FailedPrecondition naming both otherwise.
+  absl::Status CheckStoredIdentity();
   Task<absl::Status> OpenLog(bool create);
   absl::Status StartRaft(bool bootstrap);
   absl::Status Bootstrap();

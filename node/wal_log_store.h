@@ -12,10 +12,13 @@ namespace keel::node {
 
 class WalLogStore final : public LogStore {
  public:
-  // `no_fsync` is --unsafe-no-fsync: nothing is synced (data loss on power
-  // failure, as etcd warns).
+  // `no_fsync` is --unsafe-no-fsync: entries and hard states are written
+  // but not synced (data loss on power failure, as etcd warns); see
+  // WalStorage::set_unsafe_no_fsync for what is still synced.
   WalLogStore(std::unique_ptr<store::WalStorage> storage, bool no_fsync)
-      : storage_(std::move(storage)), no_fsync_(no_fsync) {}
+      : storage_(std::move(storage)) {
+    storage_->set_unsafe_no_fsync(no_fsync);
+  }
 
   raft::Storage& storage() override { return *storage_; }
 
@@ -25,7 +28,7 @@ class WalLogStore final : public LogStore {
     Mutex::Guard guard = co_await lock_.Lock();
     co_return co_await storage_->Save(
         ready.hard_state.value_or(raftpb::HardState{}), ready.entries,
-        ready.snapshot.value_or(raftpb::Snapshot{}), ready.must_sync && !no_fsync_);
+        ready.snapshot.value_or(raftpb::Snapshot{}), ready.must_sync);
   }
 
   Task<absl::Status> Compact(uint64_t index, raft::ConfState conf_state) override {
@@ -37,7 +40,6 @@ class WalLogStore final : public LogStore {
 
  private:
   std::unique_ptr<store::WalStorage> storage_;
-  const bool no_fsync_;
   Mutex lock_;
 };
 

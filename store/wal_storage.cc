@@ -88,7 +88,7 @@ Task<absl::Status> WalStorage::Save(raftpb::HardState hard_state,
   }
   KEEL_CO_RETURN_IF_ERROR(wal_->AppendEntries(entries));
   if (has_hard_state) KEEL_CO_RETURN_IF_ERROR(wal_->AppendHardState(hard_state));
-  if (must_sync || has_snapshot || !entries.empty()) {
+  if (has_snapshot || (!unsafe_no_fsync_ && (must_sync || !entries.empty()))) {
     KEEL_CO_RETURN_IF_ERROR(co_await wal_->Sync());
   } else {
     KEEL_CO_RETURN_IF_ERROR(wal_->Flush());

@@ -55,7 +55,8 @@ class WalStorage final : public raft::Storage {
   // `entries` (overwriting any held entries from entries[0].index on), then
   // `hard_state` if not empty, with a single fsync (or, without
   // `must_sync`, as Ready::must_sync allows for a commit index alone, no
-  // fsync); then updates memory. Entries must be contiguous with the log
+  // fsync; with set_unsafe_no_fsync, none unless there is a snapshot);
+  // then updates memory. Entries must be contiguous with the log
   // (raft guarantees it). The WAL's error (the member must stop) on
   // failure. Suspends.
   Task<absl::Status> Save(raftpb::HardState hard_state,
@@ -69,6 +70,13 @@ class WalStorage final : public raft::Storage {
   // above the current snapshot. Suspends.
   Task<absl::Status> Compact(uint64_t index, raftpb::ConfState conf_state);
 
+  // etcd's --unsafe-no-fsync: Save() writes and flushes entries and hard
+  // states but never fsyncs them (a power failure loses them). A snapshot
+  // record and Compact()'s marker are still synced: they are rare, and
+  // segments are removed on their strength.
+  void set_unsafe_no_fsync(bool no_fsync) { unsafe_no_fsync_ = no_fsync; }
+  bool unsafe_no_fsync() const { return unsafe_no_fsync_; }
+
   const raftpb::HardState& hard_state() const { return memory_.hard_state(); }
   const WalRecoveryReport& recovery() const { return recovery_; }
   Wal& wal() { return *wal_; }
@@ -79,6 +87,7 @@ class WalStorage final : public raft::Storage {
   std::unique_ptr<Wal> wal_;
   raft::MemoryStorage memory_;
   WalRecoveryReport recovery_;
+  bool unsafe_no_fsync_ = false;
 };
 
 }  // namespace keel::store

@@ -183,6 +183,23 @@ TEST_F(WalStorageTest, CommitOnlyChangeNeedsNoFsync) {
   EXPECT_EQ(storage->hard_state().commit(), 3u);
 }
 
+TEST_F(WalStorageTest, UnsafeNoFsyncWritesEntriesWithoutSyncing) {
+  std::unique_ptr<WalStorage> storage = Create();
+  storage->set_unsafe_no_fsync(true);
+  const uint64_t syncs = h_.disk().stats().syncs;
+  for (uint64_t i = 1; i <= 5; i++) {
+    ASSERT_TRUE(h_.Run(storage->Save(MakeHardState(1, i), MakeEntries(i, i, 1), {},
+                                     /*must_sync=*/true)).ok());
+  }
+  EXPECT_EQ(h_.disk().stats().syncs, syncs);
+  // Written and flushed all the same: a kill (not a power loss) keeps them.
+  storage.reset();
+  h_.KillAndRestart();
+  storage = Reopen();
+  EXPECT_EQ(*storage->LastIndex(), 5u);
+  EXPECT_EQ(storage->GetInitialState()->hard_state.commit(), 5u);
+}
+
 // A one-member raft group persisting every Ready through WalStorage.
 struct Member {
   std::unique_ptr<WalStorage> storage;

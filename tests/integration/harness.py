@@ -8,13 +8,16 @@ directories under one temporary directory.
 
 Every process started here is recorded and stopped: by Cluster.stop(), by an
 atexit hook, on SIGINT/SIGTERM, and, should this Python process be killed
-outright (a CTest timeout sends SIGKILL), by the kernel through
-PR_SET_PDEATHSIG, which each child sets before it execs. Each child also runs
-in its own process group, so killing it kills whatever it started.
+outright (a CTest timeout sends SIGKILL), long-running ones (servers,
+background etcdctl) by the kernel through PR_SET_PDEATHSIG. That is set by
+`setpriv --pdeathsig KILL`, which execs the real program: no Python code runs
+between fork and exec (subprocess's preexec_fn is unsafe while other threads
+run, and test_failover's writer thread runs etcdctl). Short-lived etcdctl
+calls end by their own timeout and need no death signal. Each child runs in
+its own session and process group, so killing it kills whatever it started.
 """
 
 import atexit
-import ctypes
 import json
 import os
 import random
@@ -36,23 +39,22 @@ PORT_RANGE = (10000, 32000)
 
 _LIVE = set()  # every subprocess.Popen still running, across clusters
 _LIVE_LOCK = threading.Lock()
-_PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent():
-    """preexec_fn: the kernel SIGKILLs this child when its parent dies."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
+def spawn(args, stdout, stderr, stdin=subprocess.DEVNULL, env=None, cwd=None,
+          die_with_parent=False):
+    """Starts args in its own session and process group.
 
-
-def spawn(args, stdout, stderr, stdin=subprocess.DEVNULL, env=None):
-    """Starts args in its own process group, tied to this process's life."""
+    With die_with_parent the kernel SIGKILLs it when this process dies. The
+    signal follows the thread that forked the child, so such children are
+    started from the main thread only.
+    """
+    if die_with_parent:
+        assert threading.current_thread() is threading.main_thread(), \
+            "PR_SET_PDEATHSIG fires when the forking thread exits"
+        args = [require_tool("setpriv"), "--pdeathsig", "KILL", "--", *args]
     proc = subprocess.Popen(args, stdin=stdin, stdout=stdout, stderr=stderr,
-                            env=env, start_new_session=True,
-                            preexec_fn=_die_with_parent)
+                            env=env, cwd=cwd, start_new_session=True)
     with _LIVE_LOCK:
         _LIVE.add(proc)
     return proc
@@ -253,7 +255,8 @@ class Cluster:
         assert not m.running(), m.name
         log = open(m.log_path, "ab")
         try:
-            m.proc = spawn(self.member_args(m), stdout=log, stderr=log)
+            m.proc = spawn(self.member_args(m), stdout=log, stderr=log,
+                           die_with_parent=True)
         finally:
             log.close()
 
@@ -350,7 +353,8 @@ class Cluster:
         env = dict(os.environ, ETCDCTL_API="3")
         with open(out_path, "wb") as out, open(out_path + ".err", "wb") as err:
             return spawn(argv, stdout=out, stderr=err, env=env,
-                         stdin=subprocess.PIPE if stdin_pipe else subprocess.DEVNULL)
+                         stdin=subprocess.PIPE if stdin_pipe else subprocess.DEVNULL,
+                         die_with_parent=True)
 
     def status(self, members=None, timeout="1s"):
         """endpoint status -w json as a list of dicts (None on failure)."""
