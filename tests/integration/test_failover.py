@@ -127,6 +127,13 @@ class FailoverBase:
     def tearDown(self):
         if self.writer is not None:
             self.writer.stop()
+        # A test that failed with a member down must not leave the next
+        # test a member short (it would then fail for that, not for itself).
+        down = [m for m in self.cluster.members if not m.running()]
+        for m in down:
+            self.cluster.start_member(m)
+        if down:
+            self.cluster.wait_healthy(down)
 
     def report(self, text):
         print(f"[{self.FLAVOR}] {text}", file=sys.stderr, flush=True)
