@@ -54,7 +54,14 @@ struct Config {
   uint64_t max_size_per_msg = 1024 * 1024;
   // Appends in flight to one follower in Replicate state.
   size_t max_inflight_msgs = 256;
-  // Payload bytes in flight to one follower; 0 means no limit.
+  // Payload bytes (entry data) in flight to one follower in Replicate
+  // state; 0 means no limit. etcd's semantics: the leader stops sending
+  // once the bytes in flight reach the limit, and sends the next append
+  // whenever they are below it, whatever its size. So the bytes in flight
+  // may exceed the limit by less than one append (at most
+  // max_size_per_msg, or one entry if that is larger), and an append
+  // larger than the whole budget still goes out when nothing else is in
+  // flight: a follower is slowed, never stalled.
   uint64_t max_inflight_bytes = 0;
   // Bytes of committed entries one Ready may carry; 0 means
   // max_size_per_msg.
