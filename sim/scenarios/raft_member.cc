@@ -102,6 +102,7 @@ Task<absl::Status> RaftMember::Start() {
       .heartbeat_ticks = tuning.heartbeat_ticks,
       .max_size_per_msg = tuning.max_size_per_msg,
       .max_inflight_msgs = tuning.max_inflight_msgs,
+      .max_inflight_bytes = tuning.max_inflight_bytes,
       .pre_vote = tuning.pre_vote,
       .check_quorum = tuning.check_quorum,
       .logger = &raft_logger_,
@@ -168,6 +169,14 @@ Task<void> RaftMember::ReadyLoop() {
       }
       cluster_.checker.OnSending(flags_.id, early);
       for (raftpb::Message& message : early) transport_->Send(std::move(message));
+      for (const auto& [id, pr] : node_->raft().tracker().progress) {
+        const raft::Inflights& window = pr.inflights;
+        if (window.max_bytes() != 0 && window.bytes() >= window.max_bytes() &&
+            window.Count() < window.max_count()) {
+          cluster_.stats.byte_pauses++;
+          break;
+        }
+      }
     } else {
       after_persist = std::move(rd.messages);
     }

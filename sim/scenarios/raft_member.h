@@ -61,6 +61,8 @@ struct RaftTuning {
   bool check_quorum = true;
   uint64_t max_size_per_msg = 64 << 10;
   size_t max_inflight_msgs = 256;
+  // Payload bytes in flight per follower; 0 means no limit.
+  uint64_t max_inflight_bytes = 0;
   raft::Bugs bugs;
   // Client pacing: one proposal per interval drawn from [min, max], while
   // fewer than max_outstanding of this member's proposals are unapplied.
@@ -94,6 +96,9 @@ struct RaftClusterStats {
   uint64_t disk_stops = 0;  // a write or sync failed: the member stopped
   uint64_t conf_changes_applied = 0;
   uint64_t removed_stops = 0;
+  // Readies after which a leader held a follower back because its bytes in
+  // flight reached max_inflight_bytes (not its message count).
+  uint64_t byte_pauses = 0;
 };
 
 // What the members of one run share: the checker, the tuning, the figures

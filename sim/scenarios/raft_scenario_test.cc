@@ -99,7 +99,8 @@ TEST(RaftScenarioTest, CommittingAnOldTermEntryByCountingIsCaughtWithinTwoHundre
 
 // A passing sweep means something only if it did what it claims: every
 // fault kind, every kind of membership change, transfers, and recoveries
-// from torn logs and failed fsyncs.
+// from torn logs and failed fsyncs, and leaders holding followers back at
+// the in-flight byte bound.
 TEST(RaftScenarioTest, AShortSweepExercisesEveryFaultAndMembershipChange) {
   std::map<std::string, uint64_t> totals;
   for (uint64_t seed = 1; seed <= 24; seed++) {
@@ -110,7 +111,8 @@ TEST(RaftScenarioTest, AShortSweepExercisesEveryFaultAndMembershipChange) {
   }
   for (const char* figure : {"committed", "acked", "adds", "removals", "promotions",
                              "transfers", "isolations", "faults", "torn_tails",
-                             "disk_stops", "recoveries", "pre_vote", "check_quorum"}) {
+                             "disk_stops", "recoveries", "pre_vote", "check_quorum",
+                             "byte_pauses"}) {
     EXPECT_GT(totals[figure], 0u) << figure;
   }
   EXPECT_LT(totals["pre_vote"], 24u) << "both settings of pre-vote should run";
@@ -143,6 +145,9 @@ TEST(RaftScenarioTest, ThroughputCommitsWhatClientsPropose) {
   const std::map<std::string, uint64_t> figures = Figures(result.summary);
   EXPECT_GT(figures.at("committed"), 1000u);
   EXPECT_EQ(figures.at("leaders"), 1u);
+  // Per simulated second, over the 2.2 s run (rounded).
+  const double per_second = static_cast<double>(figures.at("committed")) / 2.2;
+  EXPECT_NEAR(static_cast<double>(figures.at("committed_per_sim_s")), per_second, 1.0);
 }
 
 }  // namespace
