@@ -28,6 +28,11 @@ struct Bugs {
   // A leader commits an entry of an earlier term as soon as a quorum has
   // it (the mistake of the Raft paper's figure 8).
   bool commit_old_term = false;
+  // A leader answers ReadIndex at once with its commit index, without
+  // confirming with a quorum that it still leads: a deposed leader that has
+  // not yet heard of its successor answers reads that miss writes the
+  // successor committed.
+  bool stale_read_index = false;
 };
 
 struct Config {

@@ -214,6 +214,8 @@ Task<void> RaftMember::ReadyLoop() {
       co_await env_.clock().Sleep(Microseconds(random_.Uniform(50'000)));
     }
     for (const raftpb::Entry& entry : rd.committed_entries) Apply(entry);
+    for (raft::ReadState& read : rd.read_states) waiting_reads_.push_back(std::move(read));
+    ServeReads();
     // 4. Advance.
     node_->Advance();
     Poke();
@@ -247,7 +249,18 @@ void RaftMember::Apply(const raftpb::Entry& entry) {
   const std::string_view rest = data.substr(prefix.size());
   uint64_t seq = 0;
   if (!ParseInt(rest.substr(0, rest.find('/')), &seq)) return;
-  if (outstanding_.erase(seq) > 0) cluster_.stats.acknowledged++;
+  if (outstanding_.erase(seq) > 0) {
+    cluster_.stats.acknowledged++;
+    cluster_.checker.OnAcknowledged(entry.index());
+  }
+}
+
+void RaftMember::ServeReads() {
+  std::erase_if(waiting_reads_, [this](const raft::ReadState& read) {
+    if (read.index > applied_) return false;
+    cluster_.checker.OnReadAnswered(flags_.id, read.request_context, read.index);
+    return true;
+  });
 }
 
 void RaftMember::ApplyConfChange(const raftpb::Entry& entry) {
@@ -322,6 +335,12 @@ Task<void> RaftMember::Client() {
       if (!node_->Propose(std::move(data)).ok()) break;
       outstanding_[seq] = now;
       cluster_.stats.proposed++;
+    }
+    if (tuning.read_every != 0 && ++wakes_ % tuning.read_every == 0) {
+      std::string context = StrCat("r/", name_, "/", incarnation_, "/", ++next_read_);
+      cluster_.checker.OnReadIssued(context);
+      node_->ReadIndex(std::move(context));
+      cluster_.stats.reads++;
     }
     Poke();
   }

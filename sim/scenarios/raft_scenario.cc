@@ -164,6 +164,8 @@ void RaftScenario::DrawTuning() {
     Random more(world_.DeriveSeed(0x7a, 0xf8));
     static constexpr uint64_t kInflightBytes[] = {0, 0, 512, 4 << 10};
     tuning.max_inflight_bytes = kInflightBytes[more.Uniform(4)];
+    // Every client asks for a read index now and then.
+    tuning.read_every = 4;
   }
   if (mode_ == RaftMode::kThroughput) {
     tuning.propose_interval_min = Milliseconds(1);
@@ -174,6 +176,7 @@ void RaftScenario::DrawTuning() {
   if (options_.inject_bug) {
     tuning.bugs.double_vote = options_.bug == "double-vote";
     tuning.bugs.commit_old_term = options_.bug == "commit-old-term";
+    tuning.bugs.stale_read_index = options_.bug == "stale-read-index";
   }
 }
 
@@ -621,7 +624,8 @@ std::string RaftScenario::Summary() const {
               " max_msg_bytes=", tuning.max_size_per_msg,
               " max_inflight=", tuning.max_inflight_msgs,
               " max_inflight_bytes=", tuning.max_inflight_bytes,
-              " byte_pauses=", stats.byte_pauses);
+              " byte_pauses=", stats.byte_pauses, " reads=", stats.reads,
+              " reads_answered=", cluster_.checker.reads_answered());
     if (converged_after_.has_value()) {
       StrAppend(&out, " converged_after=", FormatDuration(*converged_after_));
     }
@@ -697,7 +701,7 @@ KEEL_SIM_SCENARIO(raft, {
     .run = [](const ScenarioOptions& options) {
       return RunRaftScenario(options, RaftMode::kChaos);
     },
-    .bugs = {"double-vote", "commit-old-term"},
+    .bugs = {"double-vote", "commit-old-term", "stale-read-index"},
 });
 
 KEEL_SIM_SCENARIO(raft_failover, {

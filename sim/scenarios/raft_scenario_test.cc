@@ -89,6 +89,13 @@ TEST(RaftScenarioTest, DoubleVotingIsCaughtWithinTwoHundredSeeds) {
   ExpectCaughtBy("double-vote", 5, {"vote safety", "election safety"});
 }
 
+// A leader answering ReadIndex without confirming its leadership: a deposed
+// leader hands out a read index below entries its successor acknowledged.
+TEST(RaftScenarioTest, AReadIndexWithoutAQuorumCheckIsCaughtWithinTwoHundredSeeds) {
+  ExpectCaughtBy("stale-read-index", 3, {"linearizable read"});
+  ExpectCaughtBy("stale-read-index", 5, {"linearizable read"});
+}
+
 TEST(RaftScenarioTest, CommittingAnOldTermEntryByCountingIsCaughtWithinTwoHundredSeeds) {
   const std::vector<std::string_view> checkers = {
       "commitment", "state machine safety", "leader completeness",
@@ -112,7 +119,7 @@ TEST(RaftScenarioTest, AShortSweepExercisesEveryFaultAndMembershipChange) {
   for (const char* figure : {"committed", "acked", "adds", "removals", "promotions",
                              "transfers", "isolations", "faults", "torn_tails",
                              "disk_stops", "recoveries", "pre_vote", "check_quorum",
-                             "byte_pauses"}) {
+                             "byte_pauses", "reads", "reads_answered"}) {
     EXPECT_GT(totals[figure], 0u) << figure;
   }
   EXPECT_LT(totals["pre_vote"], 24u) << "both settings of pre-vote should run";
