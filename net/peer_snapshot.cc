@@ -66,11 +66,13 @@ bool HasSuffix(std::string_view text, std::string_view suffix) {
          text.substr(text.size() - suffix.size()) == suffix;
 }
 
-// Writes the data frames of `source` and returns the crc32c of all of it.
+// Writes the data frames of `source` and returns the crc32c of all of it;
+// counts the chunk frames written in *chunks.
 Task<absl::StatusOr<uint32_t>> StreamData(PeerContext& context,
                                           Connection& connection,
                                           std::string header_frame,
-                                          SnapshotSource& source) {
+                                          SnapshotSource& source,
+                                          uint64_t* chunks) {
   const uint64_t total = source.size_bytes();
   const size_t chunk_bytes = context.options().snapshot_chunk_bytes;
   std::string out = std::move(header_frame);  // goes out with the first chunk
@@ -88,6 +90,7 @@ Task<absl::StatusOr<uint32_t>> StreamData(PeerContext& context,
     AppendFrame(&out, FrameType::kSnapshotChunk, chunk);
     KEEL_CO_RETURN_IF_ERROR(co_await WriteWithin(context, connection, out));
     out.clear();
+    (*chunks)++;
   }
   if (sent != total) {
     co_return absl::InternalError(StrCat("snapshot source ended after ", sent,
@@ -105,7 +108,8 @@ Task<absl::StatusOr<uint32_t>> StreamData(PeerContext& context,
 
 Task<absl::Status> SendSnapshot(PeerContext& context, uint64_t peer_id,
                                 std::string address, raftpb::Message message,
-                                std::unique_ptr<SnapshotSource> source) {
+                                std::unique_ptr<SnapshotSource> source,
+                                uint64_t* chunks_sent) {
   KEEL_ASSERT(message.type() == raftpb::MsgSnap);
   KEEL_ASSERT(source != nullptr);
   const uint64_t total = source->size_bytes();
@@ -119,9 +123,11 @@ Task<absl::Status> SendSnapshot(PeerContext& context, uint64_t peer_id,
   std::string header;
   AppendFrame(&header, FrameType::kSnapshotHeader,
               EncodeSnapshotHeader(total, message));
+  uint64_t chunks = 0;
   KEEL_CO_RETURN_IF_ERROR(
-      (co_await StreamData(context, *link->connection, std::move(header), *source))
+      (co_await StreamData(context, *link->connection, std::move(header), *source, &chunks))
           .status());
+  if (chunks_sent != nullptr) *chunks_sent = chunks;
   KEEL_CO_ASSIGN_OR_RETURN(
       Frame frame,
       co_await context.Within(context.options().snapshot_result_timeout,

@@ -36,10 +36,12 @@ inline constexpr std::string_view kPartialSnapshotSuffix = ".peer-snap.part";
 // `source` to `peer_id` at `address` on a new connection. OK once the
 // receiver has verified the data and accepted the snapshot; Aborted with the
 // receiver's reason if it refused; otherwise the dial, write, source or
-// timeout error. Suspends for the whole transfer.
+// timeout error. Suspends for the whole transfer. Once the data is written,
+// sets *chunks_sent (if given) to the number of chunk frames it took.
 Task<absl::Status> SendSnapshot(PeerContext& context, uint64_t peer_id,
                                 std::string address, raftpb::Message message,
-                                std::unique_ptr<SnapshotSource> source);
+                                std::unique_ptr<SnapshotSource> source,
+                                uint64_t* chunks_sent = nullptr);
 
 // Serves an accepted snapshot connection from `peer_id` (the handshake is
 // done): receives, verifies, stores and delivers one snapshot, then writes

@@ -135,6 +135,9 @@ TEST_F(PeerSnapshotTest, A20MbSnapshotStreamsInChunksWhileHeartbeatsKeepFlowing)
   EXPECT_TRUE(cluster_.Logged(2, {"received and saved database snapshot"}));
   EXPECT_TRUE(cluster_.Logged(1, {"sent database snapshot"}));
   EXPECT_EQ(cluster_.transport(1).stats(2).snapshots_sent, 1u);
+  // 20 MiB in 1 MiB chunks.
+  EXPECT_EQ(cluster_.transport(1).stats(2).snapshot_chunks_sent, kSize / peer::kSnapshotChunkBytes);
+  EXPECT_EQ(cluster_.transport(1).stats(2).snapshots_sent_in_chunks, 1u);
   EXPECT_EQ(cluster_.transport(1).outbound_snapshot_count(), 0u);
 }
 

@@ -279,8 +279,9 @@ Task<void> PeerTransport::RunSnapshotSender(uint64_t peer_id, std::string addres
                        {"remote-peer-id", IdText(peer_id)},
                        {"snapshot-index", index},
                        {"snapshot-size-bytes", size}});
-  absl::Status sent = co_await peer::SendSnapshot(
-      context_, peer_id, std::move(address), std::move(message), std::move(source));
+  uint64_t chunks = 0;
+  absl::Status sent = co_await peer::SendSnapshot(context_, peer_id, std::move(address),
+                                                  std::move(message), std::move(source), &chunks);
   // Released before the callbacks, which may start the next snapshot.
   registration.Release();
   auto it = peers_.find(peer_id);
@@ -288,6 +289,8 @@ Task<void> PeerTransport::RunSnapshotSender(uint64_t peer_id, std::string addres
   PeerStats& stats = it->second->mutable_stats();
   if (sent.ok()) {
     stats.snapshots_sent++;
+    stats.snapshot_chunks_sent += chunks;
+    if (chunks > 1) stats.snapshots_sent_in_chunks++;
     context_.log().Info("sent database snapshot",
                         {{"remote-peer-id", IdText(peer_id)},
                          {"snapshot-index", index},

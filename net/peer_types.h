@@ -134,6 +134,10 @@ struct PeerStats {
   uint64_t bytes_written = 0;
   uint64_t snapshots_sent = 0;
   uint64_t snapshots_failed = 0;
+  // Chunk frames of the snapshots sent, and how many of those snapshots
+  // took more than one.
+  uint64_t snapshot_chunks_sent = 0;
+  uint64_t snapshots_sent_in_chunks = 0;
 };
 
 }  // namespace keel::net

@@ -4,6 +4,7 @@
 // restart, and leases carried to a member by a snapshot. Each member keeps its real storage on its simulated disk.
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -21,7 +22,8 @@ constexpr int kMembers = 3;
 class ClusterTest : public ::testing::Test {
  protected:
   ClusterTest() : ClusterTest(100000, 5000) {}
-  ClusterTest(uint64_t snapshot_count, uint64_t catchup_entries)
+  ClusterTest(uint64_t snapshot_count, uint64_t catchup_entries,
+              uint64_t max_inflight_bytes = ServerConfig{}.max_inflight_bytes)
       : world_(sim::SimWorldOptions{.seed = 7}) {
     std::string initial_cluster;
     for (int i = 1; i <= kMembers; i++) {
@@ -36,6 +38,7 @@ class ClusterTest : public ::testing::Test {
       config.initial_cluster = initial_cluster;
       config.snapshot_count = snapshot_count;
       config.snapshot_catchup_entries = catchup_entries;
+      config.max_inflight_bytes = max_inflight_bytes;
       machines_.push_back(&world_.AddMachine(
           {.name = config.name,
            .boot = [this, i, config](Env& env) -> Task<void> {
@@ -175,6 +178,70 @@ TEST_F(ClusterTest, KillingTheLeaderElectsAnotherThatKeepsAcknowledgedWrites) {
   ASSERT_TRUE(got_after.has_value() && got_after->ok());
   EXPECT_EQ((*got_after)->kvs_size(), 1);
 }
+
+// Raft's byte bound per follower, as the server configures it: while a
+// follower is clogged (nothing reaches it or comes back), the leader keeps
+// streaming appends to it until the bytes in flight reach
+// ServerConfig::max_inflight_bytes (overshooting by less than one append),
+// then holds the rest back; once the clog lifts the follower catches up.
+struct FlowCase {
+  const char* name;
+  uint64_t max_inflight_bytes;
+  bool want_paused;
+};
+
+class FlowControlTest : public ClusterTest, public ::testing::WithParamInterface<FlowCase> {
+ protected:
+  FlowControlTest() : ClusterTest(100000, 5000, GetParam().max_inflight_bytes) {}
+};
+
+TEST_P(FlowControlTest, TheServersInFlightByteBoundHoldsBackACloggedFollower) {
+  constexpr int kPuts = 40;
+  constexpr size_t kValueBytes = 16 << 10;  // 640 KiB in all
+  ASSERT_TRUE(WaitForLeader());
+  Server* leader = Leader();
+  // Everyone has the first entries, so the follower is in Replicate state.
+  auto warm = Run(leader->Put(PutOf("warm", "up")));
+  ASSERT_TRUE(warm.has_value() && warm->ok());
+  world_.RunFor(Seconds(1));
+  int clogged = -1;
+  for (int i = 0; i < kMembers; i++) {
+    if (servers_[i] != leader) clogged = i;
+  }
+  const uint64_t follower = servers_[clogged]->id();
+  world_.net().Clog(machines_[clogged]->host(), Seconds(4));
+  for (int i = 0; i < kPuts; i++) {
+    auto put = Run(leader->Put(PutOf("key" + std::to_string(i), std::string(kValueBytes, 'x'))));
+    ASSERT_TRUE(put.has_value() && put->ok()) << i;
+  }
+  const raft::Status status = leader->RaftStatus();
+  const raft::Progress& pr = status.progress.at(follower);
+  EXPECT_EQ(pr.state, raft::ProgressState::kReplicate) << pr.String();
+  EXPECT_EQ(pr.inflights.max_bytes(), GetParam().max_inflight_bytes);
+  EXPECT_EQ(pr.inflights.Full(), GetParam().want_paused) << pr.String();
+  if (GetParam().want_paused) {
+    // Full at the bound, by less than one append (one put here) more.
+    EXPECT_GE(pr.inflights.bytes(), GetParam().max_inflight_bytes);
+    EXPECT_LT(pr.inflights.bytes(), GetParam().max_inflight_bytes + kValueBytes + 1024);
+    EXPECT_LT(pr.next, status.hard_state.commit()) << "nothing was held back";
+  } else {
+    EXPECT_GE(pr.inflights.bytes(), kPuts * kValueBytes);
+    EXPECT_EQ(pr.next, status.hard_state.commit() + 1) << "something was held back";
+  }
+  // The clog lifts and the follower catches up.
+  ASSERT_TRUE(world_.RunUntil([&] {
+    return servers_[clogged] != nullptr &&
+           servers_[clogged]->applied_index() >= leader->applied_index();
+  }, Seconds(20)));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    ByteBounds, FlowControlTest,
+    ::testing::Values(FlowCase{"ServerDefault", ServerConfig{}.max_inflight_bytes, false},
+                      FlowCase{"NoLimit", 0, false},
+                      FlowCase{"Bound64KiB", 64 << 10, true},
+                      FlowCase{"Bound200KiB", 200 << 10, true}),
+    [](const ::testing::TestParamInfo<FlowCase>& info) { return std::string(info.param.name); });
 
 // Logs compacted every 50 entries, keeping 10: a member that misses more
 // than that catches up from a snapshot of the leader's key space.

@@ -5,6 +5,7 @@
 
 #include <utility>
 
+#include "net/peer_format.h"
 #include "node/errors.h"
 #include "node/membership.h"
 #include "node/snapshot_io.h"
@@ -14,6 +15,8 @@
 #include "runtime/strings.h"
 
 namespace keel::node {
+
+static_assert(kMaxSnapshotChunkBytes == net::peer::kMaxSnapshotChunkBytes);
 
 Server::Server(Env& env, ServerConfig config, StorageOptions storage)
     : env_(env),
@@ -259,7 +262,8 @@ absl::Status Server::StartRaft(bool bootstrap) {
   // from the snapshot).
   raft_config.applied = snapshot_index_;
   raft_config.max_size_per_msg = 1024 * 1024;
-  raft_config.max_inflight_msgs = 512;
+  raft_config.max_inflight_msgs = config_.max_inflight_msgs;
+  raft_config.max_inflight_bytes = config_.max_inflight_bytes;
   raft_config.max_uncommitted_entries_size = 1u << 30;
   raft_config.pre_vote = config_.pre_vote;
   raft_config.check_quorum = true;
@@ -305,6 +309,7 @@ absl::Status Server::Start() {
   KEEL_ASSIGN_OR_RETURN(options.listen_address,
                         net::PeerUrlToAddress(config_.listen_peer_urls.front()));
   options.snapshot_dir = JoinPath(SnapDir(), "incoming");
+  options.snapshot_chunk_bytes = config_.snapshot_chunk_bytes;
   net::PeerTransportCallbacks callbacks;
   callbacks.on_message = [this](raft::Message m) { ReceiveMessage(std::move(m)); };
   callbacks.on_unreachable = [this](uint64_t peer) { ReportUnreachable(peer); };

@@ -158,6 +158,9 @@ class Server {
   uint64_t applied_index() const { return applied_index_; }
   // How many leader snapshots this member installed since it started.
   int snapshots_installed() const { return snapshots_installed_; }
+  // Raft's view (on the leader, each follower's progress and in-flight
+  // window), for tests and the simulator. Only after Open succeeded.
+  raft::Status RaftStatus() const { return raw_->Status(); }
   const ServerConfig& config() const { return config_; }
   const MemberStore& members() const { return *members_; }
   store::Mvcc& mvcc() { return *mvcc_; }

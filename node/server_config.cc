@@ -163,6 +163,14 @@ absl::Status ServerConfig::Validate() const {
   if (snapshot_count == 0) {
     return absl::InvalidArgumentError("--snapshot-count must be positive");
   }
+  if (max_inflight_msgs == 0) {
+    return absl::InvalidArgumentError("max-inflight-msgs must be positive");
+  }
+  if (snapshot_chunk_bytes == 0 || snapshot_chunk_bytes > kMaxSnapshotChunkBytes) {
+    return absl::InvalidArgumentError(StrCat("snapshot-chunk-bytes ", snapshot_chunk_bytes,
+                                             " is out of range (1 to ",
+                                             kMaxSnapshotChunkBytes, ")"));
+  }
   return absl::OkStatus();
 }
 

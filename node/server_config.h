@@ -75,6 +75,21 @@ struct ServerConfig {
   // LeaseCheckpointInterval: 5 minutes; no flag, tests shorten it).
   int64_t lease_checkpoint_interval_ms = 5 * 60 * 1000;
   int64_t compaction_batch_limit = 1000;
+  // Raft flow control per follower (no etcd flag; keel-sim and tests
+  // shrink them). Appends in flight: etcd's 512 (4096 / 8). Bytes of entry
+  // data in flight: 8 MiB, eight full 1 MiB appends. That covers the
+  // bandwidth-delay product of 1 Gb/s at 64 ms round trips (or 10 Gb/s at
+  // 6 ms), so a healthy follower is never held back, while a slow or
+  // partitioned one costs the leader's transport queue at most 8 MiB plus
+  // one append, well inside its 64 MiB per peer (net/peer_types.h), instead
+  // of up to 512 x 1 MiB. The bound is etcd's soft one (raft/config.h): it
+  // may be exceeded by less than one append. 0 means no byte limit.
+  uint64_t max_inflight_msgs = 512;
+  uint64_t max_inflight_bytes = 8u << 20;
+  // Snapshot data per chunk frame on the peer transport (no flag; keel-sim
+  // shrinks it so snapshots travel in many chunks). At most
+  // kMaxSnapshotChunkBytes, what a receiver accepts.
+  uint64_t snapshot_chunk_bytes = 1u << 20;
   bool unsafe_no_fsync = false;
   bool force_new_cluster = false;
 
@@ -98,6 +113,10 @@ struct ServerConfig {
 inline constexpr int64_t kDefaultQuotaBytes = int64_t{2} * 1024 * 1024 * 1024;
 // etcd refuses quotas above this.
 inline constexpr int64_t kMaxQuotaBytes = int64_t{8} * 1024 * 1024 * 1024;
+
+// The largest snapshot chunk a member accepts (net/peer_format.h's
+// kMaxSnapshotChunkBytes; node/server.cc asserts they agree).
+inline constexpr uint64_t kMaxSnapshotChunkBytes = 4u << 20;
 
 // A URL as etcd accepts them for members: scheme http or https, host, port.
 struct Url {

@@ -59,5 +59,32 @@ TEST(ServerConfigTest, UnknownClusterStateIsRefused) {
   EXPECT_FALSE(config.Validate().ok());
 }
 
+TEST(ServerConfigTest, FlowControlAndSnapshotChunksAreBounded) {
+  struct Case {
+    uint64_t max_inflight_msgs, max_inflight_bytes, snapshot_chunk_bytes;
+    bool ok;
+  } cases[] = {
+      {512, 8u << 20, 1u << 20, true},  // the defaults
+      {512, 0, 1u << 20, true},         // no byte limit
+      {1, 1, 1, true},
+      {512, 8u << 20, kMaxSnapshotChunkBytes, true},
+      {0, 8u << 20, 1u << 20, false},
+      {512, 8u << 20, 0, false},
+      {512, 8u << 20, kMaxSnapshotChunkBytes + 1, false},
+  };
+  const ServerConfig defaults;
+  EXPECT_EQ(defaults.max_inflight_msgs, 512u);
+  EXPECT_EQ(defaults.max_inflight_bytes, 8u << 20);
+  EXPECT_EQ(defaults.snapshot_chunk_bytes, 1u << 20);
+  for (const Case& c : cases) {
+    ServerConfig config;
+    config.max_inflight_msgs = c.max_inflight_msgs;
+    config.max_inflight_bytes = c.max_inflight_bytes;
+    config.snapshot_chunk_bytes = c.snapshot_chunk_bytes;
+    EXPECT_EQ(config.Validate().ok(), c.ok)
+        << c.max_inflight_msgs << " " << c.max_inflight_bytes << " " << c.snapshot_chunk_bytes;
+  }
+}
+
 }  // namespace
 }  // namespace keel::node

@@ -28,6 +28,11 @@ struct Bugs {
   // A leader commits an entry of an earlier term as soon as a quorum has
   // it (the mistake of the Raft paper's figure 8).
   bool commit_old_term = false;
+  // A leader answers ReadIndex at once with its commit index, without
+  // confirming with a quorum that it still leads: a deposed leader that has
+  // not yet heard of its successor answers reads that miss writes the
+  // successor committed.
+  bool stale_read_index = false;
 };
 
 struct Config {
@@ -54,7 +59,14 @@ struct Config {
   uint64_t max_size_per_msg = 1024 * 1024;
   // Appends in flight to one follower in Replicate state.
   size_t max_inflight_msgs = 256;
-  // Payload bytes in flight to one follower; 0 means no limit.
+  // Payload bytes (entry data) in flight to one follower in Replicate
+  // state; 0 means no limit. etcd's semantics: the leader stops sending
+  // once the bytes in flight reach the limit, and sends the next append
+  // whenever they are below it, whatever its size. So the bytes in flight
+  // may exceed the limit by less than one append (at most
+  // max_size_per_msg, or one entry if that is larger), and an append
+  // larger than the whole budget still goes out when nothing else is in
+  // flight: a follower is slowed, never stalled.
   uint64_t max_inflight_bytes = 0;
   // Bytes of committed entries one Ready may carry; 0 means
   // max_size_per_msg.

@@ -22,8 +22,12 @@ namespace keel::raft {
 
 // A ring buffer of the last index (and payload bytes) of each append sent
 // to one follower in Replicate state. It is full when it holds
-// max_count messages or max_bytes payload bytes (0 = no byte limit); the
-// leader then pauses that follower until acknowledgements free slots.
+// max_count messages or at least max_bytes payload bytes (0 = no byte
+// limit); the leader then pauses that follower until acknowledgements free
+// slots. The byte limit is checked before an append is added, not against
+// the append's size, so bytes() may exceed max_bytes by less than the last
+// append's bytes (etcd's semantics: one append larger than the whole budget
+// is still sent when nothing is in flight).
 class Inflights {
  public:
   Inflights(size_t max_count, uint64_t max_bytes)
@@ -39,6 +43,8 @@ class Inflights {
   bool Full() const;
   size_t Count() const { return count_; }
   uint64_t bytes() const { return bytes_; }
+  size_t max_count() const { return max_count_; }
+  uint64_t max_bytes() const { return max_bytes_; }
   void Reset();
 
  private:

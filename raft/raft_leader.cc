@@ -483,6 +483,11 @@ void Raft::HandleReadIndex(Message m) {
 }
 
 void Raft::SendReadIndexResponse(Message m) {
+  if (bugs_.stale_read_index) {
+    // Deliberately wrong: no quorum check.
+    RespondToReadIndex(m, log_.committed());
+    return;
+  }
   switch (read_only_.option()) {
     case ReadOnlyOption::kSafe: {
       const std::string context = m.entries(0).data();

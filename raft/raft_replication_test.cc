@@ -3,6 +3,8 @@
 // window (messages and bytes), one probe at a time in Probe state, fast
 // backtracking with conflict hints, the commit rule, heartbeats carrying
 // commit, the uncommitted-size limit and dropped proposals.
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include "raft/describe.h"
@@ -242,6 +244,74 @@ TEST(ReplicationTest, TheInFlightByteLimitPausesAFollower) {
   ASSERT_TRUE(r->Step(ack).ok());
   EXPECT_EQ(ReadMessages(*r).size(), 1u);
   EXPECT_EQ(pr.inflights.bytes(), 900u);
+}
+
+// What a leader sends a follower in Replicate state before the in-flight
+// window pauses it, per message and byte limit (one entry per message). The
+// byte limit is etcd's: checked before an append, so the bytes in flight
+// overshoot it by less than one append, and an append larger than the
+// whole budget still goes out when nothing is in flight.
+TEST(ReplicationTest, TheInFlightWindowBoundsWhatIsSentTable) {
+  struct Case {
+    const char* name;
+    uint64_t max_inflight_bytes;
+    size_t max_inflight_msgs;
+    size_t payload;
+    int proposals;
+    size_t want_sent;  // appends sent before the follower is paused
+    uint64_t want_bytes;
+  } cases[] = {
+      {"no byte limit", 0, 256, 300, 10, 10, 3000},
+      {"300-byte entries, 1000-byte budget", 1000, 256, 300, 10, 4, 1200},
+      {"entries that fill the budget exactly", 900, 256, 300, 10, 3, 900},
+      {"an entry larger than the budget goes out alone", 1000, 256, 5000, 3, 1, 5000},
+      {"the message limit binds first", 1 << 20, 3, 300, 10, 3, 900},
+      // node/server_config.h's default: 8 MiB, with 1 MiB appends.
+      {"the server's 8 MiB with 1 MiB entries", 8 << 20, 512, 1 << 20, 10, 8, 8u << 20},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    TestMember r = NewLeader({1, 2}, [&c](Config& config) {
+      config.max_inflight_bytes = c.max_inflight_bytes;
+      config.max_inflight_msgs = c.max_inflight_msgs;
+      config.max_size_per_msg = 1;  // one entry per message
+    });
+    Progress& pr = r->mutable_tracker().progress.at(2);
+    Message first = MakeMessage(2, 1, raftpb::MsgAppResp, 1);
+    first.set_index(1);
+    ASSERT_TRUE(r->Step(first).ok());
+    ASSERT_EQ(pr.state, ProgressState::kReplicate);
+    ReadMessages(*r);
+    const std::string payload(c.payload, 'x');
+    size_t sent = 0;
+    for (int i = 0; i < c.proposals; i++) {
+      ASSERT_TRUE(r->Step(Proposal(1, payload)).ok());
+      for (const Message& m : ReadMessages(*r)) {
+        if (m.to() == 2 && m.type() == raftpb::MsgApp) sent++;
+      }
+    }
+    EXPECT_EQ(sent, c.want_sent);
+    EXPECT_EQ(pr.inflights.bytes(), c.want_bytes);
+    const bool want_paused = c.want_sent < static_cast<size_t>(c.proposals);
+    EXPECT_EQ(pr.IsPaused(), want_paused);
+    if (c.max_inflight_bytes != 0 && c.want_sent < c.max_inflight_msgs) {
+      // The overshoot is less than one append.
+      EXPECT_LT(pr.inflights.bytes(), c.max_inflight_bytes + c.payload);
+    }
+    // Acknowledging everything sent lets the backlog flow again.
+    Message ack = MakeMessage(2, 1, raftpb::MsgAppResp, 1);
+    ack.set_index(1 + sent);
+    ASSERT_TRUE(r->Step(ack).ok());
+    size_t resumed = 0;
+    for (const Message& m : ReadMessages(*r)) {
+      if (m.to() == 2 && m.type() == raftpb::MsgApp && m.entries_size() > 0) resumed++;
+    }
+    if (want_paused) {
+      EXPECT_EQ(resumed, std::min(c.want_sent, static_cast<size_t>(c.proposals) - sent));
+    } else {
+      EXPECT_EQ(resumed, 0u);
+    }
+  }
 }
 
 TEST(ReplicationTest, LeaderHandlesAppendResponses) {

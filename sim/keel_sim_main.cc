@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -211,6 +212,26 @@ Flags ParseFlags(int argc, char** argv) {
 double WallSeconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since)
       .count();
+}
+
+// " NAME_per_wall_s=R" for the figure NAME=N of a summary line, given the
+// run's wall seconds; empty if the summary has no such figure. (A run cannot
+// know its own wall time: everything in it is simulated.)
+std::string PerWallSecond(const std::string& summary, const std::string& name,
+                          double wall) {
+  const std::string key = name + "=";
+  for (size_t at = summary.find(key); at != std::string::npos;
+       at = summary.find(key, at + 1)) {
+    if (at != 0 && summary[at - 1] != ' ') continue;
+    const char* digits = summary.c_str() + at + key.size();
+    if (*digits < '0' || *digits > '9') return "";
+    const double n = static_cast<double>(std::strtoull(digits, nullptr, 10));
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), " %s_per_wall_s=%.0f", name.c_str(),
+                  wall > 0 ? n / wall : 0.0);
+    return buf;
+  }
+  return "";
 }
 
 std::string Seconds(Duration d) {
@@ -456,13 +477,16 @@ int Main(int argc, char** argv) {
       PrintFailure(argv[0], *info, resolved, result, Replay(flags, *info, resolved));
       replays.push_back(StrCat(argv[0], " ", Replay(flags, *info, resolved)));
     } else if (seeds.size() == 1) {
+      const double wall = WallSeconds(seed_start);
       std::printf("%s seed=%" PRIu64 ": ok%s events=%" PRIu64
-                  " simulated=%s hash=%016" PRIx64 " wall=%.2fs %s\n",
+                  " simulated=%s hash=%016" PRIx64 " wall=%.2fs %s%s\n",
                   info->name.c_str(), resolved.seed,
                   flags.check_determinism ? " (deterministic)" : "",
                   result.events, Seconds(result.simulated).c_str(),
-                  result.trace_hash, WallSeconds(seed_start),
-                  result.summary.c_str());
+                  result.trace_hash, wall, result.summary.c_str(),
+                  PerWallSecond(result.summary, "committed",
+                                flags.check_determinism ? wall / 2 : wall)
+                      .c_str());
     }
     if (!flags.save_plan.empty() && result.plan != nullptr) {
       const absl::Status written = WritePlanFile(flags.save_plan, *result.plan);

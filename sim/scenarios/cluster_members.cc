@@ -16,14 +16,39 @@ constexpr Duration kProgressNotifyInterval = Milliseconds(250);
 
 std::string HostOf(size_t m) { return StrCat("10.0.0.", m + 1); }
 
-// Clears the scenario's pointer to a member when its boot frame goes (the
-// process was killed, or the member stopped).
-struct ClearOnExit {
-  node::Node** slot;
-  ~ClearOnExit() { *slot = nullptr; }
-};
+void Add(SnapshotTally& to, const SnapshotTally& from) {
+  to.sent += from.sent;
+  to.sent_in_chunks += from.sent_in_chunks;
+  to.chunks += from.chunks;
+  to.installed += from.installed;
+}
 
 }  // namespace
+
+// When a member's boot frame goes (the process was killed, or the member
+// stopped), keeps its snapshot counters and clears the scenario's pointer
+// to it. Declared after the member, so it runs while the member lives.
+class ClusterMembers::OnExit {
+ public:
+  OnExit(ClusterMembers& members, size_t m) : members_(members), m_(m) {}
+  OnExit(const OnExit&) = delete;
+  OnExit& operator=(const OnExit&) = delete;
+  ~OnExit() {
+    Keep();
+    members_.nodes_[m_] = nullptr;
+  }
+  // Keeps the counters now: a stopping server drops its transport.
+  void Keep() {
+    node::Node* member = members_.nodes_[m_];
+    if (member == nullptr || members_.kept_[m_]) return;
+    Add(members_.exited_snapshots_, TallyOf(*member));
+    members_.kept_[m_] = true;
+  }
+
+ private:
+  ClusterMembers& members_;
+  size_t m_;
+};
 
 ClusterMembers::ClusterMembers(SimWorld& world, int count, MemberTuning tuning,
                                node::SimBugs bugs)
@@ -34,6 +59,7 @@ ClusterMembers::ClusterMembers(SimWorld& world, int count, MemberTuning tuning,
               HostOf(static_cast<size_t>(i)), ":", kPeerPort);
   }
   nodes_.assign(static_cast<size_t>(count), nullptr);
+  kept_.assign(static_cast<size_t>(count), false);
   for (int i = 0; i < count; i++) {
     const size_t m = static_cast<size_t>(i);
     machines_.push_back(&world_.AddMachine(
@@ -66,6 +92,8 @@ Task<void> ClusterMembers::Boot(Env& env, size_t m) {
   config.election_timeout_ms = tuning_.election_timeout_ms;
   config.snapshot_count = tuning_.snapshot_count;
   config.snapshot_catchup_entries = tuning_.snapshot_catchup_entries;
+  config.snapshot_chunk_bytes = tuning_.snapshot_chunk_bytes;
+  config.max_inflight_bytes = tuning_.max_inflight_bytes;
   // The one place that turns a server's deliberate defects on.
   config.sim_bugs = bugs_;
   node::NodeOptions options;
@@ -85,15 +113,40 @@ Task<void> ClusterMembers::Boot(Env& env, size_t m) {
     co_return;
   }
   starts_++;
-  ClearOnExit clear{&nodes_[m]};
   nodes_[m] = member->get();
+  kept_[m] = false;
+  OnExit on_exit(*this, m);
   co_await (*member)->server().stopped().Wait();
+  on_exit.Keep();
   fatal_stops_++;
   world_.log().Note("cluster", StrCat(machines_[m]->name(), " stopped: ",
                                       (*member)->server().fatal_error().ToString()));
   // As tools/keel does on a fatal error: a graceful stop (client
   // connections drained, requests inside finished) before the process exits.
   co_await (*member)->Stop(Seconds(1));
+}
+
+SnapshotTally ClusterMembers::TallyOf(node::Node& member) {
+  SnapshotTally tally;
+  node::Server& server = member.server();
+  tally.installed = static_cast<uint64_t>(server.snapshots_installed());
+  if (net::PeerTransport* transport = server.transport(); transport != nullptr) {
+    for (uint64_t peer : transport->peer_ids()) {
+      const net::PeerStats stats = transport->stats(peer);
+      tally.sent += stats.snapshots_sent;
+      tally.sent_in_chunks += stats.snapshots_sent_in_chunks;
+      tally.chunks += stats.snapshot_chunks_sent;
+    }
+  }
+  return tally;
+}
+
+SnapshotTally ClusterMembers::snapshots() const {
+  SnapshotTally tally = exited_snapshots_;
+  for (size_t m = 0; m < nodes_.size(); m++) {
+    if (nodes_[m] != nullptr && !kept_[m]) Add(tally, TallyOf(*nodes_[m]));
+  }
+  return tally;
 }
 
 int ClusterMembers::Leader() const {

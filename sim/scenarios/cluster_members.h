@@ -35,6 +35,19 @@ struct MemberTuning {
   // Small, so runs take snapshots and slow members catch up from them.
   uint64_t snapshot_count = 400;
   uint64_t snapshot_catchup_entries = 100;
+  // Snapshot data per chunk frame (ServerConfig::snapshot_chunk_bytes);
+  // small ones make every snapshot a multi-chunk transfer.
+  uint64_t snapshot_chunk_bytes = node::ServerConfig{}.snapshot_chunk_bytes;
+  // Raft's byte bound per follower (ServerConfig::max_inflight_bytes).
+  uint64_t max_inflight_bytes = node::ServerConfig{}.max_inflight_bytes;
+};
+
+// Snapshot transfers over a run, summed over every member's incarnations.
+struct SnapshotTally {
+  uint64_t sent = 0;            // accepted by the receiver
+  uint64_t sent_in_chunks = 0;  // of those, the ones that took several chunks
+  uint64_t chunks = 0;          // chunk frames of the ones sent
+  uint64_t installed = 0;       // leader snapshots installed by followers
 };
 
 class ClusterMembers {
@@ -61,6 +74,8 @@ class ClusterMembers {
   uint64_t starts() const { return starts_; }
   uint64_t failed_starts() const { return failed_starts_; }
   uint64_t fatal_stops() const { return fatal_stops_; }
+  // Snapshot transfers so far: the members gone, plus the live ones.
+  SnapshotTally snapshots() const;
 
   // True if every member is up and unpaused, all follow one leader in one
   // term, all have applied the same index, and their key spaces have the
@@ -72,7 +87,10 @@ class ClusterMembers {
   std::string Describe() const;
 
  private:
+  class OnExit;
+
   Task<void> Boot(Env& env, size_t m);
+  static SnapshotTally TallyOf(node::Node& member);
 
   SimWorld& world_;
   const MemberTuning tuning_;
@@ -83,6 +101,9 @@ class ClusterMembers {
   uint64_t starts_ = 0;
   uint64_t failed_starts_ = 0;
   uint64_t fatal_stops_ = 0;
+  // Of the member incarnations that have exited (or are stopping: kept_).
+  SnapshotTally exited_snapshots_;
+  std::vector<bool> kept_;
 };
 
 }  // namespace keel::sim::cluster

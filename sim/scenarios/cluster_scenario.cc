@@ -23,6 +23,12 @@
 // --clients N sets the number of KV clients (default 2 per member; the
 // watchers come on top).
 //
+// The seed also draws the members' tuning: how often they snapshot, and on
+// some runs snapshot chunks of a few KiB (so snapshots travel in many
+// chunks under the faults) and a few KiB of raft appends in flight per
+// follower. The summary counts snapshots sent (in several chunks), chunks
+// and snapshots installed.
+//
 // --inject-bug NAME turns on a deliberate defect the checkers must catch:
 //   stale-read, watch-skip, progress-early  client-side (cluster_workload.h);
 //   ack-before-sync         the leader answers a write once it is in its own
@@ -111,6 +117,7 @@ class ClusterScenario {
   std::unique_ptr<SimWorld> world_;
   Random random_;
   Plan plan_;
+  cluster::MemberTuning tuning_;
   std::unique_ptr<ClusterMembers> members_;
   std::unique_ptr<ClusterWorkload> workload_;
   std::unique_ptr<Nemesis> nemesis_;
@@ -137,8 +144,8 @@ ClusterScenario::ClusterScenario(const ScenarioOptions& options)
   node::SimBugs server_bugs;
   server_bugs.ack_before_sync = injected("ack-before-sync");
   server_bugs.lease_early_expiry = injected("lease-early-expiry");
-  members_ = std::make_unique<ClusterMembers>(*world_, options_.nodes, DrawTuning(),
-                                              server_bugs);
+  tuning_ = DrawTuning();
+  members_ = std::make_unique<ClusterMembers>(*world_, options_.nodes, tuning_, server_bugs);
   cluster::WorkloadBugs bugs;
   bugs.stale_read = injected("stale-read");
   bugs.watch_skip = injected("watch-skip");
@@ -172,6 +179,17 @@ cluster::MemberTuning ClusterScenario::DrawTuning() {
   static constexpr uint64_t kSnapshotCounts[] = {60, 400, 100000};
   tuning.snapshot_count = kSnapshotCounts[random_.Uniform(3)];
   tuning.snapshot_catchup_entries = std::min<uint64_t>(tuning.snapshot_count / 4, 5000);
+  // Drawn from a stream of their own, so the draws above (and what each
+  // seed tested before) stay as they were. Half the runs that snapshot send
+  // snapshots (tens of KiB here) in chunks of a few KiB, so transfers of
+  // many chunks meet the faults; a third of the runs bound raft's bytes in
+  // flight per follower to a few appends.
+  Random more(world_->DeriveSeed(0xc105e4, 1));
+  static constexpr uint64_t kChunkBytes[] = {1 << 10, 4 << 10, 8 << 10};
+  if (tuning.snapshot_count < 100000 && more.OneIn(2)) {
+    tuning.snapshot_chunk_bytes = kChunkBytes[more.Uniform(3)];
+  }
+  if (more.OneIn(3)) tuning.max_inflight_bytes = 4 << 10;
   return tuning;
 }
 
@@ -536,17 +554,21 @@ void ClusterScenario::WriteTimeline(ScenarioResult& result) {
 
 std::string ClusterScenario::Summary() const {
   const ClusterWorkload::Stats& s = workload_->stats();
+  const cluster::SnapshotTally snapshots = members_->snapshots();
   return absl::StrFormat(
       "clients=%d ok=%d failed=%d unknown=%d watches=%d watch_events=%d progress=%d "
       "leases=%d leases_ended=%d faults=%d "
       "isolations=%d leader_kills=%d swizzles=%d starts=%d failed_starts=%d fatal_stops=%d "
-      "converged_after=%s gaps=%d search_steps=%d",
+      "converged_after=%s gaps=%d search_steps=%d snapshot_chunk_bytes=%d "
+      "snapshots_sent=%d in_chunks=%d chunks=%d installed=%d max_inflight_bytes=%d",
       workload_->clients(), s.ok, s.failed, s.unknown, s.watches, s.watch_events, s.watch_progress,
       s.leases_granted, s.leases_seen_ended,
       nemesis_ == nullptr ? 0 : nemesis_->faults_injected(), isolations_, leader_kills_, swizzles_,
       members_->starts(), members_->failed_starts(), members_->fatal_stops(),
       FormatDuration(converged_after_), report_.linearizability.gaps,
-      report_.linearizability.search_steps);
+      report_.linearizability.search_steps, tuning_.snapshot_chunk_bytes, snapshots.sent,
+      snapshots.sent_in_chunks, snapshots.chunks, snapshots.installed,
+      tuning_.max_inflight_bytes);
 }
 
 ScenarioResult RunClusterScenario(const ScenarioOptions& options) {

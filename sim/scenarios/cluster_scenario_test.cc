@@ -5,9 +5,11 @@
 // number of simulated KV clients. (Sweeps without defects, and the
 // stale-read and watch-skip client-side defects, are keel-sim tests in
 // sim/CMakeLists.txt; progress-early is here, to name the property it
-// breaks.)
+// breaks.) And seeds with small snapshot chunks send snapshots in many
+// chunks under faults, which the members install.
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <utility>
 #include <vector>
@@ -89,6 +91,58 @@ TEST(ClusterScenarioTest, AProgressNotificationAheadOfItsEventsIsCaught) {
   EXPECT_NE(result.failure.find("the history fails its checks"), std::string::npos)
       << result.failure;
   EXPECT_NE(result.failure.find("[watch/bookmarkable]"), std::string::npos) << result.failure;
+}
+
+// The figure `name`=N in a run's summary line, or -1 if absent.
+int64_t Figure(const std::string& summary, const std::string& name) {
+  const std::string key = name + "=";
+  size_t at = 0;
+  while ((at = summary.find(key, at)) != std::string::npos) {
+    if (at == 0 || summary[at - 1] == ' ') {
+      return std::strtoll(summary.c_str() + at + key.size(), nullptr, 10);
+    }
+    at += key.size();
+  }
+  return -1;
+}
+
+// Some seeds draw snapshot chunks of a few KiB (and a small snapshot
+// count), so snapshots of the key space go to lagging members in many
+// chunks while the nemesis runs, and those members install them. Over a
+// short sweep: every run passes its checks, and multi-chunk snapshots were
+// both sent and installed in runs with small chunks.
+TEST(ClusterScenarioTest, SnapshotsTravelInManyChunksUnderFaults) {
+  constexpr uint64_t kSeeds = 10;
+  int64_t small_chunk_runs = 0, sent_in_chunks = 0, installed = 0;
+  for (uint64_t seed = 1; seed <= kSeeds; seed++) {
+    ScenarioOptions options;
+    options.seed = seed;
+    const ScenarioOptions resolved = ResolveOptions(Cluster(), options);
+    const ScenarioResult result = RunSeed(Cluster(), resolved, false);
+    ASSERT_TRUE(result.ok) << "keel-sim " << ReplayFlags(Cluster(), resolved) << "\n"
+                           << result.failure;
+    const int64_t chunk_bytes = Figure(result.summary, "snapshot_chunk_bytes");
+    ASSERT_GT(chunk_bytes, 0) << result.summary;
+    const int64_t sent = Figure(result.summary, "snapshots_sent");
+    const int64_t in_chunks = Figure(result.summary, "in_chunks");
+    const int64_t chunks = Figure(result.summary, "chunks");
+    ASSERT_GE(in_chunks, 0) << result.summary;
+    // A snapshot takes at least one chunk; several only when chunks are small.
+    EXPECT_GE(chunks, sent) << result.summary;
+    if (chunk_bytes > (64 << 10)) {
+      EXPECT_EQ(in_chunks, 0) << result.summary;
+      continue;
+    }
+    small_chunk_runs++;
+    sent_in_chunks += in_chunks;
+    if (in_chunks > 0) installed += Figure(result.summary, "installed");
+  }
+  std::printf("%lld runs with small chunks: %lld multi-chunk snapshots sent, %lld installed\n",
+              static_cast<long long>(small_chunk_runs), static_cast<long long>(sent_in_chunks),
+              static_cast<long long>(installed));
+  EXPECT_GE(small_chunk_runs, 2);
+  EXPECT_GE(sent_in_chunks, 2);
+  EXPECT_GE(installed, 2);
 }
 
 TEST(ClusterScenarioTest, ClientsSetsTheNumberOfKvClients) {

@@ -335,6 +335,29 @@ std::string RaftChecker::DescribeAcks(uint64_t term) const {
   return out;
 }
 
+void RaftChecker::OnAcknowledged(uint64_t index) {
+  max_acknowledged_ = std::max(max_acknowledged_, index);
+}
+
+void RaftChecker::OnReadIssued(const std::string& context) {
+  const bool fresh = read_floor_.emplace(context, max_acknowledged_).second;
+  KEEL_ASSERT_MSG(fresh, "read contexts are unique");
+}
+
+void RaftChecker::OnReadAnswered(uint64_t id, const std::string& context, uint64_t index) {
+  auto it = read_floor_.find(context);
+  // Answered twice (a duplicated response), or not one of the clients'.
+  if (it == read_floor_.end()) return;
+  const uint64_t floor = it->second;
+  read_floor_.erase(it);
+  reads_answered_++;
+  if (index < floor) {
+    Fail(StrCat("linearizable read: ", NameOf(id), " was answered read index ", index,
+                " for ", context, ", but entry ", floor,
+                " was acknowledged to a client before the read was issued"));
+  }
+}
+
 void RaftChecker::OnApplied(uint64_t id, uint64_t incarnation,
                             const raftpb::Entry& entry) {
   if (failed()) return;

@@ -29,6 +29,10 @@
 //                         commit is found while a later leader lives)
 //   state machine safety  every member applies the same entry at each
 //                         index, each index once, in order, per incarnation
+//   linearizable reads    a read index answered to a client is at least
+//                         the index of every entry acknowledged to any
+//                         client (applied by its proposer) before the read
+//                         was issued
 //
 // The derived commit is sound: a member that acknowledged (j, T) in term T
 // had (j, T) in its log before it could vote in any later term, and sends
@@ -102,6 +106,13 @@ class RaftChecker {
   void OnWiped(uint64_t id);
   // Member `id`, in its process incarnation `incarnation`, applied `entry`.
   void OnApplied(uint64_t id, uint64_t incarnation, const raftpb::Entry& entry);
+  // A client saw its proposal applied at `index`.
+  void OnAcknowledged(uint64_t index);
+  // A client of member `id` asked for a read index with `context` (unique
+  // in the run), and was later answered `index` (once `id` applied it).
+  void OnReadIssued(const std::string& context);
+  void OnReadAnswered(uint64_t id, const std::string& context, uint64_t index);
+  uint64_t reads_answered() const { return reads_answered_; }
   // Compares every pair of durable logs entry by entry (log matching the
   // slow way, as a cross-check at the end of a run).
   void CheckAllLogs();
@@ -166,6 +177,11 @@ class RaftChecker {
   std::vector<Applied> applied_;
   // member -> (incarnation, last applied index)
   std::map<uint64_t, std::pair<uint64_t, uint64_t>> applying_;
+  // The highest index acknowledged to a client, and for each read issued
+  // and not yet answered, what it was when the read was issued.
+  uint64_t max_acknowledged_ = 0;
+  std::map<std::string, uint64_t> read_floor_;
+  uint64_t reads_answered_ = 0;
 };
 
 }  // namespace keel::sim

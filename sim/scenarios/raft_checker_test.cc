@@ -275,5 +275,23 @@ TEST_F(RaftCheckerTest, ApplyingOutOfOrderIsCaughtButARestartStartsOver) {
   EXPECT_EQ(Failure(), "n1(id 1) applied index 1 after 1");
 }
 
+TEST_F(RaftCheckerTest, AReadIndexBelowAnEntryAcknowledgedBeforeTheReadIsCaught) {
+  checker_.OnAcknowledged(5);
+  checker_.OnReadIssued("r/a");
+  checker_.OnAcknowledged(9);  // after r/a was issued: r/a need not see it
+  checker_.OnReadIssued("r/b");
+  checker_.OnReadAnswered(1, "r/a", 5);
+  checker_.OnReadAnswered(1, "r/a", 4);  // a duplicate answer is ignored
+  checker_.OnReadAnswered(2, "r/b", 12);
+  EXPECT_FALSE(checker_.failed()) << Failure();
+  EXPECT_EQ(checker_.reads_answered(), 2u);
+  checker_.OnReadIssued("r/c");
+  checker_.OnReadAnswered(3, "r/c", 8);
+  ASSERT_TRUE(checker_.failed());
+  EXPECT_EQ(Failure(),
+            "linearizable read: n3(id 3) was answered read index 8 for r/c, but entry 9 "
+            "was acknowledged to a client before the read was issued");
+}
+
 }  // namespace
 }  // namespace keel::sim

@@ -102,6 +102,7 @@ Task<absl::Status> RaftMember::Start() {
       .heartbeat_ticks = tuning.heartbeat_ticks,
       .max_size_per_msg = tuning.max_size_per_msg,
       .max_inflight_msgs = tuning.max_inflight_msgs,
+      .max_inflight_bytes = tuning.max_inflight_bytes,
       .pre_vote = tuning.pre_vote,
       .check_quorum = tuning.check_quorum,
       .logger = &raft_logger_,
@@ -168,6 +169,14 @@ Task<void> RaftMember::ReadyLoop() {
       }
       cluster_.checker.OnSending(flags_.id, early);
       for (raftpb::Message& message : early) transport_->Send(std::move(message));
+      for (const auto& [id, pr] : node_->raft().tracker().progress) {
+        const raft::Inflights& window = pr.inflights;
+        if (window.max_bytes() != 0 && window.bytes() >= window.max_bytes() &&
+            window.Count() < window.max_count()) {
+          cluster_.stats.byte_pauses++;
+          break;
+        }
+      }
     } else {
       after_persist = std::move(rd.messages);
     }
@@ -205,6 +214,8 @@ Task<void> RaftMember::ReadyLoop() {
       co_await env_.clock().Sleep(Microseconds(random_.Uniform(50'000)));
     }
     for (const raftpb::Entry& entry : rd.committed_entries) Apply(entry);
+    for (raft::ReadState& read : rd.read_states) waiting_reads_.push_back(std::move(read));
+    ServeReads();
     // 4. Advance.
     node_->Advance();
     Poke();
@@ -238,7 +249,18 @@ void RaftMember::Apply(const raftpb::Entry& entry) {
   const std::string_view rest = data.substr(prefix.size());
   uint64_t seq = 0;
   if (!ParseInt(rest.substr(0, rest.find('/')), &seq)) return;
-  if (outstanding_.erase(seq) > 0) cluster_.stats.acknowledged++;
+  if (outstanding_.erase(seq) > 0) {
+    cluster_.stats.acknowledged++;
+    cluster_.checker.OnAcknowledged(entry.index());
+  }
+}
+
+void RaftMember::ServeReads() {
+  std::erase_if(waiting_reads_, [this](const raft::ReadState& read) {
+    if (read.index > applied_) return false;
+    cluster_.checker.OnReadAnswered(flags_.id, read.request_context, read.index);
+    return true;
+  });
 }
 
 void RaftMember::ApplyConfChange(const raftpb::Entry& entry) {
@@ -313,6 +335,12 @@ Task<void> RaftMember::Client() {
       if (!node_->Propose(std::move(data)).ok()) break;
       outstanding_[seq] = now;
       cluster_.stats.proposed++;
+    }
+    if (tuning.read_every != 0 && ++wakes_ % tuning.read_every == 0) {
+      std::string context = StrCat("r/", name_, "/", incarnation_, "/", ++next_read_);
+      cluster_.checker.OnReadIssued(context);
+      node_->ReadIndex(std::move(context));
+      cluster_.stats.reads++;
     }
     Poke();
   }

@@ -61,6 +61,8 @@ struct RaftTuning {
   bool check_quorum = true;
   uint64_t max_size_per_msg = 64 << 10;
   size_t max_inflight_msgs = 256;
+  // Payload bytes in flight per follower; 0 means no limit.
+  uint64_t max_inflight_bytes = 0;
   raft::Bugs bugs;
   // Client pacing: one proposal per interval drawn from [min, max], while
   // fewer than max_outstanding of this member's proposals are unapplied.
@@ -71,6 +73,9 @@ struct RaftTuning {
   size_t proposals_per_wake = 1;
   // Proposals not applied within this long are given up on.
   Duration proposal_timeout = Seconds(5);
+  // A client asks for a linearizable read index every this many wake-ups
+  // (and answers it once its member has applied that far); 0: never.
+  size_t read_every = 0;
 };
 
 // What one machine is told at start, like etcd's command line.
@@ -94,6 +99,10 @@ struct RaftClusterStats {
   uint64_t disk_stops = 0;  // a write or sync failed: the member stopped
   uint64_t conf_changes_applied = 0;
   uint64_t removed_stops = 0;
+  // Readies after which a leader held a follower back because its bytes in
+  // flight reached max_inflight_bytes (not its message count).
+  uint64_t byte_pauses = 0;
+  uint64_t reads = 0;  // ReadIndex requests issued by clients
 };
 
 // What the members of one run share: the checker, the tuning, the figures
@@ -158,6 +167,8 @@ class RaftMember {
   Task<void> Client();
   void Deliver(raftpb::Message message);
   void Apply(const raftpb::Entry& entry);
+  // Answers the clients' read indexes that applied_ has reached.
+  void ServeReads();
   void ApplyConfChange(const raftpb::Entry& entry);
   // Checker hooks after anything that may change the role or term, and a
   // wake-up for the Ready loop.
@@ -188,6 +199,11 @@ class RaftMember {
   // The client's proposals not yet applied: sequence -> when proposed.
   std::map<uint64_t, TimePoint> outstanding_;
   uint64_t next_proposal_ = 0;
+  // Client wake-ups, and ReadIndex requests issued, in this incarnation.
+  uint64_t wakes_ = 0;
+  uint64_t next_read_ = 0;
+  // Read indexes answered by raft, served once applied_ reaches them.
+  std::vector<raft::ReadState> waiting_reads_;
 };
 
 }  // namespace keel::sim

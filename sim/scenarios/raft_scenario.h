@@ -5,12 +5,13 @@
 //                    faults) while an operator transfers leadership,
 //                    isolates the leader and changes the membership (removes
 //                    members, adds learners on wiped machines, promotes
-//                    them), clients proposing throughout; every safety
+//                    them), clients proposing throughout and asking for
+//                    linearizable read indexes now and then; every safety
 //                    property is checked as it happens (RaftChecker), and
 //                    at the end the faults stop and the cluster must elect a
 //                    leader and converge within kLivenessLimit of simulated
-//                    time. --inject-bug double-vote | commit-old-term turns
-//                    on raft's deliberate defects.
+//                    time. --inject-bug double-vote | commit-old-term |
+//                    stale-read-index turns on raft's deliberate defects.
 //   raft-failover    3 members, no faults: the leader is killed again and
 //                    again; the summary lists how long each new election
 //                    took (elections_ms=...).

@@ -89,6 +89,13 @@ TEST(RaftScenarioTest, DoubleVotingIsCaughtWithinTwoHundredSeeds) {
   ExpectCaughtBy("double-vote", 5, {"vote safety", "election safety"});
 }
 
+// A leader answering ReadIndex without confirming its leadership: a deposed
+// leader hands out a read index below entries its successor acknowledged.
+TEST(RaftScenarioTest, AReadIndexWithoutAQuorumCheckIsCaughtWithinTwoHundredSeeds) {
+  ExpectCaughtBy("stale-read-index", 3, {"linearizable read"});
+  ExpectCaughtBy("stale-read-index", 5, {"linearizable read"});
+}
+
 TEST(RaftScenarioTest, CommittingAnOldTermEntryByCountingIsCaughtWithinTwoHundredSeeds) {
   const std::vector<std::string_view> checkers = {
       "commitment", "state machine safety", "leader completeness",
@@ -99,7 +106,8 @@ TEST(RaftScenarioTest, CommittingAnOldTermEntryByCountingIsCaughtWithinTwoHundre
 
 // A passing sweep means something only if it did what it claims: every
 // fault kind, every kind of membership change, transfers, and recoveries
-// from torn logs and failed fsyncs.
+// from torn logs and failed fsyncs, and leaders holding followers back at
+// the in-flight byte bound.
 TEST(RaftScenarioTest, AShortSweepExercisesEveryFaultAndMembershipChange) {
   std::map<std::string, uint64_t> totals;
   for (uint64_t seed = 1; seed <= 24; seed++) {
@@ -110,7 +118,8 @@ TEST(RaftScenarioTest, AShortSweepExercisesEveryFaultAndMembershipChange) {
   }
   for (const char* figure : {"committed", "acked", "adds", "removals", "promotions",
                              "transfers", "isolations", "faults", "torn_tails",
-                             "disk_stops", "recoveries", "pre_vote", "check_quorum"}) {
+                             "disk_stops", "recoveries", "pre_vote", "check_quorum",
+                             "byte_pauses", "reads", "reads_answered"}) {
     EXPECT_GT(totals[figure], 0u) << figure;
   }
   EXPECT_LT(totals["pre_vote"], 24u) << "both settings of pre-vote should run";
@@ -143,6 +152,9 @@ TEST(RaftScenarioTest, ThroughputCommitsWhatClientsPropose) {
   const std::map<std::string, uint64_t> figures = Figures(result.summary);
   EXPECT_GT(figures.at("committed"), 1000u);
   EXPECT_EQ(figures.at("leaders"), 1u);
+  // Per simulated second, over the 2.2 s run (rounded).
+  const double per_second = static_cast<double>(figures.at("committed")) / 2.2;
+  EXPECT_NEAR(static_cast<double>(figures.at("committed_per_sim_s")), per_second, 1.0);
 }
 
 }  // namespace
