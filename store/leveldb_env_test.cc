@@ -350,6 +350,49 @@ TEST(LevelDbLogScanTest, RecordCutByTheEndIsTorn) {
   EXPECT_FALSE(IsLevelDbLogFormatFile("db/000013.ldb"));
 }
 
+// LevelDB's fragment CRC does not cover the length, so one flipped length
+// bit can make a fragment in the middle of a log claim to run past the end
+// of the file, as a torn tail does. The fragments that follow prove it is
+// not the tail: damage, never a cut that drops them.
+TEST(LevelDbLogScanTest, AFlippedLengthBitIsDamageNotATornTail) {
+  std::vector<uint64_t> ends;
+  const std::string clean = LevelDbLog(20, 700, &ends);
+  for (int bit = 0; bit < 16; bit++) {
+    std::string log = clean;
+    log[ends[4] + 4 + bit / 8] ^= static_cast<char>(1 << (bit % 8));
+    const LevelDbLogScan scan = ScanLevelDbLog(log);
+    EXPECT_TRUE(scan.corrupt) << "bit " << bit << ": " << scan.problem;
+    EXPECT_FALSE(scan.torn) << "bit " << bit;
+    EXPECT_EQ(scan.bad_offset, ends[4]) << "bit " << bit;
+  }
+  // The last fragment's own length is another matter: nothing follows it
+  // to tell a flip from a tear.
+}
+
+// End to end: a rotted length bit in the first fragment of a synced log
+// made the Env show LevelDB an empty log, and every synced write in it was
+// silently lost; now the open is refused.
+TEST(LevelDbEnvTest, ARottedLogFragmentLengthIsRefusedNotCut) {
+  SimHarness h(12);
+  {
+    std::unique_ptr<LevelDb> db = OpenOrDie(SimOptions(h.env()));
+    for (int i = 0; i < 50; i++) ASSERT_TRUE(db->Put(Key(i), "synced", true).ok());
+  }  // a kill: the log stays as it is
+  auto names = h.env().fs().List("db");
+  ASSERT_TRUE(names.ok());
+  std::string log;
+  for (const std::string& name : *names) {
+    if (name.size() > 4 && name.substr(name.size() - 4) == ".log") log = "db/" + name;
+  }
+  ASSERT_FALSE(log.empty());
+  // Byte 5 of the first fragment is the high byte of its length.
+  ASSERT_TRUE(h.disk().CorruptBit(log, 5, 6).ok());
+  auto db = LevelDb::Open(SimOptions(h.env()));
+  ASSERT_FALSE(db.ok()) << "opened, and key-0 is "
+                        << ((*db)->Get(Key(0))->has_value() ? "there" : "gone");
+  EXPECT_EQ(db.status().code(), absl::StatusCode::kDataLoss) << db.status();
+}
+
 // Production mode: a real background thread, on real files.
 TEST(LevelDbEnvTest, ThreadModeOnRealFiles) {
   char dir_template[] = "/tmp/keel-leveldb-XXXXXX";
