@@ -180,7 +180,7 @@ class StoreScenario {
   uint64_t entries_ = 0, syncs_ = 0, overwrites_ = 0, applied_ = 0;
   uint64_t barriers_ = 0, torn_cuts_ = 0, refusals_ = 0, wipes_ = 0;
   uint64_t replayed_ = 0, rots_ = 0, stops_ = 0, max_segments_released_ = 0;
-  uint64_t mvcc_refusals_ = 0;
+  uint64_t mvcc_refusals_ = 0, mvcc_errors_ = 0;
 };
 
 StoreScenario::StoreScenario(const ScenarioOptions& options)
@@ -572,7 +572,10 @@ Task<absl::Status> StoreScenario::Work(Env& env, size_t m, Member& member) {
       auto committed = storage.Entries(applied + 1, durable_commit + 1, raft::kNoLimit);
       KEEL_ASSERT(committed.ok());
       for (const raftpb::Entry& entry : *committed) {
-        KEEL_CO_RETURN_IF_ERROR(ApplyEntry(mvcc, entry));
+        if (absl::Status status = ApplyEntry(mvcc, entry); !status.ok()) {
+          mvcc_errors_++;
+          co_return status;
+        }
         Commit(ledger, entry);
         applied_++;
         since_barrier++;
@@ -581,7 +584,10 @@ Task<absl::Status> StoreScenario::Work(Env& env, size_t m, Member& member) {
     }
     if (since_barrier >= 40 && random.OneIn(4)) {
       // Make the Mvcc durable, then release the WAL it covers.
-      KEEL_CO_RETURN_IF_ERROR(mvcc.SyncBarrier());
+      if (absl::Status status = mvcc.SyncBarrier(); !status.ok()) {
+        mvcc_errors_++;
+        co_return status;
+      }
       ledger.mvcc_durable = applied;
       barriers_++;
       since_barrier = 0;
@@ -632,9 +638,10 @@ ScenarioResult StoreScenario::Run() {
   ScenarioResult result = Finish(world_, verdict_);
   result.summary = absl::StrFormat(
       "entries=%d syncs=%d overwrites=%d applied=%d replayed=%d barriers=%d "
-      "torn_cuts=%d refusals=%d mvcc_refusals=%d wipes=%d rots=%d stops=%d disk=%s",
+      "torn_cuts=%d refusals=%d mvcc_refusals=%d wipes=%d rots=%d stops=%d "
+      "mvcc_errors=%d disk=%s",
       entries_, syncs_, overwrites_, applied_, replayed_, barriers_, torn_cuts_,
-      refusals_, mvcc_refusals_, wipes_, rots_, stops_,
+      refusals_, mvcc_refusals_, wipes_, rots_, stops_, mvcc_errors_,
       disk_target_.empty() ? "all" : disk_target_);
   return result;
 }
