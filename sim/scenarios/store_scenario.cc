@@ -461,15 +461,20 @@ Task<void> StoreScenario::Wipe(Env& env, size_t m) {
   // A marker makes the wipe survive a kill or crash halfway: a start that
   // finds it finishes the wipe before opening anything, so the WAL and the
   // Mvcc never come back one without the other.
+  // The ledger forgets the data only once the marker is durable: a crash
+  // before that (a slow or failing directory sync) brings back the data
+  // and the damage that called for the wipe, and the checks must still
+  // know of both. A marker found at start may not be durable yet (the
+  // last incarnation was killed): it is synced first too.
   FileSystem& fs = env.fs();
   if (!fs.Stat(kWipeMarker).ok()) {
     wipes_++;
     env.log().Warn("wiping the member's data");
-    ledgers_[m] = Ledger{};
-    ledgers_[m].damage_at_start = Damage(m);
     if (!fs.Open(kWipeMarker, {.create = true}).ok()) co_return;
-    if (!(co_await fs.SyncDir(".")).ok()) co_return;
   }
+  if (!(co_await fs.SyncDir(".")).ok()) co_return;
+  ledgers_[m] = Ledger{};
+  ledgers_[m].damage_at_start = Damage(m);
   if (!RemoveTree(fs, kWalDir).ok() || !RemoveTree(fs, kMvccDir).ok()) co_return;
   if (!(co_await fs.SyncDir(".")).ok()) co_return;
   if (!fs.Remove(kWipeMarker).ok()) co_return;
