@@ -80,10 +80,13 @@ absl::Status RecoverKeySpaceSwap(FileSystem& fs, const std::string& live) {
   const std::string fresh = live + ".restore";
   const std::string old = live + ".old";
   const bool live_exists = fs.Stat(live).ok();
-  if (!live_exists && fs.Stat(fresh).ok()) {
+  const bool fresh_exists = fs.Stat(fresh).ok();
+  if (!live_exists && (fresh_exists || fs.Stat(old).ok())) {
     // The crash came between the two renames: the fresh copy is complete
-    // (it is renamed only once restored and synced).
-    KEEL_RETURN_IF_ERROR(fs.Rename(fresh, live));
+    // (it is renamed only once restored and synced). With no fresh copy
+    // either, the old one is all there is: put it back rather than remove
+    // the only key space.
+    KEEL_RETURN_IF_ERROR(fs.Rename(fresh_exists ? fresh : old, live));
     const size_t slash = live.find_last_of('/');
     KEEL_RETURN_IF_ERROR(fs.SyncDirNow(slash == std::string::npos ? "." : live.substr(0, slash)));
   } else {

@@ -50,7 +50,8 @@ absl::Status SwapKeySpace(FileSystem& fs, const std::string& live,
 
 // At start, before opening `live`: finishes a swap a crash interrupted
 // (live missing, live.restore complete), or removes the leftovers of one
-// that had not begun (live present: live.restore and live.old go).
+// that had not begun (live present: live.restore and live.old go). With
+// live and live.restore both missing, live.old is renamed back to live.
 absl::Status RecoverKeySpaceSwap(FileSystem& fs, const std::string& live);
 
 // A snapshot file as the peer transport's source; the file is removed when

@@ -65,8 +65,15 @@ Task<absl::StatusOr<RestoreResult>> RestoreSnapshot(Env& env, RestoreOptions opt
   KEEL_CO_RETURN_IF_ERROR(config.Validate());
   FileSystem& fs = env.fs();
   const std::string data_dir = config.DataDir();
-  if (fs.Stat(data_dir).ok()) {
-    co_return absl::FailedPreconditionError(StrCat("data-dir \"", data_dir, "\" exists"));
+  // As etcdutl: an existing empty directory is taken, anything in it is
+  // refused.
+  const bool data_dir_existed = fs.Stat(data_dir).ok();
+  if (data_dir_existed) {
+    auto entries = fs.List(data_dir);
+    if (!entries.ok() || !entries->empty()) {
+      co_return absl::FailedPreconditionError(
+          StrCat("data-dir \"", data_dir, "\" not empty or could not be read"));
+    }
   }
   KEEL_CO_ASSIGN_OR_RETURN(std::vector<Member> members, BootstrapMembers(config));
   std::vector<uint64_t> ids;
@@ -128,7 +135,17 @@ Task<absl::StatusOr<RestoreResult>> RestoreSnapshot(Env& env, RestoreOptions opt
                            .revision = metadata->revision,
                            .data_dir = data_dir};
   } while (false);
-  if (!result.ok()) (void)RemoveTree(fs, data_dir);
+  if (!result.ok()) {
+    // Remove what this restore created, and no more: a directory that was
+    // there (empty) stays.
+    if (data_dir_existed) {
+      if (auto entries = fs.List(data_dir); entries.ok()) {
+        for (const std::string& entry : *entries) (void)RemoveTree(fs, JoinPath(data_dir, entry));
+      }
+    } else {
+      (void)RemoveTree(fs, data_dir);
+    }
+  }
   co_return result;
 }
 

@@ -43,11 +43,12 @@ struct RestoreResult {
   std::string data_dir;
 };
 
-// Builds the data directory. InvalidArgument for bad flags (etcd's
-// messages); FailedPrecondition if the data directory exists ("data-dir
-// ... exists") or the file is not a snapshot; DataLoss for a damaged file or
-// a hash mismatch (unless skipped). A failed restore removes what it
-// created. Suspends (WAL sync).
+// Builds the data directory, in an existing empty one or a new one.
+// InvalidArgument for bad flags (etcd's messages); FailedPrecondition if
+// the data directory is not empty ("data-dir ... not empty or could not be
+// read", as etcdutl) or the file is not a snapshot; DataLoss for a damaged
+// file or a hash mismatch (unless skipped). A failed restore removes what
+// it created (an existing directory stays, empty). Suspends (WAL sync).
 Task<absl::StatusOr<RestoreResult>> RestoreSnapshot(Env& env, RestoreOptions options);
 
 // `snapshot status`: etcdctl's hash, revision, total keys and total size.

@@ -1,16 +1,25 @@
 // Tests of `snapshot restore`: a member's key space saved to a file comes
 // back under a new cluster identity with every key and revision, serves
-// and takes writes; bad flags, an existing data directory and a damaged
-// file are refused without leaving anything behind. On a simulated machine.
+// and takes writes, also into an existing empty data directory; bad flags,
+// a non-empty data directory, a damaged file and (without
+// --skip-hash-check) a file whose integrity hash fails are refused without
+// leaving anything behind; `snapshot status` reports the file. On a
+// simulated machine.
 #include "node/snapshot_restore.h"
 
+#include <functional>
 #include <memory>
+#include <string>
+#include <string_view>
 
 #include "gtest/gtest.h"
 #include "node/membership.h"
 #include "node/server.h"
 #include "node/snapshot_io.h"
+#include "runtime/crc32c.h"
+#include "runtime/sha256.h"
 #include "sim/sim_testing.h"
+#include "store/snapshot_envelope.h"
 
 namespace keel::node {
 namespace {
@@ -85,7 +94,20 @@ class SnapshotRestoreTest : public ::testing::Test {
     auto written = h_.Run(WriteSnapshotFile(h_.env(), source->mvcc(), kBackup, old_id_,
                                             old_cluster_id_));
     ASSERT_TRUE(written.ok()) << written.status();
+    saved_ = *written;
     h_.KillAndRestart();
+  }
+
+  // Replaces kBackup's bytes by what `change` makes of them.
+  void RewriteBackup(const std::function<void(std::string&)>& change) {
+    auto file = h_.env().fs().Open(kBackup, {});
+    ASSERT_TRUE(file.ok());
+    auto contents = (*file)->ReadAt(0, *(*file)->Size());
+    ASSERT_TRUE(contents.ok());
+    std::string bytes = *contents;
+    change(bytes);
+    ASSERT_TRUE((*file)->Truncate(0).ok());
+    ASSERT_TRUE((*file)->WriteAt(0, bytes).ok());
   }
 
   absl::StatusOr<RestoreResult> Restore(const std::string& name, const std::string& token,
@@ -105,6 +127,7 @@ class SnapshotRestoreTest : public ::testing::Test {
   int64_t old_revision_ = 0;
   uint32_t old_kv_hash_ = 0;
   std::string old_range_;
+  store::SnapshotFileSummary saved_;
 };
 
 TEST_F(SnapshotRestoreTest, ARestoredMemberServesTheSavedKeySpaceUnderANewIdentity) {
@@ -137,12 +160,122 @@ TEST_F(SnapshotRestoreTest, ARestoredMemberServesTheSavedKeySpaceUnderANewIdenti
   EXPECT_EQ(server->mvcc().current_revision(), old_revision_ + 1);
 }
 
-TEST_F(SnapshotRestoreTest, AnExistingDataDirIsRefused) {
+TEST_F(SnapshotRestoreTest, ANonEmptyDataDirIsRefusedAndLeftAlone) {
   SaveBackup();
+  auto before = h_.env().fs().List("old.keel");
+  ASSERT_TRUE(before.ok());
+  ASSERT_FALSE(before->empty());
   auto refused = Restore("old", "etcd-cluster");
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(refused.status().message(), "data-dir \"old.keel\" exists");
+  EXPECT_EQ(refused.status().message(), "data-dir \"old.keel\" not empty or could not be read");
+  EXPECT_EQ(*h_.env().fs().List("old.keel"), *before);
+  // The old member still starts on it.
+  Server* server = Boot(ConfigFor("old", "etcd-cluster"));
+  ASSERT_NE(server, nullptr);
+  EXPECT_EQ(server->id(), old_id_);
+  EXPECT_EQ(server->mvcc().current_revision(), old_revision_);
+}
+
+TEST_F(SnapshotRestoreTest, AnExistingEmptyDataDirIsTaken) {
+  SaveBackup();
+  ASSERT_TRUE(h_.env().fs().CreateDir("fresh.keel").ok());
+  auto restored = Restore("fresh", "restored-cluster");
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  EXPECT_EQ(restored->data_dir, "fresh.keel");
+  Server* server = Boot(ConfigFor("fresh", "restored-cluster"));
+  ASSERT_NE(server, nullptr);
+  EXPECT_EQ(server->id(), restored->member_id);
+  EXPECT_EQ(server->mvcc().current_revision(), old_revision_);
+  EXPECT_EQ(server->mvcc().HashKV(0)->hash, old_kv_hash_);
+}
+
+TEST_F(SnapshotRestoreTest, AFailedRestoreIntoAnEmptyDataDirLeavesItEmpty) {
+  SaveBackup();
+  RewriteBackup([](std::string& bytes) { bytes[bytes.size() / 2] ^= 0x10; });
+  ASSERT_TRUE(h_.env().fs().CreateDir("fresh.keel").ok());
+  auto refused = Restore("fresh", "t");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kDataLoss) << refused.status();
+  auto left = h_.env().fs().List("fresh.keel");
+  ASSERT_TRUE(left.ok()) << "the operator's directory was removed";
+  EXPECT_TRUE(left->empty());
+}
+
+// The file's own hash (in its trailer) is wrong, the trailer's CRC made to
+// match: every chunk is intact, so the content is readable and only the
+// integrity hash fails.
+TEST_F(SnapshotRestoreTest, AFileWhoseHashFailsIsRestoredOnlyWithSkipHashCheck) {
+  SaveBackup();
+  RewriteBackup([](std::string& bytes) {
+    const size_t trailer = bytes.size() - 40;
+    ASSERT_EQ(bytes[trailer], 'E');
+    bytes[trailer + 16] ^= 0x01;  // the first byte of the file hash
+    const uint32_t crc =
+        crc32c::Mask(crc32c::Value(std::string_view(bytes).substr(trailer, 36)));
+    for (int b = 0; b < 4; b++) bytes[trailer + 36 + b] = static_cast<char>(crc >> (8 * b));
+  });
+  auto refused = Restore("fresh", "restored-cluster");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kDataLoss) << refused.status();
+  EXPECT_NE(refused.status().message().find("hash mismatch"), std::string::npos)
+      << refused.status();
+  EXPECT_FALSE(h_.env().fs().Stat("fresh.keel").ok());
+  EXPECT_FALSE(ReadSnapshotStatus(h_.env().fs(), kBackup).ok());
+
+  auto restored = Restore("fresh", "restored-cluster", /*skip_hash_check=*/true);
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  EXPECT_EQ(restored->revision, old_revision_);
+  Server* server = Boot(ConfigFor("fresh", "restored-cluster"));
+  ASSERT_NE(server, nullptr);
+  EXPECT_EQ(server->mvcc().HashKV(0)->hash, old_kv_hash_);
+}
+
+// The same for a file in etcd's envelope (what Maintenance.Snapshot
+// streams) whose SHA-256 does not match.
+TEST_F(SnapshotRestoreTest, AnEnvelopeWhoseSha256FailsIsRestoredOnlyWithSkipHashCheck) {
+  SaveBackup();
+  RewriteBackup([](std::string& bytes) {
+    Sha256 sha;
+    sha.Update(bytes);
+    bytes += store::EnvelopeTail(bytes.size(), std::move(sha));
+    bytes.back() ^= 0x40;  // the SHA-256's last byte
+  });
+  auto refused = Restore("fresh", "restored-cluster");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kDataLoss) << refused.status();
+  EXPECT_NE(refused.status().message().find("SHA-256"), std::string::npos)
+      << refused.status();
+  EXPECT_FALSE(h_.env().fs().Stat("fresh.keel").ok());
+
+  auto restored = Restore("fresh", "restored-cluster", /*skip_hash_check=*/true);
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  Server* server = Boot(ConfigFor("fresh", "restored-cluster"));
+  ASSERT_NE(server, nullptr);
+  EXPECT_EQ(server->mvcc().current_revision(), old_revision_);
+  EXPECT_EQ(server->mvcc().HashKV(0)->hash, old_kv_hash_);
+}
+
+// `snapshot status`: the first 32 bits of the file hash, the revision, the
+// records and the bytes of the file.
+TEST_F(SnapshotRestoreTest, StatusReportsHashRevisionKeysAndSize) {
+  SaveBackup();
+  auto status = ReadSnapshotStatus(h_.env().fs(), kBackup);
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_EQ(status->revision, old_revision_);
+  EXPECT_EQ(status->total_keys, saved_.records);
+  // 40 puts and a delete are 41 revisions, each a record, plus metadata.
+  EXPECT_GT(status->total_keys, 41u);
+  EXPECT_EQ(status->total_size, saved_.file_bytes);
+  EXPECT_EQ(status->total_size, h_.env().fs().Stat(kBackup)->size);
+  ASSERT_EQ(saved_.hash_hex.size(), 40u);
+  EXPECT_EQ(status->hash, std::stoul(saved_.hash_hex.substr(0, 8), nullptr, 16));
+
+  // A damaged file has no status.
+  RewriteBackup([](std::string& bytes) { bytes[bytes.size() / 2] ^= 0x10; });
+  auto damaged = ReadSnapshotStatus(h_.env().fs(), kBackup);
+  ASSERT_FALSE(damaged.ok());
+  EXPECT_EQ(damaged.status().code(), absl::StatusCode::kDataLoss);
 }
 
 TEST_F(SnapshotRestoreTest, ANameMissingFromTheInitialClusterIsRefused) {
@@ -160,15 +293,7 @@ TEST_F(SnapshotRestoreTest, ANameMissingFromTheInitialClusterIsRefused) {
 
 TEST_F(SnapshotRestoreTest, ADamagedFileIsRefusedAndLeavesNoDataDir) {
   SaveBackup();
-  {
-    auto file = h_.env().fs().Open(kBackup, {});
-    ASSERT_TRUE(file.ok());
-    auto contents = (*file)->ReadAt(0, *(*file)->Size());
-    ASSERT_TRUE(contents.ok());
-    std::string damaged = *contents;
-    damaged[damaged.size() / 2] ^= 0x10;
-    ASSERT_TRUE((*file)->WriteAt(0, damaged).ok());
-  }
+  RewriteBackup([](std::string& bytes) { bytes[bytes.size() / 2] ^= 0x10; });
   auto refused = Restore("fresh", "t");
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kDataLoss) << refused.status();

@@ -134,7 +134,7 @@ class WritableFile final : public leveldb::WritableFile {
   leveldb::Status Close() override {
     if (file_ == nullptr) return leveldb::Status::OK();
     leveldb::Status status;
-    if (IsLogFile(name_)) {
+    if (IsLogFile(name_) && env_.sync_logs_on_close()) {
       // google/leveldb#193: LevelDB never syncs a log it switches away
       // from, so a later synced write could survive a crash that loses
       // this one's unsynced tail. Syncing here keeps every recovered

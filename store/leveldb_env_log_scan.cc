@@ -36,6 +36,27 @@ bool HasZeroSector(std::string_view data, uint64_t begin, uint64_t end) {
   return false;
 }
 
+// Whether a whole fragment that passes its checksum starts at `offset`.
+bool GoodFragmentAt(std::string_view data, uint64_t offset) {
+  const uint64_t left_in_block = kBlockBytes - offset % kBlockBytes;
+  if (left_in_block < kFragmentHeaderBytes || data.size() - offset < kFragmentHeaderBytes) {
+    return false;
+  }
+  const char* header = data.data() + offset;
+  const uint8_t type = static_cast<uint8_t>(header[6]);
+  if (type == kZero || type > kLast) return false;
+  const uint32_t length = static_cast<unsigned char>(header[4]) |
+                          (static_cast<unsigned char>(header[5]) << 8);
+  if (kFragmentHeaderBytes + length > left_in_block ||
+      offset + kFragmentHeaderBytes + length > data.size()) {
+    return false;
+  }
+  const char type_byte = static_cast<char>(type);
+  const uint32_t crc = crc32c::Extend(crc32c::Value(&type_byte, 1),
+                                      header + kFragmentHeaderBytes, length);
+  return crc32c::Unmask(Fixed32(header)) == crc;
+}
+
 }  // namespace
 
 bool IsLevelDbLogFormatFile(std::string_view name) {
@@ -74,7 +95,21 @@ LevelDbLogScan ScanLevelDbLog(std::string_view data) {
     if (type == kZero && length == 0 && Fixed32(header) == 0) {
       return stop(true, "fragment never written");
     }
-    if (end > size) return stop(true, "fragment cut off by the end of the file");
+    if (end > size) {
+      // Torn only if it is the last thing written: LevelDB's CRC does not
+      // cover the length, so a flipped length bit also makes a fragment
+      // run past the end. A good fragment after its header proves that.
+      // (The probe stays inside the claimed fragment, at most 64 KiB.)
+      for (uint64_t probe = offset + kFragmentHeaderBytes; probe + kFragmentHeaderBytes <= size;
+           probe++) {
+        if (GoodFragmentAt(data, probe)) {
+          return stop(false, StrCat("fragment claims ", length,
+                                    " bytes, past the end of the file, but a good "
+                                    "fragment follows at offset ", probe));
+        }
+      }
+      return stop(true, "fragment cut off by the end of the file");
+    }
     const bool fits = kFragmentHeaderBytes + length <= left_in_block;
     const char type_byte = static_cast<char>(type);
     const uint32_t crc = crc32c::Extend(crc32c::Value(&type_byte, 1),

@@ -10,7 +10,12 @@
 // shows LevelDB only the records before the first torn one. As in the WAL
 // (doc/wal_format.md), a bad fragment is torn when a sector piece of it is
 // all zeros or the file ends inside it; any other bad fragment is damage
-// and the file is refused, never cut.
+// and the file is refused, never cut. LevelDB's fragment CRC does not cover
+// the length, so a fragment that runs past the end is torn only if no good
+// fragment starts inside what it claims (else its length is damaged).
+// Known limit: a damaged length in the very last fragment, or a payload
+// that happens to hold a good fragment inside a torn tail, are taken for
+// what they look like.
 #ifndef KEEL_STORE_LEVELDB_ENV_LOG_SCAN_H_
 #define KEEL_STORE_LEVELDB_ENV_LOG_SCAN_H_
 

@@ -10,8 +10,9 @@
 // then makes the Mvcc durable (SyncBarrier) and compacts the WAL, which
 // releases covered segments. The nemesis kills, crashes (power loss: a
 // seeded subset of unsynced sectors survives), pauses and injects disk
-// faults on the WAL (failing fsyncs and writes, bit flips on read, slow
-// syncs); with `corrupt`, the scenario itself rots a bit of a synced WAL
+// faults (failing fsyncs and writes, bit flips on read, slow syncs) on the
+// part of the data dir the seed draws: the WAL, the Mvcc's LevelDB files,
+// or both; with `corrupt`, the scenario itself rots a bit of a synced WAL
 // record now and then. A member whose WAL or Mvcc fails stops and is
 // restarted.
 //
@@ -19,13 +20,18 @@
 //  - the WAL hands back only true entries (each one's data is what its
 //    index and term imply), every entry synced before the crash (with the
 //    synced hard state), and nothing that was never written;
-//  - a member refuses to start (DataLoss) only if its disk was damaged or
+//  - the WAL refuses to start (DataLoss) only if the WAL was damaged or
 //    misread, and always when a synced record it still holds has rotted;
 //    a member that keeps refusing is wiped and starts over, as an operator
 //    would;
+//  - the Mvcc refuses to open (DataLoss) only if a LevelDB file was misread
+//    while it opened (nothing rots them for good, so the next start must
+//    open);
 //  - the Mvcc's recovered state is exactly the state after its recovered
 //    applied index (a prefix of the applies: google/leveldb#193), never
-//    ahead of the durable commit index, never behind the WAL's snapshot;
+//    ahead of the durable commit index, never behind the WAL's snapshot nor
+//    the last SyncBarrier that returned (or the last open: recovery leaves
+//    LevelDB durable), whatever the disk faults did;
 //  - after replaying the committed entries from the WAL, the Mvcc's Hash
 //    equals a model's that applied every committed entry in order.
 // The run ends with every fault healed and a power loss of every machine.
@@ -120,6 +126,9 @@ class StoreScenario {
     std::vector<uint64_t> committed;  // terms of committed entries (fixed)
     uint64_t damage_at_start = 0;     // damage + read flips when last checked
     int refusals = 0;                 // DataLoss refusals in a row
+    // The Mvcc's applied index as of its last successful SyncBarrier or
+    // open; a recovered Mvcc is never behind it.
+    uint64_t mvcc_durable = 0;
     std::string rotted;               // a WAL file the scenario damaged
   };
 
@@ -151,11 +160,18 @@ class StoreScenario {
   // Erases the member's data (an operator's wipe) and forgets its ledger.
   Task<void> Wipe(Env& env, size_t m);
   uint32_t ModelHash(const Ledger& ledger, uint64_t upto);
+  // Damage and misreads that may explain what the WAL, or the Mvcc, finds:
+  // the scenario's rots (on the WAL only), and bit flips on read where the
+  // nemesis targets disk faults.
   uint64_t Damage(size_t m) const;
+  uint64_t MvccDamage(size_t m) const;
   void Rot(Env& env, size_t m, WalStorage& storage);
   void Fail(std::string message);
 
   ScenarioOptions options_;
+  // Where the nemesis's disk faults land: kWalDir, kMvccDir or "" (both).
+  std::string disk_target_;
+  bool wal_faults_ = false, mvcc_faults_ = false;
   SimWorld world_;
   std::vector<SimMachine*> machines_;
   std::vector<Ledger> ledgers_;
@@ -164,10 +180,20 @@ class StoreScenario {
   uint64_t entries_ = 0, syncs_ = 0, overwrites_ = 0, applied_ = 0;
   uint64_t barriers_ = 0, torn_cuts_ = 0, refusals_ = 0, wipes_ = 0;
   uint64_t replayed_ = 0, rots_ = 0, stops_ = 0, max_segments_released_ = 0;
+  uint64_t mvcc_refusals_ = 0, mvcc_errors_ = 0;
 };
 
 StoreScenario::StoreScenario(const ScenarioOptions& options)
     : options_(options), world_(WorldOptionsFor(options)) {
+  // Drawn apart from the world's randomness.
+  switch (Mix(options_.seed ^ 0x5d15c) % 3) {
+    case 0: disk_target_ = kWalDir; break;
+    case 1: disk_target_ = kMvccDir; break;
+    default: disk_target_ = ""; break;
+  }
+  const bool disk_faults = options_.faults->has(Fault::kDisk);
+  wal_faults_ = disk_faults && disk_target_ != kMvccDir;
+  mvcc_faults_ = disk_faults && disk_target_ != kWalDir;
   for (int i = 0; i < options_.nodes; i++) {
     const size_t m = static_cast<size_t>(i);
     machines_.push_back(&world_.AddMachine(
@@ -188,7 +214,12 @@ void StoreScenario::Fail(std::string message) {
 
 uint64_t StoreScenario::Damage(size_t m) const {
   const SimDisk& disk = machines_[m]->disk();
-  return disk.damage_count() + disk.stats().read_bit_flips;
+  return disk.damage_count() + (wal_faults_ ? disk.stats().read_bit_flips : 0);
+}
+
+uint64_t StoreScenario::MvccDamage(size_t m) const {
+  const SimDisk& disk = machines_[m]->disk();
+  return mvcc_faults_ ? disk.stats().read_bit_flips : 0;
 }
 
 uint32_t StoreScenario::ModelHash(const Ledger& ledger, uint64_t upto) {
@@ -347,6 +378,7 @@ absl::Status StoreScenario::OpenMvcc(Env& env, size_t m, Member& member) {
   const std::string& name = machines_[m]->name();
   member.leveldb_env = std::make_unique<store::LevelDbEnv>(env.fs(), env.clock(), env.log());
   store::LevelDbEnv* leveldb_env = member.leveldb_env.get();
+  const uint64_t damage_before = MvccDamage(m);
   auto mvcc = store::Mvcc::Open({.path = kMvccDir,
                                  .env = leveldb_env,
                                  .after_db_call = [leveldb_env] { leveldb_env->RunPending(); },
@@ -354,8 +386,12 @@ absl::Status StoreScenario::OpenMvcc(Env& env, size_t m, Member& member) {
                                  .table_file_bytes = 64 << 10});
   if (!mvcc.ok()) {
     if (absl::IsDataLoss(mvcc.status())) {
-      Fail(StrCat(name, ": the Mvcc refuses to open on a disk without LevelDB faults: ",
-                  mvcc.status().ToString()));
+      mvcc_refusals_++;
+      if (MvccDamage(m) == damage_before) {
+        Fail(StrCat(name, ": the Mvcc refuses to open although no LevelDB file was "
+                    "misread while it opened: ", mvcc.status().ToString()));
+        return absl::InternalError("checker");
+      }
     }
     return mvcc.status();
   }
@@ -371,6 +407,12 @@ absl::Status StoreScenario::OpenMvcc(Env& env, size_t m, Member& member) {
   if (applied < snapshot) {
     Fail(StrCat(name, ": the Mvcc applied ", applied, " but the WAL was compacted to ",
                 snapshot, ": a SyncBarrier did not hold"));
+    return absl::InternalError("checker");
+  }
+  if (applied < ledger.mvcc_durable) {
+    Fail(StrCat(name, ": the Mvcc recovered applied index ", applied,
+                " but ", ledger.mvcc_durable, " was durable (a SyncBarrier or open "
+                "returned): synced LevelDB writes are lost"));
     return absl::InternalError("checker");
   }
   auto hash = member.mvcc->Hash();
@@ -391,6 +433,8 @@ absl::Status StoreScenario::OpenMvcc(Env& env, size_t m, Member& member) {
       if (!Commit(ledger, entry)) return absl::InternalError("checker");
     }
   }
+  // LevelDB's recovery wrote what it recovered to a synced table.
+  ledger.mvcc_durable = applied;
   hash = member.mvcc->Hash();
   if (!hash.ok()) return hash.status();
   if (hash->hash != ModelHash(ledger, commit)) {
@@ -417,15 +461,20 @@ Task<void> StoreScenario::Wipe(Env& env, size_t m) {
   // A marker makes the wipe survive a kill or crash halfway: a start that
   // finds it finishes the wipe before opening anything, so the WAL and the
   // Mvcc never come back one without the other.
+  // The ledger forgets the data only once the marker is durable: a crash
+  // before that (a slow or failing directory sync) brings back the data
+  // and the damage that called for the wipe, and the checks must still
+  // know of both. A marker found at start may not be durable yet (the
+  // last incarnation was killed): it is synced first too.
   FileSystem& fs = env.fs();
   if (!fs.Stat(kWipeMarker).ok()) {
     wipes_++;
     env.log().Warn("wiping the member's data");
-    ledgers_[m] = Ledger{};
-    ledgers_[m].damage_at_start = Damage(m);
     if (!fs.Open(kWipeMarker, {.create = true}).ok()) co_return;
-    if (!(co_await fs.SyncDir(".")).ok()) co_return;
   }
+  if (!(co_await fs.SyncDir(".")).ok()) co_return;
+  ledgers_[m] = Ledger{};
+  ledgers_[m].damage_at_start = Damage(m);
   if (!RemoveTree(fs, kWalDir).ok() || !RemoveTree(fs, kMvccDir).ok()) co_return;
   if (!(co_await fs.SyncDir(".")).ok()) co_return;
   if (!fs.Remove(kWipeMarker).ok()) co_return;
@@ -528,7 +577,10 @@ Task<absl::Status> StoreScenario::Work(Env& env, size_t m, Member& member) {
       auto committed = storage.Entries(applied + 1, durable_commit + 1, raft::kNoLimit);
       KEEL_ASSERT(committed.ok());
       for (const raftpb::Entry& entry : *committed) {
-        KEEL_CO_RETURN_IF_ERROR(ApplyEntry(mvcc, entry));
+        if (absl::Status status = ApplyEntry(mvcc, entry); !status.ok()) {
+          mvcc_errors_++;
+          co_return status;
+        }
         Commit(ledger, entry);
         applied_++;
         since_barrier++;
@@ -537,7 +589,11 @@ Task<absl::Status> StoreScenario::Work(Env& env, size_t m, Member& member) {
     }
     if (since_barrier >= 40 && random.OneIn(4)) {
       // Make the Mvcc durable, then release the WAL it covers.
-      KEEL_CO_RETURN_IF_ERROR(mvcc.SyncBarrier());
+      if (absl::Status status = mvcc.SyncBarrier(); !status.ok()) {
+        mvcc_errors_++;
+        co_return status;
+      }
+      ledger.mvcc_durable = applied;
       barriers_++;
       since_barrier = 0;
       const size_t before = storage.wal().segment_names().size();
@@ -564,7 +620,7 @@ ScenarioResult StoreScenario::Run() {
                    .quiet_max = Milliseconds(1500),
                    .fault_min = Milliseconds(200),
                    .fault_max = Seconds(2),
-                   .disk_path_prefix = kWalDir});
+                   .disk_path_prefix = disk_target_});
   for (SimMachine* machine : machines_) machine->Start();
   if (!options_.faults->Without(Fault::kCorrupt).empty()) nemesis.Start();
   world_.RunFor(options_.duration);
@@ -587,9 +643,11 @@ ScenarioResult StoreScenario::Run() {
   ScenarioResult result = Finish(world_, verdict_);
   result.summary = absl::StrFormat(
       "entries=%d syncs=%d overwrites=%d applied=%d replayed=%d barriers=%d "
-      "torn_cuts=%d refusals=%d wipes=%d rots=%d stops=%d",
+      "torn_cuts=%d refusals=%d mvcc_refusals=%d wipes=%d rots=%d stops=%d "
+      "mvcc_errors=%d disk=%s",
       entries_, syncs_, overwrites_, applied_, replayed_, barriers_, torn_cuts_,
-      refusals_, wipes_, rots_, stops_);
+      refusals_, mvcc_refusals_, wipes_, rots_, stops_, mvcc_errors_,
+      disk_target_.empty() ? "all" : disk_target_);
   return result;
 }
 
