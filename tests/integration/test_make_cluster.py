@@ -42,9 +42,9 @@ def port_in_use(port):
     return False
 
 
-def children(pid):
-    """PIDs of pid's child processes (from /proc)."""
-    found = []
+def proc_stats():
+    """(pid, fields after the command name) of every process in /proc: state,
+    ppid, pgrp, ..."""
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -54,10 +54,12 @@ def children(pid):
         except OSError:
             continue
         # pid (comm) state ppid ...: comm may hold spaces, so split after ')'.
-        fields = stat[stat.rindex(")") + 2:].split()
-        if int(fields[1]) == pid:
-            found.append(int(entry))
-    return found
+        yield int(entry), stat[stat.rindex(")") + 2:].split()
+
+
+def children(pid):
+    """PIDs of pid's child processes."""
+    return [p for p, fields in proc_stats() if int(fields[1]) == pid]
 
 
 def alive(pid):
@@ -72,19 +74,7 @@ def alive(pid):
 
 def group_members(pgid):
     """PIDs of the live (not zombie) processes in process group pgid."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2:].split()
-        if fields[0] != "Z" and int(fields[2]) == pgid:
-            found.append(int(entry))
-    return found
+    return [p for p, fields in proc_stats() if fields[0] != "Z" and int(fields[2]) == pgid]
 
 
 def exe_of(pid):
