@@ -31,6 +31,18 @@ uint64_t ComputeClusterId(std::vector<uint64_t> member_ids) {
   return Sha1Prefix64(input);
 }
 
+BootstrapIds IdsOf(const std::vector<Member>& members, std::string_view name) {
+  BootstrapIds result;
+  std::vector<uint64_t> ids;
+  ids.reserve(members.size());
+  for (const Member& m : members) {
+    ids.push_back(m.id);
+    if (m.name == name) result.member_id = m.id;
+  }
+  result.cluster_id = ComputeClusterId(std::move(ids));
+  return result;
+}
+
 absl::StatusOr<std::vector<Member>> BootstrapMembers(const ServerConfig& config) {
   auto cluster = ParseInitialCluster(config.initial_cluster);
   if (!cluster.ok()) return cluster.status();

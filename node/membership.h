@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,14 @@ uint64_t ComputeClusterId(std::vector<uint64_t> member_ids);
 // by ID. The caller's own member has its name set; others get theirs set too
 // (etcd publishes names later; static bootstrap knows them).
 absl::StatusOr<std::vector<Member>> BootstrapMembers(const ServerConfig& config);
+
+// The IDs a new cluster's members give: `name`'s member ID (0 if no member
+// has that name) and the cluster ID over all of them.
+struct BootstrapIds {
+  uint64_t member_id = 0;
+  uint64_t cluster_id = 0;
+};
+BootstrapIds IdsOf(const std::vector<Member>& members, std::string_view name);
 
 // A member ID as etcd prints it: lowercase hex without leading zeros.
 std::string FormatId(uint64_t id);

@@ -103,13 +103,10 @@ absl::Status Server::DecideIdentity(bool* bootstrap) {
   }
   KEEL_ASSIGN_OR_RETURN(std::vector<Member> initial_members,
                         BootstrapMembers(config_));
-  std::vector<uint64_t> ids;
-  for (const Member& m : initial_members) {
-    ids.push_back(m.id);
-    if (m.name == config_.name) id_ = m.id;
-  }
-  KEEL_ASSERT(id_ != 0);
-  cluster_id_ = ComputeClusterId(ids);
+  const BootstrapIds ids = IdsOf(initial_members, config_.name);
+  KEEL_ASSERT(ids.member_id != 0);
+  id_ = ids.member_id;
+  cluster_id_ = ids.cluster_id;
   *bootstrap = true;
   return absl::OkStatus();
 }
@@ -136,22 +133,16 @@ absl::Status Server::CheckStoredIdentity() {
   }
   auto flag_members = BootstrapMembers(config_);
   if (!flag_members.ok()) return absl::OkStatus();  // Validate() checked them
-  uint64_t flag_id = 0;
-  std::vector<uint64_t> ids;
-  for (const Member& m : *flag_members) {
-    ids.push_back(m.id);
-    if (m.name == config_.name) flag_id = m.id;
-  }
-  const uint64_t flag_cluster_id = ComputeClusterId(ids);
-  if (flag_id != id_ || flag_cluster_id != cluster_id_) {
+  const BootstrapIds flag_ids = IdsOf(*flag_members, config_.name);
+  if (flag_ids.member_id != id_ || flag_ids.cluster_id != cluster_id_) {
     env_.log().Warn(
         "ignoring --initial-cluster and --initial-cluster-token: the data dir "
         "already holds a member, which they would not have bootstrapped",
         {{"data-dir", config_.DataDir()},
          {"local-member-id", FormatId(id_)},
          {"cluster-id", FormatId(cluster_id_)},
-         {"flags-member-id", FormatId(flag_id)},
-         {"flags-cluster-id", FormatId(flag_cluster_id)}});
+         {"flags-member-id", FormatId(flag_ids.member_id)},
+         {"flags-cluster-id", FormatId(flag_ids.cluster_id)}});
   }
   return absl::OkStatus();
 }
@@ -276,13 +267,8 @@ absl::Status Server::Bootstrap() {
   KEEL_ASSIGN_OR_RETURN(bootstrap_members_, BootstrapMembers(config_));
   // A member whose identity was recorded but whose log stayed empty
   // bootstraps again, from today's flags: they must still make it.
-  std::vector<uint64_t> ids;
-  bool found = false;
-  for (const Member& m : bootstrap_members_) {
-    ids.push_back(m.id);
-    found = found || (m.id == id_ && m.name == config_.name);
-  }
-  if (!found || ComputeClusterId(ids) != cluster_id_) {
+  const BootstrapIds ids = IdsOf(bootstrap_members_, config_.name);
+  if (ids.member_id != id_ || ids.cluster_id != cluster_id_) {
     return absl::FailedPreconditionError(StrCat(
         "--data-dir ", config_.DataDir(), " was bootstrapped as member ",
         FormatId(id_), " of cluster ", FormatId(cluster_id_),

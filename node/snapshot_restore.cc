@@ -76,14 +76,8 @@ Task<absl::StatusOr<RestoreResult>> RestoreSnapshot(Env& env, RestoreOptions opt
     }
   }
   KEEL_CO_ASSIGN_OR_RETURN(std::vector<Member> members, BootstrapMembers(config));
-  std::vector<uint64_t> ids;
-  uint64_t member_id = 0;
-  for (const Member& m : members) {
-    ids.push_back(m.id);
-    if (m.name == config.name) member_id = m.id;
-  }
+  const auto [member_id, cluster_id] = IdsOf(members, config.name);
   KEEL_ASSERT(member_id != 0);
-  const uint64_t cluster_id = ComputeClusterId(ids);
   const std::string member_dir = JoinPath(data_dir, "member");
 
   absl::StatusOr<RestoreResult> result = absl::UnknownError("unfinished");
@@ -107,7 +101,7 @@ Task<absl::StatusOr<RestoreResult>> RestoreSnapshot(Env& env, RestoreOptions opt
     // The new log starts at a raft snapshot of the key space: the same
     // index and term on every member restored from this file.
     raftpb::ConfState conf_state;
-    for (uint64_t id : ids) conf_state.add_voters(id);
+    for (const Member& m : members) conf_state.add_voters(m.id);
     store::WalOptions wal_options;
     wal_options.dir = config.WalDir();
     auto wal = co_await store::WalStorage::Create(
