@@ -5,7 +5,6 @@
 
 #include <utility>
 
-#include "net/peer_format.h"
 #include "node/errors.h"
 #include "node/membership.h"
 #include "node/snapshot_io.h"
@@ -15,8 +14,6 @@
 #include "runtime/strings.h"
 
 namespace keel::node {
-
-static_assert(kMaxSnapshotChunkBytes == net::peer::kMaxSnapshotChunkBytes);
 
 Server::Server(Env& env, ServerConfig config, StorageOptions storage)
     : env_(env),

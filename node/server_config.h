@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "net/peer_format.h"
 
 namespace keel::node {
 
@@ -89,7 +90,7 @@ struct ServerConfig {
   // Snapshot data per chunk frame on the peer transport (no flag; keel-sim
   // shrinks it so snapshots travel in many chunks). At most
   // kMaxSnapshotChunkBytes, what a receiver accepts.
-  uint64_t snapshot_chunk_bytes = 1u << 20;
+  uint64_t snapshot_chunk_bytes = net::peer::kSnapshotChunkBytes;
   bool unsafe_no_fsync = false;
   bool force_new_cluster = false;
 
@@ -114,9 +115,8 @@ inline constexpr int64_t kDefaultQuotaBytes = int64_t{2} * 1024 * 1024 * 1024;
 // etcd refuses quotas above this.
 inline constexpr int64_t kMaxQuotaBytes = int64_t{8} * 1024 * 1024 * 1024;
 
-// The largest snapshot chunk a member accepts (net/peer_format.h's
-// kMaxSnapshotChunkBytes; node/server.cc asserts they agree).
-inline constexpr uint64_t kMaxSnapshotChunkBytes = 4u << 20;
+// The largest snapshot chunk a member accepts (the peer transport's bound).
+inline constexpr uint64_t kMaxSnapshotChunkBytes = net::peer::kMaxSnapshotChunkBytes;
 
 // A URL as etcd accepts them for members: scheme http or https, host, port.
 struct Url {
