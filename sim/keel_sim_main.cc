@@ -219,19 +219,12 @@ double WallSeconds(std::chrono::steady_clock::time_point since) {
 // know its own wall time: everything in it is simulated.)
 std::string PerWallSecond(const std::string& summary, const std::string& name,
                           double wall) {
-  const std::string key = name + "=";
-  for (size_t at = summary.find(key); at != std::string::npos;
-       at = summary.find(key, at + 1)) {
-    if (at != 0 && summary[at - 1] != ' ') continue;
-    const char* digits = summary.c_str() + at + key.size();
-    if (*digits < '0' || *digits > '9') return "";
-    const double n = static_cast<double>(std::strtoull(digits, nullptr, 10));
-    char buf[64];
-    std::snprintf(buf, sizeof(buf), " %s_per_wall_s=%.0f", name.c_str(),
-                  wall > 0 ? n / wall : 0.0);
-    return buf;
-  }
-  return "";
+  const std::optional<uint64_t> n = SummaryFigure(summary, name);
+  if (!n.has_value()) return "";
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), " %s_per_wall_s=%.0f", name.c_str(),
+                wall > 0 ? static_cast<double>(*n) / wall : 0.0);
+  return buf;
 }
 
 std::string Seconds(Duration d) {

@@ -135,6 +135,23 @@ absl::StatusOr<Duration> ParseDuration(std::string_view text) {
   return Duration(absl::ToInt64Nanoseconds(parsed));
 }
 
+std::optional<uint64_t> SummaryFigure(std::string_view summary, std::string_view name) {
+  size_t at = 0;
+  while (at < summary.size()) {
+    size_t end = summary.find(' ', at);
+    if (end == std::string_view::npos) end = summary.size();
+    const std::string_view field = summary.substr(at, end - at);
+    if (field.size() > name.size() && field.substr(0, name.size()) == name &&
+        field[name.size()] == '=') {
+      uint64_t value = 0;
+      if (!ParseInt(field.substr(name.size() + 1), &value)) return std::nullopt;
+      return value;
+    }
+    at = end + 1;
+  }
+  return std::nullopt;
+}
+
 std::string ReplayFlags(const ScenarioInfo& info,
                         const ScenarioOptions& resolved) {
   std::string flags =

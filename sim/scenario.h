@@ -166,6 +166,11 @@ std::string ReplayFlags(const ScenarioInfo& info,
 // The resolved options that run `plan` (its header, and the plan).
 ScenarioOptions OptionsFromPlan(const Plan& plan);
 
+// The whole-number figure `name`=N of a summary line ("acked=1234
+// crashes=5"); nullopt if the line has no such figure or it is not a whole
+// number.
+std::optional<uint64_t> SummaryFigure(std::string_view summary, std::string_view name);
+
 // "30s", "1500ms", "250us", "7ns": the shortest exact form.
 std::string FormatDuration(Duration d);
 // Parses "30s", "1.5m", "500ms", ... (absl::ParseDuration's forms) or a

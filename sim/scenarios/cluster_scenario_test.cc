@@ -9,7 +9,7 @@
 // chunks under faults, which the members install.
 #include <algorithm>
 #include <cstdio>
-#include <cstdlib>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -95,15 +95,8 @@ TEST(ClusterScenarioTest, AProgressNotificationAheadOfItsEventsIsCaught) {
 
 // The figure `name`=N in a run's summary line, or -1 if absent.
 int64_t Figure(const std::string& summary, const std::string& name) {
-  const std::string key = name + "=";
-  size_t at = 0;
-  while ((at = summary.find(key, at)) != std::string::npos) {
-    if (at == 0 || summary[at - 1] == ' ') {
-      return std::strtoll(summary.c_str() + at + key.size(), nullptr, 10);
-    }
-    at += key.size();
-  }
-  return -1;
+  const std::optional<uint64_t> value = SummaryFigure(summary, name);
+  return value.has_value() ? static_cast<int64_t>(*value) : -1;
 }
 
 // Some seeds draw snapshot chunks of a few KiB (and a small snapshot

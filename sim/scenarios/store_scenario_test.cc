@@ -2,6 +2,7 @@
 // supported fault; the deliberate defect (counting a batch as synced before
 // its fsync returns) is caught within a short sweep; a run is a function of
 // its seed.
+#include <optional>
 #include <set>
 #include <string>
 
@@ -27,9 +28,9 @@ ScenarioResult RunStore(uint64_t seed, bool inject_bug = false,
 
 // The figure `name`=N in a run's summary.
 uint64_t Figure(const std::string& summary, const std::string& name) {
-  const size_t at = summary.find(" " + name + "=");
-  KEEL_ASSERT(at != std::string::npos);
-  return std::stoull(summary.substr(at + name.size() + 2));
+  const std::optional<uint64_t> value = SummaryFigure(summary, name);
+  KEEL_ASSERT(value.has_value());
+  return *value;
 }
 
 TEST(StoreScenarioTest, ASweepWithEveryFaultPasses) {
