@@ -1,14 +1,15 @@
 """SIGKILL of the leader and restarts of a three-member cluster, through etcdctl.
 
 The same scenario runs on keel (what is tested) and on etcd 3.4 (the
-reference: if etcd fails a bound here, the bound is wrong, not keel). A
+reference: if etcd loses a write here, the check is wrong, not keel). A
 writer thread runs `etcdctl put` with all three endpoints in a loop and
 records which writes were acknowledged. The test then
 
   1. SIGKILLs the leader and measures how long the two survivors take to
      agree on a new leader (polling `endpoint status`), and how long until
-     the writer's next acknowledged write; the issue asks for a new leader
-     within two election timeouts;
+     the writer's next acknowledged write; the issue asks keel for a new
+     leader within two election timeouts (etcd's figure is only reported:
+     CI once saw etcd 3.4 take 2.85 s with a 1 s election timeout);
   2. checks every acknowledged write is readable, with its value, and no
      write that was never sent appears;
   3. restarts the killed member and checks it catches up to the same data;
@@ -94,6 +95,8 @@ class FailoverBase:
     """Mixed into a TestCase with FLAVOR set to 'keel' or 'etcd'."""
 
     FLAVOR = None
+    # Whether the two-election-timeout bound is asserted, or only reported.
+    ELECTION_BOUND_ASSERTED = None
 
     @classmethod
     def setUpClass(cls):
@@ -233,9 +236,10 @@ class FailoverBase:
                     f"election timeout {ELECTION_MS} ms); first acknowledged write after "
                     f"{first_write_s * 1000:.0f} ms; {failed} puts failed meanwhile {errors}; "
                     f"{len(self.writer.acked)} acknowledged in all")
-        self.assertLessEqual(elected_s, 2 * ELECTION_MS / 1000 + MEASUREMENT_ALLOWANCE_S,
-                             f"{self.FLAVOR}: new leader took {elected_s:.2f} s, more than "
-                             f"two election timeouts")
+        if self.ELECTION_BOUND_ASSERTED:
+            self.assertLessEqual(elected_s, 2 * ELECTION_MS / 1000 + MEASUREMENT_ALLOWANCE_S,
+                                 f"{self.FLAVOR}: new leader took {elected_s:.2f} s, more "
+                                 f"than two election timeouts\n{c.logs()}")
 
         revision, kvs = self.read_all(members=survivors)
         self.check_acknowledged_writes(kvs, "after the leader was killed")
@@ -289,10 +293,14 @@ class FailoverBase:
 
 class KeelFailoverTest(FailoverBase, unittest.TestCase):
     FLAVOR = "keel"
+    ELECTION_BOUND_ASSERTED = True
 
 
 class EtcdFailoverTest(FailoverBase, unittest.TestCase):
     FLAVOR = "etcd"
+    # The bound is the issue's demand on keel. etcd 3.4 is the reference for
+    # the data checks; its election time is printed beside keel's.
+    ELECTION_BOUND_ASSERTED = False
 
 
 if __name__ == "__main__":
