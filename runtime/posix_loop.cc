@@ -10,6 +10,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <climits>
 
@@ -189,20 +190,44 @@ bool PosixLoop::RunUntil(absl::FunctionRef<bool()> done, Duration timeout) {
   return true;
 }
 
-int PosixLoop::WaitTimeoutMs(TimePoint wait_limit) const {
+std::optional<Duration> PosixLoop::WaitTimeout(TimePoint wait_limit) const {
   if (executor_.has_ready() || posted_pending_ || stop_requested_.load()) {
-    return 0;
+    return Duration::zero();
   }
   TimePoint deadline = wait_limit;
   if (auto next = executor_.NextDeadline(); next && *next < deadline) {
     deadline = *next;
   }
-  if (deadline == TimePoint::max()) return -1;
+  if (deadline == TimePoint::max()) return std::nullopt;
   const Duration left = deadline - Now();
-  if (left <= Duration::zero()) return 0;
-  // Round up: waking a little late fires the timer; early would spin.
-  const int64_t ms = (left.count() + 999'999) / 1'000'000;
-  return ms > INT_MAX ? INT_MAX : static_cast<int>(ms);
+  return left <= Duration::zero() ? Duration::zero() : left;
+}
+
+int PosixLoop::Wait(epoll_event* events, int max_events,
+                    std::optional<Duration> timeout) {
+  // A timer fires when the wait ends: waking to the millisecond made every
+  // timer up to a millisecond late (plus the kernel's slack), enough for a
+  // client's own deadline to beat a server's answer to an expired call.
+  static std::atomic<bool> pwait2_missing{false};
+  if (!pwait2_missing.load(std::memory_order_relaxed)) {
+    timespec ts{};
+    if (timeout.has_value()) {
+      const int64_t ns = timeout->count();
+      ts.tv_sec = ns / 1'000'000'000;
+      ts.tv_nsec = ns % 1'000'000'000;
+    }
+    const int n = epoll_pwait2(epoll_fd_, events, max_events,
+                               timeout.has_value() ? &ts : nullptr, nullptr);
+    if (n >= 0 || errno != ENOSYS) return n;
+    pwait2_missing.store(true, std::memory_order_relaxed);
+  }
+  int ms = -1;
+  if (timeout.has_value()) {
+    // Round up: waking a little late fires the timer; early would spin.
+    const int64_t rounded = (timeout->count() + 999'999) / 1'000'000;
+    ms = rounded > INT_MAX ? INT_MAX : static_cast<int>(rounded);
+  }
+  return epoll_wait(epoll_fd_, events, max_events, ms);
 }
 
 void PosixLoop::RunOnce(TimePoint wait_limit) {
@@ -211,8 +236,7 @@ void PosixLoop::RunOnce(TimePoint wait_limit) {
   // was runnable has run and the caller's condition is up to date. With
   // work already ready (a fresh Spawn) the wait is a poll.
   epoll_event events[kMaxEventsPerTurn];
-  const int n = epoll_wait(epoll_fd_, events, kMaxEventsPerTurn,
-                           WaitTimeoutMs(wait_limit));
+  const int n = Wait(events, kMaxEventsPerTurn, WaitTimeout(wait_limit));
   KEEL_ASSERT_MSG(n >= 0 || errno == EINTR, "epoll_wait failed");
   // Sources only schedule wakeups and set flags here, so none of them can
   // be destroyed before its turn in this batch.

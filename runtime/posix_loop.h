@@ -39,6 +39,8 @@
 #include "runtime/task.h"
 #include "runtime/time.h"
 
+struct epoll_event;
+
 namespace keel {
 
 // Monotonic time since the first call in this process (CLOCK_MONOTONIC via
@@ -200,7 +202,12 @@ class PosixLoop {
   // (not at all if something is ready), dispatch the events, run posted
   // callbacks, ready coroutines and due timers.
   void RunOnce(TimePoint wait_limit);
-  int WaitTimeoutMs(TimePoint wait_limit) const;
+  // How long the next wait may block: until the earlier of `wait_limit`
+  // and the next timer; zero when work is ready; nullopt for no limit.
+  std::optional<Duration> WaitTimeout(TimePoint wait_limit) const;
+  // epoll_wait with a timeout to the nanosecond (epoll_pwait2, Linux 5.11),
+  // falling back to whole milliseconds, rounded up, where the kernel lacks it.
+  int Wait(epoll_event* events, int max_events, std::optional<Duration> timeout);
   void RunPosted();
 
   absl::Status Add(int fd, uint32_t events, EpollSource* source);
