@@ -301,6 +301,43 @@ TEST_F(GrpcEndToEndTest, ClientDeadlineEndsTheCallAndTheHandler) {
   EXPECT_EQ(sleep_handlers_done_, 0);
 }
 
+TEST_F(GrpcEndToEndTest, AHandlerCanNameWhatItsDeadlineAnswers) {
+  // etcd answers a write whose context expired with its own error, which
+  // clients match on; grpc-go would say "context deadline exceeded".
+  int asked = 0;
+  grpc_.RegisterUnary("/test.Echo/Stuck",
+                      [this, &asked](CallContext& ctx, std::string request)
+                          -> Task<absl::StatusOr<std::string>> {
+                        DestructionCounter counter{&sleep_handlers_gone_};
+                        ctx.deadline_status = [this, &asked] {
+                          asked++;
+                          EXPECT_EQ(clock_.Now(), TimePoint() + Milliseconds(250));
+                          return absl::UnavailableError("etcdserver: request timed out");
+                        };
+                        co_await clock_.Sleep(Seconds(60));
+                        co_return request;
+                      });
+  Start();
+  absl::Status status;
+  SpawnClient([](GrpcEndToEndTest* t, absl::Status* status) -> Task<void> {
+    std::unique_ptr<GrpcChannel> channel = co_await t->Dial();
+    CallOptions options;
+    options.timeout = Milliseconds(250);
+    // A stream, so that only the server's deadline can end the call.
+    absl::StatusOr<std::unique_ptr<ClientStream>> stream =
+        channel->OpenStream("/test.Echo/Stuck", options);
+    KEEL_ASSERT(stream.ok());
+    KEEL_ASSERT((co_await (*stream)->Write("x")).ok());
+    (*stream)->CloseSend();
+    *status = co_await (*stream)->Finish();
+  }(this, &status));
+  Run();
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(status.message(), "etcdserver: request timed out");
+  EXPECT_EQ(asked, 1);
+  EXPECT_EQ(sleep_handlers_gone_, 1) << "the handler was destroyed";
+}
+
 TEST_F(GrpcEndToEndTest, ServerEnforcesGrpcTimeout) {
   RegisterEcho();
   Start();

@@ -18,7 +18,8 @@
 // Cancellation: if the client resets the stream, the connection is lost, or
 // the call's deadline (grpc-timeout) passes, the handler's coroutine frame is
 // destroyed where it is suspended (keel's cancellation); on a deadline the
-// client is told DEADLINE_EXCEEDED "context deadline exceeded". Handlers
+// client is told DEADLINE_EXCEEDED "context deadline exceeded" (or what the
+// handler put in CallContext::deadline_status). Handlers
 // therefore keep their state in RAII objects. The CallContext and ServerStream
 // references stay valid for the handler's whole life.
 //
@@ -61,6 +62,13 @@ struct CallContext {
   Metadata metadata;
   // From grpc-timeout; the handler is cut off when it passes.
   std::optional<TimePoint> deadline;
+  // What the client is told when the deadline cuts the handler off, asked
+  // at that moment; unset means DEADLINE_EXCEEDED "context deadline
+  // exceeded", grpc-go's text. A handler sets it when its service answers
+  // an expired context with errors of its own (etcd's writes say
+  // "etcdserver: request timed out..."). It must not refer to the
+  // handler's frame, which is gone by then.
+  std::function<absl::Status()> deadline_status;
 
   // The first value of metadata `key` (lowercase), e.g. "hasleader",
   // "authorization", "client-api-version"; nullopt if absent.

@@ -452,9 +452,13 @@ Task<void> Http2ServerSession::RunCall(Call* call) {
     const Duration remaining = *call->context_.deadline - clock_.Now();
     std::optional<absl::Status> result =
         co_await clock_.WithTimeout(remaining, RunHandler(call));
-    status = result.has_value()
-                 ? std::move(*result)
-                 : absl::DeadlineExceededError("context deadline exceeded");
+    if (result.has_value()) {
+      status = std::move(*result);
+    } else if (call->context_.deadline_status) {
+      status = call->context_.deadline_status();
+    } else {
+      status = absl::DeadlineExceededError("context deadline exceeded");
+    }
   } else {
     status = co_await RunHandler(call);
   }

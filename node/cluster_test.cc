@@ -179,6 +179,130 @@ TEST_F(ClusterTest, KillingTheLeaderElectsAnotherThatKeepsAcknowledgedWrites) {
   EXPECT_EQ((*got_after)->kvs_size(), 1);
 }
 
+// A write that times out says why, with etcd's texts (clients match them).
+// These writes are lost on their way to the leader: a proposal forwarded by
+// a follower is not retried, so each waits out the 7 s request timeout.
+class WriteTimeoutTest : public ClusterTest {
+ protected:
+  int FollowerIndex() {
+    for (int i = 0; i < kMembers; i++) {
+      if (servers_[i] != nullptr && !servers_[i]->is_leader()) return i;
+    }
+    return -1;
+  }
+  int LeaderIndex() {
+    for (int i = 0; i < kMembers; i++) {
+      if (servers_[i] != nullptr && servers_[i]->is_leader()) return i;
+    }
+    return -1;
+  }
+  void Kill(int i) {
+    machines_[i]->Kill();
+    servers_[i] = nullptr;
+  }
+};
+
+TEST_F(WriteTimeoutTest, LostWithTheLeaderItNamesThePreviousLeaderFailure) {
+  ASSERT_TRUE(WaitForLeader());
+  world_.RunFor(Seconds(3));  // the leader was elected well before the write
+  const int follower = FollowerIndex();
+  Kill(LeaderIndex());
+  const TimePoint start = world_.clock().Now();
+  auto put = Run(servers_[follower]->Put(PutOf("k", "v")));
+  ASSERT_TRUE(put.has_value());
+  EXPECT_EQ(put->status(), MakeError(EtcdError::kTimeoutDueToLeaderFail));
+  EXPECT_EQ(world_.clock().Now() - start, servers_[follower]->request_timeout());
+  EXPECT_NE(Leader(), nullptr) << "a new leader was elected meanwhile";
+}
+
+TEST_F(WriteTimeoutTest, HandedToALeaderThatIsThenLostItIsAPlainTimeout) {
+  ASSERT_TRUE(WaitForLeader());
+  world_.RunFor(Seconds(3));
+  const int survivor = FollowerIndex();
+  for (int i = 0; i < kMembers; i++) {
+    if (i != survivor) Kill(i);
+  }
+  // The survivor still names the old leader and forwards the write to it.
+  ASSERT_NE(servers_[survivor]->leader(), 0u);
+  auto put = Run(servers_[survivor]->Put(PutOf("k", "v")));
+  ASSERT_TRUE(put.has_value());
+  EXPECT_EQ(put->status(), MakeError(EtcdError::kTimeout));
+  EXPECT_EQ(servers_[survivor]->leader(), 0u);
+}
+
+TEST_F(WriteTimeoutTest, MadeWithoutALeaderItNeverReachedRaftAndSaysSo) {
+  ASSERT_TRUE(WaitForLeader());
+  world_.RunFor(Seconds(3));
+  const int survivor = FollowerIndex();
+  for (int i = 0; i < kMembers; i++) {
+    if (i != survivor) Kill(i);
+  }
+  ASSERT_TRUE(world_.RunUntil([&] { return servers_[survivor]->leader() == 0; },
+                              Seconds(5)));
+  auto put = Run(servers_[survivor]->Put(PutOf("k", "v")));
+  ASSERT_TRUE(put.has_value());
+  EXPECT_EQ(put->status(), absl::DeadlineExceededError("context deadline exceeded"));
+}
+
+TEST_F(WriteTimeoutTest, AWriteItsCallerGaveUpOnIsWithdrawnBeforeItReachesRaft) {
+  ASSERT_TRUE(WaitForLeader());
+  world_.RunFor(Seconds(3));  // every member has heard from the leader
+  const int survivor = FollowerIndex();
+  // Cut off (for less than the network's 5 s connection reset, so its peer
+  // connections stay up), the member soon knows no leader.
+  world_.net().Isolate(machines_[survivor]->host());
+  ASSERT_TRUE(world_.RunUntil([&] { return servers_[survivor]->leader() == 0; },
+                              Seconds(3)));
+  // The caller waits in a process of its own, which then goes away (as a
+  // gRPC handler does when its deadline passes): raft never saw the write.
+  Process caller(world_.executor(), "caller");
+  caller.Spawn([](Server* s) -> Task<void> {
+    (void)co_await s->Put(PutOf("abandoned", "v"));
+  }(servers_[survivor]));
+  world_.RunFor(Milliseconds(200));
+  caller.Kill();
+  world_.net().HealAll();
+  // Long enough for the member to hear from the leader again and to have
+  // proposed the write, were it still queued (it retries on every tick).
+  ASSERT_TRUE(world_.RunUntil([&] { return servers_[survivor]->leader() != 0; },
+                              Seconds(3)));
+  world_.RunFor(Seconds(1));
+  Server* leader = Leader();
+  auto put = Run(leader->Put(PutOf("after", "v")));
+  ASSERT_TRUE(put.has_value() && put->ok());
+  etcdserverpb::RangeRequest get;
+  get.set_key("abandoned");
+  auto got = Run(leader->Range(get));
+  ASSERT_TRUE(got.has_value() && got->ok());
+  EXPECT_EQ((*got)->kvs_size(), 0);
+}
+
+TEST_F(WriteTimeoutTest, LostWithTheConnectionToTheLeaderItNamesTheConnection) {
+  ASSERT_TRUE(WaitForLeader());
+  world_.RunFor(Seconds(3));
+  const int follower = FollowerIndex();
+  const int leader = LeaderIndex();
+  const std::string from = machines_[follower]->host();
+  const std::string to = machines_[leader]->host();
+  // Every segment from the follower to the leader resets its connection:
+  // the forwarded proposal is lost with it. 300 ms later the link is good
+  // again and the follower reconnects, well within an election timeout, so
+  // the leader never changes.
+  sim::LinkOptions resetting;  // the default link, as this world uses
+  resetting.reset_probability = 1;
+  world_.net().SetLink(from, to, resetting);
+  std::optional<absl::StatusOr<etcdserverpb::PutResponse>> put;
+  client_.Spawn([](Server* s, decltype(put)* out) -> Task<void> {
+    out->emplace(co_await s->Put(PutOf("k", "v")));
+  }(servers_[follower], &put));
+  world_.RunFor(Milliseconds(300));
+  world_.net().SetLink(from, to, sim::LinkOptions{});
+  ASSERT_TRUE(world_.RunUntil([&] { return put.has_value(); }, Seconds(30)));
+  EXPECT_EQ(put->status(), MakeError(EtcdError::kTimeoutDueToConnectionLost));
+  EXPECT_EQ(servers_[leader], Leader()) << "the leader stayed";
+  EXPECT_TRUE(servers_[follower]->transport()->status(servers_[leader]->id()).active);
+}
+
 // Raft's byte bound per follower, as the server configures it: while a
 // follower is clogged (nothing reaches it or comes back), the leader keeps
 // streaming appends to it until the bytes in flight reach

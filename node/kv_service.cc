@@ -13,6 +13,27 @@ absl::Status CheckLeaderRequirement(const net::CallContext& context,
   return absl::OkStatus();
 }
 
+void AnswerDeadlineAsProposalTimeout(net::CallContext& context, Server& server) {
+  const TimePoint start = server.env().clock().Now();
+  context.deadline_status = [&server, start] { return server.ProposalTimeout(start); };
+}
+
+namespace {
+
+// Whether a txn writes, in either branch or a nested txn (a txn of reads is
+// served without a proposal).
+bool TxnWrites(const etcdserverpb::TxnRequest& txn) {
+  for (const auto* branch : {&txn.success(), &txn.failure()}) {
+    for (const etcdserverpb::RequestOp& op : *branch) {
+      if (op.has_request_put() || op.has_request_delete_range()) return true;
+      if (op.has_request_txn() && TxnWrites(op.request_txn())) return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
 void RegisterKvService(net::GrpcServer& grpc, Server& server) {
   using namespace etcdserverpb;
   grpc.AddUnary<RangeRequest, RangeResponse>(
@@ -29,6 +50,7 @@ void RegisterKvService(net::GrpcServer& grpc, Server& server) {
                 PutRequest request) -> Task<absl::StatusOr<PutResponse>> {
         absl::Status leader = CheckLeaderRequirement(ctx, server);
         if (!leader.ok()) co_return leader;
+        AnswerDeadlineAsProposalTimeout(ctx, server);
         co_return co_await server.Put(std::move(request));
       });
   grpc.AddUnary<DeleteRangeRequest, DeleteRangeResponse>(
@@ -37,6 +59,7 @@ void RegisterKvService(net::GrpcServer& grpc, Server& server) {
           -> Task<absl::StatusOr<DeleteRangeResponse>> {
         absl::Status leader = CheckLeaderRequirement(ctx, server);
         if (!leader.ok()) co_return leader;
+        AnswerDeadlineAsProposalTimeout(ctx, server);
         co_return co_await server.DeleteRange(std::move(request));
       });
   grpc.AddUnary<TxnRequest, TxnResponse>(
@@ -45,6 +68,7 @@ void RegisterKvService(net::GrpcServer& grpc, Server& server) {
                 TxnRequest request) -> Task<absl::StatusOr<TxnResponse>> {
         absl::Status leader = CheckLeaderRequirement(ctx, server);
         if (!leader.ok()) co_return leader;
+        if (TxnWrites(request)) AnswerDeadlineAsProposalTimeout(ctx, server);
         co_return co_await server.Txn(std::move(request));
       });
   grpc.AddUnary<CompactionRequest, CompactionResponse>(
@@ -53,6 +77,7 @@ void RegisterKvService(net::GrpcServer& grpc, Server& server) {
           -> Task<absl::StatusOr<CompactionResponse>> {
         absl::Status leader = CheckLeaderRequirement(ctx, server);
         if (!leader.ok()) co_return leader;
+        AnswerDeadlineAsProposalTimeout(ctx, server);
         co_return co_await server.Compact(std::move(request));
       });
 }

@@ -92,14 +92,16 @@ LeaseService::LeaseService(Server& server) : server_(server) {}
 LeaseService::~LeaseService() = default;
 
 Task<absl::StatusOr<etcdserverpb::LeaseGrantResponse>> LeaseService::Grant(
-    const net::CallContext& context, etcdserverpb::LeaseGrantRequest request) {
+    net::CallContext& context, etcdserverpb::LeaseGrantRequest request) {
   KEEL_CO_RETURN_IF_ERROR(CheckLeaderRequirement(context, server_));
+  AnswerDeadlineAsProposalTimeout(context, server_);
   co_return co_await server_.LeaseGrant(std::move(request));
 }
 
 Task<absl::StatusOr<etcdserverpb::LeaseRevokeResponse>> LeaseService::Revoke(
-    const net::CallContext& context, etcdserverpb::LeaseRevokeRequest request) {
+    net::CallContext& context, etcdserverpb::LeaseRevokeRequest request) {
   KEEL_CO_RETURN_IF_ERROR(CheckLeaderRequirement(context, server_));
+  AnswerDeadlineAsProposalTimeout(context, server_);
   co_return co_await server_.LeaseRevoke(std::move(request));
 }
 

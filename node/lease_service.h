@@ -51,9 +51,9 @@ class LeaseService {
 
   // The RPCs. Each checks `hasleader` first. Suspend.
   Task<absl::StatusOr<etcdserverpb::LeaseGrantResponse>> Grant(
-      const net::CallContext& context, etcdserverpb::LeaseGrantRequest request);
+      net::CallContext& context, etcdserverpb::LeaseGrantRequest request);
   Task<absl::StatusOr<etcdserverpb::LeaseRevokeResponse>> Revoke(
-      const net::CallContext& context, etcdserverpb::LeaseRevokeRequest request);
+      net::CallContext& context, etcdserverpb::LeaseRevokeRequest request);
   // Serves one keepalive stream until the client half-closes (OK), a read
   // or write fails (that status) or a renewal fails with something other
   // than a missing lease (that error, ending the stream as etcd does).

@@ -118,9 +118,23 @@ class Server {
       etcdserverpb::CompactionRequest request);
 
   // Proposes `request` through raft and waits for it to be applied here.
-  // Errors: kRequestTooLarge, kTooManyRequests, kTimeout, kStopped, or the
-  // request's own error from the applier.
+  // Errors: kRequestTooLarge, kTooManyRequests, kStopped, a timeout as
+  // ProposalTimeout names it, or the request's own error from the applier.
   Task<ApplyResult> Propose(internal::InternalRaftRequest request);
+
+  // What a proposal made at `start` that timed out reports, as etcd tells
+  // its causes apart (clients match the text):
+  //  - DeadlineExceeded "context deadline exceeded" if this member has
+  //    known no leader since `start`: the proposal never reached raft (etcd's
+  //    raft takes no proposal without a leader);
+  //  - kTimeoutDueToLeaderFail if a leader was elected after `start` and at
+  //    most two election timeouts before it (the old leader likely took the
+  //    proposal down with it);
+  //  - kTimeoutDueToConnectionLost if the connection to the leader (on the
+  //    leader: to a quorum) was not up the whole time since `start`;
+  //  - else kTimeout.
+  // The gRPC deadline of a write reports this too.
+  absl::Status ProposalTimeout(TimePoint start) const;
 
   // Waits until this member has applied everything committed before the
   // call (ReadIndex). kTimeout if leadership cannot be confirmed in time.
@@ -358,6 +372,11 @@ class Server {
 
   // Raft state mirrored for readers.
   uint64_t leader_ = 0;
+  // When this member last saw a leader elected (etcd's leadElectedTime).
+  std::optional<TimePoint> leader_elected_at_;
+  // Since when this member has known no leader (meaningful while leader_ is
+  // 0; the epoch until a first leader).
+  TimePoint leaderless_since_{};
   uint64_t term_ = 0;
   uint64_t commit_index_ = 0;
   WaitQueue leader_changed_;

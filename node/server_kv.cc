@@ -34,11 +34,42 @@ Task<ApplyResult> Server::Propose(internal::InternalRaftRequest request) {
   }
   Waiter waiter(waiters_, id);
   const Duration timeout = request_timeout();
-  proposals_.push_back(Proposal{id, std::move(data), env_.clock().Now() + timeout});
+  const TimePoint start = env_.clock().Now();
+  proposals_.push_back(Proposal{id, std::move(data), start + timeout});
   work_.Set();
   const bool answered = co_await env_.clock().WithTimeout(timeout, waiter.Wait());
-  if (!answered) co_return ApplyResult{MakeError(EtcdError::kTimeout)};
+  if (!answered) co_return ApplyResult{ProposalTimeout(start)};
   co_return std::move(waiter.result());
+}
+
+absl::Status Server::ProposalTimeout(TimePoint start) const {
+  if (leader_ == 0 && leaderless_since_ <= start) {
+    return absl::DeadlineExceededError("context deadline exceeded");
+  }
+  if (leader_elected_at_.has_value() && start < *leader_elected_at_ &&
+      start > *leader_elected_at_ - Milliseconds(2 * config_.election_timeout_ms)) {
+    return MakeError(EtcdError::kTimeoutDueToLeaderFail);
+  }
+  auto connected_since_start = [&](uint64_t peer) {
+    const net::PeerStatus status = transport_->status(peer);
+    return status.active && status.active_since <= start;
+  };
+  if (leader_ != 0 && transport_ != nullptr) {
+    if (leader_ == id_) {
+      // Counting every member, this one included, as etcd does.
+      const auto& members = members_->members();
+      size_t connected = 0;
+      for (const auto& [member_id, member] : members) {
+        if (member_id == id_ || connected_since_start(member_id)) connected++;
+      }
+      if (connected < members.size() / 2 + 1) {
+        return MakeError(EtcdError::kTimeoutDueToConnectionLost);
+      }
+    } else if (!connected_since_start(leader_)) {
+      return MakeError(EtcdError::kTimeoutDueToConnectionLost);
+    }
+  }
+  return MakeError(EtcdError::kTimeout);
 }
 
 template <typename Response>

@@ -84,8 +84,13 @@ void Server::FeedRaft() {
   while (!proposals_.empty()) {
     Proposal proposal = std::move(proposals_.front());
     proposals_.pop_front();
+    // A caller that gave up (its gRPC deadline passed, or it went away) has
+    // its proposal withdrawn, as etcd's waits on the caller's context.
+    if (!waiters_.Waiting(proposal.id)) continue;
     if (proposal.deadline <= now) {
-      waiters_.Deliver(proposal.id, ApplyResult{MakeError(EtcdError::kTimeout)});
+      // Still queued: raft never took it.
+      waiters_.Deliver(proposal.id,
+                       ApplyResult{absl::DeadlineExceededError("context deadline exceeded")});
       continue;
     }
     absl::Status status = raw_->Propose(proposal.data);
@@ -127,6 +132,11 @@ Task<absl::Status> Server::HandleReady(raft::Ready ready) {
                                          {"leader", FormatId(lead)},
                                          {"term", raw_->Status().hard_state.term()}});
       leader_ = lead;
+      if (lead != 0) {
+        leader_elected_at_ = env_.clock().Now();
+      } else {
+        leaderless_since_ = env_.clock().Now();
+      }
       leader_changed_.WakeAll();
     }
   }

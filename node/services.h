@@ -31,6 +31,11 @@ void RegisterHttpEndpoints(net::HttpRouter& http, Server& server);
 absl::Status CheckLeaderRequirement(const net::CallContext& context,
                                     const Server& server);
 
+// Makes a write whose gRPC deadline passes before it is applied answer as
+// etcd does, with Server::ProposalTimeout's error for a proposal made now,
+// instead of gRPC's "context deadline exceeded" (which etcd sends for reads).
+void AnswerDeadlineAsProposalTimeout(net::CallContext& context, Server& server);
+
 // The member's on-disk key-space size in bytes (the LevelDB files).
 int64_t DbSizeBytes(Server& server);
 

@@ -74,6 +74,8 @@ class WaiterRegistry {
     for (auto& [id, waiter] : waiters) waiter->Deliver(ApplyResult{status});
   }
   size_t size() const { return waiters_.size(); }
+  // Whether a waiter for `id` is still registered (its caller still waits).
+  bool Waiting(uint64_t id) const { return waiters_.contains(id); }
 
  private:
   friend class Waiter;
