@@ -1,5 +1,5 @@
 // RaftLogFile: encoding, recovery (torn tail or corruption), the durable
-// rewrite, appends and syncs.
+// rewrite, appends, syncs and shrinking.
 #include "sim/scenarios/raft_log_file.h"
 
 #include <algorithm>
@@ -56,7 +56,7 @@ std::optional<ParsedRecord> Parse(std::string_view bytes, uint64_t offset) {
       crc32c::Value(header + 4, kRaftRecordHeaderBytes - 4 + length);
   if (crc32c::Mask(crc) != GetU32(header)) return std::nullopt;
   const uint8_t type = static_cast<uint8_t>(header[16]);
-  if (type < 1 || type > 3) return std::nullopt;
+  if (type < 1 || type > 4) return std::nullopt;
   return ParsedRecord{.type = static_cast<RaftRecordType>(type),
                       .payload = bytes.substr(offset + kRaftRecordHeaderBytes, length),
                       .size = kRaftRecordHeaderBytes + length};
@@ -97,35 +97,75 @@ bool IsTorn(std::string_view bytes, uint64_t offset) {
   return false;
 }
 
+// Adds `entry` to `out` (a suffix replaced, or a compacted one skipped).
+// DataLoss if it leaves a gap.
+absl::Status ReplayEntry(raftpb::Entry entry, uint64_t offset, RecoveredRaftLog* out) {
+  const uint64_t snapshot_index = out->snapshot.metadata().index();
+  const uint64_t last = snapshot_index + out->entries.size();
+  if (entry.index() == 0 || entry.index() > last + 1) {
+    return absl::DataLossError(StrCat("raft log: entry ", entry.index(), " after ",
+                                      last, " at offset ", offset));
+  }
+  if (entry.index() <= snapshot_index) return absl::OkStatus();
+  out->entries.resize(entry.index() - snapshot_index - 1);
+  out->entries.push_back(std::move(entry));
+  return absl::OkStatus();
+}
+
+// Makes `snapshot` the base of `out`, keeping the entries after it only if
+// `out` holds the snapshot's own entry (see the header). DataLoss if it is
+// not newer than the snapshot held.
+absl::Status ReplaySnapshot(raftpb::Snapshot snapshot, uint64_t offset,
+                            RecoveredRaftLog* out) {
+  const uint64_t index = snapshot.metadata().index();
+  const uint64_t held = out->snapshot.metadata().index();
+  if (index <= held) {
+    return absl::DataLossError(StrCat("raft log: snapshot ", index, " after snapshot ",
+                                      held, " at offset ", offset));
+  }
+  const bool holds = index <= held + out->entries.size() &&
+                     out->entries[index - held - 1].term() == snapshot.metadata().term();
+  if (holds) {
+    out->entries.erase(out->entries.begin(),
+                       out->entries.begin() + static_cast<ptrdiff_t>(index - held));
+  } else {
+    out->entries.clear();
+  }
+  // The snapshot proves its index committed; raft refuses a hard state
+  // whose commit is behind its log's snapshot.
+  if (out->hard_state.commit() < index) out->hard_state.set_commit(index);
+  out->snapshot = std::move(snapshot);
+  return absl::OkStatus();
+}
+
 // Applies one valid record to the recovered state. DataLoss if it checks
 // out but makes no sense (a bug, or damage that kept its checksum).
 absl::Status Replay(const ParsedRecord& record, uint64_t offset,
                     RecoveredRaftLog* out) {
+  const int size = static_cast<int>(record.payload.size());
   switch (record.type) {
     case RaftRecordType::kMember:
       if (record.payload.size() != 8) break;
       out->member_id = GetU64(record.payload.data());
       return absl::OkStatus();
-    case RaftRecordType::kHardState:
-      if (!out->hard_state.ParseFromArray(record.payload.data(),
-                                          static_cast<int>(record.payload.size()))) {
-        break;
-      }
+    case RaftRecordType::kHardState: {
+      raftpb::HardState state;
+      if (!state.ParseFromArray(record.payload.data(), size)) break;
+      out->hard_state = std::move(state);
       return absl::OkStatus();
+    }
     case RaftRecordType::kEntry: {
       raftpb::Entry entry;
-      if (!entry.ParseFromArray(record.payload.data(),
-                                static_cast<int>(record.payload.size()))) {
+      if (!entry.ParseFromArray(record.payload.data(), size)) break;
+      return ReplayEntry(std::move(entry), offset, out);
+    }
+    case RaftRecordType::kSnapshot: {
+      raftpb::Snapshot snapshot;
+      if (!snapshot.ParseFromArray(record.payload.data(), size) ||
+          snapshot.metadata().index() == 0) {
         break;
       }
-      const uint64_t last = out->entries.size();
-      if (entry.index() == 0 || entry.index() > last + 1) {
-        return absl::DataLossError(StrCat("raft log: entry ", entry.index(),
-                                          " after ", last, " at offset ", offset));
-      }
-      out->entries.resize(entry.index() - 1);  // a suffix replaced
-      out->entries.push_back(std::move(entry));
-      return absl::OkStatus();
+      return ReplaySnapshot(std::move(snapshot), offset, out);
     }
   }
   return absl::DataLossError(
@@ -169,9 +209,12 @@ void AppendRecord(std::string* out, RaftRecordType type, std::string_view payloa
   out->append(EncodeRaftRecord(type, payload, out->size()));
 }
 
-// The records that rebuild `state`.
+// The records that rebuild `state`, the snapshot first.
 std::string Rewrite(const RecoveredRaftLog& state) {
   std::string out;
+  if (state.snapshot.metadata().index() != 0) {
+    AppendRecord(&out, RaftRecordType::kSnapshot, state.snapshot.SerializeAsString());
+  }
   if (state.member_id != 0) {
     std::string id;
     PutU64(&id, state.member_id);
@@ -186,6 +229,29 @@ std::string Rewrite(const RecoveredRaftLog& state) {
                  state.hard_state.SerializeAsString());
   }
   return out;
+}
+
+// Makes `content` the log durably: a fresh file, synced, renamed over the
+// log, the directory synced. A crash leaves the old or the new file whole.
+// Returns the new file open.
+Task<absl::StatusOr<std::unique_ptr<File>>> ReplaceFile(FileSystem& fs,
+                                                        const std::string& dir,
+                                                        const std::string& content) {
+  const std::string path = JoinPath(dir, kLogName);
+  const std::string rewrite_path = JoinPath(dir, kRewriteName);
+  {
+    KEEL_CO_ASSIGN_OR_RETURN(
+        std::unique_ptr<File> fresh,
+        fs.Open(rewrite_path, OpenOptions{.create = true, .truncate = true}));
+    KEEL_CO_RETURN_IF_ERROR(fresh->WriteAt(0, content));
+    KEEL_CO_RETURN_IF_ERROR(co_await fresh->Sync());
+  }
+  KEEL_CO_RETURN_IF_ERROR(fs.Rename(rewrite_path, path));
+  KEEL_CO_RETURN_IF_ERROR(co_await fs.SyncDir(dir));
+  KEEL_CO_ASSIGN_OR_RETURN(std::unique_ptr<File> file, fs.Open(path, OpenOptions{}));
+  KEEL_CO_ASSIGN_OR_RETURN(uint64_t size, file->Size());
+  KEEL_ASSERT(size == content.size());
+  co_return file;
 }
 
 }  // namespace
@@ -213,26 +279,16 @@ Task<absl::StatusOr<std::unique_ptr<RaftLogFile>>> RaftLogFile::Open(
   KEEL_CO_RETURN_IF_ERROR(CreateDirs(fs, dir));
   KEEL_CO_RETURN_IF_ERROR(co_await fs.SyncDir("/"));
   const std::string path = JoinPath(dir, kLogName);
-  const std::string rewrite_path = JoinPath(dir, kRewriteName);
   {
     KEEL_CO_ASSIGN_OR_RETURN(std::unique_ptr<File> old,
                              fs.Open(path, OpenOptions{.create = true}));
     KEEL_CO_RETURN_IF_ERROR(Recover(*old, out));
   }
   const std::string content = Rewrite(*out);
-  {
-    KEEL_CO_ASSIGN_OR_RETURN(
-        std::unique_ptr<File> fresh,
-        fs.Open(rewrite_path, OpenOptions{.create = true, .truncate = true}));
-    KEEL_CO_RETURN_IF_ERROR(fresh->WriteAt(0, content));
-    KEEL_CO_RETURN_IF_ERROR(co_await fresh->Sync());
-  }
-  KEEL_CO_RETURN_IF_ERROR(fs.Rename(rewrite_path, path));
-  KEEL_CO_RETURN_IF_ERROR(co_await fs.SyncDir(dir));
-  KEEL_CO_ASSIGN_OR_RETURN(std::unique_ptr<File> file, fs.Open(path, OpenOptions{}));
-  KEEL_CO_ASSIGN_OR_RETURN(uint64_t size, file->Size());
-  KEEL_ASSERT(size == content.size());
-  co_return std::unique_ptr<RaftLogFile>(new RaftLogFile(std::move(file), size));
+  KEEL_CO_ASSIGN_OR_RETURN(std::unique_ptr<File> file,
+                           co_await ReplaceFile(fs, dir, content));
+  co_return std::unique_ptr<RaftLogFile>(
+      new RaftLogFile(env, std::move(dir), std::move(file), content.size(), *out));
 }
 
 absl::Status RaftLogFile::Write(uint64_t member_id,
@@ -256,6 +312,27 @@ absl::Status RaftLogFile::Write(uint64_t member_id,
     add(RaftRecordType::kHardState, hard_state->SerializeAsString());
   }
   if (batch.empty()) return absl::OkStatus();
+  KEEL_RETURN_IF_ERROR(Append(batch));
+  if (member_id != 0) state_.member_id = member_id;
+  for (const raftpb::Entry& entry : entries) {
+    const absl::Status replayed = ReplayEntry(entry, end_, &state_);
+    KEEL_ASSERT_MSG(replayed.ok(), "entries follow the log written");
+  }
+  if (hard_state != nullptr) state_.hard_state = *hard_state;
+  return absl::OkStatus();
+}
+
+absl::Status RaftLogFile::WriteSnapshot(const raftpb::Snapshot& snapshot) {
+  if (broken_) return absl::FailedPreconditionError("raft log is broken");
+  KEEL_ASSERT(snapshot.metadata().index() > state_.snapshot.metadata().index());
+  KEEL_RETURN_IF_ERROR(Append(EncodeRaftRecord(
+      RaftRecordType::kSnapshot, snapshot.SerializeAsString(), end_)));
+  const absl::Status replayed = ReplaySnapshot(snapshot, end_, &state_);
+  KEEL_ASSERT(replayed.ok());
+  return absl::OkStatus();
+}
+
+absl::Status RaftLogFile::Append(const std::string& batch) {
   const absl::Status written = file_->WriteAt(end_, batch);
   if (!written.ok()) {
     // Part of the batch may be in the file: the member must stop and let
@@ -265,6 +342,25 @@ absl::Status RaftLogFile::Write(uint64_t member_id,
   }
   end_ += batch.size();
   return absl::OkStatus();
+}
+
+Task<absl::Status> RaftLogFile::MaybeShrink() {
+  if (broken_) co_return absl::FailedPreconditionError("raft log is broken");
+  if (end_ < kMinShrinkBytes) co_return absl::OkStatus();
+  std::string content = Rewrite(state_);
+  if (end_ <= kShrinkFactor * content.size()) co_return absl::OkStatus();
+  // Close the old file first: the rename replaces it.
+  file_.reset();
+  absl::StatusOr<std::unique_ptr<File>> file =
+      co_await ReplaceFile(env_.fs(), dir_, content);
+  if (!file.ok()) {
+    broken_ = true;
+    co_return file.status();
+  }
+  file_ = std::move(*file);
+  end_ = content.size();
+  shrinks_++;
+  co_return absl::OkStatus();
 }
 
 Task<absl::Status> RaftLogFile::Sync() {

@@ -3,10 +3,14 @@
 // replay; a torn tail (any crash of unsynced appends) is dropped, never
 // refused; damage to synced records is refused, never returned; a failed
 // fsync breaks the log, and recovery leaves a durable copy of what it read
-// even though the page cache may have shown bytes the disk lost.
+// even though the page cache may have shown bytes the disk lost; a
+// snapshot record replaces the log it covers (keeping later entries only
+// when it is the member's own compaction), comes first in the rewrite, and
+// lets a grown file be shrunk crash-safely.
 #include "sim/scenarios/raft_log_file.h"
 
 #include "gtest/gtest.h"
+#include "runtime/strings.h"
 #include "sim/sim_testing.h"
 
 namespace keel::sim {
@@ -38,6 +42,15 @@ std::vector<std::pair<uint64_t, uint64_t>> IndexTerms(const RecoveredRaftLog& lo
   std::vector<std::pair<uint64_t, uint64_t>> out;
   for (const raftpb::Entry& entry : log.entries) out.emplace_back(entry.index(), entry.term());
   return out;
+}
+
+raftpb::Snapshot MakeSnapshot(uint64_t index, uint64_t term) {
+  raftpb::Snapshot snapshot;
+  snapshot.mutable_metadata()->set_index(index);
+  snapshot.mutable_metadata()->set_term(term);
+  snapshot.mutable_metadata()->mutable_conf_state()->add_voters(1);
+  snapshot.set_data(StrCat("state at ", index));
+  return snapshot;
 }
 
 class RaftLogFileTest : public ::testing::Test {
@@ -163,6 +176,127 @@ TEST_F(RaftLogFileTest, BitsFlippedOnlyOnReadAreReadAgain) {
   h_.disk().FlipBitOnNextReads(3);
   log = MustOpen(&recovered);
   EXPECT_EQ(recovered.entries.size(), 20u);
+}
+
+TEST_F(RaftLogFileTest, OwnSnapshotDropsTheEntriesItCoversAndKeepsLaterOnes) {
+  RecoveredRaftLog recovered;
+  auto log = MustOpen(&recovered);
+  const raftpb::HardState state = MakeHardState(1, 1, 8);
+  ASSERT_TRUE(log->Write(1, Entries(1, 10, 1), &state).ok());
+  ASSERT_TRUE(log->WriteSnapshot(MakeSnapshot(6, 1)).ok());
+  ASSERT_TRUE(log->Write(Entries(11, 12, 1), nullptr).ok());
+  ASSERT_TRUE(h_.Run(log->Sync()).ok());
+  log.reset();
+  h_.CrashAndRestart();
+  log = MustOpen(&recovered);
+  EXPECT_EQ(recovered.snapshot.metadata().index(), 6u);
+  EXPECT_EQ(recovered.snapshot.data(), "state at 6");
+  const std::vector<std::pair<uint64_t, uint64_t>> want = {
+      {7, 1}, {8, 1}, {9, 1}, {10, 1}, {11, 1}, {12, 1}};
+  EXPECT_EQ(IndexTerms(recovered), want);
+  EXPECT_EQ(recovered.hard_state.commit(), 8u);
+}
+
+TEST_F(RaftLogFileTest, LeadersSnapshotReplacesADivergentLogWhole) {
+  RecoveredRaftLog recovered;
+  auto log = MustOpen(&recovered);
+  ASSERT_TRUE(log->Write(1, Entries(1, 10, 1), nullptr).ok());
+  // Index 8 has term 2 in the leader's log: everything held goes.
+  ASSERT_TRUE(log->WriteSnapshot(MakeSnapshot(8, 2)).ok());
+  const raftpb::HardState state = MakeHardState(2, 0, 8);
+  ASSERT_TRUE(log->Write(Entries(9, 9, 2), &state).ok());
+  ASSERT_TRUE(h_.Run(log->Sync()).ok());
+  log.reset();
+  h_.CrashAndRestart();
+  log = MustOpen(&recovered);
+  EXPECT_EQ(recovered.snapshot.metadata().index(), 8u);
+  const std::vector<std::pair<uint64_t, uint64_t>> want = {{9, 2}};
+  EXPECT_EQ(IndexTerms(recovered), want);
+}
+
+TEST_F(RaftLogFileTest, SnapshotBeyondTheLogDropsItAndRaisesTheCommit) {
+  RecoveredRaftLog recovered;
+  auto log = MustOpen(&recovered);
+  const raftpb::HardState state = MakeHardState(3, 0, 2);
+  ASSERT_TRUE(log->Write(1, Entries(1, 3, 1), &state).ok());
+  ASSERT_TRUE(log->WriteSnapshot(MakeSnapshot(50, 3)).ok());
+  ASSERT_TRUE(h_.Run(log->Sync()).ok());
+  log.reset();
+  h_.KillAndRestart();
+  log = MustOpen(&recovered);
+  EXPECT_EQ(recovered.snapshot.metadata().index(), 50u);
+  EXPECT_TRUE(recovered.entries.empty());
+  EXPECT_EQ(recovered.hard_state.commit(), 50u);
+}
+
+TEST_F(RaftLogFileTest, RewriteHoldsTheSnapshotRecordFirst) {
+  RecoveredRaftLog recovered;
+  auto log = MustOpen(&recovered);
+  ASSERT_TRUE(log->Write(1, Entries(1, 5, 1), nullptr).ok());
+  ASSERT_TRUE(log->WriteSnapshot(MakeSnapshot(4, 1)).ok());
+  ASSERT_TRUE(h_.Run(log->Sync()).ok());
+  log.reset();
+  h_.KillAndRestart();
+  log = MustOpen(&recovered);
+  auto file = h_.env().fs().Open("raft/raft.log", OpenOptions{});
+  ASSERT_TRUE(file.ok());
+  auto bytes = (*file)->ReadAt(0, kRaftRecordHeaderBytes);
+  ASSERT_TRUE(bytes.ok());
+  EXPECT_EQ(static_cast<uint8_t>((*bytes)[16]),
+            static_cast<uint8_t>(RaftRecordType::kSnapshot));
+  EXPECT_EQ(recovered.member_id, 1u);
+  EXPECT_EQ(recovered.entries.size(), 1u);
+}
+
+TEST_F(RaftLogFileTest, GrownLogIsShrunkToItsStateAndSurvivesACrash) {
+  RecoveredRaftLog recovered;
+  auto log = MustOpen(&recovered);
+  for (uint64_t i = 1; i <= 1000; i++) {
+    std::vector<raftpb::Entry> one = {MakeEntry(i, 1, 100)};
+    ASSERT_TRUE(log->Write(i == 1 ? 3 : 0, one, nullptr).ok());
+  }
+  const raftpb::HardState state = MakeHardState(1, 3, 1000);
+  ASSERT_TRUE(log->Write({}, &state).ok());
+  ASSERT_TRUE(h_.Run(log->Sync()).ok());
+  // Not yet: nothing is compacted, the file is its state.
+  ASSERT_TRUE(h_.Run(log->MaybeShrink()).ok());
+  EXPECT_EQ(log->shrinks(), 0u);
+  ASSERT_TRUE(log->WriteSnapshot(MakeSnapshot(990, 1)).ok());
+  ASSERT_TRUE(h_.Run(log->Sync()).ok());
+  const uint64_t before = log->end();
+  ASSERT_TRUE(h_.Run(log->MaybeShrink()).ok());
+  EXPECT_EQ(log->shrinks(), 1u);
+  EXPECT_LT(log->end() * 10, before);
+  // The shrunk file takes appends, and all of it is durable.
+  ASSERT_TRUE(log->Write(Entries(1001, 1001, 1), nullptr).ok());
+  ASSERT_TRUE(h_.Run(log->Sync()).ok());
+  log.reset();
+  h_.CrashAndRestart();
+  log = MustOpen(&recovered);
+  EXPECT_EQ(recovered.member_id, 3u);
+  EXPECT_EQ(recovered.snapshot.metadata().index(), 990u);
+  ASSERT_EQ(recovered.entries.size(), 11u);
+  EXPECT_EQ(recovered.entries.front().index(), 991u);
+  EXPECT_EQ(recovered.hard_state.commit(), 1000u);
+}
+
+TEST_F(RaftLogFileTest, AFailedSyncDuringAShrinkBreaksTheLogAndLosesNothing) {
+  RecoveredRaftLog recovered;
+  auto log = MustOpen(&recovered);
+  for (uint64_t i = 1; i <= 1000; i++) {
+    std::vector<raftpb::Entry> one = {MakeEntry(i, 1, 100)};
+    ASSERT_TRUE(log->Write(i == 1 ? 3 : 0, one, nullptr).ok());
+  }
+  ASSERT_TRUE(log->WriteSnapshot(MakeSnapshot(990, 1)).ok());
+  ASSERT_TRUE(h_.Run(log->Sync()).ok());
+  h_.disk().FailNextSyncs();
+  EXPECT_FALSE(h_.Run(log->MaybeShrink()).ok());
+  EXPECT_TRUE(log->broken());
+  log.reset();
+  h_.CrashAndRestart();
+  log = MustOpen(&recovered);
+  EXPECT_EQ(recovered.snapshot.metadata().index(), 990u);
+  EXPECT_EQ(recovered.entries.size(), 10u);
 }
 
 // Every crash of unsynced appends, however the disk tears them, recovers a
