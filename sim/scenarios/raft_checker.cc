@@ -38,6 +38,15 @@ std::string Hex(uint64_t v) { return StrCat(absl::Hex(v >> 40)); }
 
 }  // namespace
 
+uint64_t MixRaftState(uint64_t hash, const raftpb::Entry& entry) {
+  hash ^= entry.index() * 0x9e3779b97f4a7c15ULL;
+  for (char c : entry.data()) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 0x100000001b3ULL;
+  }
+  return hash;
+}
+
 RaftChecker::EntryKey RaftChecker::KeyOf(const raftpb::Entry& entry) {
   // FNV-1a over the type and the payload (index and term are kept apart).
   uint64_t hash = 0xcbf29ce484222325ULL;
@@ -117,6 +126,9 @@ void RaftChecker::CheckLeaderHolds(uint64_t id, const raft::Raft& raft,
     // Only entries committed in an earlier term bind this leader: one
     // elected before the commit may lack it (and will not get it counted).
     if (commit_terms_[index - 1] >= raft.term()) continue;
+    // Compacted into the leader's snapshot, which was checked when taken
+    // or installed.
+    if (index + 1 < log.FirstIndex()) continue;
     const EntryKey& committed = committed_[index - 1];
     absl::StatusOr<uint64_t> term = log.Term(index);
     if (index > log.LastIndex() || !term.ok() || *term != committed.term) {
@@ -215,6 +227,17 @@ void RaftChecker::OnSending(uint64_t id, const std::vector<raftpb::Message>& mes
 
 void RaftChecker::OnRecovered(uint64_t id, const RecoveredRaftLog& log) {
   if (failed()) return;
+  // The durable log the recovered one stands for: the committed prefix up
+  // to its snapshot, then its entries.
+  const uint64_t base = log.snapshot.metadata().index();
+  std::vector<EntryKey> recovered;
+  if (base != 0) {
+    std::optional<std::vector<EntryKey>> prefix =
+        CommittedPrefix(id, base, log.snapshot.metadata().term(), "recovered");
+    if (!prefix.has_value()) return;
+    recovered = std::move(*prefix);
+  }
+  for (const raftpb::Entry& entry : log.entries) recovered.push_back(KeyOf(entry));
   auto known = durable_.find(id);
   if (known != durable_.end()) {
     const Durable& before = known->second;
@@ -230,25 +253,104 @@ void RaftChecker::OnRecovered(uint64_t id, const RecoveredRaftLog& log) {
     }
     // Synced entries survive, except a suffix that surviving later writes
     // replaced with entries of a newer term.
-    const size_t common = std::min(before.log.size(), log.entries.size());
+    const size_t common = std::min(before.log.size(), recovered.size());
     size_t i = 0;
-    while (i < common && before.log[i] == KeyOf(log.entries[i])) i++;
-    if (i < common ? log.entries[i].term() <= before.log[i].term
-                   : log.entries.size() < before.log.size()) {
+    while (i < common && before.log[i] == recovered[i]) i++;
+    if (i < common ? recovered[i].term <= before.log[i].term
+                   : recovered.size() < before.log.size()) {
       Fail(StrCat("durability: ", NameOf(id), " synced entries up to ",
                   before.log.size(), " but recovered ",
-                  i < common ? StrCat(raft::DescribeEntry(log.entries[i]),
+                  i < common ? StrCat("term ", recovered[i].term, " at index ", i + 1,
                                       " in place of term ", before.log[i].term)
-                             : StrCat("only ", log.entries.size())));
+                             : StrCat("only ", recovered.size())));
       return;
     }
   }
   Durable& durable = durable_[id];
+  if (base != 0) durable.log.assign(recovered.begin(), recovered.begin() + base);
   ReplaceSuffix(id, durable, log.entries, "recovered");
-  if (log.entries.size() < durable.log.size()) durable.log.resize(log.entries.size());
+  if (recovered.size() < durable.log.size()) durable.log.resize(recovered.size());
   durable.written = log.hard_state;
   durable.synced = log.hard_state;
   NoteAck(id);
+}
+
+std::optional<std::vector<RaftChecker::EntryKey>> RaftChecker::CommittedPrefix(
+    uint64_t id, uint64_t index, uint64_t term, std::string_view how) {
+  if (index > committed_.size() || committed_[index - 1].term != term) {
+    Fail(StrCat("snapshots: ", NameOf(id), " ", how, " a snapshot at index ", index,
+                " term ", term, " but ",
+                index > committed_.size()
+                    ? StrCat("only ", committed_.size(), " entries are committed")
+                    : StrCat("term ", committed_[index - 1].term,
+                             " is committed there")));
+    return std::nullopt;
+  }
+  return std::vector<EntryKey>(committed_.begin(),
+                               committed_.begin() + static_cast<ptrdiff_t>(index));
+}
+
+void RaftChecker::OnSnapshotPersisted(uint64_t id,
+                                      const raftpb::SnapshotMetadata& metadata) {
+  if (failed()) return;
+  const uint64_t index = metadata.index();
+  KEEL_ASSERT(index > 0);
+  Durable& durable = durable_[id];
+  // The member's log held the snapshot's entry: it is kept as it was
+  // (RaftLogFile keeps the entries after it too).
+  if (durable.log.size() >= index && durable.log[index - 1].term == metadata.term()) {
+    return;
+  }
+  std::optional<std::vector<EntryKey>> prefix =
+      CommittedPrefix(id, index, metadata.term(), "persisted");
+  if (!prefix.has_value()) return;
+  durable.log = std::move(*prefix);
+}
+
+void RaftChecker::CheckSnapshot(uint64_t id, std::string_view how,
+                                const raftpb::SnapshotMetadata& metadata,
+                                uint64_t state_index, uint64_t state_hash) {
+  const uint64_t index = metadata.index();
+  std::string problem;
+  if (state_index != index) {
+    problem = StrCat("its state is that of index ", state_index);
+  } else if (index == 0 || index > applied_.size()) {
+    problem = StrCat("no member has applied that far (", applied_.size(), ")");
+  } else if (applied_[index - 1].key.term != metadata.term()) {
+    problem = StrCat("term ", applied_[index - 1].key.term, " was applied there");
+  } else if (state_hashes_[index - 1] != state_hash) {
+    problem = StrCat("its state hash ", Hex(state_hash), " is not the state ",
+                     Hex(state_hashes_[index - 1]), " that applying 1..", index,
+                     " gives");
+  }
+  if (problem.empty()) return;
+  Fail(StrCat("snapshots: ", NameOf(id), " ", how, " a snapshot labelled index ",
+              index, " term ", metadata.term(), ", but ", problem));
+}
+
+void RaftChecker::OnSnapshotTaken(uint64_t id, const raftpb::SnapshotMetadata& metadata,
+                                  uint64_t state_index, uint64_t state_hash) {
+  if (failed()) return;
+  CheckSnapshot(id, "took", metadata, state_index, state_hash);
+}
+
+void RaftChecker::OnSnapshotInstalled(uint64_t id, uint64_t incarnation,
+                                      const raftpb::SnapshotMetadata& metadata,
+                                      uint64_t state_index, uint64_t state_hash) {
+  if (failed()) return;
+  CheckSnapshot(id, "installed", metadata, state_index, state_hash);
+  if (failed()) return;
+  auto& [applying_incarnation, last] = applying_[id];
+  if (applying_incarnation != incarnation) {
+    applying_incarnation = incarnation;
+    last = 0;
+  }
+  if (metadata.index() <= last) {
+    Fail(StrCat("snapshots: ", NameOf(id), " installed a snapshot at index ",
+                metadata.index(), " after applying ", last));
+    return;
+  }
+  last = metadata.index();
 }
 
 void RaftChecker::OnWiped(uint64_t id) {
@@ -385,6 +487,8 @@ void RaftChecker::OnApplied(uint64_t id, uint64_t incarnation,
   } else {
     KEEL_ASSERT(index == applied_.size() + 1);
     applied_.push_back(Applied{.key = key, .first_by = id});
+    state_hashes_.push_back(
+        MixRaftState(state_hashes_.empty() ? 0 : state_hashes_.back(), entry));
   }
   if (index > committed_.size()) RecomputeAll();
   if (failed()) return;

@@ -29,6 +29,16 @@
 //                         commit is found while a later leader lives)
 //   state machine safety  every member applies the same entry at each
 //                         index, each index once, in order, per incarnation
+//   snapshots             a member's state machine jumps forward only to
+//                         the canonical one: a snapshot taken or installed
+//                         at index i (a leader's, or the member's own at
+//                         restart) must describe index i, name the term
+//                         of the entry applied there, and hold the state
+//                         hash the first member to apply 1..i reached
+//                         (MixRaftState over those entries). A snapshot
+//                         persisted stands for the committed prefix up to
+//                         i in the member's durable log, so the properties
+//                         above keep reasoning about whole logs
 //   linearizable reads    a read index answered to a client is at least
 //                         the index of every entry acknowledged to any
 //                         client (applied by its proposer) before the read
@@ -56,6 +66,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -67,6 +78,11 @@
 #include "sim/scenarios/raft_log_file.h"
 
 namespace keel::sim {
+
+// The running hash of a member's state machine after applying `entry` to
+// the state `hash` (0 before index 1). The checker keeps the same hash of
+// the canonical history to judge snapshots.
+uint64_t MixRaftState(uint64_t hash, const raftpb::Entry& entry);
 
 class RaftChecker {
  public:
@@ -106,6 +122,20 @@ class RaftChecker {
   void OnWiped(uint64_t id);
   // Member `id`, in its process incarnation `incarnation`, applied `entry`.
   void OnApplied(uint64_t id, uint64_t incarnation, const raftpb::Entry& entry);
+  // Member `id` took a snapshot of its state machine (at `state_index`,
+  // with hash `state_hash`, as its data says) and labelled it `metadata`.
+  void OnSnapshotTaken(uint64_t id, const raftpb::SnapshotMetadata& metadata,
+                       uint64_t state_index, uint64_t state_hash);
+  // Member `id` made a leader's snapshot durable: its durable log is now
+  // the committed prefix up to the snapshot's index (and, if it already
+  // held that entry, what it held after it).
+  void OnSnapshotPersisted(uint64_t id, const raftpb::SnapshotMetadata& metadata);
+  // Member `id`, in incarnation `incarnation`, set its state machine from a
+  // snapshot (a leader's, or its own at restart) and applies from
+  // metadata.index() + 1 on.
+  void OnSnapshotInstalled(uint64_t id, uint64_t incarnation,
+                           const raftpb::SnapshotMetadata& metadata,
+                           uint64_t state_index, uint64_t state_hash);
   // A client saw its proposal applied at `index`.
   void OnAcknowledged(uint64_t index);
   // A client of member `id` asked for a read index with `context` (unique
@@ -160,6 +190,16 @@ class RaftChecker {
   void CheckLeaderHolds(uint64_t id, const raft::Raft& raft, uint64_t from,
                         uint64_t to, std::string_view when);
   std::string DescribeAcks(uint64_t term) const;
+  // Fails unless a snapshot labelled `metadata` holding (state_index,
+  // state_hash) is the canonical state at its index.
+  void CheckSnapshot(uint64_t id, std::string_view how,
+                     const raftpb::SnapshotMetadata& metadata,
+                     uint64_t state_index, uint64_t state_hash);
+  // The committed prefix 1..index as durable log keys; Fails (and returns
+  // nullopt) if index is not known committed with `term`.
+  std::optional<std::vector<EntryKey>> CommittedPrefix(uint64_t id, uint64_t index,
+                                                       uint64_t term,
+                                                       std::string_view how);
 
   std::function<void(const std::string&)> on_failure_;
   absl::Status verdict_;
@@ -175,6 +215,8 @@ class RaftChecker {
   std::vector<EntryKey> committed_;  // index i at committed_[i - 1]
   std::vector<uint64_t> commit_terms_;  // the term each was found committed in
   std::vector<Applied> applied_;
+  // The canonical state hash after applying index i, at state_hashes_[i - 1].
+  std::vector<uint64_t> state_hashes_;
   // member -> (incarnation, last applied index)
   std::map<uint64_t, std::pair<uint64_t, uint64_t>> applying_;
   // The highest index acknowledged to a client, and for each read issued

@@ -2,7 +2,8 @@
 // correct history and names the members, terms and indexes of a broken
 // one. Leaders are real raft state machines (raft's test members) put in
 // the leader role directly; persists, recoveries and applies are reported
-// as a member would report them.
+// as a member would report them. Snapshots are judged against the state
+// hash of the canonical history (MixRaftState).
 #include "sim/scenarios/raft_checker.h"
 
 #include "gtest/gtest.h"
@@ -291,6 +292,147 @@ TEST_F(RaftCheckerTest, AReadIndexBelowAnEntryAcknowledgedBeforeTheReadIsCaught)
   EXPECT_EQ(Failure(),
             "linearizable read: n3(id 3) was answered read index 8 for r/c, but entry 9 "
             "was acknowledged to a client before the read was issued");
+}
+
+// Snapshots: a cluster where a quorum of term 2 committed 1..5 and n1
+// applied them, so the canonical state is known at every index.
+struct SnapshotHistory {
+  SnapshotHistory() : leader(LeaderOfTerm(1, 2)) {
+    for (uint64_t id = 1; id <= 3; id++) checker.Name(id, "n" + std::to_string(id));
+    checker.ObserveRole(1, *leader);
+    for (uint64_t id = 1; id <= 2; id++) {
+      std::vector<raftpb::Entry> entries;
+      for (uint64_t i = 1; i <= 5; i++) entries.push_back(Entry(i));
+      const raftpb::HardState state = MakeHardState(2, raft::kNone);
+      checker.OnPersisted(id, entries, &state, /*synced=*/true);
+    }
+    uint64_t hash = 0;
+    for (uint64_t i = 1; i <= 5; i++) {
+      checker.OnApplied(1, 1, Entry(i));
+      hash = MixRaftState(hash, Entry(i));
+      hashes.push_back(hash);
+    }
+  }
+
+  static raftpb::Entry Entry(uint64_t index) {
+    return MakeEntry(index, 2, "e" + std::to_string(index));
+  }
+  static raftpb::SnapshotMetadata Metadata(uint64_t index, uint64_t term) {
+    raftpb::SnapshotMetadata metadata;
+    metadata.set_index(index);
+    metadata.set_term(term);
+    return metadata;
+  }
+  // The canonical state hash after applying `index`.
+  uint64_t HashAt(uint64_t index) const { return hashes[index - 1]; }
+  std::string Failure() const { return std::string(checker.verdict().message()); }
+
+  RaftChecker checker;
+  TestMember leader;
+  std::vector<uint64_t> hashes;
+};
+
+TEST(RaftCheckerSnapshotTest, SnapshotsMustHoldTheCanonicalStateOfTheirIndex) {
+  struct Case {
+    std::string name;
+    bool installed;  // else taken
+    uint64_t index, term, state_index;
+    uint64_t hash_of;  // the canonical hash of this index is put in the data
+    std::string failure;  // a substring of the failure, or empty
+  };
+  const Case cases[] = {
+      {"taken honestly", false, 5, 2, 5, 5, ""},
+      {"installed honestly", true, 3, 2, 3, 3, ""},
+      {"data one entry short of its label", false, 5, 2, 4, 4,
+       "snapshots: n1(id 1) took a snapshot labelled index 5 term 2, but its state "
+       "is that of index 4"},
+      {"right index, wrong state", true, 5, 2, 5, 4,
+       "snapshots: n3(id 3) installed a snapshot labelled index 5 term 2, but its "
+       "state hash"},
+      {"label names the wrong term", true, 4, 1, 4, 4,
+       "but term 2 was applied there"},
+      {"beyond anything applied", true, 6, 2, 6, 5,
+       "but no member has applied that far (5)"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    SnapshotHistory fresh;
+    const uint64_t member = c.installed ? 3 : 1;
+    const raftpb::SnapshotMetadata metadata = SnapshotHistory::Metadata(c.index, c.term);
+    if (c.installed) {
+      fresh.checker.OnSnapshotInstalled(member, 1, metadata, c.state_index,
+                                         fresh.HashAt(c.hash_of));
+    } else {
+      fresh.checker.OnSnapshotTaken(member, metadata, c.state_index,
+                                     fresh.HashAt(c.hash_of));
+    }
+    if (c.failure.empty()) {
+      EXPECT_FALSE(fresh.checker.failed()) << fresh.Failure();
+    } else {
+      ASSERT_TRUE(fresh.checker.failed());
+      EXPECT_NE(fresh.Failure().find(c.failure), std::string::npos) << fresh.Failure();
+    }
+  }
+}
+
+TEST(RaftCheckerSnapshotTest, AMemberAppliesOnFromTheSnapshotItInstalled) {
+  SnapshotHistory h;
+  h.checker.OnSnapshotInstalled(3, 1, h.Metadata(3, 2), 3, h.HashAt(3));
+  h.checker.OnApplied(3, 1, h.Entry(4));
+  h.checker.OnApplied(3, 1, h.Entry(5));
+  EXPECT_FALSE(h.checker.failed()) << h.Failure();
+}
+
+TEST(RaftCheckerSnapshotTest, AMemberThatSkipsPastItsSnapshotIsCaught) {
+  SnapshotHistory h;
+  h.checker.OnSnapshotInstalled(3, 1, h.Metadata(3, 2), 3, h.HashAt(3));
+  h.checker.OnApplied(3, 1, h.Entry(5));
+  ASSERT_TRUE(h.checker.failed());
+  EXPECT_EQ(h.Failure(), "n3(id 3) applied index 5 after 3");
+}
+
+TEST(RaftCheckerSnapshotTest, ARestartFromAnOwnSnapshotKeepsTheDurableLog) {
+  SnapshotHistory h;
+  h.checker.OnSnapshotTaken(2, h.Metadata(4, 2), 4, h.HashAt(4));
+  RecoveredRaftLog recovered;
+  *recovered.snapshot.mutable_metadata() = h.Metadata(4, 2);
+  recovered.entries.push_back(h.Entry(5));
+  recovered.hard_state = MakeHardState(2, raft::kNone, 5);
+  h.checker.OnRecovered(2, recovered);
+  h.checker.OnSnapshotInstalled(2, 2, h.Metadata(4, 2), 4, h.HashAt(4));
+  h.checker.OnApplied(2, 2, h.Entry(5));
+  h.checker.CheckAllLogs();
+  EXPECT_FALSE(h.checker.failed()) << h.Failure();
+}
+
+TEST(RaftCheckerSnapshotTest, ARestartThatLostEntriesBehindASnapshotIsCaught) {
+  SnapshotHistory h;
+  RecoveredRaftLog recovered;
+  *recovered.snapshot.mutable_metadata() = h.Metadata(3, 2);
+  recovered.hard_state = MakeHardState(2, raft::kNone, 3);
+  h.checker.OnRecovered(2, recovered);
+  ASSERT_TRUE(h.checker.failed());
+  EXPECT_EQ(h.Failure(), "durability: n2(id 2) synced entries up to 5 but recovered only 3");
+}
+
+TEST(RaftCheckerSnapshotTest, ALeadersSnapshotReplacesADivergentLog) {
+  SnapshotHistory h;
+  // n3 holds an old term's entries the leader never had.
+  h.checker.OnPersisted(3, {MakeEntry(1, 1, "old"), MakeEntry(2, 1, "old")}, nullptr, true);
+  h.checker.OnSnapshotPersisted(3, h.Metadata(5, 2));
+  h.checker.CheckAllLogs();
+  EXPECT_FALSE(h.checker.failed()) << h.Failure();
+  h.checker.OnPersisted(3, {MakeEntry(6, 2)}, nullptr, true);
+  EXPECT_FALSE(h.checker.failed()) << h.Failure();
+}
+
+TEST(RaftCheckerSnapshotTest, PersistingASnapshotOfUncommittedEntriesIsCaught) {
+  SnapshotHistory h;
+  h.checker.OnSnapshotPersisted(3, h.Metadata(7, 2));
+  ASSERT_TRUE(h.checker.failed());
+  EXPECT_EQ(h.Failure(),
+            "snapshots: n3(id 3) persisted a snapshot at index 7 term 2 but only 5 "
+            "entries are committed");
 }
 
 }  // namespace
