@@ -131,6 +131,7 @@ void RaftTransport::RemovePeer(uint64_t id) {
   Peer& peer = *it->second;
   peer.address.clear();
   peer.generation++;
+  FailSnapshots(peer.id, peer.queue);
   peer.queue.clear();
   peer.wake.Set();  // the sender closes its connection
 }
@@ -141,6 +142,7 @@ void RaftTransport::Send(raftpb::Message message) {
   if (peer.address.empty() || peer.queue.size() >= kMaxQueuedMessages) {
     dropped_++;
     callbacks_.unreachable(peer.id);
+    if (message.type() == raftpb::MsgSnap) ReportSnapshots(peer.id, 1, false);
     return;
   }
   peer.queue.push_back(std::move(message));
@@ -150,8 +152,25 @@ void RaftTransport::Send(raftpb::Message message) {
 void RaftTransport::DropQueue(Peer& peer) {
   if (peer.queue.empty()) return;
   dropped_ += peer.queue.size();
+  // Taken first: the reports may call back into Send.
+  std::deque<raftpb::Message> lost = std::move(peer.queue);
   peer.queue.clear();
   callbacks_.unreachable(peer.id);
+  FailSnapshots(peer.id, lost);
+}
+
+void RaftTransport::FailSnapshots(uint64_t id,
+                                  const std::deque<raftpb::Message>& messages) {
+  size_t count = 0;
+  for (const raftpb::Message& message : messages) {
+    if (message.type() == raftpb::MsgSnap) count++;
+  }
+  ReportSnapshots(id, count, false);
+}
+
+void RaftTransport::ReportSnapshots(uint64_t id, size_t count, bool ok) {
+  if (callbacks_.snapshot_status == nullptr) return;
+  for (size_t i = 0; i < count; i++) callbacks_.snapshot_status(id, ok);
 }
 
 Task<void> RaftTransport::SendLoop(Peer* peer) {
@@ -189,7 +208,9 @@ Task<void> RaftTransport::SendLoop(Peer* peer) {
       }
     }
     std::string batch;
+    size_t snapshots = 0;
     while (!peer->queue.empty() && batch.size() < kMaxWriteBatchBytes) {
+      if (peer->queue.front().type() == raftpb::MsgSnap) snapshots++;
       batch += EncodeMessageFrame(peer->queue.front());
       peer->queue.pop_front();
       sent_++;
@@ -199,6 +220,7 @@ Task<void> RaftTransport::SendLoop(Peer* peer) {
       conn.reset();
       callbacks_.unreachable(peer->id);
     }
+    ReportSnapshots(peer->id, snapshots, written.ok());
   }
 }
 

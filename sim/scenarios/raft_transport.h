@@ -15,7 +15,10 @@
 // sender task; messages are written in batches. A message that cannot be
 // delivered (no address, a failed connect or write, a full queue) is
 // dropped and reported with `unreachable`, as raft expects: it tolerates
-// loss and retries itself. Incoming connections each get a reader task that
+// loss and retries itself. A MsgSnap's outcome is reported as etcd's
+// transport reports it: `snapshot_status(to, true)` once its batch was
+// written to the connection, false if it was dropped or the write failed
+// (raft then retries after a heartbeat). Incoming connections each get a reader task that
 // hands every message to `deliver`. All tasks run on the owner's process,
 // capture the transport, and so must die with it: the transport must be
 // owned by the process's oldest frame (its boot task).
@@ -83,6 +86,8 @@ class RaftTransport {
     std::function<void(raftpb::Message)> deliver;
     // A message to `id` was dropped.
     std::function<void(uint64_t id)> unreachable;
+    // A MsgSnap to `id` was written (ok) or dropped; may be null.
+    std::function<void(uint64_t id, bool ok)> snapshot_status;
   };
 
   RaftTransport(Env& env, uint64_t self, Callbacks callbacks);
@@ -114,6 +119,9 @@ class RaftTransport {
 
   Peer& PeerFor(uint64_t id);
   void DropQueue(Peer& peer);
+  // Reports every MsgSnap in `messages` as failed.
+  void FailSnapshots(uint64_t id, const std::deque<raftpb::Message>& messages);
+  void ReportSnapshots(uint64_t id, size_t count, bool ok);
   Task<void> SendLoop(Peer* peer);
   Task<void> AcceptLoop(std::unique_ptr<Listener> listener);
   Task<void> ReadLoop(std::unique_ptr<Connection> conn);
