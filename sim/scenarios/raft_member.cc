@@ -1,25 +1,70 @@
 // RaftMember: recovery, the Ready loop, ticks, the client and applying.
 #include "sim/scenarios/raft_member.h"
 
+#include <algorithm>
 #include <utility>
+
 
 #include "raft/describe.h"
 #include "runtime/assert.h"
 #include "runtime/buggify.h"
+#include "runtime/status_macros.h"
 #include "runtime/strings.h"
 
 namespace keel::sim {
 namespace {
 
 constexpr std::string_view kLogDir = "raft";
+constexpr std::string_view kStateMagic = "keel-raft-state v1";
+// A snapshot's data is a few lines per member; a MsgSnap frame carries it
+// whole, so it must stay far below the transport's frame limit.
+constexpr size_t kMaxSnapshotDataBytes = 64 << 10;
+static_assert(2 * kMaxSnapshotDataBytes < kMaxRaftFrameBytes);
 
-uint64_t MixState(uint64_t hash, const raftpb::Entry& entry) {
-  hash ^= entry.index() * 0x9e3779b97f4a7c15ULL;
-  for (char c : entry.data()) {
-    hash ^= static_cast<unsigned char>(c);
-    hash *= 0x100000001b3ULL;
+// A state machine decoded from snapshot data.
+struct MemberState {
+  uint64_t applied = 0;
+  uint64_t hash = 0;
+  std::map<uint64_t, std::string> peers;
+  std::set<uint64_t> removed;
+};
+
+// `text` cut at each `separator`, empty pieces left out.
+std::vector<std::string_view> Split(std::string_view text, char separator) {
+  std::vector<std::string_view> out;
+  while (!text.empty()) {
+    const size_t end = std::min(text.find(separator), text.size());
+    if (end > 0) out.push_back(text.substr(0, end));
+    text.remove_prefix(std::min(end + 1, text.size()));
   }
-  return hash;
+  return out;
+}
+
+// Parses EncodeState's lines; false if they do not make one.
+bool DecodeState(std::string_view data, MemberState* out) {
+  const std::vector<std::string_view> lines = Split(data, '\n');
+  if (lines.empty() || lines[0] != kStateMagic) return false;
+  bool applied = false;
+  bool hash = false;
+  for (size_t i = 1; i < lines.size(); i++) {
+    const std::vector<std::string_view> words = Split(lines[i], ' ');
+    uint64_t value = 0;
+    if (words.size() < 2 || !ParseInt(words[1], &value)) return false;
+    if (words[0] == "applied") {
+      out->applied = value;
+      applied = true;
+    } else if (words[0] == "hash") {
+      out->hash = value;
+      hash = true;
+    } else if (words[0] == "peer" && words.size() == 3) {
+      out->peers[value] = std::string(words[2]);
+    } else if (words[0] == "removed") {
+      out->removed.insert(value);
+    } else {
+      return false;
+    }
+  }
+  return applied && hash;
 }
 
 Duration Between(Random& random, Duration min, Duration max) {
@@ -90,8 +135,13 @@ Task<absl::Status> RaftMember::Start() {
   }
   cluster_.checker.OnRecovered(flags_.id, recovered);
   member_id_written_ = recovered.member_id != 0;
+  const raftpb::Snapshot& snapshot = recovered.snapshot;
+  if (snapshot.metadata().index() != 0) {
+    const absl::Status restored = storage_.ApplySnapshot(snapshot);
+    KEEL_ASSERT_MSG(restored.ok(), "a recovered snapshot on an empty storage");
+  }
   const absl::Status loaded = storage_.Append(recovered.entries);
-  KEEL_ASSERT_MSG(loaded.ok(), "recovered entries are contiguous from 1");
+  KEEL_ASSERT_MSG(loaded.ok(), "recovered entries follow the recovered snapshot");
   storage_.SetHardState(recovered.hard_state);
   const RaftTuning& tuning = cluster_.tuning;
   config_ = std::make_unique<raft::Config>(raft::Config{
@@ -111,7 +161,8 @@ Task<absl::Status> RaftMember::Start() {
   absl::StatusOr<std::unique_ptr<raft::RawNode>> node = raft::RawNode::Create(*config_);
   KEEL_ASSERT(node.ok());
   node_ = std::move(*node);
-  const bool empty = recovered.entries.empty() && raft::IsEmptyHardState(recovered.hard_state);
+  const bool empty = snapshot.metadata().index() == 0 && recovered.entries.empty() &&
+                     raft::IsEmptyHardState(recovered.hard_state);
   if (flags_.initial && empty) {
     const absl::Status bootstrapped = node_->Bootstrap(flags_.initial_peers);
     KEEL_ASSERT_MSG(bootstrapped.ok(), "bootstrap of an empty log");
@@ -122,10 +173,20 @@ Task<absl::Status> RaftMember::Start() {
       env_, flags_.id,
       RaftTransport::Callbacks{
           .deliver = [this](raftpb::Message m) { Deliver(std::move(m)); },
-          .unreachable = [this](uint64_t id) { node_->ReportUnreachable(id); }});
+          .unreachable = [this](uint64_t id) { node_->ReportUnreachable(id); },
+          .snapshot_status =
+              [this](uint64_t id, bool ok) {
+                if (ok) cluster_.stats.snapshots_sent++;
+                node_->ReportSnapshot(id, ok);
+                Poke();
+              }});
   for (const raft::Peer& peer : flags_.initial_peers) {
+    peer_addresses_[peer.id] = peer.context;
     transport_->SetPeer(peer.id, peer.context);
   }
+  // The state machine starts from the newest snapshot; raft hands out the
+  // entries after it.
+  if (snapshot.metadata().index() != 0) InstallSnapshot(snapshot);
   co_return transport_->Listen(flags_.address);
 }
 
@@ -180,7 +241,17 @@ Task<void> RaftMember::ReadyLoop() {
     } else {
       after_persist = std::move(rd.messages);
     }
-    // 1. Persist: entries and hard state, one sync if raft asks for it.
+    // 1. Persist: a leader's snapshot, entries and hard state, one sync if
+    //    raft asks for it or a snapshot came (the state machine takes it
+    //    only once it is durable).
+    const raftpb::Snapshot* snapshot = rd.snapshot.has_value() ? &*rd.snapshot : nullptr;
+    if (snapshot != nullptr) {
+      const absl::Status written = log_->WriteSnapshot(*snapshot);
+      if (!written.ok()) {
+        stop_reason_ = StrCat("raft log write failed: ", written.ToString());
+        break;
+      }
+    }
     if (!rd.entries.empty() || hard_state != nullptr) {
       const absl::Status written = log_->Write(
           member_id_written_ ? 0 : flags_.id, rd.entries, hard_state);
@@ -192,15 +263,21 @@ Task<void> RaftMember::ReadyLoop() {
       if (Buggify()) {
         co_await env_.clock().Sleep(Microseconds(random_.Uniform(20'000)));
       }
-      if (rd.must_sync) {
-        const absl::Status synced = co_await log_->Sync();
-        if (!synced.ok()) {
-          stop_reason_ = StrCat("raft log fsync failed: ", synced.ToString());
-          break;
-        }
+    }
+    const bool sync = rd.must_sync || snapshot != nullptr;
+    if (sync) {
+      const absl::Status synced = co_await log_->Sync();
+      if (!synced.ok()) {
+        stop_reason_ = StrCat("raft log fsync failed: ", synced.ToString());
+        break;
       }
     }
-    cluster_.checker.OnPersisted(flags_.id, rd.entries, hard_state, rd.must_sync);
+    if (snapshot != nullptr) {
+      cluster_.checker.OnSnapshotPersisted(flags_.id, snapshot->metadata());
+      const absl::Status stored = storage_.ApplySnapshot(*snapshot);
+      KEEL_ASSERT_MSG(stored.ok(), "raft hands out only snapshots newer than the log's");
+    }
+    cluster_.checker.OnPersisted(flags_.id, rd.entries, hard_state, sync);
     if (!rd.entries.empty()) {
       const absl::Status stored = storage_.Append(rd.entries);
       KEEL_ASSERT_MSG(stored.ok(), "Ready entries follow the stored log");
@@ -213,9 +290,18 @@ Task<void> RaftMember::ReadyLoop() {
     if (!rd.committed_entries.empty() && Buggify()) {
       co_await env_.clock().Sleep(Microseconds(random_.Uniform(50'000)));
     }
+    if (snapshot != nullptr) {
+      InstallSnapshot(*snapshot);
+      cluster_.stats.snapshots_installed++;
+    }
     for (const raftpb::Entry& entry : rd.committed_entries) Apply(entry);
     for (raft::ReadState& read : rd.read_states) waiting_reads_.push_back(std::move(read));
     ServeReads();
+    const absl::Status snapshotted = co_await MaybeSnapshot();
+    if (!snapshotted.ok()) {
+      stop_reason_ = StrCat("raft log snapshot failed: ", snapshotted.ToString());
+      break;
+    }
     // 4. Advance.
     node_->Advance();
     Poke();
@@ -235,7 +321,8 @@ void RaftMember::Apply(const raftpb::Entry& entry) {
   cluster_.checker.OnApplied(flags_.id, incarnation_, entry);
   KEEL_ASSERT(entry.index() == applied_ + 1);
   applied_ = entry.index();
-  state_hash_ = MixState(state_hash_, entry);
+  previous_state_hash_ = state_hash_;
+  state_hash_ = MixRaftState(state_hash_, entry);
   if (entry.type() == raftpb::EntryConfChange ||
       entry.type() == raftpb::EntryConfChangeV2) {
     ApplyConfChange(entry);
@@ -290,15 +377,22 @@ void RaftMember::ApplyConfChange(const raftpb::Entry& entry) {
     return;
   }
   cluster_.stats.conf_changes_applied++;
+  conf_state_ = *state;
+  // raft refuses a snapshot whose configuration lacks the member it is
+  // sent to, so a member added after the last snapshot could never catch
+  // up by one: the next snapshot is taken now, with it.
+  snapshot_due_ = true;
   for (const raft::ConfChangeSingle& single : change.changes()) {
     const uint64_t id = single.node_id();
     switch (single.type()) {
       case raftpb::ConfChangeAddNode:
       case raftpb::ConfChangeAddLearnerNode:
+        if (!change.context().empty()) peer_addresses_[id] = change.context();
         if (id != flags_.id) transport_->SetPeer(id, change.context());
         break;
       case raftpb::ConfChangeRemoveNode:
         removed_ids_.insert(id);
+        peer_addresses_.erase(id);
         transport_->RemovePeer(id);
         if (id == flags_.id) removed_ = true;
         break;
@@ -306,6 +400,78 @@ void RaftMember::ApplyConfChange(const raftpb::Entry& entry) {
         break;
     }
   }
+}
+
+std::string RaftMember::EncodeState(uint64_t index, uint64_t hash) const {
+  std::string out = StrCat(kStateMagic, "\napplied ", index, "\nhash ", hash, "\n");
+  for (const auto& [id, address] : peer_addresses_) {
+    StrAppend(&out, "peer ", id, " ", address, "\n");
+  }
+  for (uint64_t id : removed_ids_) StrAppend(&out, "removed ", id, "\n");
+  return out;
+}
+
+void RaftMember::InstallSnapshot(const raftpb::Snapshot& snapshot) {
+  MemberState state;
+  const bool decoded = DecodeState(snapshot.data(), &state);
+  KEEL_ASSERT_MSG(decoded, "snapshot data is a member's state");
+  const raftpb::SnapshotMetadata& metadata = snapshot.metadata();
+  cluster_.checker.OnSnapshotInstalled(flags_.id, incarnation_, metadata, state.applied,
+                                       state.hash);
+  KEEL_ASSERT(metadata.index() > applied_);
+  // Raft applies from the metadata's index on, whatever the data says.
+  applied_ = metadata.index();
+  state_hash_ = state.hash;
+  previous_state_hash_ = state.hash;
+  snapshot_index_ = metadata.index();
+  conf_state_ = metadata.conf_state();
+  peer_addresses_ = std::move(state.peers);
+  for (const auto& [id, address] : peer_addresses_) transport_->SetPeer(id, address);
+  for (uint64_t id : state.removed) {
+    removed_ids_.insert(id);
+    transport_->RemovePeer(id);
+    if (id == flags_.id) removed_ = true;
+  }
+}
+
+Task<absl::Status> RaftMember::MaybeSnapshot() {
+  const RaftTuning& tuning = cluster_.tuning;
+  if (tuning.snapshot_every == 0 || applied_ == snapshot_index_) co_return absl::OkStatus();
+  if (!snapshot_due_ && applied_ < snapshot_index_ + tuning.snapshot_every) {
+    co_return absl::OkStatus();
+  }
+  snapshot_due_ = false;
+  // The deliberate bug: the data holds the state one entry short of the
+  // index the metadata claims.
+  const bool stale = tuning.stale_snapshot && applied_ > 1;
+  const uint64_t state_index = stale ? applied_ - 1 : applied_;
+  const uint64_t state_hash = stale ? previous_state_hash_ : state_hash_;
+  std::string data = EncodeState(state_index, state_hash);
+  KEEL_ASSERT(data.size() <= kMaxSnapshotDataBytes);
+  absl::StatusOr<raftpb::Snapshot> snapshot =
+      storage_.CreateSnapshot(applied_, &conf_state_, std::move(data));
+  KEEL_ASSERT_MSG(snapshot.ok(), "the applied index is stored and newer than the snapshot");
+  cluster_.checker.OnSnapshotTaken(flags_.id, snapshot->metadata(), state_index,
+                                   state_hash);
+  snapshot_index_ = applied_;
+  cluster_.stats.snapshots_taken++;
+  // Durable before any entry it covers may go: the log file drops them on
+  // its next rewrite.
+  KEEL_CO_RETURN_IF_ERROR(log_->WriteSnapshot(*snapshot));
+  KEEL_CO_RETURN_IF_ERROR(co_await log_->Sync());
+  const uint64_t compact = applied_ > tuning.snapshot_keep_entries
+                               ? applied_ - tuning.snapshot_keep_entries
+                               : 0;
+  absl::StatusOr<uint64_t> first = storage_.FirstIndex();
+  KEEL_ASSERT(first.ok());
+  if (compact >= *first) {
+    const absl::Status compacted = storage_.Compact(compact);
+    KEEL_ASSERT_MSG(compacted.ok(), "compacting applied entries");
+  }
+  const uint64_t shrinks = log_->shrinks();
+  KEEL_CO_RETURN_IF_ERROR(co_await log_->MaybeShrink());
+  cluster_.stats.log_shrinks += log_->shrinks() - shrinks;
+  co_return absl::OkStatus();
 }
 
 Task<void> RaftMember::Ticker() {

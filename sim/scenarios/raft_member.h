@@ -12,7 +12,15 @@
 //     ApplyConfChange, which also teaches the transport where members
 //     listen); then Advance(). Any write or sync error ends Run(): the
 //     member never carries on after a failed fsync, its process restarts
-//     and recovers from disk.
+//     and recovers from disk. A Ready's snapshot (a leader's) is made
+//     durable with the hard state before MemoryStorage and the state
+//     machine take it, as etcd's server orders it. After applying, every
+//     snapshot_every entries the member snapshots its state machine
+//     (applied index, state hash, the peers it knows), makes that durable,
+//     and compacts MemoryStorage, keeping a few trailing entries for
+//     followers slightly behind; it also snapshots right after applying a
+//     configuration change, so a member just added finds itself in the
+//     snapshot it may be sent. A restart starts from the newest snapshot.
 //   - a ticker (one raft tick per tick_interval);
 //   - the transport's readers, which Step every message in;
 //   - a client that proposes entries and counts those it sees applied.
@@ -76,6 +84,15 @@ struct RaftTuning {
   // A client asks for a linearizable read index every this many wake-ups
   // (and answers it once its member has applied that far); 0: never.
   size_t read_every = 0;
+  // A member snapshots its state machine and compacts its log after
+  // applying this many entries since its last snapshot; 0: never.
+  uint64_t snapshot_every = 0;
+  // Entries kept in MemoryStorage behind a snapshot, for followers that
+  // are only slightly behind.
+  uint64_t snapshot_keep_entries = 0;
+  // Simulation only: a member's snapshot data holds the state of the index
+  // before the one its metadata claims (--inject-bug stale-snapshot).
+  bool stale_snapshot = false;
 };
 
 // What one machine is told at start, like etcd's command line.
@@ -103,6 +120,10 @@ struct RaftClusterStats {
   // flight reached max_inflight_bytes (not its message count).
   uint64_t byte_pauses = 0;
   uint64_t reads = 0;  // ReadIndex requests issued by clients
+  uint64_t snapshots_taken = 0;      // by members of their own state
+  uint64_t snapshots_sent = 0;       // MsgSnap handed to a connection
+  uint64_t snapshots_installed = 0;  // a leader's, by a follower
+  uint64_t log_shrinks = 0;          // log files rewritten to their state
 };
 
 // What the members of one run share: the checker, the tuning, the figures
@@ -170,6 +191,17 @@ class RaftMember {
   // Answers the clients' read indexes that applied_ has reached.
   void ServeReads();
   void ApplyConfChange(const raftpb::Entry& entry);
+  // The state machine as snapshot data, and back (false if it does not
+  // decode).
+  std::string EncodeState(uint64_t index, uint64_t hash) const;
+  bool RestoreState(const raftpb::Snapshot& snapshot);
+  // Makes a leader's snapshot the state machine (step 3 of a Ready, or at
+  // start).
+  void InstallSnapshot(const raftpb::Snapshot& snapshot);
+  // Snapshots the state machine, makes it durable and compacts, if
+  // snapshot_every entries were applied since the last one. A disk error
+  // is returned (the member stops). Suspends.
+  Task<absl::Status> MaybeSnapshot();
   // Checker hooks after anything that may change the role or term, and a
   // wake-up for the Ready loop.
   void Poke();
@@ -191,6 +223,17 @@ class RaftMember {
   bool member_id_written_ = false;
   uint64_t applied_ = 0;
   uint64_t state_hash_ = 0;
+  // The state before the last entry applied (what --inject-bug
+  // stale-snapshot puts in a snapshot).
+  uint64_t previous_state_hash_ = 0;
+  uint64_t snapshot_index_ = 0;  // of the newest snapshot held
+  // Set by a configuration change: snapshot after this Ready.
+  bool snapshot_due_ = false;
+  // The configuration after the last applied entry, for snapshots.
+  raft::ConfState conf_state_;
+  // Where the members this one learned of listen (the initial peers and
+  // those added), part of the state machine so a snapshot carries it.
+  std::map<uint64_t, std::string> peer_addresses_;
   bool removed_ = false;
   bool refused_ = false;
   uint64_t led_term_ = 0;  // the last term this member was seen leading

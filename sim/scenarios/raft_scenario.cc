@@ -166,6 +166,12 @@ void RaftScenario::DrawTuning() {
     tuning.max_inflight_bytes = kInflightBytes[more.Uniform(4)];
     // Every client asks for a read index now and then.
     tuning.read_every = 4;
+    // A quarter of the seeds never compact; the rest snapshot every 10..200
+    // entries and keep 0..50 behind, so a follower a little behind gets
+    // entries and one further behind (or a new learner) gets a snapshot.
+    Random snapshots(world_.DeriveSeed(0x7a, 0x5a));
+    tuning.snapshot_every = snapshots.OneIn(4) ? 0 : 10 + snapshots.Uniform(191);
+    tuning.snapshot_keep_entries = snapshots.Uniform(51);
   }
   if (mode_ == RaftMode::kThroughput) {
     tuning.propose_interval_min = Milliseconds(1);
@@ -177,6 +183,9 @@ void RaftScenario::DrawTuning() {
     tuning.bugs.double_vote = options_.bug == "double-vote";
     tuning.bugs.commit_old_term = options_.bug == "commit-old-term";
     tuning.bugs.stale_read_index = options_.bug == "stale-read-index";
+    tuning.stale_snapshot = options_.bug == "stale-snapshot";
+    // The bug lives in the snapshots: every seed takes them, often.
+    if (tuning.stale_snapshot && tuning.snapshot_every == 0) tuning.snapshot_every = 10;
   }
 }
 
@@ -625,7 +634,12 @@ std::string RaftScenario::Summary() const {
               " max_inflight=", tuning.max_inflight_msgs,
               " max_inflight_bytes=", tuning.max_inflight_bytes,
               " byte_pauses=", stats.byte_pauses, " reads=", stats.reads,
-              " reads_answered=", cluster_.checker.reads_answered());
+              " reads_answered=", cluster_.checker.reads_answered(),
+              " snapshot_every=", tuning.snapshot_every,
+              " snapshots_taken=", stats.snapshots_taken,
+              " snapshots_sent=", stats.snapshots_sent,
+              " snapshots_installed=", stats.snapshots_installed,
+              " log_shrinks=", stats.log_shrinks);
     if (converged_after_.has_value()) {
       StrAppend(&out, " converged_after=", FormatDuration(*converged_after_));
     }
@@ -706,7 +720,7 @@ KEEL_SIM_SCENARIO(raft, {
     .run = [](const ScenarioOptions& options) {
       return RunRaftScenario(options, RaftMode::kChaos);
     },
-    .bugs = {"double-vote", "commit-old-term", "stale-read-index"},
+    .bugs = {"double-vote", "commit-old-term", "stale-read-index", "stale-snapshot"},
 });
 
 KEEL_SIM_SCENARIO(raft_failover, {

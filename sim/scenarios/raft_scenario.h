@@ -10,8 +10,13 @@
 //                    property is checked as it happens (RaftChecker), and
 //                    at the end the faults stop and the cluster must elect a
 //                    leader and converge within kLivenessLimit of simulated
-//                    time. --inject-bug double-vote | commit-old-term |
-//                    stale-read-index turns on raft's deliberate defects.
+//                    time. Members snapshot and compact their logs every
+//                    snapshot_every entries (drawn per seed), so lagging
+//                    and new members catch up by snapshot.
+//                    --inject-bug double-vote | commit-old-term |
+//                    stale-read-index turns on raft's deliberate defects;
+//                    stale-snapshot makes members' snapshots hold the state
+//                    one entry short of their index.
 //   raft-failover    3 members, no faults: the leader is killed again and
 //                    again; the summary lists how long each new election
 //                    took (elections_ms=...).

@@ -1,8 +1,9 @@
 // Sweeps of the `raft` scenarios, small enough for CI: each of raft's
 // deliberate defects is caught within 200 seeds by the checker meant for
 // it, with a replay command that names the defect; a short sweep exercises
-// every kind of fault and membership change it claims to (so a passing
-// sweep means something); runs are deterministic; and the failover and
+// every kind of fault and membership change it claims to, and catches
+// members up by snapshot in some seeds (so a passing sweep means
+// something); runs are deterministic; and the failover and
 // throughput modes report their figures. (The clean sweeps themselves run
 // as keel-sim commands: see sim/CMakeLists.txt.)
 #include <map>
@@ -107,22 +108,37 @@ TEST(RaftScenarioTest, CommittingAnOldTermEntryByCountingIsCaughtWithinTwoHundre
 // A passing sweep means something only if it did what it claims: every
 // fault kind, every kind of membership change, transfers, and recoveries
 // from torn logs and failed fsyncs, and leaders holding followers back at
-// the in-flight byte bound.
+// the in-flight byte bound, and members compacting their logs and
+// catching up by a leader's snapshot.
 TEST(RaftScenarioTest, AShortSweepExercisesEveryFaultAndMembershipChange) {
   std::map<std::string, uint64_t> totals;
+  uint64_t seeds_installing = 0;
   for (uint64_t seed = 1; seed <= 24; seed++) {
     const ScenarioResult result =
         RunSeed(Find("raft"), Resolved("raft", seed, "", seed % 3 == 0 ? 5 : 3), false);
     ASSERT_TRUE(result.ok) << "seed " << seed << ": " << result.failure;
-    for (const auto& [name, value] : Figures(result.summary)) totals[name] += value;
+    const std::map<std::string, uint64_t> figures = Figures(result.summary);
+    for (const auto& [name, value] : figures) totals[name] += value;
+    if (figures.at("snapshots_installed") > 0) seeds_installing++;
   }
   for (const char* figure : {"committed", "acked", "adds", "removals", "promotions",
                              "transfers", "isolations", "faults", "torn_tails",
                              "disk_stops", "recoveries", "pre_vote", "check_quorum",
-                             "byte_pauses", "reads", "reads_answered"}) {
+                             "byte_pauses", "reads", "reads_answered",
+                             "snapshots_taken", "snapshots_sent",
+                             "snapshots_installed", "log_shrinks"}) {
     EXPECT_GT(totals[figure], 0u) << figure;
   }
+  // The snapshot path must not go quietly dead: several seeds use it.
+  EXPECT_GE(seeds_installing, 3u);
   EXPECT_LT(totals["pre_vote"], 24u) << "both settings of pre-vote should run";
+}
+
+// A member whose snapshot data holds the state of an earlier index than its
+// metadata claims: the checker compares it with the canonical state.
+TEST(RaftScenarioTest, ASnapshotOfTheWrongStateIsCaughtWithinTwoHundredSeeds) {
+  ExpectCaughtBy("stale-snapshot", 3, {"snapshots"});
+  ExpectCaughtBy("stale-snapshot", 5, {"snapshots"});
 }
 
 TEST(RaftScenarioTest, ARunIsAFunctionOfItsSeed) {
