@@ -344,5 +344,44 @@ TEST(RaftLogFileCrashTest, AnyTornTailRecoversAPrefixThatHoldsEverythingSynced) 
   EXPECT_GT(torn, 20) << "the crashes should tear some tails";
 }
 
+// The same with snapshot records among the synced and the torn writes:
+// recovery starts from the newest snapshot that survived, with the entries
+// after it contiguous.
+TEST(RaftLogFileCrashTest, ATornTailAfterSnapshotsRecoversFromTheNewestSurvivingOne) {
+  int torn = 0;
+  for (uint64_t seed = 1; seed <= 200; seed++) {
+    SimHarness h(seed);
+    RecoveredRaftLog recovered;
+    auto log = h.Run(RaftLogFile::Open(h.env(), "raft", &recovered));
+    ASSERT_TRUE(log.ok());
+    const raftpb::HardState synced = MakeHardState(2, 1, 10);
+    ASSERT_TRUE((*log)->Write(7, Entries(1, 10, 2), &synced).ok());
+    ASSERT_TRUE((*log)->WriteSnapshot(MakeSnapshot(6, 2)).ok());
+    ASSERT_TRUE(h.Run((*log)->Sync()).ok());
+    // Unsynced: entries of various sizes and a later snapshot among them.
+    for (uint64_t i = 11; i <= 30; i++) {
+      std::vector<raftpb::Entry> one = {MakeEntry(i, 2, 10 + (i * 97) % 900)};
+      ASSERT_TRUE((*log)->Write(one, nullptr).ok());
+      if (i == 20) {
+        ASSERT_TRUE((*log)->WriteSnapshot(MakeSnapshot(18, 2)).ok());
+      }
+    }
+    log->reset();
+    h.CrashAndRestart();
+    auto again = h.Run(RaftLogFile::Open(h.env(), "raft", &recovered));
+    ASSERT_TRUE(again.ok()) << "seed " << seed << ": " << again.status();
+    if (recovered.torn_tail()) torn++;
+    const uint64_t base = recovered.snapshot.metadata().index();
+    ASSERT_TRUE(base == 6 || base == 18) << "seed " << seed << ": " << base;
+    EXPECT_EQ(recovered.snapshot.data(), StrCat("state at ", base));
+    ASSERT_GE(base + recovered.entries.size(), base == 6 ? 10u : 20u) << "seed " << seed;
+    for (size_t i = 0; i < recovered.entries.size(); i++) {
+      ASSERT_EQ(recovered.entries[i].index(), base + i + 1) << "seed " << seed;
+    }
+    EXPECT_GE(recovered.hard_state.commit(), base);
+  }
+  EXPECT_GT(torn, 20) << "the crashes should tear some tails";
+}
+
 }  // namespace
 }  // namespace keel::sim
