@@ -216,8 +216,6 @@ Task<void> RaftMember::ReadyLoop() {
     }
     raft::Ready rd = node_->Ready();
     cluster_.checker.ObserveRole(flags_.id, node_->raft());
-    const raftpb::HardState* hard_state =
-        rd.hard_state.has_value() ? &*rd.hard_state : nullptr;
     // 0. A leader sends its appends and heartbeats before it persists (as
     //    keel's server and etcd do), so its fsync overlaps its followers'.
     std::vector<raftpb::Message> after_persist;
@@ -241,48 +239,13 @@ Task<void> RaftMember::ReadyLoop() {
     } else {
       after_persist = std::move(rd.messages);
     }
-    // 1. Persist: a leader's snapshot, entries and hard state, one sync if
-    //    raft asks for it or a snapshot came (the state machine takes it
-    //    only once it is durable).
+    // 1. Persist.
+    const absl::Status persisted = co_await Persist(rd);
+    if (!persisted.ok()) {
+      stop_reason_ = std::string(persisted.message());
+      break;
+    }
     const raftpb::Snapshot* snapshot = rd.snapshot.has_value() ? &*rd.snapshot : nullptr;
-    if (snapshot != nullptr) {
-      const absl::Status written = log_->WriteSnapshot(*snapshot);
-      if (!written.ok()) {
-        stop_reason_ = StrCat("raft log write failed: ", written.ToString());
-        break;
-      }
-    }
-    if (!rd.entries.empty() || hard_state != nullptr) {
-      const absl::Status written = log_->Write(
-          member_id_written_ ? 0 : flags_.id, rd.entries, hard_state);
-      if (!written.ok()) {
-        stop_reason_ = StrCat("raft log write failed: ", written.ToString());
-        break;
-      }
-      member_id_written_ = true;
-      if (Buggify()) {
-        co_await env_.clock().Sleep(Microseconds(random_.Uniform(20'000)));
-      }
-    }
-    const bool sync = rd.must_sync || snapshot != nullptr;
-    if (sync) {
-      const absl::Status synced = co_await log_->Sync();
-      if (!synced.ok()) {
-        stop_reason_ = StrCat("raft log fsync failed: ", synced.ToString());
-        break;
-      }
-    }
-    if (snapshot != nullptr) {
-      cluster_.checker.OnSnapshotPersisted(flags_.id, snapshot->metadata());
-      const absl::Status stored = storage_.ApplySnapshot(*snapshot);
-      KEEL_ASSERT_MSG(stored.ok(), "raft hands out only snapshots newer than the log's");
-    }
-    cluster_.checker.OnPersisted(flags_.id, rd.entries, hard_state, sync);
-    if (!rd.entries.empty()) {
-      const absl::Status stored = storage_.Append(rd.entries);
-      KEEL_ASSERT_MSG(stored.ok(), "Ready entries follow the stored log");
-    }
-    if (hard_state != nullptr) storage_.SetHardState(*hard_state);
     // 2. Send the rest, only now that what they promise is durable.
     cluster_.checker.OnSending(flags_.id, after_persist);
     for (raftpb::Message& message : after_persist) transport_->Send(std::move(message));
@@ -315,6 +278,44 @@ Task<void> RaftMember::ReadyLoop() {
     cluster_.stats.disk_stops++;
     env_.log().Error("member stops", {{"reason", stop_reason_}});
   }
+}
+
+Task<absl::Status> RaftMember::Persist(const raft::Ready& rd) {
+  const raftpb::HardState* hard_state = rd.hard_state.has_value() ? &*rd.hard_state : nullptr;
+  const raftpb::Snapshot* snapshot = rd.snapshot.has_value() ? &*rd.snapshot : nullptr;
+  auto failed = [](std::string_view what, const absl::Status& status) {
+    return absl::Status(status.code(), StrCat("raft log ", what, " failed: ", status.ToString()));
+  };
+  if (snapshot != nullptr) {
+    const absl::Status written = log_->WriteSnapshot(*snapshot);
+    if (!written.ok()) co_return failed("write", written);
+  }
+  if (!rd.entries.empty() || hard_state != nullptr) {
+    const absl::Status written =
+        log_->Write(member_id_written_ ? 0 : flags_.id, rd.entries, hard_state);
+    if (!written.ok()) co_return failed("write", written);
+    member_id_written_ = true;
+    if (Buggify()) {
+      co_await env_.clock().Sleep(Microseconds(random_.Uniform(20'000)));
+    }
+  }
+  const bool sync = rd.must_sync || snapshot != nullptr;
+  if (sync) {
+    const absl::Status synced = co_await log_->Sync();
+    if (!synced.ok()) co_return failed("fsync", synced);
+  }
+  if (snapshot != nullptr) {
+    cluster_.checker.OnSnapshotPersisted(flags_.id, snapshot->metadata());
+    const absl::Status stored = storage_.ApplySnapshot(*snapshot);
+    KEEL_ASSERT_MSG(stored.ok(), "raft hands out only snapshots newer than the log's");
+  }
+  cluster_.checker.OnPersisted(flags_.id, rd.entries, hard_state, sync);
+  if (!rd.entries.empty()) {
+    const absl::Status stored = storage_.Append(rd.entries);
+    KEEL_ASSERT_MSG(stored.ok(), "Ready entries follow the stored log");
+  }
+  if (hard_state != nullptr) storage_.SetHardState(*hard_state);
+  co_return absl::OkStatus();
 }
 
 void RaftMember::Apply(const raftpb::Entry& entry) {

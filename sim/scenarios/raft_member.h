@@ -184,6 +184,12 @@ class RaftMember {
  private:
   Task<absl::Status> Start();
   Task<void> ReadyLoop();
+  // Step 1 of a Ready: writes its snapshot (a leader's), entries and hard
+  // state, syncs if raft asks or a snapshot came (the state machine takes
+  // a snapshot only once it is durable), then hands them to MemoryStorage.
+  // A write or sync error is returned, saying which (the member stops).
+  // Suspends.
+  Task<absl::Status> Persist(const raft::Ready& rd);
   Task<void> Ticker();
   Task<void> Client();
   void Deliver(raftpb::Message message);
