@@ -712,8 +712,9 @@ ScenarioResult RunRaftScenario(const ScenarioOptions& options, RaftMode mode) {
 
 KEEL_SIM_SCENARIO(raft, {
     .name = "raft",
-    .description = "raft members under faults, membership changes and leader "
-                   "transfers; safety checked throughout, liveness at the end",
+    .description = "raft members under faults, membership changes, leader "
+                   "transfers, log compaction and snapshots; safety checked "
+                   "throughout, liveness at the end",
     .default_nodes = 3,
     .default_duration = Seconds(30),
     .supported_faults = FaultSet::All().Without(Fault::kCorrupt),
