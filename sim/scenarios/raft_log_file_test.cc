@@ -65,6 +65,15 @@ class RaftLogFileTest : public ::testing::Test {
     return log.ok() ? std::move(*log) : nullptr;
   }
 
+  // Entries 1..`count` of term 1 (100 B each), one record each, as member 3:
+  // a log many times the size of what a snapshot near its end leaves.
+  void WriteOneByOne(RaftLogFile& log, uint64_t count) {
+    for (uint64_t i = 1; i <= count; i++) {
+      std::vector<raftpb::Entry> one = {MakeEntry(i, 1, 100)};
+      ASSERT_TRUE(log.Write(i == 1 ? 3 : 0, one, nullptr).ok());
+    }
+  }
+
   SimHarness h_{1};
 };
 
@@ -251,10 +260,7 @@ TEST_F(RaftLogFileTest, RewriteHoldsTheSnapshotRecordFirst) {
 TEST_F(RaftLogFileTest, GrownLogIsShrunkToItsStateAndSurvivesACrash) {
   RecoveredRaftLog recovered;
   auto log = MustOpen(&recovered);
-  for (uint64_t i = 1; i <= 1000; i++) {
-    std::vector<raftpb::Entry> one = {MakeEntry(i, 1, 100)};
-    ASSERT_TRUE(log->Write(i == 1 ? 3 : 0, one, nullptr).ok());
-  }
+  WriteOneByOne(*log, 1000);
   const raftpb::HardState state = MakeHardState(1, 3, 1000);
   ASSERT_TRUE(log->Write({}, &state).ok());
   ASSERT_TRUE(h_.Run(log->Sync()).ok());
@@ -283,10 +289,7 @@ TEST_F(RaftLogFileTest, GrownLogIsShrunkToItsStateAndSurvivesACrash) {
 TEST_F(RaftLogFileTest, AFailedSyncDuringAShrinkBreaksTheLogAndLosesNothing) {
   RecoveredRaftLog recovered;
   auto log = MustOpen(&recovered);
-  for (uint64_t i = 1; i <= 1000; i++) {
-    std::vector<raftpb::Entry> one = {MakeEntry(i, 1, 100)};
-    ASSERT_TRUE(log->Write(i == 1 ? 3 : 0, one, nullptr).ok());
-  }
+  WriteOneByOne(*log, 1000);
   ASSERT_TRUE(log->WriteSnapshot(MakeSnapshot(990, 1)).ok());
   ASSERT_TRUE(h_.Run(log->Sync()).ok());
   h_.disk().FailNextSyncs();
