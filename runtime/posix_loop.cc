@@ -218,7 +218,9 @@ int PosixLoop::Wait(epoll_event* events, int max_events,
     }
     const int n = epoll_pwait2(epoll_fd_, events, max_events,
                                timeout.has_value() ? &ts : nullptr, nullptr);
-    if (n >= 0 || errno != ENOSYS) return n;
+    if (n >= 0 || errno == EINTR) return n;
+    // ENOSYS before Linux 5.11; EPERM where a container's seccomp filter
+    // does not know the call. A real error comes back from epoll_wait too.
     pwait2_missing.store(true, std::memory_order_relaxed);
   }
   int ms = -1;

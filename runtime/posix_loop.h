@@ -206,7 +206,8 @@ class PosixLoop {
   // and the next timer; zero when work is ready; nullopt for no limit.
   std::optional<Duration> WaitTimeout(TimePoint wait_limit) const;
   // epoll_wait with a timeout to the nanosecond (epoll_pwait2, Linux 5.11),
-  // falling back to whole milliseconds, rounded up, where the kernel lacks it.
+  // falling back to whole milliseconds, rounded up, where the kernel or a
+  // seccomp filter refuses it.
   int Wait(epoll_event* events, int max_events, std::optional<Duration> timeout);
   void RunPosted();
 
