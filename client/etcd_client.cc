@@ -6,6 +6,7 @@
 
 #include "client/outcome.h"
 #include "client/streams.h"
+#include "net/grpc_wire.h"
 #include "runtime/assert.h"
 #include "runtime/strings.h"
 
@@ -24,10 +25,6 @@ namespace {
 
 absl::Status NoAddress() {
   return absl::UnavailableError("there is no address available");
-}
-
-absl::Status DeadlinePassed() {
-  return absl::DeadlineExceededError("context deadline exceeded");
 }
 
 // Clears the endpoint's dialing flag however the dialling frame ends (it
@@ -120,9 +117,9 @@ Task<absl::StatusOr<net::GrpcChannel*>> EtcdClient::ConnectTo(
     // Another call is dialling this endpoint: use its result.
     if (deadline.has_value()) {
       const Duration left = *deadline - clock.Now();
-      if (left <= Duration::zero()) co_return DeadlinePassed();
+      if (left <= Duration::zero()) co_return net::ContextDeadlineExceeded();
       if (!co_await clock.WithTimeout(left, WaitOn(&endpoint.dialed))) {
-        co_return DeadlinePassed();
+        co_return net::ContextDeadlineExceeded();
       }
     } else {
       co_await endpoint.dialed.Wait();
@@ -136,7 +133,7 @@ Task<absl::StatusOr<net::GrpcChannel*>> EtcdClient::ConnectTo(
   CollectRetired();
   Duration limit = options_.dial_timeout;
   if (deadline.has_value()) limit = std::min(limit, *deadline - clock.Now());
-  if (limit <= Duration::zero()) co_return DeadlinePassed();
+  if (limit <= Duration::zero()) co_return net::ContextDeadlineExceeded();
   DialGuard guard(&endpoint.dialing, &endpoint.dialed);
   dials_++;
   const std::string address = endpoints_[index];
@@ -202,7 +199,7 @@ Task<absl::StatusOr<std::string>> EtcdClient::Call(std::string path, std::string
       // (Not in the if's condition: GCC 12 and co_await in conditions.)
       const bool in_time = co_await Backoff(attempt - 1, deadline);
       // Out of time: a transport failure says more than the deadline.
-      if (!in_time) co_return absl::IsUnavailable(last) ? last : DeadlinePassed();
+      if (!in_time) co_return absl::IsUnavailable(last) ? last : net::ContextDeadlineExceeded();
     }
     size_t index = 0;
     absl::StatusOr<net::GrpcChannel*> channel = co_await Connect(deadline, &index);
@@ -215,7 +212,7 @@ Task<absl::StatusOr<std::string>> EtcdClient::Call(std::string path, std::string
     net::CallOptions call;
     if (deadline.has_value()) {
       call.timeout = *deadline - clock.Now();
-      if (*call.timeout <= Duration::zero()) co_return DeadlinePassed();
+      if (*call.timeout <= Duration::zero()) co_return net::ContextDeadlineExceeded();
     }
     if (options.require_leader) call.metadata.emplace_back("hasleader", "true");
     KEEL_ASSERT((*channel)->usable());
@@ -315,7 +312,7 @@ Task<absl::StatusOr<std::unique_ptr<net::ClientStream>>> EtcdClient::OpenStream(
   for (int attempt = 1;; attempt++) {
     if (attempt > 1) {
       const bool in_time = co_await Backoff(attempt - 1, deadline);
-      if (!in_time) co_return absl::IsUnavailable(last) ? last : DeadlinePassed();
+      if (!in_time) co_return absl::IsUnavailable(last) ? last : net::ContextDeadlineExceeded();
     }
     absl::StatusOr<net::GrpcChannel*> channel = co_await Connect(deadline, index);
     if (!channel.ok()) {
@@ -341,7 +338,7 @@ Task<absl::StatusOr<etcdserverpb::LeaseKeepAliveResponse>> EtcdClient::LeaseKeep
   for (int attempt = 1;; attempt++) {
     if (attempt > 1) {
       const bool in_time = co_await Backoff(attempt - 1, deadline);
-      if (!in_time) co_return absl::IsUnavailable(last) ? last : DeadlinePassed();
+      if (!in_time) co_return absl::IsUnavailable(last) ? last : net::ContextDeadlineExceeded();
     }
     RequestOptions open = options;
     if (deadline.has_value()) open.timeout = *deadline - clock.Now();
@@ -354,10 +351,10 @@ Task<absl::StatusOr<etcdserverpb::LeaseKeepAliveResponse>> EtcdClient::LeaseKeep
     if (sent.ok()) {
       if (deadline.has_value()) {
         const Duration left = *deadline - clock.Now();
-        if (left <= Duration::zero()) co_return DeadlinePassed();
+        if (left <= Duration::zero()) co_return net::ContextDeadlineExceeded();
         std::optional<std::optional<etcdserverpb::LeaseKeepAliveResponse>> got =
             co_await clock.WithTimeout(left, keepalive.Receive());
-        if (!got.has_value()) co_return DeadlinePassed();
+        if (!got.has_value()) co_return net::ContextDeadlineExceeded();
         response = std::move(*got);
       } else {
         response = co_await keepalive.Receive();

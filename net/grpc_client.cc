@@ -7,6 +7,7 @@
 #include <cstring>
 #include <vector>
 
+#include "net/grpc_wire.h"
 #include "runtime/assert.h"
 #include "runtime/strings.h"
 
@@ -395,7 +396,7 @@ Task<absl::StatusOr<std::string>> GrpcChannel::UnaryCall(std::string path,
       co_await clock.WithTimeout(*timeout, UnaryExchange(call));
   if (result.has_value()) co_return std::move(*result);
   // The channel may be gone by now; only the call is safe to look at.
-  absl::Status expired = absl::DeadlineExceededError("context deadline exceeded");
+  absl::Status expired = ContextDeadlineExceeded();
   if (call->channel != nullptr) {
     call->channel->CancelCall(*call, expired);
   } else {

@@ -275,4 +275,8 @@ absl::Status StatusFromGrpcCode(int code, std::string_view message) {
   return absl::Status(static_cast<absl::StatusCode>(code), AsAbsl(message));
 }
 
+absl::Status ContextDeadlineExceeded() {
+  return absl::DeadlineExceededError("context deadline exceeded");
+}
+
 }  // namespace keel::net

@@ -95,6 +95,10 @@ std::string Http2ErrorName(uint32_t http2_error_code);
 // A status from a wire code; codes outside 0..16 become Unknown.
 absl::Status StatusFromGrpcCode(int code, std::string_view message);
 
+// What grpc-go reports for a call whose context expired (DEADLINE_EXCEEDED
+// "context deadline exceeded"), on either side: clients match the text.
+absl::Status ContextDeadlineExceeded();
+
 }  // namespace keel::net
 
 #endif  // KEEL_NET_GRPC_WIRE_H_

@@ -9,6 +9,7 @@
 #include <optional>
 #include <vector>
 
+#include "net/grpc_wire.h"
 #include "runtime/assert.h"
 #include "runtime/strings.h"
 #include "runtime/sync.h"
@@ -457,7 +458,7 @@ Task<void> Http2ServerSession::RunCall(Call* call) {
     } else if (call->context_.deadline_status) {
       status = call->context_.deadline_status();
     } else {
-      status = absl::DeadlineExceededError("context deadline exceeded");
+      status = ContextDeadlineExceeded();
     }
   } else {
     status = co_await RunHandler(call);

@@ -2,6 +2,7 @@
 // their entry to be applied.
 #include <utility>
 
+#include "net/grpc_wire.h"
 #include "node/errors.h"
 #include "node/kv_convert.h"
 #include "node/request_checks.h"
@@ -44,7 +45,7 @@ Task<ApplyResult> Server::Propose(internal::InternalRaftRequest request) {
 
 absl::Status Server::ProposalTimeout(TimePoint start) const {
   if (leader_ == 0 && leaderless_since_ <= start) {
-    return absl::DeadlineExceededError("context deadline exceeded");
+    return net::ContextDeadlineExceeded();
   }
   if (leader_elected_at_.has_value() && start < *leader_elected_at_ &&
       start > *leader_elected_at_ - Milliseconds(2 * config_.election_timeout_ms)) {

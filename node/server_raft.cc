@@ -3,6 +3,7 @@
 // linearizable read batches. See doc/node.md.
 #include <utility>
 
+#include "net/grpc_wire.h"
 #include "node/errors.h"
 #include "node/server.h"
 #include "raft/errors.h"
@@ -89,8 +90,7 @@ void Server::FeedRaft() {
     if (!waiters_.Waiting(proposal.id)) continue;
     if (proposal.deadline <= now) {
       // Still queued: raft never took it.
-      waiters_.Deliver(proposal.id,
-                       ApplyResult{absl::DeadlineExceededError("context deadline exceeded")});
+      waiters_.Deliver(proposal.id, ApplyResult{net::ContextDeadlineExceeded()});
       continue;
     }
     absl::Status status = raw_->Propose(proposal.data);
