@@ -140,6 +140,50 @@ TEST_F(GrpcEndToEndTest, TypedUnaryCallUsesEtcdMessages) {
   EXPECT_EQ(result->kvs(0).key(), "health");
 }
 
+TEST_F(GrpcEndToEndTest, InterceptorsSeeTheParsedRequestAndMayRefuseTheCall) {
+  // etcd's per-call rules (hasleader, auth) run in front of every handler.
+  std::vector<std::string> seen;
+  int handled = 0;
+  grpc_.AddInterceptor([&seen](CallContext& ctx, const google::protobuf::Message* request) {
+    const auto* range = dynamic_cast<const etcdserverpb::RangeRequest*>(request);
+    seen.push_back(ctx.method + " " + (range != nullptr ? range->key() : "-"));
+    return absl::OkStatus();
+  });
+  grpc_.AddInterceptor([](CallContext& ctx, const google::protobuf::Message*) {
+    if (ctx.Get("hasleader") == "true") return absl::UnavailableError("etcdserver: no leader");
+    return absl::OkStatus();
+  });
+  grpc_.AddUnary<etcdserverpb::RangeRequest, etcdserverpb::RangeResponse>(
+      "/etcdserverpb.KV/Range",
+      [&handled](CallContext&, etcdserverpb::RangeRequest)
+          -> Task<absl::StatusOr<etcdserverpb::RangeResponse>> {
+        handled++;
+        co_return etcdserverpb::RangeResponse();
+      });
+  Start();
+  absl::Status plain, refused;
+  SpawnClient([](GrpcEndToEndTest* t, absl::Status* plain, absl::Status* refused) -> Task<void> {
+    std::unique_ptr<GrpcChannel> channel = co_await t->Dial();
+    etcdserverpb::RangeRequest request;
+    request.set_key("a");
+    *plain = (co_await channel->Call<etcdserverpb::RangeResponse>("/etcdserverpb.KV/Range",
+                                                                  request))
+                 .status();
+    request.set_key("b");
+    CallOptions options;
+    options.metadata.emplace_back("hasleader", "true");
+    *refused = (co_await channel->Call<etcdserverpb::RangeResponse>(
+                    "/etcdserverpb.KV/Range", request, options))
+                   .status();
+  }(this, &plain, &refused));
+  Run();
+  EXPECT_TRUE(plain.ok()) << plain;
+  EXPECT_EQ(refused, absl::UnavailableError("etcdserver: no leader"));
+  EXPECT_EQ(handled, 1) << "the refused call never reached its handler";
+  EXPECT_EQ(seen, (std::vector<std::string>{"/etcdserverpb.KV/Range a",
+                                            "/etcdserverpb.KV/Range b"}));
+}
+
 TEST_F(GrpcEndToEndTest, ManyConcurrentUnaryCallsShareOneConnection) {
   RegisterEcho();
   Start();

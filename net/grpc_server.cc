@@ -50,6 +50,20 @@ void GrpcServer::RegisterStream(std::string path, StreamHandler handler) {
   KEEL_ASSERT_MSG(inserted, "gRPC method registered twice");
 }
 
+void GrpcServer::AddInterceptor(Interceptor interceptor) {
+  KEEL_ASSERT(interceptor != nullptr);
+  interceptors_.push_back(std::move(interceptor));
+}
+
+absl::Status GrpcServer::Intercept(CallContext& context,
+                                   const google::protobuf::Message* request) const {
+  for (const Interceptor& interceptor : interceptors_) {
+    absl::Status status = interceptor(context, request);
+    if (!status.ok()) return status;
+  }
+  return absl::OkStatus();
+}
+
 const GrpcServer::Method* GrpcServer::Find(std::string_view path) const {
   auto it = methods_.find(path);
   return it == methods_.end() ? nullptr : &it->second;

@@ -23,6 +23,14 @@
 // therefore keep their state in RAII objects. The CallContext and ServerStream
 // references stay valid for the handler's whole life.
 //
+// Interceptors: per-call rules every method shares (etcd's: refuse a
+// `hasleader` call while no leader is known; say why a write's deadline
+// passed; soon the auth token) run in one chain in front of every typed
+// handler, in the order added, after the request is parsed (as grpc-go's
+// interceptors see it). The first that returns an error answers the call;
+// they may also set CallContext fields. Whoever serves the same methods
+// by another route (the JSON gateway) runs the same chain (Intercept).
+//
 // Handlers are kept in std::function; the registry must outlive every
 // connection serving it (a handler's coroutine refers to its closure).
 #ifndef KEEL_NET_GRPC_SERVER_H_
@@ -38,6 +46,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "google/protobuf/message.h"
 #include "net/grpc_wire.h"
 #include "runtime/status_macros.h"
 #include "runtime/task.h"
@@ -92,6 +101,12 @@ class ServerStream {
   // send (the connection is closing).
   virtual Task<absl::Status> Write(std::string message) = 0;
 };
+
+// Sees a call before its handler: `request` is the parsed request of a
+// unary or server-streaming call, null for a bidirectional stream (its
+// messages come later). An error refuses the call with that status.
+using Interceptor =
+    std::function<absl::Status(CallContext&, const google::protobuf::Message* request)>;
 
 using UnaryHandler =
     std::function<Task<absl::StatusOr<std::string>>(CallContext&, std::string)>;
@@ -165,6 +180,12 @@ class GrpcServer {
   template <typename Req, typename Resp, typename F>
   void AddServerStream(std::string path, F f);
 
+  // Adds a rule to the interceptor chain; only before any connection is
+  // served.
+  void AddInterceptor(Interceptor interceptor);
+  // Runs the chain for `context`'s call: the first error, or OK.
+  absl::Status Intercept(CallContext& context, const google::protobuf::Message* request) const;
+
   // The method for `path`, or null.
   const Method* Find(std::string_view path) const;
 
@@ -179,6 +200,7 @@ class GrpcServer {
 
  private:
   GrpcServerOptions options_;
+  std::vector<Interceptor> interceptors_;
   std::map<std::string, Method, std::less<>> methods_;
   std::map<std::string, int, std::less<>> services_;  // name -> method count
 };
@@ -197,12 +219,13 @@ template <typename Req, typename Resp, typename F>
 void GrpcServer::AddUnary(std::string path, F f) {
   RegisterUnary(
       std::move(path),
-      [f = std::move(f)](CallContext& ctx,
-                         std::string bytes) -> Task<absl::StatusOr<std::string>> {
+      [this, f = std::move(f)](CallContext& ctx,
+                               std::string bytes) -> Task<absl::StatusOr<std::string>> {
         Req request;
         if (!request.ParseFromString(bytes)) {
           co_return internal::UnmarshalRequestError();
         }
+        KEEL_CO_RETURN_IF_ERROR(Intercept(ctx, &request));
         absl::StatusOr<Resp> response = co_await f(ctx, std::move(request));
         if (!response.ok()) co_return response.status();
         co_return response->SerializeAsString();
@@ -212,8 +235,9 @@ void GrpcServer::AddUnary(std::string path, F f) {
 template <typename Req, typename Resp, typename F>
 void GrpcServer::AddStream(std::string path, F f) {
   RegisterStream(std::move(path),
-                 [f = std::move(f)](CallContext& ctx,
-                                    ServerStream& raw) -> Task<absl::Status> {
+                 [this, f = std::move(f)](CallContext& ctx,
+                                          ServerStream& raw) -> Task<absl::Status> {
+                   KEEL_CO_RETURN_IF_ERROR(Intercept(ctx, nullptr));
                    TypedServerStream<Req, Resp> stream(raw);
                    co_return co_await f(ctx, stream);
                  });
@@ -222,8 +246,8 @@ void GrpcServer::AddStream(std::string path, F f) {
 template <typename Req, typename Resp, typename F>
 void GrpcServer::AddServerStream(std::string path, F f) {
   RegisterStream(std::move(path),
-                 [f = std::move(f)](CallContext& ctx,
-                                    ServerStream& raw) -> Task<absl::Status> {
+                 [this, f = std::move(f)](CallContext& ctx,
+                                          ServerStream& raw) -> Task<absl::Status> {
                    std::optional<std::string> bytes = co_await raw.Read();
                    // grpc-go reports a missing request as io.EOF's text.
                    if (!bytes.has_value()) co_return absl::UnknownError("EOF");
@@ -231,6 +255,7 @@ void GrpcServer::AddServerStream(std::string path, F f) {
                    if (!request.ParseFromString(*bytes)) {
                      co_return internal::UnmarshalRequestError();
                    }
+                   KEEL_CO_RETURN_IF_ERROR(Intercept(ctx, &request));
                    TypedServerStream<Req, Resp> stream(raw);
                    co_return co_await f(ctx, std::move(request), stream);
                  });
