@@ -50,13 +50,12 @@
 #include "leveldb/env.h"
 #include "leveldb/status.h"
 #include "runtime/background_thread.h"
+#include "store/leveldb_background.h"
 #include "runtime/clock.h"
 #include "runtime/filesystem.h"
 #include "runtime/log.h"
 
 namespace keel::store {
-
-enum class LevelDbBackground { kQueue, kThread };
 
 struct LevelDbEnvStats {
   uint64_t scheduled = 0;         // background items queued
