@@ -83,7 +83,7 @@ class EtcdClientTest : public ::testing::Test {
 
   bool WaitForLeader() {
     return world_.RunUntil(
-        [&] { return member_ != nullptr && member_->server().is_leader(); }, Seconds(10));
+        [&] { return member_ != nullptr && member_->server().raft().is_leader(); }, Seconds(10));
   }
 
   EtcdClient& Client(std::vector<std::string> endpoints = {kMemberAddress}) {
@@ -489,12 +489,12 @@ class EtcdClientWithoutLeaderTest : public EtcdClientTest {
   void SetUp() override {
     EtcdClientTest::SetUp();
     ASSERT_TRUE(world_.RunUntil(
-        [&] { return member_ != nullptr && member_->serving() && member_->server().leader() != 0; },
+        [&] { return member_ != nullptr && member_->serving() && member_->server().raft().leader() != 0; },
         Seconds(10)));
     peer_machine_->Kill();
     // Check quorum: a leader that hears from no quorum steps down within an
     // election timeout; a follower's leader goes once it stops hearing.
-    ASSERT_TRUE(world_.RunUntil([&] { return member_->server().leader() == 0; }, Seconds(10)));
+    ASSERT_TRUE(world_.RunUntil([&] { return member_->server().raft().leader() == 0; }, Seconds(10)));
   }
 
   sim::SimMachine* peer_machine_ = nullptr;
@@ -503,7 +503,7 @@ class EtcdClientWithoutLeaderTest : public EtcdClientTest {
 TEST_F(EtcdClientWithoutLeaderTest, RequireLeaderIsRefusedWithoutALeader) {
   world_.RunFor(Seconds(1));
   ASSERT_NE(member_, nullptr);
-  ASSERT_EQ(member_->server().leader(), 0u);
+  ASSERT_EQ(member_->server().raft().leader(), 0u);
   etcdserverpb::RangeRequest request;
   request.set_key("k");
   request.set_serializable(true);

@@ -32,7 +32,7 @@
 #include "fuzz/recycled.h"
 #include "net/grpc_server.h"
 #include "node/server.h"
-#include "node/services.h"
+#include "node/member_services.h"
 #include "node/watch_service.h"
 #include "proto/rpc.pb.h"
 #include "runtime/assert.h"
@@ -118,21 +118,16 @@ struct Member {
       auto server = co_await node::Server::Open(env, holder.config, holder.storage);
       KEEL_ASSERT_MSG(server.ok(), server.status().ToString().c_str());
       node::Server& s = **server;
-      node::RegisterKvService(self->grpc, s);
-      node::RegisterMaintenanceService(self->grpc, s);
-      node::RegisterClusterService(self->grpc, s);
-      node::WatchService watch(
-          s.watch_hub(), env.clock(), env.random(), [&s] { return s.Header(); },
-          [&s] { return s.leader() != 0; });
-      node::RegisterWatchService(self->grpc, watch);
+      node::MemberServices services(env, s);
+      services.Register(self->grpc, self->http);
       KEEL_ASSERT(s.Start().ok());
       self->server = &s;
       co_await s.stopped().Wait();
       co_await env.clock().Sleep(Seconds(1'000'000'000));
     }(this, h.env()));
-    h.world().RunUntil([&] { return server != nullptr && server->is_leader(); },
+    h.world().RunUntil([&] { return server != nullptr && server->raft().is_leader(); },
                        Seconds(10));
-    KEEL_ASSERT(server != nullptr && server->is_leader());
+    KEEL_ASSERT(server != nullptr && server->raft().is_leader());
   }
 
   struct ServerConfigHolder {
@@ -149,8 +144,9 @@ struct Member {
     node::StorageOptions storage;
   };
 
-  // The registry outlives the machine, whose process runs its handlers.
+  // The registries outlive the machine, whose process runs their handlers.
   net::GrpcServer grpc;
+  net::HttpRouter http;
   sim::SimHarness h;
   node::Server* server = nullptr;
 };
@@ -222,7 +218,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const int messages = 1 + (flags >> 4) % 4;
     for (int i = 0; i < messages; i++) requests.emplace_back(input.String());
     Call(member, method, /*has_leader=*/flags & 1, std::move(requests));
-    KEEL_ASSERT_MSG(member.server->is_leader(), "a request broke the member");
+    KEEL_ASSERT_MSG(member.server->raft().is_leader(), "a request broke the member");
   }
   return 0;
 }

@@ -60,7 +60,7 @@ class ClusterTest : public ::testing::Test {
 
   Server* Leader() {
     for (Server* s : servers_) {
-      if (s != nullptr && s->is_leader()) return s;
+      if (s != nullptr && s->raft().is_leader()) return s;
     }
     return nullptr;
   }
@@ -95,14 +95,14 @@ TEST_F(ClusterTest, ElectsOneLeaderAndReplicatesWrites) {
   ASSERT_TRUE(WaitForLeader());
   Server* leader = Leader();
   int leaders = 0;
-  for (Server* s : servers_) leaders += s->is_leader() ? 1 : 0;
+  for (Server* s : servers_) leaders += s->raft().is_leader() ? 1 : 0;
   EXPECT_EQ(leaders, 1);
-  auto put = Run(leader->Put(PutOf("foo", "bar")));
+  auto put = Run(leader->kv().Put(PutOf("foo", "bar")));
   ASSERT_TRUE(put.has_value() && put->ok()) << (put ? put->status() : absl::Status());
   // Every member applies it.
   world_.RunUntil([&] {
     for (Server* s : servers_) {
-      if (s->applied_index() < leader->applied_index()) return false;
+      if (s->applied().index() < leader->applied().index()) return false;
     }
     return true;
   }, Seconds(5));
@@ -110,7 +110,7 @@ TEST_F(ClusterTest, ElectsOneLeaderAndReplicatesWrites) {
     etcdserverpb::RangeRequest get;
     get.set_key("foo");
     get.set_serializable(true);
-    auto got = Run(s->Range(get));
+    auto got = Run(s->kv().Range(get));
     ASSERT_TRUE(got.has_value() && got->ok());
     ASSERT_EQ((*got)->kvs_size(), 1) << "member " << s->id();
     EXPECT_EQ((*got)->kvs(0).value(), "bar");
@@ -121,14 +121,14 @@ TEST_F(ClusterTest, FollowersServeLinearizableReadsAndForwardWrites) {
   ASSERT_TRUE(WaitForLeader());
   Server* follower = nullptr;
   for (Server* s : servers_) {
-    if (!s->is_leader()) follower = s;
+    if (!s->raft().is_leader()) follower = s;
   }
   ASSERT_NE(follower, nullptr);
-  auto put = Run(follower->Put(PutOf("k", "v1")));
+  auto put = Run(follower->kv().Put(PutOf("k", "v1")));
   ASSERT_TRUE(put.has_value() && put->ok()) << (put ? put->status() : absl::Status());
   etcdserverpb::RangeRequest get;
   get.set_key("k");
-  auto got = Run(follower->Range(get));
+  auto got = Run(follower->kv().Range(get));
   ASSERT_TRUE(got.has_value() && got->ok());
   ASSERT_EQ((*got)->kvs_size(), 1);
   EXPECT_EQ((*got)->kvs(0).value(), "v1");
@@ -138,7 +138,7 @@ TEST_F(ClusterTest, KillingTheLeaderElectsAnotherThatKeepsAcknowledgedWrites) {
   ASSERT_TRUE(WaitForLeader());
   Server* leader = Leader();
   for (int i = 0; i < 20; i++) {
-    auto put = Run(leader->Put(PutOf("key" + std::to_string(i), "v")));
+    auto put = Run(leader->kv().Put(PutOf("key" + std::to_string(i), "v")));
     ASSERT_TRUE(put.has_value() && put->ok());
   }
   const uint64_t old_id = leader->id();
@@ -159,22 +159,22 @@ TEST_F(ClusterTest, KillingTheLeaderElectsAnotherThatKeepsAcknowledgedWrites) {
   etcdserverpb::RangeRequest get;
   get.set_key("key");
   get.set_range_end("kez");
-  auto got = Run(next->Range(get));
+  auto got = Run(next->kv().Range(get));
   ASSERT_TRUE(got.has_value() && got->ok());
   EXPECT_EQ((*got)->count(), 20);
-  auto put = Run(next->Put(PutOf("after", "v")));
+  auto put = Run(next->kv().Put(PutOf("after", "v")));
   EXPECT_TRUE(put.has_value() && put->ok());
   // The old leader restarts from its disk and catches up as a follower.
   machines_[killed]->Start();
   ASSERT_TRUE(world_.RunUntil([&] {
     return servers_[killed] != nullptr &&
-           servers_[killed]->applied_index() >= next->applied_index();
+           servers_[killed]->applied().index() >= next->applied().index();
   }, Seconds(10)));
-  EXPECT_FALSE(servers_[killed]->is_leader());
+  EXPECT_FALSE(servers_[killed]->raft().is_leader());
   etcdserverpb::RangeRequest after;
   after.set_key("after");
   after.set_serializable(true);
-  auto got_after = Run(servers_[killed]->Range(after));
+  auto got_after = Run(servers_[killed]->kv().Range(after));
   ASSERT_TRUE(got_after.has_value() && got_after->ok());
   EXPECT_EQ((*got_after)->kvs_size(), 1);
 }
@@ -186,13 +186,13 @@ class WriteTimeoutTest : public ClusterTest {
  protected:
   int FollowerIndex() {
     for (int i = 0; i < kMembers; i++) {
-      if (servers_[i] != nullptr && !servers_[i]->is_leader()) return i;
+      if (servers_[i] != nullptr && !servers_[i]->raft().is_leader()) return i;
     }
     return -1;
   }
   int LeaderIndex() {
     for (int i = 0; i < kMembers; i++) {
-      if (servers_[i] != nullptr && servers_[i]->is_leader()) return i;
+      if (servers_[i] != nullptr && servers_[i]->raft().is_leader()) return i;
     }
     return -1;
   }
@@ -208,7 +208,7 @@ TEST_F(WriteTimeoutTest, LostWithTheLeaderItNamesThePreviousLeaderFailure) {
   const int follower = FollowerIndex();
   Kill(LeaderIndex());
   const TimePoint start = world_.clock().Now();
-  auto put = Run(servers_[follower]->Put(PutOf("k", "v")));
+  auto put = Run(servers_[follower]->kv().Put(PutOf("k", "v")));
   ASSERT_TRUE(put.has_value());
   EXPECT_EQ(put->status(), MakeError(EtcdError::kTimeoutDueToLeaderFail));
   EXPECT_EQ(world_.clock().Now() - start, servers_[follower]->request_timeout());
@@ -223,11 +223,11 @@ TEST_F(WriteTimeoutTest, HandedToALeaderThatIsThenLostItIsAPlainTimeout) {
     if (i != survivor) Kill(i);
   }
   // The survivor still names the old leader and forwards the write to it.
-  ASSERT_NE(servers_[survivor]->leader(), 0u);
-  auto put = Run(servers_[survivor]->Put(PutOf("k", "v")));
+  ASSERT_NE(servers_[survivor]->raft().leader(), 0u);
+  auto put = Run(servers_[survivor]->kv().Put(PutOf("k", "v")));
   ASSERT_TRUE(put.has_value());
   EXPECT_EQ(put->status(), MakeError(EtcdError::kTimeout));
-  EXPECT_EQ(servers_[survivor]->leader(), 0u);
+  EXPECT_EQ(servers_[survivor]->raft().leader(), 0u);
 }
 
 TEST_F(WriteTimeoutTest, MadeWithoutALeaderItNeverReachedRaftAndSaysSo) {
@@ -237,9 +237,9 @@ TEST_F(WriteTimeoutTest, MadeWithoutALeaderItNeverReachedRaftAndSaysSo) {
   for (int i = 0; i < kMembers; i++) {
     if (i != survivor) Kill(i);
   }
-  ASSERT_TRUE(world_.RunUntil([&] { return servers_[survivor]->leader() == 0; },
+  ASSERT_TRUE(world_.RunUntil([&] { return servers_[survivor]->raft().leader() == 0; },
                               Seconds(5)));
-  auto put = Run(servers_[survivor]->Put(PutOf("k", "v")));
+  auto put = Run(servers_[survivor]->kv().Put(PutOf("k", "v")));
   ASSERT_TRUE(put.has_value());
   EXPECT_EQ(put->status(), absl::DeadlineExceededError("context deadline exceeded"));
 }
@@ -251,28 +251,28 @@ TEST_F(WriteTimeoutTest, AWriteItsCallerGaveUpOnIsWithdrawnBeforeItReachesRaft) 
   // Cut off (for less than the network's 5 s connection reset, so its peer
   // connections stay up), the member soon knows no leader.
   world_.net().Isolate(machines_[survivor]->host());
-  ASSERT_TRUE(world_.RunUntil([&] { return servers_[survivor]->leader() == 0; },
+  ASSERT_TRUE(world_.RunUntil([&] { return servers_[survivor]->raft().leader() == 0; },
                               Seconds(3)));
   // The caller waits in a process of its own, which then goes away (as a
   // gRPC handler does when its deadline passes): raft never saw the write.
   Process caller(world_.executor(), "caller");
   caller.Spawn([](Server* s) -> Task<void> {
-    (void)co_await s->Put(PutOf("abandoned", "v"));
+    (void)co_await s->kv().Put(PutOf("abandoned", "v"));
   }(servers_[survivor]));
   world_.RunFor(Milliseconds(200));
   caller.Kill();
   world_.net().HealAll();
   // Long enough for the member to hear from the leader again and to have
   // proposed the write, were it still queued (it retries on every tick).
-  ASSERT_TRUE(world_.RunUntil([&] { return servers_[survivor]->leader() != 0; },
+  ASSERT_TRUE(world_.RunUntil([&] { return servers_[survivor]->raft().leader() != 0; },
                               Seconds(3)));
   world_.RunFor(Seconds(1));
   Server* leader = Leader();
-  auto put = Run(leader->Put(PutOf("after", "v")));
+  auto put = Run(leader->kv().Put(PutOf("after", "v")));
   ASSERT_TRUE(put.has_value() && put->ok());
   etcdserverpb::RangeRequest get;
   get.set_key("abandoned");
-  auto got = Run(leader->Range(get));
+  auto got = Run(leader->kv().Range(get));
   ASSERT_TRUE(got.has_value() && got->ok());
   EXPECT_EQ((*got)->kvs_size(), 0);
 }
@@ -293,14 +293,14 @@ TEST_F(WriteTimeoutTest, LostWithTheConnectionToTheLeaderItNamesTheConnection) {
   world_.net().SetLink(from, to, resetting);
   std::optional<absl::StatusOr<etcdserverpb::PutResponse>> put;
   client_.Spawn([](Server* s, decltype(put)* out) -> Task<void> {
-    out->emplace(co_await s->Put(PutOf("k", "v")));
+    out->emplace(co_await s->kv().Put(PutOf("k", "v")));
   }(servers_[follower], &put));
   world_.RunFor(Milliseconds(300));
   world_.net().SetLink(from, to, sim::LinkOptions{});
   ASSERT_TRUE(world_.RunUntil([&] { return put.has_value(); }, Seconds(30)));
   EXPECT_EQ(put->status(), MakeError(EtcdError::kTimeoutDueToConnectionLost));
   EXPECT_EQ(servers_[leader], Leader()) << "the leader stayed";
-  EXPECT_TRUE(servers_[follower]->transport()->status(servers_[leader]->id()).active);
+  EXPECT_TRUE(servers_[follower]->raft().transport()->status(servers_[leader]->id()).active);
 }
 
 // Raft's byte bound per follower, as the server configures it: while a
@@ -325,7 +325,7 @@ TEST_P(FlowControlTest, TheServersInFlightByteBoundHoldsBackACloggedFollower) {
   ASSERT_TRUE(WaitForLeader());
   Server* leader = Leader();
   // Everyone has the first entries, so the follower is in Replicate state.
-  auto warm = Run(leader->Put(PutOf("warm", "up")));
+  auto warm = Run(leader->kv().Put(PutOf("warm", "up")));
   ASSERT_TRUE(warm.has_value() && warm->ok());
   world_.RunFor(Seconds(1));
   int clogged = -1;
@@ -335,10 +335,10 @@ TEST_P(FlowControlTest, TheServersInFlightByteBoundHoldsBackACloggedFollower) {
   const uint64_t follower = servers_[clogged]->id();
   world_.net().Clog(machines_[clogged]->host(), Seconds(4));
   for (int i = 0; i < kPuts; i++) {
-    auto put = Run(leader->Put(PutOf("key" + std::to_string(i), std::string(kValueBytes, 'x'))));
+    auto put = Run(leader->kv().Put(PutOf("key" + std::to_string(i), std::string(kValueBytes, 'x'))));
     ASSERT_TRUE(put.has_value() && put->ok()) << i;
   }
-  const raft::Status status = leader->RaftStatus();
+  const raft::Status status = leader->raft().Status();
   const raft::Progress& pr = status.progress.at(follower);
   EXPECT_EQ(pr.state, raft::ProgressState::kReplicate) << pr.String();
   EXPECT_EQ(pr.inflights.max_bytes(), GetParam().max_inflight_bytes);
@@ -355,7 +355,7 @@ TEST_P(FlowControlTest, TheServersInFlightByteBoundHoldsBackACloggedFollower) {
   // The clog lifts and the follower catches up.
   ASSERT_TRUE(world_.RunUntil([&] {
     return servers_[clogged] != nullptr &&
-           servers_[clogged]->applied_index() >= leader->applied_index();
+           servers_[clogged]->applied().index() >= leader->applied().index();
   }, Seconds(20)));
 }
 
@@ -378,31 +378,31 @@ TEST_F(SnapshotCatchUpTest, AFollowerTooFarBehindInstallsTheLeadersSnapshot) {
   ASSERT_TRUE(WaitForLeader());
   int down = -1;
   for (int i = 0; i < kMembers; i++) {
-    if (!servers_[i]->is_leader()) down = i;
+    if (!servers_[i]->raft().is_leader()) down = i;
   }
   machines_[down]->Kill();
   servers_[down] = nullptr;
   Server* leader = Leader();
   for (int i = 0; i < 300; i++) {
-    auto put = Run(leader->Put(PutOf("key" + std::to_string(i), std::string(100, 'x'))));
+    auto put = Run(leader->kv().Put(PutOf("key" + std::to_string(i), std::string(100, 'x'))));
     ASSERT_TRUE(put.has_value() && put->ok());
   }
   machines_[down]->Start();
   ASSERT_TRUE(world_.RunUntil([&] {
     return servers_[down] != nullptr &&
-           servers_[down]->applied_index() >= leader->applied_index();
+           servers_[down]->applied().index() >= leader->applied().index();
   }, Seconds(30)));
-  EXPECT_EQ(servers_[down]->snapshots_installed(), 1);
-  auto leader_hash = leader->mvcc().Hash();
-  auto follower_hash = servers_[down]->mvcc().Hash();
+  EXPECT_EQ(servers_[down]->apply_loop().snapshots_installed(), 1);
+  auto leader_hash = leader->key_space().mvcc().Hash();
+  auto follower_hash = servers_[down]->key_space().mvcc().Hash();
   ASSERT_TRUE(leader_hash.ok() && follower_hash.ok());
   EXPECT_EQ(follower_hash->hash, leader_hash->hash);
   EXPECT_EQ(follower_hash->revision, leader_hash->revision);
   // The installed member keeps working: a new write reaches it too.
-  auto put = Run(leader->Put(PutOf("after", "snapshot")));
+  auto put = Run(leader->kv().Put(PutOf("after", "snapshot")));
   ASSERT_TRUE(put.has_value() && put->ok());
   ASSERT_TRUE(world_.RunUntil([&] {
-    return servers_[down]->applied_index() >= leader->applied_index();
+    return servers_[down]->applied().index() >= leader->applied().index();
   }, Seconds(10)));
   // And it restarts cleanly from the installed key space.
   machines_[down]->Kill();
@@ -410,16 +410,16 @@ TEST_F(SnapshotCatchUpTest, AFollowerTooFarBehindInstallsTheLeadersSnapshot) {
   machines_[down]->Start();
   ASSERT_TRUE(world_.RunUntil([&] {
     return servers_[down] != nullptr &&
-           servers_[down]->applied_index() >= leader->applied_index();
+           servers_[down]->applied().index() >= leader->applied().index();
   }, Seconds(10)));
-  EXPECT_EQ(servers_[down]->mvcc().Hash()->hash, leader->mvcc().Hash()->hash);
+  EXPECT_EQ(servers_[down]->key_space().mvcc().Hash()->hash, leader->key_space().mvcc().Hash()->hash);
 }
 
 TEST_F(SnapshotCatchUpTest, AFollowerThatInstallsASnapshotKnowsTheLeasesGrantedMeanwhile) {
   ASSERT_TRUE(WaitForLeader());
   int down = -1;
   for (int i = 0; i < kMembers; i++) {
-    if (!servers_[i]->is_leader()) down = i;
+    if (!servers_[i]->raft().is_leader()) down = i;
   }
   machines_[down]->Kill();
   servers_[down] = nullptr;
@@ -427,32 +427,32 @@ TEST_F(SnapshotCatchUpTest, AFollowerThatInstallsASnapshotKnowsTheLeasesGrantedM
   // A lease granted, and keys attached to it, while the follower is down.
   etcdserverpb::LeaseGrantRequest grant;
   grant.set_ttl(600);
-  auto granted = Run(leader->LeaseGrant(grant));
+  auto granted = Run(leader->leases().Grant(grant));
   ASSERT_TRUE(granted.has_value() && granted->ok());
   const int64_t lease = (*granted)->id();
   for (const char* key : {"leased/a", "leased/b"}) {
     etcdserverpb::PutRequest put = PutOf(key, "v");
     put.set_lease(lease);
-    auto done = Run(leader->Put(put));
+    auto done = Run(leader->kv().Put(put));
     ASSERT_TRUE(done.has_value() && done->ok()) << (done ? done->status() : absl::Status());
   }
   // Enough writes that the leader compacts its log past them.
   for (int i = 0; i < 300; i++) {
-    auto put = Run(leader->Put(PutOf("key" + std::to_string(i), std::string(100, 'x'))));
+    auto put = Run(leader->kv().Put(PutOf("key" + std::to_string(i), std::string(100, 'x'))));
     ASSERT_TRUE(put.has_value() && put->ok());
   }
   machines_[down]->Start();
   ASSERT_TRUE(world_.RunUntil([&] {
     return servers_[down] != nullptr &&
-           servers_[down]->applied_index() >= leader->applied_index();
+           servers_[down]->applied().index() >= leader->applied().index();
   }, Seconds(30)));
   Server* follower = servers_[down];
-  ASSERT_EQ(follower->snapshots_installed(), 1);
+  ASSERT_EQ(follower->apply_loop().snapshots_installed(), 1);
   // The follower's lessor took the lease from the installed key space.
-  std::optional<LeaseInfo> known = follower->lessor().Lookup(lease);
+  std::optional<LeaseInfo> known = follower->key_space().lessor().Lookup(lease);
   ASSERT_TRUE(known.has_value());
   EXPECT_EQ(known->granted_ttl_seconds, 600);
-  auto listed = Run(follower->LeaseLeases());
+  auto listed = Run(follower->leases().Leases());
   ASSERT_TRUE(listed.has_value() && listed->ok());
   ASSERT_EQ((*listed)->leases_size(), 1);
   EXPECT_EQ((*listed)->leases(0).id(), lease);
@@ -462,14 +462,14 @@ TEST_F(SnapshotCatchUpTest, AFollowerThatInstallsASnapshotKnowsTheLeasesGrantedM
   machines_[down]->Start();
   ASSERT_TRUE(world_.RunUntil([&] {
     return servers_[down] != nullptr &&
-           servers_[down]->applied_index() >= leader->applied_index();
+           servers_[down]->applied().index() >= leader->applied().index();
   }, Seconds(10)));
   follower = servers_[down];
-  ASSERT_TRUE(follower->lessor().Lookup(lease).has_value());
+  ASSERT_TRUE(follower->key_space().lessor().Lookup(lease).has_value());
   etcdserverpb::LeaseTimeToLiveRequest ttl_request;
   ttl_request.set_id(lease);
   ttl_request.set_keys(true);
-  auto ttl = Run(leader->LeaseTimeToLive(ttl_request));
+  auto ttl = Run(leader->leases().TimeToLive(ttl_request));
   ASSERT_TRUE(ttl.has_value() && ttl->ok());
   EXPECT_EQ((*ttl)->grantedttl(), 600);
   EXPECT_GT((*ttl)->ttl(), 500);
@@ -478,32 +478,32 @@ TEST_F(SnapshotCatchUpTest, AFollowerThatInstallsASnapshotKnowsTheLeasesGrantedM
   // revokes it: every member deletes all three keys at the same revision.
   etcdserverpb::PutRequest put = PutOf("leased/c", "v");
   put.set_lease(lease);
-  auto attached = Run(follower->Put(put));
+  auto attached = Run(follower->kv().Put(put));
   ASSERT_TRUE(attached.has_value() && attached->ok())
       << (attached ? attached->status() : absl::Status());
   etcdserverpb::LeaseRevokeRequest revoke;
   revoke.set_id(lease);
-  auto revoked = Run(follower->LeaseRevoke(revoke));
+  auto revoked = Run(follower->leases().Revoke(revoke));
   ASSERT_TRUE(revoked.has_value() && revoked->ok())
       << (revoked ? revoked->status() : absl::Status());
   ASSERT_TRUE(world_.RunUntil([&] {
     for (Server* s : servers_) {
-      if (s->applied_index() < leader->applied_index()) return false;
+      if (s->applied().index() < leader->applied().index()) return false;
     }
     return true;
   }, Seconds(10)));
-  auto leader_hash = leader->mvcc().Hash();
+  auto leader_hash = leader->key_space().mvcc().Hash();
   ASSERT_TRUE(leader_hash.ok());
   for (Server* s : servers_) {
-    EXPECT_FALSE(s->lessor().Lookup(lease).has_value()) << "member " << s->id();
+    EXPECT_FALSE(s->key_space().lessor().Lookup(lease).has_value()) << "member " << s->id();
     etcdserverpb::RangeRequest get;
     get.set_key("leased/");
     get.set_range_end("leased0");
     get.set_serializable(true);
-    auto got = Run(s->Range(get));
+    auto got = Run(s->kv().Range(get));
     ASSERT_TRUE(got.has_value() && got->ok());
     EXPECT_EQ((*got)->count(), 0) << "member " << s->id();
-    auto hash = s->mvcc().Hash();
+    auto hash = s->key_space().mvcc().Hash();
     ASSERT_TRUE(hash.ok());
     EXPECT_EQ(hash->hash, leader_hash->hash) << "member " << s->id();
     EXPECT_EQ(hash->revision, leader_hash->revision) << "member " << s->id();
@@ -519,18 +519,18 @@ TEST_F(SnapshotCatchUpTest, AMemberCrashedRightAfterInstallingASnapshotRestarts)
   ASSERT_TRUE(WaitForLeader());
   int down = -1;
   for (int i = 0; i < kMembers; i++) {
-    if (!servers_[i]->is_leader()) down = i;
+    if (!servers_[i]->raft().is_leader()) down = i;
   }
   machines_[down]->Kill();
   servers_[down] = nullptr;
   Server* leader = Leader();
   for (int i = 0; i < 300; i++) {
-    auto put = Run(leader->Put(PutOf("key" + std::to_string(i), std::string(100, 'x'))));
+    auto put = Run(leader->kv().Put(PutOf("key" + std::to_string(i), std::string(100, 'x'))));
     ASSERT_TRUE(put.has_value() && put->ok());
   }
   machines_[down]->Start();
   ASSERT_TRUE(world_.RunUntil([&] {
-    return servers_[down] != nullptr && servers_[down]->snapshots_installed() == 1;
+    return servers_[down] != nullptr && servers_[down]->apply_loop().snapshots_installed() == 1;
   }, Seconds(30)));
   // The installed key space is ahead of the member's raft log now.
   machines_[down]->Crash();
@@ -538,15 +538,15 @@ TEST_F(SnapshotCatchUpTest, AMemberCrashedRightAfterInstallingASnapshotRestarts)
   machines_[down]->Start();
   ASSERT_TRUE(world_.RunUntil([&] {
     return servers_[down] != nullptr &&
-           servers_[down]->applied_index() >= leader->applied_index();
+           servers_[down]->applied().index() >= leader->applied().index();
   }, Seconds(10)));
-  EXPECT_EQ(servers_[down]->mvcc().Hash()->hash, leader->mvcc().Hash()->hash);
-  auto put = Run(leader->Put(PutOf("after", "restart")));
+  EXPECT_EQ(servers_[down]->key_space().mvcc().Hash()->hash, leader->key_space().mvcc().Hash()->hash);
+  auto put = Run(leader->kv().Put(PutOf("after", "restart")));
   ASSERT_TRUE(put.has_value() && put->ok());
   ASSERT_TRUE(world_.RunUntil([&] {
-    return servers_[down]->applied_index() >= leader->applied_index();
+    return servers_[down]->applied().index() >= leader->applied().index();
   }, Seconds(10)));
-  EXPECT_EQ(servers_[down]->mvcc().Hash()->hash, leader->mvcc().Hash()->hash);
+  EXPECT_EQ(servers_[down]->key_space().mvcc().Hash()->hash, leader->key_space().mvcc().Hash()->hash);
 }
 
 }  // namespace

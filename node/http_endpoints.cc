@@ -4,7 +4,9 @@
 // "Method Not Allowed"; /health sets no Content-Type, so Go sniffs
 // "text/plain; charset=utf-8", and its 503 goes through http.Error
 // (net::TextResponse).
-#include "node/services.h"
+#include "node/http_endpoints.h"
+
+#include "node/version.h"
 #include "runtime/strings.h"
 
 namespace keel::node {
@@ -22,7 +24,8 @@ std::optional<net::HttpResponse> RefuseIfNotGet(const net::HttpRequest& request)
 
 }  // namespace
 
-void RegisterHttpEndpoints(net::HttpRouter& http, Server& server) {
+void RegisterHttpEndpoints(net::HttpRouter& http, Clock& clock, const RaftNode& raft,
+                           ReadIndexBatcher& reads) {
   http.Handle("/version", [](net::HttpRequest request) -> Task<net::HttpResponse> {
     if (auto refused = RefuseIfNotGet(request)) co_return std::move(*refused);
     net::HttpResponse response;
@@ -31,14 +34,14 @@ void RegisterHttpEndpoints(net::HttpRouter& http, Server& server) {
                            "\",\"etcdcluster\":\"", kEtcdClusterVersion, "\"}");
     co_return response;
   });
-  http.Handle("/health", [&server](net::HttpRequest request) -> Task<net::HttpResponse> {
+  http.Handle("/health", [&clock, &raft, &reads](net::HttpRequest request) -> Task<net::HttpResponse> {
     if (auto refused = RefuseIfNotGet(request)) co_return std::move(*refused);
     // Healthy means this member knows a leader and can complete a
     // linearizable read in time, as etcd's quorum GET checks.
-    bool healthy = server.leader() != 0;
+    bool healthy = raft.leader() != 0;
     if (healthy) {
-      std::optional<absl::Status> read = co_await server.env().clock().WithTimeout(
-          Seconds(1), server.LinearizableBarrier());
+      std::optional<absl::Status> read =
+          co_await clock.WithTimeout(Seconds(1), reads.Barrier());
       healthy = read.has_value() && read->ok();
     }
     if (!healthy) co_return net::TextResponse(503, "{\"health\":\"false\"}");

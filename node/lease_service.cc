@@ -6,7 +6,7 @@
 
 #include "node/errors.h"
 #include "node/membership.h"
-#include "node/services.h"
+#include "node/server_config.h"
 #include "runtime/status_macros.h"
 #include "runtime/strings.h"
 #include "runtime/when.h"
@@ -87,27 +87,22 @@ Task<void> WaitOn(WaitQueue& queue) { co_await queue.Wait(); }
 
 }  // namespace
 
-LeaseService::LeaseService(Server& server) : server_(server) {}
+LeaseService::LeaseService(LeaseServiceParts parts) : parts_(parts) {}
 
 LeaseService::~LeaseService() = default;
 
 Task<absl::StatusOr<etcdserverpb::LeaseGrantResponse>> LeaseService::Grant(
     net::CallContext& context, etcdserverpb::LeaseGrantRequest request) {
-  KEEL_CO_RETURN_IF_ERROR(CheckLeaderRequirement(context, server_));
-  AnswerDeadlineAsProposalTimeout(context, server_);
-  co_return co_await server_.LeaseGrant(std::move(request));
+  co_return co_await parts_.leases.Grant(std::move(request));
 }
 
 Task<absl::StatusOr<etcdserverpb::LeaseRevokeResponse>> LeaseService::Revoke(
     net::CallContext& context, etcdserverpb::LeaseRevokeRequest request) {
-  KEEL_CO_RETURN_IF_ERROR(CheckLeaderRequirement(context, server_));
-  AnswerDeadlineAsProposalTimeout(context, server_);
-  co_return co_await server_.LeaseRevoke(std::move(request));
+  co_return co_await parts_.leases.Revoke(std::move(request));
 }
 
 Task<absl::Status> LeaseService::KeepAlive(const net::CallContext& context,
                                            KeepAliveStream& stream) {
-  KEEL_CO_RETURN_IF_ERROR(CheckLeaderRequirement(context, server_));
   const bool forwarded = context.Get(kForwardedMetadata).has_value();
   while (true) {
     absl::StatusOr<std::optional<etcdserverpb::LeaseKeepAliveRequest>> request =
@@ -125,14 +120,13 @@ Task<absl::Status> LeaseService::KeepAlive(const net::CallContext& context,
     } else {
       co_return ttl.status();
     }
-    *response.mutable_header() = server_.Header();
+    *response.mutable_header() = parts_.headers.Make();
     KEEL_CO_RETURN_IF_ERROR(co_await stream.Write(response));
   }
 }
 
 Task<absl::StatusOr<etcdserverpb::LeaseTimeToLiveResponse>> LeaseService::TimeToLive(
     const net::CallContext& context, etcdserverpb::LeaseTimeToLiveRequest request) {
-  KEEL_CO_RETURN_IF_ERROR(CheckLeaderRequirement(context, server_));
   const bool forwarded = context.Get(kForwardedMetadata).has_value();
   const int64_t id = request.id();
   absl::StatusOr<etcdserverpb::LeaseTimeToLiveResponse> response =
@@ -145,33 +139,32 @@ Task<absl::StatusOr<etcdserverpb::LeaseTimeToLiveResponse>> LeaseService::TimeTo
     response = std::move(missing);
   }
   if (!response.ok()) co_return response.status();
-  *response->mutable_header() = server_.Header();
+  *response->mutable_header() = parts_.headers.Make();
   co_return response;
 }
 
 Task<absl::StatusOr<etcdserverpb::LeaseLeasesResponse>> LeaseService::Leases(
     const net::CallContext& context, etcdserverpb::LeaseLeasesRequest) {
-  KEEL_CO_RETURN_IF_ERROR(CheckLeaderRequirement(context, server_));
-  co_return co_await server_.LeaseLeases();
+  co_return co_await parts_.leases.Leases();
 }
 
 // ---- forwarding ----
 
 Task<absl::StatusOr<int64_t>> LeaseService::Renew(int64_t id, bool forwarded) {
-  if (forwarded) co_return co_await server_.LeaseRenew(id);
-  Clock& clock = server_.env().clock();
-  const TimePoint deadline = clock.Now() + server_.request_timeout();
+  if (forwarded) co_return co_await parts_.leases.Renew(id);
+  Clock& clock = parts_.env.clock();
+  const TimePoint deadline = clock.Now() + parts_.request_timeout;
   bool saw_leader = false;
   while (clock.Now() < deadline) {
-    const uint64_t leader = server_.leader();
+    const uint64_t leader = parts_.raft.leader();
     if (leader == 0) {
       co_await Backoff(deadline);
       continue;
     }
     saw_leader = true;
     absl::StatusOr<int64_t> ttl;
-    if (leader == server_.id()) {
-      ttl = co_await server_.LeaseRenew(id);
+    if (leader == parts_.raft.id()) {
+      ttl = co_await parts_.leases.Renew(id);
     } else {
       absl::StatusOr<std::shared_ptr<net::GrpcChannel>> channel =
           co_await LeaderChannel(leader, deadline);
@@ -191,20 +184,20 @@ Task<absl::StatusOr<int64_t>> LeaseService::Renew(int64_t id, bool forwarded) {
 Task<absl::StatusOr<etcdserverpb::LeaseTimeToLiveResponse>>
 LeaseService::TimeToLiveOnLeader(etcdserverpb::LeaseTimeToLiveRequest request,
                                  bool forwarded) {
-  if (forwarded) co_return co_await server_.LeaseTimeToLive(std::move(request));
-  Clock& clock = server_.env().clock();
-  const TimePoint deadline = clock.Now() + server_.request_timeout();
+  if (forwarded) co_return co_await parts_.leases.TimeToLive(std::move(request));
+  Clock& clock = parts_.env.clock();
+  const TimePoint deadline = clock.Now() + parts_.request_timeout;
   bool saw_leader = false;
   while (clock.Now() < deadline) {
-    const uint64_t leader = server_.leader();
+    const uint64_t leader = parts_.raft.leader();
     if (leader == 0) {
       co_await Backoff(deadline);
       continue;
     }
     saw_leader = true;
     absl::StatusOr<etcdserverpb::LeaseTimeToLiveResponse> response;
-    if (leader == server_.id()) {
-      response = co_await server_.LeaseTimeToLive(request);
+    if (leader == parts_.raft.id()) {
+      response = co_await parts_.leases.TimeToLive(request);
     } else {
       absl::StatusOr<std::shared_ptr<net::GrpcChannel>> channel =
           co_await LeaderChannel(leader, deadline);
@@ -224,7 +217,7 @@ LeaseService::TimeToLiveOnLeader(etcdserverpb::LeaseTimeToLiveRequest request,
 Task<absl::StatusOr<std::shared_ptr<net::GrpcChannel>>> LeaseService::LeaderChannel(
     uint64_t leader, TimePoint deadline) {
   Mutex::Guard guard = co_await dial_mutex_.Lock();
-  const Member* member = server_.members().Find(leader);
+  const Member* member = parts_.members.Find(leader);
   std::string address;
   if (member != nullptr) {
     for (const std::string& url : member->client_urls) {
@@ -244,12 +237,12 @@ Task<absl::StatusOr<std::shared_ptr<net::GrpcChannel>>> LeaseService::LeaderChan
     co_return channel_;
   }
   channel_.reset();
-  Clock& clock = server_.env().clock();
+  Clock& clock = parts_.env.clock();
   net::ChannelOptions options;
   std::optional<absl::StatusOr<std::unique_ptr<net::GrpcChannel>>> dialed =
       co_await clock.WithTimeout(
           Left(clock, deadline),
-          net::DialGrpc(server_.env().net(), clock, address, std::move(options)));
+          net::DialGrpc(parts_.env.net(), clock, address, std::move(options)));
   dials_++;
   if (!dialed.has_value()) co_return MakeError(EtcdError::kTimeout);
   if (!dialed->ok()) co_return dialed->status();
@@ -265,8 +258,8 @@ void LeaseService::DropChannel(const std::shared_ptr<net::GrpcChannel>& channel)
 
 Task<void> LeaseService::Backoff(TimePoint until) {
   std::vector<Task<void>> race;
-  race.push_back(WaitOn(server_.leader_changed()));
-  race.push_back(SleepUntil(server_.env().clock(), until));
+  race.push_back(WaitOn(parts_.raft.leader_changed()));
+  race.push_back(SleepUntil(parts_.env.clock(), until));
   co_await WhenAny(std::move(race));
 }
 

@@ -1,6 +1,6 @@
 // LeaseService: etcd's Lease gRPC service (/etcdserverpb.Lease/*).
 //
-// LeaseGrant and LeaseRevoke go through raft (Server::LeaseGrant/Revoke).
+// LeaseGrant and LeaseRevoke go through raft (LeaseCoordinator).
 // LeaseKeepAlive (a bidirectional stream) and LeaseTimeToLive need the
 // leader's lessor, which holds the expiries: the leader answers them
 // itself; any other member forwards each request to the leader over a gRPC
@@ -25,7 +25,10 @@
 
 #include "net/grpc_client.h"
 #include "net/grpc_server.h"
-#include "node/server.h"
+#include "node/lease_coordinator.h"
+#include "node/member_store.h"
+#include "node/raft_node.h"
+#include "node/response_header.h"
 #include "runtime/sync.h"
 
 namespace keel::node {
@@ -36,20 +39,30 @@ inline constexpr std::string_view kForwardedMetadata = "keel-forwarded-to-leader
 // attempt (unless the leader changes first).
 inline constexpr Duration kLeaseForwardRetry = Milliseconds(100);
 
+// What the service works with; all must outlive it.
+struct LeaseServiceParts {
+  Env& env;
+  LeaseCoordinator& leases;
+  RaftNode& raft;
+  const MemberStore& members;
+  const ResponseHeaders& headers;
+  // etcd's ReqTimeout: how long a forwarded request keeps trying.
+  Duration request_timeout;
+};
+
 class LeaseService {
  public:
   using KeepAliveStream = net::TypedServerStream<etcdserverpb::LeaseKeepAliveRequest,
                                                  etcdserverpb::LeaseKeepAliveResponse>;
 
-  // `server` must outlive the service; the service must outlive every call
-  // it serves. Construct and destroy it in the server's process (the
-  // forwarding channel runs there).
-  explicit LeaseService(Server& server);
+  // The service must outlive every call it serves. Construct and destroy it
+  // in the member's process (the forwarding channel runs there).
+  explicit LeaseService(LeaseServiceParts parts);
   ~LeaseService();
   LeaseService(const LeaseService&) = delete;
   LeaseService& operator=(const LeaseService&) = delete;
 
-  // The RPCs. Each checks `hasleader` first. Suspend.
+  // The RPCs (the per-call rules are interceptors). Suspend.
   Task<absl::StatusOr<etcdserverpb::LeaseGrantResponse>> Grant(
       net::CallContext& context, etcdserverpb::LeaseGrantRequest request);
   Task<absl::StatusOr<etcdserverpb::LeaseRevokeResponse>> Revoke(
@@ -86,7 +99,7 @@ class LeaseService {
   // Waits for a leader change, or until `until` (bounded by `deadline`).
   Task<void> Backoff(TimePoint until);
 
-  Server& server_;
+  LeaseServiceParts parts_;
   Mutex dial_mutex_;
   std::shared_ptr<net::GrpcChannel> channel_;
   uint64_t channel_leader_ = 0;

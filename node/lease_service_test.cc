@@ -72,7 +72,7 @@ class LeaseServiceTest : public ::testing::Test {
     c_.WaitClientUrlsPublished();
     leader_ = c_.WaitLeader();
     EXPECT_NE(leader_, -1);
-    c_.world().RunUntil([&] { return c_.server(leader_).lessor().primary(); },
+    c_.world().RunUntil([&] { return c_.server(leader_).key_space().lessor().primary(); },
                             Seconds(5));
     follower_ = c_.Follower();
   }
@@ -108,7 +108,7 @@ class LeaseServiceTest : public ::testing::Test {
     request.set_key(key);
     request.set_value("v");
     request.set_lease(lease);
-    auto put = c_.Run(c_.server(member).Put(request));
+    auto put = c_.Run(c_.server(member).kv().Put(request));
     ASSERT_TRUE(put.ok()) << put.status();
   }
   // Whether `key` exists on every live member (serializable reads).
@@ -118,7 +118,7 @@ class LeaseServiceTest : public ::testing::Test {
       etcdserverpb::RangeRequest request;
       request.set_key(key);
       request.set_serializable(true);
-      auto got = c_.Run(c_.server(i).Range(request));
+      auto got = c_.Run(c_.server(i).kv().Range(request));
       if (!got.ok() || got->count() != 1) return false;
     }
     return true;
@@ -129,7 +129,7 @@ class LeaseServiceTest : public ::testing::Test {
       etcdserverpb::RangeRequest request;
       request.set_key(key);
       request.set_serializable(true);
-      auto got = c_.Run(c_.server(i).Range(request));
+      auto got = c_.Run(c_.server(i).kv().Range(request));
       if (!got.ok() || got->count() != 0) return false;
     }
     return true;
@@ -233,8 +233,8 @@ TEST_F(LeaseServiceTest, ForwardedKeepalivesFollowANewLeader) {
 TEST_F(LeaseServiceTest, AFollowerWithoutALeaderAnswersNoLeader) {
   const int64_t lease = Grant(leader_, 10);
   c_.Isolate(follower_);
-  c_.world().RunUntil([&] { return c_.server(follower_).leader() == 0; }, Seconds(10));
-  ASSERT_EQ(c_.server(follower_).leader(), 0u);
+  c_.world().RunUntil([&] { return c_.server(follower_).raft().leader() == 0; }, Seconds(10));
+  ASSERT_EQ(c_.server(follower_).raft().leader(), 0u);
   auto with_metadata = KeepAliveOnce(follower_, lease, {{"hasleader", "true"}});
   EXPECT_TRUE(IsError(with_metadata.status(), EtcdError::kNoLeader)) << with_metadata.status();
   const TimePoint start = Now();

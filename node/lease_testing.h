@@ -152,14 +152,14 @@ class LeaseTestCluster {
     int leader = -1;
     for (int i = 0; i < options_.size; i++) {
       if (!up(i)) continue;
-      if (server(i).is_leader()) {
+      if (server(i).raft().is_leader()) {
         if (leader != -1) return -1;
         leader = i;
       }
     }
     if (leader == -1) return -1;
     for (int i = 0; i < options_.size; i++) {
-      if (up(i) && server(i).leader() != server(leader).id()) return -1;
+      if (up(i) && server(i).raft().leader() != server(leader).id()) return -1;
     }
     return leader;
   }
@@ -184,7 +184,7 @@ class LeaseTestCluster {
         [&] {
           for (int i = 0; i < options_.size; i++) {
             if (!up(i)) continue;
-            const auto& members = server(i).members().members();
+            const auto& members = server(i).key_space().members().members();
             if (members.size() != static_cast<size_t>(options_.size)) return false;
             for (const auto& [id, member] : members) {
               if (member.client_urls.empty()) return false;

@@ -274,7 +274,9 @@ RenewResult Lessor::Renew(int64_t id) {
   Lease& lease = it->second;
   KEEL_ASSERT(lease.expiry.has_value());
   if (*lease.expiry <= clock_.Now()) return {RenewOutcome::kExpired, 0};
-  if (options_.sim_bug_ignore_keepalives) return {RenewOutcome::kRenewed, lease.ttl_seconds};
+#if KEEL_FAILPOINTS
+  if (options_.failpoint_ignore_keepalives) return {RenewOutcome::kRenewed, lease.ttl_seconds};
+#endif
   // A keepalive restores the full TTL (the server clears any checkpoint
   // through raft first, see HasCheckpoint).
   const TimePoint expiry = After(clock_.Now(), TtlDuration(lease.ttl_seconds));

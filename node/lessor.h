@@ -61,10 +61,12 @@ struct LessorOptions {
   // How long after an expired lease was handed out for revocation it is
   // handed out again if it still exists (etcd: the request timeout).
   Duration expired_retry_interval = Seconds(7);
-  // A deliberate defect, simulation only (ServerConfig::sim_bugs's
+#if KEEL_FAILPOINTS
+  // A deliberate defect, failpoint build only (failpoints::ServerBugs's
   // lease_early_expiry): Renew answers as usual but leaves the expiry where
   // it was, so a lease kept alive expires anyway.
-  bool sim_bug_ignore_keepalives = false;
+  bool failpoint_ignore_keepalives = false;
+#endif
 };
 
 // etcd's minLeaseTTL for a member with these raft timings.

@@ -195,10 +195,11 @@ TEST_F(LessorTest, RenewRestartsTheFullTtl) {
   EXPECT_EQ(lessor_->Renew(kLease + 1).outcome, RenewOutcome::kNotFound);
 }
 
-// keel-sim's lease-early-expiry defect (SimBugs): keepalives are answered
-// but do not move the expiry.
+#if KEEL_FAILPOINTS
+// keel-sim's lease-early-expiry defect (failpoint build only): keepalives
+// are answered but do not move the expiry.
 TEST_F(LessorTest, TheSimulatorsDefectIgnoresKeepalivesForExpiry) {
-  options_.sim_bug_ignore_keepalives = true;
+  options_.failpoint_ignore_keepalives = true;
   Reopen();
   lessor_->Promote(Seconds(0), 2);
   Grant(kLease, 10);
@@ -209,6 +210,7 @@ TEST_F(LessorTest, TheSimulatorsDefectIgnoresKeepalivesForExpiry) {
   clock_.RunFor(Seconds(2));
   EXPECT_EQ(lessor_->FindExpired(100), std::vector<int64_t>{kLease});
 }
+#endif  // KEEL_FAILPOINTS
 
 TEST_F(LessorTest, DemotionForgetsEveryExpiry) {
   lessor_->Promote(Seconds(0), 2);

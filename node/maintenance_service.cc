@@ -1,17 +1,17 @@
-// The Maintenance service: Status, Hash, HashKV and Snapshot. (Alarm,
-// Defragment and MoveLeader come with the maintenance work.)
+// MaintenanceService: Status, Hash, HashKV, Snapshot and Alarm.
+#include "node/maintenance_service.h"
+
 #include <memory>
 
 #include "absl/strings/str_format.h"
 #include "node/errors.h"
-#include "node/services.h"
 #include "node/snapshot_io.h"
+#include "node/version.h"
 #include "runtime/sha256.h"
 #include "runtime/strings.h"
 #include "store/snapshot_envelope.h"
 
 namespace keel::node {
-
 namespace {
 
 // etcd streams snapshots in 32 KiB pieces.
@@ -25,24 +25,77 @@ struct RemoveOnExit {
   ~RemoveOnExit() { (void)fs.Remove(path); }
 };
 
-// Maintenance.Snapshot: the key space as of the call, written to a file
-// under member/snap, then streamed in etcd's envelope (store/
-// snapshot_envelope.h) so that etcdctl snapshot save accepts it.
-Task<absl::Status> StreamSnapshot(
-    Server& server, uint64_t save_id,
-    net::TypedServerStream<etcdserverpb::SnapshotRequest,
-                           etcdserverpb::SnapshotResponse>& stream) {
-  FileSystem& fs = server.env().fs();
-  const std::string path = JoinPath(
-      JoinPath(JoinPath(server.config().DataDir(), "member"), "snap"),
-      absl::StrFormat("save-%016x.tmp", save_id));
+}  // namespace
+
+etcdserverpb::StatusResponse MaintenanceService::Status() const {
+  const RaftNode& raft = parts_.raft;
+  etcdserverpb::StatusResponse response;
+  *response.mutable_header() = parts_.headers.Make();
+  response.set_version(std::string(kEtcdServerVersion));
+  const int64_t db_size = parts_.key_space.SizeBytes();
+  response.set_dbsize(db_size);
+  response.set_dbsizeinuse(db_size);
+  response.set_leader(raft.leader());
+  response.set_raftindex(raft.commit_index());
+  response.set_raftterm(raft.term());
+  response.set_raftappliedindex(parts_.applied.index());
+  if (const Member* self = parts_.key_space.members().Find(raft.id())) {
+    response.set_islearner(self->is_learner);
+  }
+  // etcd lists "no leader" first among the errors (endpoint status shows
+  // it in its ERRORS column), then the alarms raised.
+  if (raft.leader() == 0) {
+    response.add_errors(std::string(ErrorMessage(EtcdError::kNoLeader)));
+  }
+  for (const etcdserverpb::AlarmMember& alarm : parts_.key_space.alarms().List()) {
+    response.add_errors(StrCat("memberID:", alarm.memberid(), " alarm:",
+                               etcdserverpb::AlarmType_Name(alarm.alarm()), " "));
+  }
+  if (!parts_.life.fatal().ok()) {
+    response.add_errors(std::string(parts_.life.fatal().message()));
+  }
+  return response;
+}
+
+absl::StatusOr<etcdserverpb::HashResponse> MaintenanceService::Hash() {
+  auto hash = parts_.key_space.mvcc().Hash();
+  if (!hash.ok()) return FromStoreError(hash.status());
+  etcdserverpb::HashResponse response;
+  *response.mutable_header() = parts_.headers.Make(hash->revision);
+  response.set_hash(hash->hash);
+  return response;
+}
+
+absl::StatusOr<etcdserverpb::HashKVResponse> MaintenanceService::HashKV(
+    const etcdserverpb::HashKVRequest& request) {
+  auto hash = parts_.key_space.mvcc().HashKV(request.revision());
+  if (!hash.ok()) return FromStoreError(hash.status());
+  etcdserverpb::HashKVResponse response;
+  *response.mutable_header() = parts_.headers.Make(hash->revision);
+  response.set_hash(hash->hash);
+  response.set_compact_revision(hash->compact_revision);
+  return response;
+}
+
+Task<absl::StatusOr<etcdserverpb::AlarmResponse>> MaintenanceService::Alarm(
+    etcdserverpb::AlarmRequest request) {
+  internal::InternalRaftRequest proposal;
+  *proposal.mutable_alarm() = std::move(request);
+  co_return co_await parts_.proposer.ProposeFor<etcdserverpb::AlarmResponse>(
+      std::move(proposal));
+}
+
+Task<absl::Status> MaintenanceService::StreamSnapshot(SnapshotStream& stream) {
+  FileSystem& fs = parts_.env.fs();
+  const std::string path =
+      JoinPath(parts_.snap_dir, absl::StrFormat("save-%016x.tmp", ++saves_));
   (void)fs.Remove(path);
   RemoveOnExit cleanup{fs, path};
-  auto written = co_await WriteSnapshotFile(server.env(), server.mvcc(), path,
-                                            server.id(), server.cluster_id());
+  auto written = co_await WriteSnapshotFile(parts_.env, parts_.key_space.mvcc(), path,
+                                            parts_.raft.id(), parts_.raft.cluster_id());
   if (!written.ok()) {
-    server.env().log().Warn("failed to write a snapshot for a client",
-                            {{"error", written.status().ToString()}});
+    parts_.env.log().Warn("failed to write a snapshot for a client",
+                          {{"error", written.status().ToString()}});
     co_return absl::InternalError(StrCat("etcdserver: ", written.status().message()));
   }
   auto file = fs.Open(path, {.read_only = true});
@@ -52,8 +105,7 @@ Task<absl::Status> StreamSnapshot(
   std::string tail;
   const uint64_t total = file_bytes + store::EnvelopeTail(file_bytes, Sha256()).size();
   uint64_t sent = 0;
-  server.env().log().Info("sending database snapshot to client",
-                          {{"total-bytes", total}});
+  parts_.env.log().Info("sending database snapshot to client", {{"total-bytes", total}});
   while (sent < total) {
     std::string piece;
     if (sent < file_bytes) {
@@ -71,90 +123,43 @@ Task<absl::Status> StreamSnapshot(
     }
     sent += piece.size();
     etcdserverpb::SnapshotResponse response;
-    *response.mutable_header() = server.Header();
+    *response.mutable_header() = parts_.headers.Make();
     response.set_remaining_bytes(total - sent);
     response.set_blob(std::move(piece));
     absl::Status status = co_await stream.Write(response);
     if (!status.ok()) co_return status;
   }
   KEEL_ASSERT(sent == total);
-  server.env().log().Info("sent database snapshot to client", {{"total-bytes", total}});
+  parts_.env.log().Info("sent database snapshot to client", {{"total-bytes", total}});
   co_return absl::OkStatus();
 }
 
-}  // namespace
-
-int64_t DbSizeBytes(Server& server) {
-  FileSystem& fs = server.env().fs();
-  const std::string dir = JoinPath(JoinPath(server.config().DataDir(), "member"), "kv");
-  auto names = fs.List(dir);
-  if (!names.ok()) return 0;
-  int64_t total = 0;
-  for (const std::string& name : *names) {
-    auto info = fs.Stat(JoinPath(dir, name));
-    if (info.ok() && !info->is_directory) total += static_cast<int64_t>(info->size);
-  }
-  return total;
-}
-
-void RegisterMaintenanceService(net::GrpcServer& grpc, Server& server) {
+void MaintenanceService::Register(net::GrpcServer& grpc) {
   using namespace etcdserverpb;
   grpc.AddUnary<StatusRequest, StatusResponse>(
       "/etcdserverpb.Maintenance/Status",
-      [&server](net::CallContext& ctx,
-                StatusRequest request) -> Task<absl::StatusOr<StatusResponse>> {
-        const ServerStatus status = server.GetStatus();
-        StatusResponse response;
-        *response.mutable_header() = server.Header();
-        response.set_version(std::string(kEtcdServerVersion));
-        const int64_t db_size = DbSizeBytes(server);
-        response.set_dbsize(db_size);
-        response.set_dbsizeinuse(db_size);
-        response.set_leader(status.leader);
-        response.set_raftindex(status.commit_index);
-        response.set_raftterm(status.term);
-        response.set_raftappliedindex(status.applied_index);
-        response.set_islearner(status.is_learner);
-        // etcd lists "no leader" first among the errors (endpoint status
-        // shows it in its ERRORS column).
-        if (status.leader == 0) {
-          response.add_errors(std::string(ErrorMessage(EtcdError::kNoLeader)));
-        }
-        if (!server.fatal_error().ok()) {
-          response.add_errors(std::string(server.fatal_error().message()));
-        }
-        co_return response;
+      [this](net::CallContext&, StatusRequest) -> Task<absl::StatusOr<StatusResponse>> {
+        co_return Status();
       });
   grpc.AddUnary<HashRequest, HashResponse>(
       "/etcdserverpb.Maintenance/Hash",
-      [&server](net::CallContext& ctx,
-                HashRequest request) -> Task<absl::StatusOr<HashResponse>> {
-        auto hash = server.mvcc().Hash();
-        if (!hash.ok()) co_return FromStoreError(hash.status());
-        HashResponse response;
-        *response.mutable_header() = server.Header(hash->revision);
-        response.set_hash(hash->hash);
-        co_return response;
+      [this](net::CallContext&, HashRequest) -> Task<absl::StatusOr<HashResponse>> {
+        co_return Hash();
       });
   grpc.AddUnary<HashKVRequest, HashKVResponse>(
       "/etcdserverpb.Maintenance/HashKV",
-      [&server](net::CallContext& ctx,
-                HashKVRequest request) -> Task<absl::StatusOr<HashKVResponse>> {
-        auto hash = server.mvcc().HashKV(request.revision());
-        if (!hash.ok()) co_return FromStoreError(hash.status());
-        HashKVResponse response;
-        *response.mutable_header() = server.Header(hash->revision);
-        response.set_hash(hash->hash);
-        response.set_compact_revision(hash->compact_revision);
-        co_return response;
+      [this](net::CallContext&, HashKVRequest request) -> Task<absl::StatusOr<HashKVResponse>> {
+        co_return HashKV(request);
       });
-  auto saves = std::make_shared<uint64_t>(0);
+  grpc.AddUnary<AlarmRequest, AlarmResponse>(
+      "/etcdserverpb.Maintenance/Alarm",
+      [this](net::CallContext&, AlarmRequest request) -> Task<absl::StatusOr<AlarmResponse>> {
+        co_return co_await Alarm(std::move(request));
+      });
   grpc.AddServerStream<SnapshotRequest, SnapshotResponse>(
       "/etcdserverpb.Maintenance/Snapshot",
-      [&server, saves](net::CallContext& ctx, SnapshotRequest request,
-                       net::TypedServerStream<SnapshotRequest, SnapshotResponse>& stream)
-          -> Task<absl::Status> {
-        co_return co_await StreamSnapshot(server, ++*saves, stream);
+      [this](net::CallContext&, SnapshotRequest, SnapshotStream& stream) -> Task<absl::Status> {
+        co_return co_await StreamSnapshot(stream);
       });
 }
 

@@ -23,9 +23,11 @@ std::string MemberKey(uint64_t id) {
 }  // namespace
 
 absl::Status MemberStore::Load() {
+  cluster_id_.reset();
+  local_id_.reset();
   members_.clear();
   removed_.clear();
-  auto identity = db_.Get(IdentityKey());
+  auto identity = db_->Get(IdentityKey());
   if (!identity.ok()) return identity.status();
   if (identity->has_value()) {
     internal::ClusterIdentity parsed;
@@ -36,7 +38,7 @@ absl::Status MemberStore::Load() {
     local_id_ = parsed.member_id();
   }
   const std::string prefix = MemberPrefix();
-  auto it = db_.NewIterator();
+  auto it = db_->NewIterator();
   for (it->Seek(prefix); it->Valid(); it->Next()) {
     std::string_view key = it->key();
     if (key.substr(0, prefix.size()) != prefix) break;
@@ -69,7 +71,7 @@ absl::Status MemberStore::SetIdentity(uint64_t cluster_id, uint64_t local_id) {
   batch.Put(IdentityKey(), identity.SerializeAsString());
   // The identity must survive any crash: it decides which cluster this
   // data belongs to.
-  absl::Status status = db_.Write(&batch, /*sync=*/true);
+  absl::Status status = db_->Write(&batch, /*sync=*/true);
   if (!status.ok()) return status;
   cluster_id_ = cluster_id;
   local_id_ = local_id;
@@ -91,7 +93,7 @@ absl::Status MemberStore::Persist(const Member& member, bool removed) {
   record.set_removed(removed);
   leveldb::WriteBatch batch;
   batch.Put(MemberKey(member.id), record.SerializeAsString());
-  return db_.Write(&batch, /*sync=*/false);
+  return db_->Write(&batch, /*sync=*/false);
 }
 
 absl::Status MemberStore::Put(const Member& member) {

@@ -24,11 +24,18 @@ namespace keel::node {
 
 class MemberStore {
  public:
-  explicit MemberStore(store::MvccDb& db) : db_(db) {}
+  // `db` must outlive the store (or be replaced with Reload).
+  explicit MemberStore(store::MvccDb& db) : db_(&db) {}
 
   // Reads the persisted identity and members. An empty store loads empty.
   // DataLoss if a record does not parse.
   absl::Status Load();
+  // After the key space was replaced: reads the identity and members of
+  // `db` (which the installer wrote this member's identity into).
+  absl::Status Reload(store::MvccDb& db) {
+    db_ = &db;
+    return Load();
+  }
 
   // The identity of this data directory: written once, at bootstrap.
   std::optional<uint64_t> cluster_id() const { return cluster_id_; }
@@ -51,7 +58,7 @@ class MemberStore {
  private:
   absl::Status Persist(const Member& member, bool removed);
 
-  store::MvccDb& db_;
+  store::MvccDb* db_;
   std::optional<uint64_t> cluster_id_;
   std::optional<uint64_t> local_id_;
   std::map<uint64_t, Member> members_;

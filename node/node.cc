@@ -2,7 +2,6 @@
 #include "node/node.h"
 
 #include "net/health_service.h"
-#include "node/services.h"
 #include "node/server_config.h"
 #include "runtime/status_macros.h"
 #include "runtime/strings.h"
@@ -16,26 +15,13 @@ Task<absl::StatusOr<std::unique_ptr<Node>>> Node::Start(
   if (!server.ok()) co_return server.status();
   member->server_ = std::move(*server);
   Server& s = *member->server_;
-
   net::GrpcServerOptions grpc_options;
   // etcd: --max-request-bytes plus gRPC's framing overhead.
   grpc_options.max_receive_message_bytes =
       static_cast<size_t>(s.config().max_request_bytes) + 512 * 1024;
   member->grpc_.set_options(grpc_options);
-  RegisterKvService(member->grpc_, s);
-  RegisterMaintenanceService(member->grpc_, s);
-  RegisterClusterService(member->grpc_, s);
-  member->health_.Register(member->grpc_);
-  member->watch_service_ = std::make_unique<WatchService>(
-      s.watch_hub(), env.clock(), env.random(),
-      [&s] { return s.Header(); }, [&s] { return s.leader() != 0; },
-      member->options_.watch);
-  RegisterWatchService(member->grpc_, *member->watch_service_);
-  // Its forwarding channel to the leader runs in this (the member's) process.
-  member->lease_service_ = std::make_unique<LeaseService>(s);
-  RegisterLeaseService(member->grpc_, *member->lease_service_);
-  RegisterHttpEndpoints(member->http_, s);
-
+  member->services_ = std::make_unique<MemberServices>(env, s, member->options_.watch);
+  member->services_->Register(member->grpc_, member->http_);
   absl::Status started = s.Start();
   if (!started.ok()) co_return started;
   absl::Status listening = member->Listen();
@@ -81,8 +67,7 @@ Node::~Node() {
   tasks_.reset();
   listeners_.clear();
   bound_.clear();
-  watch_service_.reset();
-  lease_service_.reset();
+  services_.reset();
   server_.reset();
 }
 

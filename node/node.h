@@ -14,8 +14,8 @@
 #include "net/health_service.h"
 #include "net/http_message.h"
 #include "net/server.h"
-#include "node/lease_service.h"
 #include "net/task_group.h"
+#include "node/member_services.h"
 #include "node/server.h"
 #include "node/watch_service.h"
 #include "runtime/env.h"
@@ -47,7 +47,7 @@ class Node {
   Task<void> Stop(Duration grace);
 
   Server& server() { return *server_; }
-  LeaseService& lease_service() { return *lease_service_; }
+  LeaseService& lease_service() { return services_->lease(); }
   // The client addresses actually bound ("127.0.0.1:2379").
   std::vector<std::string> client_addresses() const;
   // Whether client connections are being accepted (the server is ready).
@@ -62,10 +62,8 @@ class Node {
   Env& env_;
   const NodeOptions options_;
   std::unique_ptr<Server> server_;
-  std::unique_ptr<WatchService> watch_service_;
-  std::unique_ptr<LeaseService> lease_service_;
+  std::unique_ptr<MemberServices> services_;
   net::GrpcServer grpc_;
-  net::HealthService health_;
   net::HttpRouter http_;
   std::vector<std::unique_ptr<net::Server>> listeners_;
   // Bound, not yet accepting: handed to listeners_[i] when the server is ready.

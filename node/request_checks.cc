@@ -146,4 +146,24 @@ absl::Status CheckTxnRequest(const etcdserverpb::TxnRequest& request,
   return CheckIntervals(request.failure(), &else_writes);
 }
 
+bool TxnWrites(const etcdserverpb::TxnRequest& request) {
+  for (const auto* branch : {&request.success(), &request.failure()}) {
+    for (const etcdserverpb::RequestOp& op : *branch) {
+      if (op.has_request_put() || op.has_request_delete_range()) return true;
+      if (op.has_request_txn() && TxnWrites(op.request_txn())) return true;
+    }
+  }
+  return false;
+}
+
+bool TxnIsSerializable(const etcdserverpb::TxnRequest& request) {
+  for (const auto* branch : {&request.success(), &request.failure()}) {
+    for (const etcdserverpb::RequestOp& op : *branch) {
+      if (op.has_request_range() && !op.request_range().serializable()) return false;
+      if (op.has_request_txn() && !TxnIsSerializable(op.request_txn())) return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace keel::node

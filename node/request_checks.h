@@ -19,6 +19,13 @@ absl::Status CheckDeleteRequest(const etcdserverpb::DeleteRangeRequest& request)
 absl::Status CheckTxnRequest(const etcdserverpb::TxnRequest& request,
                              int64_t max_txn_ops);
 
+// Whether a txn writes (puts or deletes), in either branch or a nested txn:
+// a txn that only reads is served without a raft entry.
+bool TxnWrites(const etcdserverpb::TxnRequest& request);
+// Whether every range of a txn (nested ones too) is serializable: then no
+// linearizable barrier is needed.
+bool TxnIsSerializable(const etcdserverpb::TxnRequest& request);
+
 }  // namespace keel::node
 
 #endif  // KEEL_NODE_REQUEST_CHECKS_H_

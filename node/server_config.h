@@ -17,13 +17,15 @@
 
 namespace keel::node {
 
+#if KEEL_FAILPOINTS
+namespace failpoints {
+
 // Deliberate defects for keel-sim (`--inject-bug NAME` in the cluster
 // scenario), there to show that the simulator's checkers catch a server that
-// breaks its promises. SIMULATION ONLY: no flag or environment variable of
-// tools/keel binds them (tools/server_flags.cc, tested by tools_flags_test),
-// tools/keel refuses to start with one set, and only
-// sim/scenarios/cluster_members.cc sets them.
-struct SimBugs {
+// breaks its promises. They exist only in the failpoint build (CMake's
+// *_fp libraries, which keel-sim links): tools/keel has no such field, so
+// nothing can set one there.
+struct ServerBugs {
   // The leader answers a put, delete or txn as soon as its entry is appended
   // to its own log (not yet persisted, not yet committed), with the result
   // previewed against the key space as it stands once every earlier entry is
@@ -37,6 +39,9 @@ struct SimBugs {
 
   bool any() const { return ack_before_sync || lease_early_expiry; }
 };
+
+}  // namespace failpoints
+#endif  // KEEL_FAILPOINTS
 
 struct ServerConfig {
   std::string name = "default";
@@ -96,8 +101,10 @@ struct ServerConfig {
 
   std::string log_level = "info";
 
-  // Simulation only; see SimBugs. Never set from a command line.
-  SimBugs sim_bugs;
+#if KEEL_FAILPOINTS
+  // keel-sim only; see failpoints::ServerBugs.
+  failpoints::ServerBugs failpoints;
+#endif
 
   // The data directory after defaults: data_dir or "<name>.keel".
   std::string DataDir() const;

@@ -26,7 +26,7 @@ class ServerLeaseTest : public ::testing::Test {
   explicit ServerLeaseTest(LeaseClusterOptions options = OneMember()) : c_(options) {
     EXPECT_EQ(c_.WaitLeader(), 0);
     // The lessor is promoted once the leader applies its first entry.
-    c_.world().RunUntil([&] { return s().lessor().primary(); }, Seconds(5));
+    c_.world().RunUntil([&] { return s().key_space().lessor().primary(); }, Seconds(5));
   }
 
   Server& s() { return c_.server(0); }
@@ -36,7 +36,7 @@ class ServerLeaseTest : public ::testing::Test {
     etcdserverpb::LeaseGrantRequest request;
     request.set_ttl(ttl);
     request.set_id(id);
-    return c_.Run(s().LeaseGrant(request));
+    return c_.Run(s().leases().Grant(request));
   }
   int64_t Grant(int64_t ttl, int64_t id = 0) {
     auto granted = TryGrant(ttl, id);
@@ -48,19 +48,19 @@ class ServerLeaseTest : public ::testing::Test {
     request.set_key(key);
     request.set_value("v");
     request.set_lease(lease);
-    return c_.Run(s().Put(request));
+    return c_.Run(s().kv().Put(request));
   }
   absl::StatusOr<etcdserverpb::LeaseRevokeResponse> Revoke(int64_t id) {
     etcdserverpb::LeaseRevokeRequest request;
     request.set_id(id);
-    return c_.Run(s().LeaseRevoke(request));
+    return c_.Run(s().leases().Revoke(request));
   }
   absl::StatusOr<etcdserverpb::LeaseTimeToLiveResponse> TimeToLive(int64_t id,
                                                                    bool keys = false) {
     etcdserverpb::LeaseTimeToLiveRequest request;
     request.set_id(id);
     request.set_keys(keys);
-    return c_.Run(s().LeaseTimeToLive(request));
+    return c_.Run(s().leases().TimeToLive(request));
   }
   int64_t Count(const std::string& key, const std::string& end = "", int64_t revision = 0) {
     etcdserverpb::RangeRequest request;
@@ -68,7 +68,7 @@ class ServerLeaseTest : public ::testing::Test {
     request.set_range_end(end);
     request.set_revision(revision);
     request.set_serializable(true);
-    auto response = c_.Run(s().Range(request));
+    auto response = c_.Run(s().kv().Range(request));
     EXPECT_TRUE(response.ok()) << response.status();
     return response.ok() ? response->count() : -1;
   }
@@ -87,7 +87,7 @@ TEST_F(ServerLeaseTest, GrantPicksAFreshPositiveIdUnlessOneIsRequested) {
   EXPECT_EQ(requested->id(), 42);
   EXPECT_EQ(requested->ttl(), 10);
   EXPECT_EQ(requested->header().member_id(), s().id());
-  auto listed = c_.Run(s().LeaseLeases());
+  auto listed = c_.Run(s().leases().Leases());
   ASSERT_TRUE(listed.ok());
   std::vector<int64_t> ids;
   for (const auto& lease : listed->leases()) ids.push_back(lease.id());
@@ -112,9 +112,9 @@ TEST_F(ServerLeaseTest, ShortTtlsAreRaisedToOneAndAHalfElectionTimeouts) {
 }
 
 TEST_F(ServerLeaseTest, TtlAboveTheMaximumIsRefusedBeforeProposing) {
-  const uint64_t applied = s().applied_index();
+  const uint64_t applied = s().applied().index();
   EXPECT_TRUE(IsError(TryGrant(kMaxLeaseTtlSeconds + 1).status(), EtcdError::kLeaseTTLTooLarge));
-  EXPECT_EQ(s().applied_index(), applied);
+  EXPECT_EQ(s().applied().index(), applied);
   auto largest = TryGrant(kMaxLeaseTtlSeconds);
   ASSERT_TRUE(largest.ok());
   EXPECT_EQ(largest->ttl(), kMaxLeaseTtlSeconds);
@@ -132,7 +132,7 @@ TEST_F(ServerLeaseTest, RevokeDeletesEveryAttachedKeyInOneRevision) {
   ASSERT_TRUE(Put("b", lease).ok());
   ASSERT_TRUE(Put("c", lease).ok());
   ASSERT_TRUE(Put("free", 0).ok());
-  const int64_t before = s().mvcc().current_revision();
+  const int64_t before = s().key_space().mvcc().current_revision();
   auto revoked = Revoke(lease);
   ASSERT_TRUE(revoked.ok()) << revoked.status();
   EXPECT_EQ(revoked->header().revision(), before + 1);
@@ -153,7 +153,7 @@ TEST_F(ServerLeaseTest, KeysVanishAfterTheTtlWithoutKeepalivesAndNotBefore) {
   EXPECT_GE(lived, Seconds(5));
   EXPECT_LE(lived, Seconds(6)) << "expiry is checked every 500 ms";
   EXPECT_TRUE(IsError(TimeToLive(lease).status(), EtcdError::kLeaseNotFound));
-  auto renewed = c_.Run(s().LeaseRenew(lease));
+  auto renewed = c_.Run(s().leases().Renew(lease));
   EXPECT_TRUE(IsError(renewed.status(), EtcdError::kLeaseNotFound));
 }
 
@@ -162,7 +162,7 @@ TEST_F(ServerLeaseTest, KeepalivesKeepALeaseAliveFarPastItsTtl) {
   ASSERT_TRUE(Put("k", lease).ok());
   for (int i = 0; i < 30; i++) {
     c_.world().RunFor(Seconds(2));
-    auto ttl = c_.Run(s().LeaseRenew(lease));
+    auto ttl = c_.Run(s().leases().Renew(lease));
     ASSERT_TRUE(ttl.ok()) << ttl.status();
     EXPECT_EQ(*ttl, 3);
   }
@@ -203,7 +203,7 @@ TEST_F(ServerLeaseTest, LeasesAndTheirKeysSurviveAKill) {
   c_.Kill(0);
   c_.Start(0);
   ASSERT_EQ(c_.WaitLeader(), 0);
-  c_.world().RunUntil([&] { return s().lessor().primary(); }, Seconds(5));
+  c_.world().RunUntil([&] { return s().key_space().lessor().primary(); }, Seconds(5));
   auto ttl = TimeToLive(lease, /*keys=*/true);
   ASSERT_TRUE(ttl.ok()) << ttl.status();
   EXPECT_EQ(ttl->grantedttl(), 100);
@@ -224,7 +224,7 @@ class ServerLeaseCheckpointTest : public ServerLeaseTest,
     c_.world().RunFor(Seconds(1));
     c_.Start(0);
     ASSERT_EQ(c_.WaitLeader(), 0);
-    c_.world().RunUntil([&] { return s().lessor().primary(); }, Seconds(5));
+    c_.world().RunUntil([&] { return s().key_space().lessor().primary(); }, Seconds(5));
   }
 };
 
@@ -249,10 +249,10 @@ TEST_P(ServerLeaseCheckpointTest, ARestartResumesLongLeasesFromTheCheckpointOnly
 TEST_P(ServerLeaseCheckpointTest, AKeepaliveClearsTheCheckpoint) {
   const int64_t lease = Grant(600);
   c_.world().RunFor(Seconds(100));
-  auto renewed = c_.Run(s().LeaseRenew(lease));
+  auto renewed = c_.Run(s().leases().Renew(lease));
   ASSERT_TRUE(renewed.ok()) << renewed.status();
   EXPECT_EQ(*renewed, 600);
-  EXPECT_FALSE(s().lessor().HasCheckpoint(lease));
+  EXPECT_FALSE(s().key_space().lessor().HasCheckpoint(lease));
   c_.world().RunFor(Seconds(5));
   Restart();
   auto ttl = TimeToLive(lease);

@@ -60,11 +60,11 @@ class ServerTest : public ::testing::Test {
       // Keep the stopped server readable until the process goes.
       co_await env.clock().Sleep(Seconds(1'000'000'000));
     }(h_.env(), std::move(config), &server_));
-    h_.world().RunUntil([&] { return server_ != nullptr && server_->is_leader(); },
+    h_.world().RunUntil([&] { return server_ != nullptr && server_->raft().is_leader(); },
                         Seconds(10));
     ASSERT_NE(server_, nullptr);
     // A single member elects itself within an election timeout.
-    ASSERT_TRUE(server_->is_leader());
+    ASSERT_TRUE(server_->raft().is_leader());
   }
 
   // Kills the member's process (with `crash`, the disk also loses what was
@@ -102,7 +102,7 @@ class ServerTest : public ::testing::Test {
     etcdserverpb::PutRequest request;
     request.set_key(key);
     request.set_value(value);
-    auto response = h_.Run(server_->Put(request));
+    auto response = h_.Run(server_->kv().Put(request));
     EXPECT_TRUE(response.ok()) << response.status();
     return response.ok() ? *response : etcdserverpb::PutResponse{};
   }
@@ -113,7 +113,7 @@ class ServerTest : public ::testing::Test {
     request.set_key(key);
     request.set_range_end(end);
     request.set_serializable(serializable);
-    return h_.Run(server_->Range(request));
+    return h_.Run(server_->kv().Range(request));
   }
 
   sim::SimHarness h_{1};
@@ -144,7 +144,7 @@ TEST_F(ServerTest, SerializableReadDoesNotNeedReadIndex) {
 
 TEST_F(ServerTest, EmptyKeyIsRefusedWithEtcdsError) {
   etcdserverpb::PutRequest request;
-  auto response = h_.Run(server_->Put(request));
+  auto response = h_.Run(server_->kv().Put(request));
   EXPECT_TRUE(IsError(response.status(), EtcdError::kEmptyKey));
 }
 
@@ -155,7 +155,7 @@ TEST_F(ServerTest, DeleteRangeWithPrevKv) {
   request.set_key("k");
   request.set_range_end("l");
   request.set_prev_kv(true);
-  auto response = h_.Run(server_->DeleteRange(request));
+  auto response = h_.Run(server_->kv().DeleteRange(request));
   ASSERT_TRUE(response.ok());
   EXPECT_EQ(response->deleted(), 2);
   EXPECT_EQ(response->prev_kvs_size(), 2);
@@ -172,10 +172,10 @@ TEST_F(ServerTest, TxnCompareAndSwap) {
   auto* put = txn.add_success()->mutable_request_put();
   put->set_key("x");
   put->set_value("2");
-  auto first = h_.Run(server_->Txn(txn));
+  auto first = h_.Run(server_->kv().Txn(txn));
   ASSERT_TRUE(first.ok());
   EXPECT_TRUE(first->succeeded());
-  auto second = h_.Run(server_->Txn(txn));
+  auto second = h_.Run(server_->kv().Txn(txn));
   ASSERT_TRUE(second.ok());
   EXPECT_FALSE(second->succeeded()) << "the value is no longer 1";
   EXPECT_EQ(Get("x")->kvs(0).value(), "2");
@@ -183,14 +183,14 @@ TEST_F(ServerTest, TxnCompareAndSwap) {
 
 TEST_F(ServerTest, ReadOnlyTxnIsServedWithoutAnEntry) {
   Put("r", "v");
-  const uint64_t applied = server_->applied_index();
+  const uint64_t applied = server_->applied().index();
   etcdserverpb::TxnRequest txn;
   txn.add_success()->mutable_request_range()->set_key("r");
-  auto response = h_.Run(server_->Txn(txn));
+  auto response = h_.Run(server_->kv().Txn(txn));
   ASSERT_TRUE(response.ok());
   EXPECT_TRUE(response->succeeded());
   EXPECT_EQ(response->responses(0).response_range().kvs(0).value(), "v");
-  EXPECT_EQ(server_->applied_index(), applied);
+  EXPECT_EQ(server_->applied().index(), applied);
 }
 
 TEST_F(ServerTest, CompactedRevisionIsReportedAsEtcdDoes) {
@@ -200,13 +200,13 @@ TEST_F(ServerTest, CompactedRevisionIsReportedAsEtcdDoes) {
   etcdserverpb::CompactionRequest compact;
   compact.set_revision(3);
   compact.set_physical(true);
-  ASSERT_TRUE(h_.Run(server_->Compact(compact)).ok());
+  ASSERT_TRUE(h_.Run(server_->kv().Compact(compact)).ok());
   etcdserverpb::RangeRequest old;
   old.set_key("c");
   old.set_revision(2);
-  auto response = h_.Run(server_->Range(old));
+  auto response = h_.Run(server_->kv().Range(old));
   EXPECT_TRUE(IsError(response.status(), EtcdError::kCompacted));
-  auto again = h_.Run(server_->Compact(compact));
+  auto again = h_.Run(server_->kv().Compact(compact));
   EXPECT_TRUE(IsError(again.status(), EtcdError::kCompacted));
 }
 
@@ -214,7 +214,7 @@ TEST_F(ServerTest, FutureRevisionIsRefused) {
   etcdserverpb::RangeRequest request;
   request.set_key("a");
   request.set_revision(100);
-  auto response = h_.Run(server_->Range(request));
+  auto response = h_.Run(server_->kv().Range(request));
   EXPECT_TRUE(IsError(response.status(), EtcdError::kFutureRev));
 }
 
@@ -222,7 +222,7 @@ TEST_F(ServerTest, OversizedRequestIsRefused) {
   etcdserverpb::PutRequest request;
   request.set_key("big");
   request.set_value(std::string(2 * 1024 * 1024, 'x'));
-  auto response = h_.Run(server_->Put(request));
+  auto response = h_.Run(server_->kv().Put(request));
   EXPECT_TRUE(IsError(response.status(), EtcdError::kRequestTooLarge));
 }
 
@@ -230,17 +230,17 @@ TEST_F(ServerTest, LeaseGrantAndRevokeDeleteAttachedKeys) {
   internal::InternalRaftRequest grant;
   grant.mutable_lease_grant()->set_id(42);
   grant.mutable_lease_grant()->set_ttl(60);
-  ApplyResult granted = h_.Run(server_->Propose(grant));
+  ApplyResult granted = h_.Run(server_->proposer().Propose(grant));
   ASSERT_TRUE(granted.status.ok()) << granted.status;
   etcdserverpb::PutRequest put;
   put.set_key("leased");
   put.set_lease(42);
-  ASSERT_TRUE(h_.Run(server_->Put(put)).ok());
+  ASSERT_TRUE(h_.Run(server_->kv().Put(put)).ok());
   put.set_lease(43);
-  EXPECT_TRUE(IsError(h_.Run(server_->Put(put)).status(), EtcdError::kLeaseNotFound));
+  EXPECT_TRUE(IsError(h_.Run(server_->kv().Put(put)).status(), EtcdError::kLeaseNotFound));
   internal::InternalRaftRequest revoke;
   revoke.mutable_lease_revoke()->set_id(42);
-  ASSERT_TRUE(h_.Run(server_->Propose(revoke)).status.ok());
+  ASSERT_TRUE(h_.Run(server_->proposer().Propose(revoke)).status.ok());
   EXPECT_EQ(Get("leased")->kvs_size(), 0);
 }
 
@@ -254,7 +254,7 @@ TEST_F(ServerTest, ManyConcurrentPutsAreAllAppliedWithFewSyncs) {
       etcdserverpb::PutRequest request;
       request.set_key("k" + std::to_string(i));
       request.set_value("v");
-      auto response = co_await server->Put(request);
+      auto response = co_await server->kv().Put(request);
       EXPECT_TRUE(response.ok());
       (*done)++;
     }(server_, i, &done));
@@ -366,7 +366,7 @@ uint64_t SyncsOfSequentialPuts(sim::SimHarness& h, Server* server, int n) {
     etcdserverpb::PutRequest request;
     request.set_key("seq" + std::to_string(i));
     request.set_value("v");
-    EXPECT_TRUE(h.Run(server->Put(request)).ok());
+    EXPECT_TRUE(h.Run(server->kv().Put(request)).ok());
   }
   return h.disk().stats().syncs - before;
 }
@@ -384,6 +384,56 @@ TEST_F(ServerTest, UnsafeNoFsyncSkipsTheWalSyncs) {
   // Written all the same: a kill (not a power loss) keeps every put.
   Restart(/*crash=*/false, config);
   EXPECT_EQ(Get("seq", "seq~")->count(), 50);
+}
+
+// --quota-backend-bytes, as seed 003's walkthrough runs it against etcd:
+// writes past the quota fail with NOSPACE and raise the alarm, which every
+// member then applies; deletes still work; the alarm survives a restart and
+// is cleared by disarming it.
+TEST_F(ServerTest, WritesPastTheQuotaRaiseNoSpaceUntilTheAlarmIsDisarmed) {
+  ServerConfig config = Config();
+  config.quota_backend_bytes = 256 << 10;
+  Restart(/*crash=*/false, config);
+  absl::Status refused;
+  for (int i = 0; i < 1000 && refused.ok(); i++) {
+    etcdserverpb::PutRequest request;
+    request.set_key("key" + std::to_string(i));
+    request.set_value(std::string(8 << 10, 'x'));
+    refused = h_.Run(server_->kv().Put(request)).status();
+  }
+  ASSERT_TRUE(IsError(refused, EtcdError::kNoSpace)) << refused;
+  EXPECT_EQ(refused.message(), "etcdserver: mvcc: database space exceeded");
+  ASSERT_TRUE(h_.world().RunUntil(
+      [&] { return server_->key_space().alarms().Active(etcdserverpb::NOSPACE); }, Seconds(10)));
+  auto alarms = server_->key_space().alarms().List();
+  ASSERT_EQ(alarms.size(), 1u);
+  EXPECT_EQ(alarms[0].memberid(), server_->id());
+
+  // The alarm holds across a restart, and refuses writes that grow the key
+  // space, but not deletes.
+  Restart(/*crash=*/false, config);
+  EXPECT_TRUE(server_->key_space().alarms().Active(etcdserverpb::NOSPACE));
+  etcdserverpb::PutRequest small;
+  small.set_key("small");
+  small.set_value("v");
+  EXPECT_TRUE(IsError(h_.Run(server_->kv().Put(small)).status(), EtcdError::kNoSpace));
+  etcdserverpb::DeleteRangeRequest remove;
+  remove.set_key("key");
+  remove.set_range_end("kez");
+  auto deleted = h_.Run(server_->kv().DeleteRange(remove));
+  ASSERT_TRUE(deleted.ok()) << deleted.status();
+  EXPECT_GT(deleted->deleted(), 0);
+
+  // Disarming clears it on the member (etcdctl alarm disarm).
+  internal::InternalRaftRequest disarm;
+  disarm.mutable_alarm()->set_action(etcdserverpb::AlarmRequest::DEACTIVATE);
+  disarm.mutable_alarm()->set_memberid(server_->id());
+  disarm.mutable_alarm()->set_alarm(etcdserverpb::NOSPACE);
+  auto disarmed = h_.Run(
+      server_->proposer().ProposeFor<etcdserverpb::AlarmResponse>(std::move(disarm)));
+  ASSERT_TRUE(disarmed.ok()) << disarmed.status();
+  ASSERT_EQ(disarmed->alarms_size(), 1);
+  EXPECT_FALSE(server_->key_space().alarms().Active(etcdserverpb::NOSPACE));
 }
 
 }  // namespace

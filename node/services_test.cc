@@ -1,4 +1,4 @@
-// Tests of the client-facing adapters in node/services.h where their output
+// Tests of the client-facing services (node/member_services.h) where their output
 // must match etcd 3.4's byte for byte: the Cluster service's response header,
 // and the /health and /version endpoints (status, Content-Type, body,
 // method checks). One member on a simulated machine; the handlers are
@@ -8,8 +8,8 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "node/member_services.h"
 #include "node/server.h"
-#include "node/services.h"
 #include "sim/sim_testing.h"
 
 namespace keel::node {
@@ -38,14 +38,14 @@ class ServicesTest : public ::testing::Test {
       co_await (*server)->stopped().Wait();
       co_await env.clock().Sleep(Seconds(1'000'000'000));
     }(h_.env(), &server_));
-    h_.world().RunUntil([&] { return server_ != nullptr && server_->is_leader(); },
+    h_.world().RunUntil([&] { return server_ != nullptr && server_->raft().is_leader(); },
                         Seconds(10));
-    KEEL_ASSERT(server_ != nullptr && server_->is_leader());
-    RegisterClusterService(grpc_, *server_);
-    RegisterMaintenanceService(grpc_, *server_);
-    RegisterHttpEndpoints(http_, *server_);
+    KEEL_ASSERT(server_ != nullptr && server_->raft().is_leader());
+    services_ = std::make_unique<MemberServices>(h_.env(), *server_);
+    services_->Register(grpc_, http_);
   }
   ~ServicesTest() override {
+    services_.reset();
     absl::Status stopped = h_.Run([](Server* server) -> Task<absl::Status> {
       co_await server->Stop();
       co_return absl::OkStatus();
@@ -89,6 +89,7 @@ class ServicesTest : public ::testing::Test {
   Server* server_ = nullptr;
   net::GrpcServer grpc_;
   net::HttpRouter http_;
+  std::unique_ptr<MemberServices> services_;
 };
 
 TEST_F(ServicesTest, MemberListHeaderCarriesNoRevisionAsInEtcd) {

@@ -1,7 +1,7 @@
 // Snapshot files of the key space, and the directory swap that installs one.
 #include "node/snapshot_io.h"
 
-
+#include "absl/strings/str_format.h"
 #include "runtime/executor.h"
 #include "runtime/status_macros.h"
 #include "runtime/strings.h"
@@ -9,6 +9,11 @@
 #include "store/mvcc_snapshot.h"
 
 namespace keel::node {
+
+std::string SnapshotFilePath(const std::string& snap_dir, uint64_t term, uint64_t index) {
+  return JoinPath(snap_dir, absl::StrFormat("%016x-%016x.snap", term, index));
+}
+
 namespace {
 // Records between yields while writing a snapshot, so a large key space
 // does not hold the loop (heartbeats) for long.

@@ -22,6 +22,10 @@
 
 namespace keel::node {
 
+// "<snap_dir>/<term>-<index>.snap" (etcd's naming, in hex): where a raft
+// snapshot received from the leader is kept until the key space holds it.
+std::string SnapshotFilePath(const std::string& snap_dir, uint64_t term, uint64_t index);
+
 // Writes the whole key space, as of the call, to a snapshot file at `path`.
 // Yields to the loop every few thousand records. Suspends.
 Task<absl::StatusOr<store::SnapshotFileSummary>> WriteSnapshotFile(

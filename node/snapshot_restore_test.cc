@@ -55,7 +55,7 @@ class SnapshotRestoreTest : public ::testing::Test {
       co_await (*opened)->stopped().Wait();
       co_await env.clock().Sleep(Seconds(1'000'000'000));
     }(h_.env(), std::move(config), &server));
-    h_.world().RunUntil([&] { return server != nullptr && server->is_leader(); },
+    h_.world().RunUntil([&] { return server != nullptr && server->raft().is_leader(); },
                         Seconds(10));
     return server;
   }
@@ -64,7 +64,7 @@ class SnapshotRestoreTest : public ::testing::Test {
     etcdserverpb::PutRequest request;
     request.set_key(key);
     request.set_value(value);
-    auto response = h_.Run(server->Put(request));
+    auto response = h_.Run(server->kv().Put(request));
     ASSERT_TRUE(response.ok()) << response.status();
   }
 
@@ -72,7 +72,7 @@ class SnapshotRestoreTest : public ::testing::Test {
     etcdserverpb::RangeRequest request;
     request.set_key(std::string(1, '\0'));
     request.set_range_end(std::string(1, '\0'));
-    auto response = h_.Run(server->Range(request));
+    auto response = h_.Run(server->kv().Range(request));
     EXPECT_TRUE(response.ok()) << response.status();
     return response.ok() ? *response : etcdserverpb::RangeResponse{};
   }
@@ -85,13 +85,13 @@ class SnapshotRestoreTest : public ::testing::Test {
     for (int i = 0; i < 40; i++) Put(source, "key" + std::to_string(i % 25), "v" + std::to_string(i));
     etcdserverpb::DeleteRangeRequest del;
     del.set_key("key3");
-    ASSERT_TRUE(h_.Run(source->DeleteRange(del)).ok());
+    ASSERT_TRUE(h_.Run(source->kv().DeleteRange(del)).ok());
     old_id_ = source->id();
     old_cluster_id_ = source->cluster_id();
-    old_revision_ = source->mvcc().current_revision();
-    old_kv_hash_ = source->mvcc().HashKV(0)->hash;
+    old_revision_ = source->key_space().mvcc().current_revision();
+    old_kv_hash_ = source->key_space().mvcc().HashKV(0)->hash;
     old_range_ = GetAll(source).SerializeAsString();
-    auto written = h_.Run(WriteSnapshotFile(h_.env(), source->mvcc(), kBackup, old_id_,
+    auto written = h_.Run(WriteSnapshotFile(h_.env(), source->key_space().mvcc(), kBackup, old_id_,
                                             old_cluster_id_));
     ASSERT_TRUE(written.ok()) << written.status();
     saved_ = *written;
@@ -161,8 +161,8 @@ TEST_F(SnapshotRestoreTest, ARestoredMemberServesTheSavedKeySpaceUnderANewIdenti
   EXPECT_EQ(server->id(), restored->member_id);
   EXPECT_EQ(server->cluster_id(), restored->cluster_id);
   EXPECT_NE(server->cluster_id(), old_cluster_id_);
-  EXPECT_EQ(server->mvcc().current_revision(), old_revision_);
-  EXPECT_EQ(server->mvcc().HashKV(0)->hash, old_kv_hash_);
+  EXPECT_EQ(server->key_space().mvcc().current_revision(), old_revision_);
+  EXPECT_EQ(server->key_space().mvcc().HashKV(0)->hash, old_kv_hash_);
   etcdserverpb::RangeResponse all = GetAll(server);
   all.clear_header();
   etcdserverpb::RangeResponse before;
@@ -171,11 +171,11 @@ TEST_F(SnapshotRestoreTest, ARestoredMemberServesTheSavedKeySpaceUnderANewIdenti
   EXPECT_EQ(all.SerializeAsString(), before.SerializeAsString());
   EXPECT_EQ(all.count(), 24);
   // Only the new member: the old cluster's membership is gone.
-  ASSERT_EQ(server->members().members().size(), 1u);
-  EXPECT_EQ(server->members().members().begin()->second.name, "fresh");
+  ASSERT_EQ(server->key_space().members().members().size(), 1u);
+  EXPECT_EQ(server->key_space().members().members().begin()->second.name, "fresh");
   // It takes writes, at the next revision.
   Put(server, "after", "restore");
-  EXPECT_EQ(server->mvcc().current_revision(), old_revision_ + 1);
+  EXPECT_EQ(server->key_space().mvcc().current_revision(), old_revision_ + 1);
 }
 
 TEST_F(SnapshotRestoreTest, ANonEmptyDataDirIsRefusedAndLeftAlone) {
@@ -192,7 +192,7 @@ TEST_F(SnapshotRestoreTest, ANonEmptyDataDirIsRefusedAndLeftAlone) {
   Server* server = Boot(ConfigFor("old", "etcd-cluster"));
   ASSERT_NE(server, nullptr);
   EXPECT_EQ(server->id(), old_id_);
-  EXPECT_EQ(server->mvcc().current_revision(), old_revision_);
+  EXPECT_EQ(server->key_space().mvcc().current_revision(), old_revision_);
 }
 
 TEST_F(SnapshotRestoreTest, AnExistingEmptyDataDirIsTaken) {
@@ -204,8 +204,8 @@ TEST_F(SnapshotRestoreTest, AnExistingEmptyDataDirIsTaken) {
   Server* server = Boot(ConfigFor("fresh", "restored-cluster"));
   ASSERT_NE(server, nullptr);
   EXPECT_EQ(server->id(), restored->member_id);
-  EXPECT_EQ(server->mvcc().current_revision(), old_revision_);
-  EXPECT_EQ(server->mvcc().HashKV(0)->hash, old_kv_hash_);
+  EXPECT_EQ(server->key_space().mvcc().current_revision(), old_revision_);
+  EXPECT_EQ(server->key_space().mvcc().HashKV(0)->hash, old_kv_hash_);
 }
 
 TEST_F(SnapshotRestoreTest, AFailedRestoreIntoAnEmptyDataDirLeavesItEmpty) {
@@ -236,7 +236,7 @@ TEST_F(SnapshotRestoreTest, AFileWhoseHashFailsIsRestoredOnlyWithSkipHashCheck) 
   EXPECT_FALSE(ReadSnapshotStatus(h_.env().fs(), kBackup).ok());
   Server* server = RestoredOnlyWithSkipHashCheck("hash mismatch");
   ASSERT_NE(server, nullptr);
-  EXPECT_EQ(server->mvcc().HashKV(0)->hash, old_kv_hash_);
+  EXPECT_EQ(server->key_space().mvcc().HashKV(0)->hash, old_kv_hash_);
 }
 
 // The same for a file in etcd's envelope (what Maintenance.Snapshot
@@ -251,8 +251,8 @@ TEST_F(SnapshotRestoreTest, AnEnvelopeWhoseSha256FailsIsRestoredOnlyWithSkipHash
   });
   Server* server = RestoredOnlyWithSkipHashCheck("SHA-256");
   ASSERT_NE(server, nullptr);
-  EXPECT_EQ(server->mvcc().current_revision(), old_revision_);
-  EXPECT_EQ(server->mvcc().HashKV(0)->hash, old_kv_hash_);
+  EXPECT_EQ(server->key_space().mvcc().current_revision(), old_revision_);
+  EXPECT_EQ(server->key_space().mvcc().HashKV(0)->hash, old_kv_hash_);
 }
 
 // `snapshot status`: the first 32 bits of the file hash, the revision, the

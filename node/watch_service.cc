@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "google/protobuf/io/coded_stream.h"
+#include "runtime/status_macros.h"
 #include "node/errors.h"
 #include "runtime/assert.h"
 #include "runtime/sync.h"
@@ -297,10 +298,14 @@ Task<absl::Status> WatchService::Serve(net::CallContext& context,
 }
 
 void RegisterWatchService(net::GrpcServer& server, WatchService& service) {
+  // Raw bytes (the service encodes its own responses), behind the same
+  // interceptor chain as every typed method.
   server.RegisterStream(
       "/etcdserverpb.Watch/Watch",
-      [&service](net::CallContext& context, net::ServerStream& stream) {
-        return service.Serve(context, stream);
+      [&server, &service](net::CallContext& context,
+                          net::ServerStream& stream) -> Task<absl::Status> {
+        KEEL_CO_RETURN_IF_ERROR(server.Intercept(context, nullptr));
+        co_return co_await service.Serve(context, stream);
       });
 }
 

@@ -47,7 +47,7 @@ class BenchWorkloadsTest : public ::testing::Test {
                          co_await env.clock().Sleep(Seconds(1'000'000'000));
                        }})
         .Start();
-    world_.RunUntil([&] { return leader_ != nullptr && leader_->is_leader(); }, Seconds(10));
+    world_.RunUntil([&] { return leader_ != nullptr && leader_->raft().is_leader(); }, Seconds(10));
   }
 
   void SetUp() override {

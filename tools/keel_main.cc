@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "node/node.h"
-#include "node/services.h"
+#include "node/version.h"
 #include "runtime/assert.h"
 #include "runtime/console.h"
 #include "runtime/posix_env.h"
@@ -58,8 +58,6 @@ int Main(int argc, char** argv) {
     return 0;
   }
   node::ServerConfig& config = command_line->config;
-  // The simulator's deliberate defects: no flag sets them.
-  KEEL_ASSERT(!config.sim_bugs.any());
   absl::Status valid = config.Validate();
   if (!valid.ok()) {
     (void)WriteStderr(StrCat("keel: ", valid.message(), "\n"));

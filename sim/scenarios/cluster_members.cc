@@ -51,9 +51,12 @@ class ClusterMembers::OnExit {
 };
 
 ClusterMembers::ClusterMembers(SimWorld& world, int count, MemberTuning tuning,
-                               node::SimBugs bugs)
+                               ServerBugs bugs)
     : world_(world), tuning_(tuning), bugs_(bugs) {
   KEEL_ASSERT(count >= 1);
+#if !KEEL_FAILPOINTS
+  KEEL_ASSERT_MSG(!bugs_.any(), "server defects need the failpoint build");
+#endif
   for (int i = 0; i < count; i++) {
     StrAppend(&initial_cluster_, i > 0 ? "," : "", "m", i + 1, "=http://",
               HostOf(static_cast<size_t>(i)), ":", kPeerPort);
@@ -94,8 +97,11 @@ Task<void> ClusterMembers::Boot(Env& env, size_t m) {
   config.snapshot_catchup_entries = tuning_.snapshot_catchup_entries;
   config.snapshot_chunk_bytes = tuning_.snapshot_chunk_bytes;
   config.max_inflight_bytes = tuning_.max_inflight_bytes;
+#if KEEL_FAILPOINTS
   // The one place that turns a server's deliberate defects on.
-  config.sim_bugs = bugs_;
+  config.failpoints.ack_before_sync = bugs_.ack_before_sync;
+  config.failpoints.lease_early_expiry = bugs_.lease_early_expiry;
+#endif
   node::NodeOptions options;
   // LevelDB's background work on the loop, and a small memtable, so
   // flushes and compactions happen within a run.
@@ -129,8 +135,8 @@ Task<void> ClusterMembers::Boot(Env& env, size_t m) {
 SnapshotTally ClusterMembers::TallyOf(node::Node& member) {
   SnapshotTally tally;
   node::Server& server = member.server();
-  tally.installed = static_cast<uint64_t>(server.snapshots_installed());
-  if (net::PeerTransport* transport = server.transport(); transport != nullptr) {
+  tally.installed = static_cast<uint64_t>(server.apply_loop().snapshots_installed());
+  if (net::PeerTransport* transport = server.raft().transport(); transport != nullptr) {
     for (uint64_t peer : transport->peer_ids()) {
       const net::PeerStats stats = transport->stats(peer);
       tally.sent += stats.snapshots_sent;
@@ -155,9 +161,9 @@ int ClusterMembers::Leader() const {
   for (size_t m = 0; m < nodes_.size(); m++) {
     if (nodes_[m] == nullptr || machines_[m]->paused()) continue;
     const node::Server& s = nodes_[m]->server();
-    if (s.is_leader() && (best < 0 || s.term() > best_term)) {
+    if (s.raft().is_leader() && (best < 0 || s.raft().term() > best_term)) {
       best = static_cast<int>(m);
-      best_term = s.term();
+      best_term = s.raft().term();
     }
   }
   return best;
@@ -170,15 +176,15 @@ bool ClusterMembers::Converged() const {
   for (size_t m = 0; m < nodes_.size(); m++) {
     if (nodes_[m] == nullptr || machines_[m]->paused()) return false;
     const node::Server& s = nodes_[m]->server();
-    if (s.leader() != lead.id() || s.term() != lead.term() ||
-        s.applied_index() != lead.applied_index()) {
+    if (s.raft().leader() != lead.id() || s.raft().term() != lead.raft().term() ||
+        s.GetStatus().applied_index != lead.GetStatus().applied_index) {
       return false;
     }
   }
-  auto want = lead.mvcc().Hash();
+  auto want = lead.key_space().mvcc().Hash();
   if (!want.ok()) return false;
   for (node::Node* n : nodes_) {
-    auto got = n->server().mvcc().Hash();
+    auto got = n->server().key_space().mvcc().Hash();
     if (!got.ok() || got->hash != want->hash || got->revision != want->revision) return false;
   }
   return true;
@@ -193,11 +199,11 @@ std::string ClusterMembers::Describe() const {
       continue;
     }
     node::Server& s = nodes_[m]->server();
-    auto hash = s.mvcc().Hash();
+    auto hash = s.key_space().mvcc().Hash();
     StrAppend(&out, machines_[m]->paused() ? "paused " : "",
-              s.is_leader() ? "leader" : "follower", " id ", s.id(), " term ", s.term(),
-              " lead ", s.leader(), " applied ", s.applied_index(), " revision ",
-              s.mvcc().current_revision());
+              s.raft().is_leader() ? "leader" : "follower", " id ", s.id(), " term ", s.raft().term(),
+              " lead ", s.raft().leader(), " applied ", s.GetStatus().applied_index, " revision ",
+              s.key_space().mvcc().current_revision());
     if (hash.ok()) StrAppend(&out, " hash ", hash->hash);
     out += "\n";
   }

@@ -33,7 +33,7 @@
 //   stale-read, watch-skip, progress-early  client-side (cluster_workload.h);
 //   ack-before-sync         the leader answers a write once it is in its own
 //                           log, before it is persisted or committed
-//                           (node::SimBugs): a leader crash or isolation
+//                           (node::failpoints::ServerBugs): a leader crash or isolation
 //                           loses acknowledged writes;
 //   lease-early-expiry      the leader's lessor ignores keepalives when it
 //                           decides expiry, so kept-alive leases expire.
@@ -141,7 +141,7 @@ ClusterScenario::ClusterScenario(const ScenarioOptions& options)
   auto injected = [&options](std::string_view bug) {
     return options.inject_bug && options.bug == bug;
   };
-  node::SimBugs server_bugs;
+  cluster::ServerBugs server_bugs;
   server_bugs.ack_before_sync = injected("ack-before-sync");
   server_bugs.lease_early_expiry = injected("lease-early-expiry");
   tuning_ = DrawTuning();
@@ -508,9 +508,9 @@ void ClusterScenario::SampleTimeline() {
       // The server's view: whom it follows, and its term. A member up
       // without a leader is campaigning or waiting to hear of one.
       const node::Server& server = node->server();
-      state.term = server.term();
-      state.role = server.is_leader()       ? MemberRole::kLeader
-                   : server.leader() != 0 ? MemberRole::kFollower
+      state.term = server.raft().term();
+      state.role = server.raft().is_leader()       ? MemberRole::kLeader
+                   : server.raft().leader() != 0 ? MemberRole::kFollower
                                           : MemberRole::kCandidate;
     }
     timeline_->SampleMember(m, now_ns, state, machine.running(), machine.paused(),

@@ -1,22 +1,14 @@
-// Deliberate defects that only keel-sim turns on (ServerConfig::sim_bugs),
-// to show that the simulator's checkers catch a server breaking its
-// promises. Nothing here runs unless a SimBugs switch is set, and no flag
-// of tools/keel sets one (node/server_config.h).
-//
-// ack_before_sync: the leader answers its own put, delete or txn as soon as
-// the entry is in its log, unpersisted and uncommitted. The answer is the
-// result the entry would have if applied next: previewed on the key space
-// once every earlier entry is applied (so it is right whenever the entry
-// does commit). If the leader crashes, or is cut off and replaced, before
-// the entry reaches a quorum, the acknowledged write is lost: the
-// durability and linearizability checkers must say so.
+// Server failpoints: ack_before_sync (see server_failpoints.h).
+#if KEEL_FAILPOINTS
+
+#include "node/server_failpoints.h"
+
 #include <utility>
 
 #include "node/errors.h"
 #include "node/kv_convert.h"
-#include "node/server.h"
 
-namespace keel::node {
+namespace keel::node::failpoints {
 namespace {
 
 // A put or delete as the only operation of a txn, so one preview serves
@@ -29,27 +21,37 @@ store::TxnRequest AsTxn(store::RequestOp op) {
 
 }  // namespace
 
-void Server::NoteEarlyAck(const Proposal& proposal) {
-  KEEL_ASSERT(config_.sim_bugs.ack_before_sync);
-  const raft::Raft& raft = raw_->raft();
+std::unique_ptr<ServerFailpoints> ServerFailpoints::Install(
+    const ServerBugs& bugs, RaftNode& raft, ApplyLoop& apply_loop, KeySpace& key_space,
+    Proposer& proposer, const ResponseHeaders& headers) {
+  if (!bugs.ack_before_sync) return nullptr;
+  std::unique_ptr<ServerFailpoints> failpoints(
+      new ServerFailpoints(raft, key_space, proposer, headers));
+  raft.set_observer(failpoints.get());
+  apply_loop.set_observer(failpoints.get());
+  return failpoints;
+}
+
+void ServerFailpoints::OnProposed(uint64_t id, const std::string& data,
+                                  const raft::Raft& raft) {
   // A follower forwards the proposal; only a leader knows its index.
   if (raft.state() != raft::StateType::kLeader) return;
   if (early_acks_.size() >= kMaxPendingProposals) return;
   EarlyAck ack;
-  if (!ack.request.ParseFromString(proposal.data)) return;
+  if (!ack.request.ParseFromString(data)) return;
   using Request = internal::InternalRaftRequest;
   const auto kind = ack.request.request_case();
   if (kind != Request::kPut && kind != Request::kDeleteRange && kind != Request::kTxn) return;
-  ack.id = proposal.id;
+  ack.id = id;
   ack.term = raft.term();
   // A leader appends a proposal at once, at the end of its log.
   early_acks_[raft.log().LastIndex()] = std::move(ack);
 }
 
-void Server::AckEarly() {
+void ServerFailpoints::AckEarly() {
   if (early_acks_.empty()) return;
-  const raft::Raft& raft = raw_->raft();
-  const uint64_t applied = mvcc_->applied().index;
+  const raft::Raft& raft = raft_.raw_node().raft();
+  const uint64_t applied = key_space_.mvcc().applied().index;
   // At or below the applied index the applier has answered them.
   early_acks_.erase(early_acks_.begin(), early_acks_.upper_bound(applied));
   auto it = early_acks_.find(applied + 1);
@@ -62,10 +64,10 @@ void Server::AckEarly() {
   }
   EarlyAck ack = std::move(it->second);
   early_acks_.erase(it);
-  waiters_.Deliver(ack.id, PreviewWrite(ack.request));
+  proposer_.Deliver(ack.id, PreviewWrite(ack.request));
 }
 
-ApplyResult Server::PreviewWrite(const internal::InternalRaftRequest& request) {
+ApplyResult ServerFailpoints::PreviewWrite(const internal::InternalRaftRequest& request) {
   using Request = internal::InternalRaftRequest;
   store::TxnRequest txn;
   switch (request.request_case()) {
@@ -74,14 +76,14 @@ ApplyResult Server::PreviewWrite(const internal::InternalRaftRequest& request) {
     case Request::kTxn: txn = FromWire(request.txn()); break;
     default: KEEL_ASSERT_MSG(false, "not a write request");
   }
-  auto result = mvcc_->PreviewTxn(txn);
+  auto result = key_space_.mvcc().PreviewTxn(txn);
   if (!result.ok()) return ApplyResult{FromStoreError(result.status())};
-  // Headers as the applier fills them (ApplyRequest).
+  // Headers as the backend applier fills them.
   ApplyResult out;
   if (request.request_case() == Request::kTxn) {
     etcdserverpb::TxnResponse response;
     ToWire(std::move(*result), &response);
-    *response.mutable_header() = Header(response.header().revision());
+    *response.mutable_header() = headers_.Make(response.header().revision());
     out.response = std::move(response);
     return out;
   }
@@ -90,15 +92,17 @@ ApplyResult Server::PreviewWrite(const internal::InternalRaftRequest& request) {
   if (request.request_case() == Request::kPut) {
     etcdserverpb::PutResponse response;
     ToWire(std::move(std::get<store::PutResult>(op)), &response);
-    *response.mutable_header() = Header(response.header().revision());
+    *response.mutable_header() = headers_.Make(response.header().revision());
     out.response = std::move(response);
   } else {
     etcdserverpb::DeleteRangeResponse response;
     ToWire(std::move(std::get<store::DeleteRangeResult>(op)), &response);
-    *response.mutable_header() = Header(response.header().revision());
+    *response.mutable_header() = headers_.Make(response.header().revision());
     out.response = std::move(response);
   }
   return out;
 }
 
-}  // namespace keel::node
+}  // namespace keel::node::failpoints
+
+#endif  // KEEL_FAILPOINTS

@@ -1,0 +1,165 @@
+// ApplyLoop: installing snapshots and applying entries.
+#include "node/apply_loop.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "node/errors.h"
+#include "runtime/status_macros.h"
+#include "runtime/strings.h"
+
+namespace keel::node {
+
+ApplyLoop::ApplyLoop(ApplyParts parts)
+    : parts_(parts), last_index_(parts.raft.snapshot_index()) {}
+
+void ApplyLoop::Start() { parts_.env.Spawn(Loop()); }
+
+Task<void> ApplyLoop::Loop() {
+  MemberLife::LoopGuard guard(parts_.life);
+  while (!parts_.life.stopping()) {
+    std::optional<ApplyWork> work = co_await parts_.raft.NextApplyWork();
+    if (!work.has_value()) break;
+    if (work->snapshot.has_value()) {
+      absl::Status installed = InstallSnapshot(*work->snapshot);
+      if (!installed.ok()) {
+        parts_.life.Fail(installed);
+        co_return;
+      }
+    }
+    for (const raft::Entry& entry : work->entries) {
+      absl::Status status = ApplyEntry(entry);
+      if (!status.ok()) {
+        parts_.life.Fail(status);
+        co_return;
+      }
+      // Entries below a key space installed from a leader's snapshot were
+      // skipped: the applied index stays the key space's.
+      parts_.applied.Advance(entry.index());
+      if (observer_ != nullptr) observer_->OnApplied(entry);
+    }
+    parts_.applied.Publish();
+    absl::Status compacted = co_await parts_.raft.MaybeCompactLog(parts_.applied.index());
+    if (!compacted.ok()) {
+      parts_.life.Fail(compacted);
+      co_return;
+    }
+    // Let the raft loop and the network run between batches.
+    co_await Yield();
+  }
+  parts_.applied.Publish();
+}
+
+absl::Status ApplyLoop::InstallSnapshot(const raftpb::Snapshot& snapshot) {
+  const raftpb::SnapshotMetadata& metadata = snapshot.metadata();
+  KEEL_ASSERT(metadata.index() > last_index_);
+  const std::string file = parts_.raft.SnapshotFilePath(metadata.term(), metadata.index());
+  KEEL_RETURN_IF_ERROR(parts_.key_space.InstallSnapshot(
+      file, metadata.index(),
+      KeySpaceIdentity{.cluster_id = parts_.raft.cluster_id(), .member_id = parts_.raft.id()}));
+  parts_.env.log().Info("installed database snapshot",
+                        {{"snapshot-index", metadata.index()},
+                         {"applied-index", parts_.key_space.mvcc().applied().index},
+                         {"revision", parts_.key_space.mvcc().current_revision()}});
+  parts_.raft.RemoveSnapshotFilesBelow(metadata.index() + 1);
+  parts_.raft.SnapshotInstalled(metadata);
+  // The members may have changed with the key space.
+  parts_.membership.SyncPeers();
+  last_index_ = metadata.index();
+  parts_.applied.Advance(parts_.key_space.mvcc().applied().index);
+  parts_.applied.Publish();
+  snapshots_installed_++;
+  KEEL_ASSERT(parts_.applied.index() >= metadata.index());
+  return absl::OkStatus();
+}
+
+bool ApplyLoop::Applied(const raft::Entry& entry) const {
+  return entry.index() <= parts_.key_space.mvcc().applied().index;
+}
+
+absl::Status ApplyLoop::ApplyEntry(const raft::Entry& entry) {
+  // Contiguous after the log's snapshot, committed, and durable here.
+  KEEL_ASSERT(entry.index() == last_index_ + 1);
+  KEEL_ASSERT(entry.index() <= parts_.raft.commit_index());
+  KEEL_ASSERT(entry.index() <= parts_.raft.persisted_index());
+  last_index_ = entry.index();
+  switch (entry.type()) {
+    case raftpb::EntryNormal:
+      return ApplyNormal(entry);
+    case raftpb::EntryConfChange:
+      return ApplyConfChange(entry);
+    case raftpb::EntryConfChangeV2:
+      return ApplyConfChangeV2(entry);
+    default:
+      return absl::DataLossError(
+          StrCat("entry at index ", entry.index(), " has unknown type ", entry.type()));
+  }
+}
+
+absl::Status ApplyLoop::ApplyNormal(const raft::Entry& entry) {
+  if (Applied(entry)) return absl::OkStatus();
+  const store::EntryId entry_id{entry.index(), entry.term()};
+  if (entry.data().empty()) {
+    // The empty entry a new leader appends.
+    parts_.leases.OnLeaderEntryApplied(entry.term());
+    return parts_.key_space.mvcc().SkipEntry(entry_id);
+  }
+  internal::InternalRaftRequest request;
+  if (!request.ParseFromString(entry.data())) {
+    return absl::DataLossError(
+        StrCat("committed entry at index ", entry.index(), " does not parse"));
+  }
+  const ApplyContext context{.entry = entry_id, .header = &request.header()};
+  ApplyResult result = ApplyRequest(parts_.applier, context, request);
+  result.index = entry.index();
+  // A store failure (not a request error) must stop the member: the entry
+  // may not have been recorded.
+  if (absl::IsInternal(result.status) || absl::IsDataLoss(result.status)) {
+    return result.status;
+  }
+  // Every request consumes its entry, whatever its outcome.
+  KEEL_ASSERT(parts_.key_space.mvcc().applied().index == entry.index());
+  if (IsError(result.status, EtcdError::kNoSpace)) parts_.no_space.Raise();
+  parts_.proposer.Deliver(request.header().id(), std::move(result));
+  return absl::OkStatus();
+}
+
+absl::Status ApplyLoop::ApplyConfChange(const raft::Entry& entry) {
+  raft::ConfChange change;
+  if (!change.ParseFromString(entry.data())) {
+    return absl::DataLossError(
+        StrCat("conf change at index ", entry.index(), " does not parse"));
+  }
+  auto state = parts_.raft.ApplyConfChange(change, entry.index());
+  const bool replay = Applied(entry);
+  if (!state.ok()) {
+    // Every member refuses the same change; it is a no-op.
+    parts_.proposer.Deliver(change.id(), ApplyResult{state.status()});
+    if (replay) return absl::OkStatus();
+    return parts_.key_space.mvcc().SkipEntry({entry.index(), entry.term()});
+  }
+  if (replay) return absl::OkStatus();
+  KEEL_RETURN_IF_ERROR(parts_.membership.Apply(change));
+  KEEL_RETURN_IF_ERROR(parts_.key_space.mvcc().SkipEntry({entry.index(), entry.term()}));
+  parts_.proposer.Deliver(change.id(), ApplyResult{absl::OkStatus()});
+  if (change.type() == raftpb::ConfChangeRemoveNode && change.node_id() == parts_.raft.id()) {
+    parts_.life.Fail(absl::FailedPreconditionError(
+        "the member has been permanently removed from the cluster"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ApplyLoop::ApplyConfChangeV2(const raft::Entry& entry) {
+  // keel's member API proposes only single changes; a V2 change is applied
+  // to raft so the configurations never diverge.
+  raftpb::ConfChangeV2 change;
+  if (!change.ParseFromString(entry.data())) {
+    return absl::DataLossError(
+        StrCat("conf change at index ", entry.index(), " does not parse"));
+  }
+  (void)parts_.raft.ApplyConfChange(change, entry.index());
+  if (Applied(entry)) return absl::OkStatus();
+  return parts_.key_space.mvcc().SkipEntry({entry.index(), entry.term()});
+}
+
+}  // namespace keel::node

@@ -1,0 +1,153 @@
+// BackendApplier: each request kind against the key space.
+#include "node/backend_applier.h"
+
+#include <vector>
+
+#include "node/errors.h"
+#include "node/kv_convert.h"
+#include "node/membership.h"
+
+namespace keel::node {
+namespace {
+
+// A store error as the request's result: etcd's error for the request's
+// own failures (not found, compacted, ...), Internal or DataLoss for the
+// store's (the member stops).
+ApplyResult Failed(const absl::Status& status) {
+  KEEL_ASSERT(!status.ok());
+  return ApplyResult{FromStoreError(status)};
+}
+
+}  // namespace
+
+ApplyResult BackendApplier::Put(const ApplyContext& context,
+                                const etcdserverpb::PutRequest& request) {
+  auto result = key_space_.mvcc().Put(context.entry, FromWire(request));
+  if (!result.ok()) return Failed(result.status());
+  etcdserverpb::PutResponse response;
+  ToWire(std::move(*result), &response);
+  *response.mutable_header() = headers_.Make(response.header().revision());
+  return ApplyResult{absl::OkStatus(), std::move(response)};
+}
+
+ApplyResult BackendApplier::DeleteRange(const ApplyContext& context,
+                                        const etcdserverpb::DeleteRangeRequest& request) {
+  auto result = key_space_.mvcc().DeleteRange(context.entry, FromWire(request));
+  if (!result.ok()) return Failed(result.status());
+  etcdserverpb::DeleteRangeResponse response;
+  ToWire(std::move(*result), &response);
+  *response.mutable_header() = headers_.Make(response.header().revision());
+  return ApplyResult{absl::OkStatus(), std::move(response)};
+}
+
+ApplyResult BackendApplier::Txn(const ApplyContext& context,
+                                const etcdserverpb::TxnRequest& request) {
+  auto result = key_space_.mvcc().Txn(context.entry, FromWire(request));
+  if (!result.ok()) return Failed(result.status());
+  etcdserverpb::TxnResponse response;
+  ToWire(std::move(*result), &response);
+  *response.mutable_header() = headers_.Make(response.header().revision());
+  return ApplyResult{absl::OkStatus(), std::move(response)};
+}
+
+ApplyResult BackendApplier::Compaction(const ApplyContext& context,
+                                       const etcdserverpb::CompactionRequest& request) {
+  auto result = key_space_.mvcc().Compact(context.entry, request.revision());
+  if (!result.ok()) return Failed(result.status());
+  compaction_scheduled_();
+  etcdserverpb::CompactionResponse response;
+  *response.mutable_header() = headers_.Make();
+  return ApplyResult{absl::OkStatus(), std::move(response)};
+}
+
+ApplyResult BackendApplier::LeaseGrant(const ApplyContext& context,
+                                       const etcdserverpb::LeaseGrantRequest& request) {
+  absl::StatusOr<int64_t> ttl =
+      key_space_.lessor().Grant(context.entry, request.id(), request.ttl());
+  if (!ttl.ok()) return ApplyResult{ttl.status()};
+  etcdserverpb::LeaseGrantResponse response;
+  *response.mutable_header() = headers_.Make();
+  response.set_id(request.id());
+  response.set_ttl(*ttl);
+  return ApplyResult{absl::OkStatus(), std::move(response)};
+}
+
+ApplyResult BackendApplier::LeaseRevoke(const ApplyContext& context,
+                                        const etcdserverpb::LeaseRevokeRequest& request) {
+  absl::StatusOr<int64_t> revision = key_space_.lessor().Revoke(context.entry, request.id());
+  if (!revision.ok()) return ApplyResult{revision.status()};
+  etcdserverpb::LeaseRevokeResponse response;
+  *response.mutable_header() = headers_.Make(*revision);
+  return ApplyResult{absl::OkStatus(), std::move(response)};
+}
+
+ApplyResult BackendApplier::LeaseCheckpoint(
+    const ApplyContext& context, const etcdserverpb::LeaseCheckpointRequest& request) {
+  absl::Status status = key_space_.lessor().Checkpoint(context.entry, request);
+  if (!status.ok()) return ApplyResult{status};
+  etcdserverpb::LeaseCheckpointResponse response;
+  *response.mutable_header() = headers_.Make();
+  return ApplyResult{absl::OkStatus(), std::move(response)};
+}
+
+ApplyResult BackendApplier::LeaseExpire(const ApplyContext& context,
+                                        const internal::LeaseExpire& request) {
+  absl::StatusOr<int> revoked = key_space_.lessor().Expire(
+      context.entry, std::vector<int64_t>(request.ids().begin(), request.ids().end()));
+  return ApplyResult{revoked.status()};
+}
+
+ApplyResult BackendApplier::Alarm(const ApplyContext& context,
+                                  const etcdserverpb::AlarmRequest& request) {
+  AlarmStore& alarms = key_space_.alarms();
+  etcdserverpb::AlarmResponse response;
+  switch (request.action()) {
+    case etcdserverpb::AlarmRequest::GET:
+      // etcd's alarm store: NONE lists every alarm.
+      for (auto& alarm : request.alarm() == etcdserverpb::NONE ? alarms.List()
+                                                              : alarms.List(request.alarm())) {
+        *response.add_alarms() = std::move(alarm);
+      }
+      break;
+    case etcdserverpb::AlarmRequest::ACTIVATE:
+    case etcdserverpb::AlarmRequest::DEACTIVATE: {
+      if (request.alarm() == etcdserverpb::NONE) break;  // etcd changes nothing
+      const bool activate = request.action() == etcdserverpb::AlarmRequest::ACTIVATE;
+      absl::StatusOr<bool> changed =
+          activate ? alarms.Activate(request.memberid(), request.alarm())
+                   : alarms.Deactivate(request.memberid(), request.alarm());
+      if (!changed.ok()) return ApplyResult{changed.status()};
+      // etcd answers with the alarm raised or cleared, nothing if it was so.
+      if (*changed) {
+        etcdserverpb::AlarmMember* member = response.add_alarms();
+        member->set_memberid(request.memberid());
+        member->set_alarm(request.alarm());
+      }
+      break;
+    }
+    default:
+      break;
+  }
+  absl::Status skipped = Skip(context);
+  if (!skipped.ok()) return ApplyResult{skipped};
+  *response.mutable_header() = headers_.Make();
+  return ApplyResult{absl::OkStatus(), std::move(response)};
+}
+
+ApplyResult BackendApplier::MemberAttributes(const ApplyContext& context,
+                                             const internal::MemberAttributes& request) {
+  absl::Status status = key_space_.members().SetAttributes(
+      request.member_id(), request.name(),
+      {request.client_urls().begin(), request.client_urls().end()});
+  // A member removed before its attributes were applied: nothing to update.
+  if (!status.ok() && !absl::IsNotFound(status)) return ApplyResult{status};
+  absl::Status skipped = Skip(context);
+  if (!skipped.ok()) return ApplyResult{skipped};
+  return ApplyResult{status};
+}
+
+absl::Status BackendApplier::Skip(const ApplyContext& context) {
+  return key_space_.mvcc().SkipEntry(context.entry);
+}
+
+}  // namespace keel::node

@@ -1,0 +1,81 @@
+// KvFrontend: checks, linearizable reads, and proposals that wait for their
+// entry to be applied.
+#include "node/kv_frontend.h"
+
+#include <utility>
+
+#include "node/errors.h"
+#include "node/kv_convert.h"
+#include "node/quota.h"
+#include "node/request_checks.h"
+#include "runtime/status_macros.h"
+#include "store/mvcc_check.h"
+
+namespace keel::node {
+
+Task<absl::StatusOr<etcdserverpb::RangeResponse>> KvFrontend::Range(
+    etcdserverpb::RangeRequest request) {
+  KEEL_CO_RETURN_IF_ERROR(CheckRangeRequest(request));
+  if (!request.serializable()) KEEL_CO_RETURN_IF_ERROR(co_await parts_.reads.Barrier());
+  auto result = parts_.key_space.mvcc().Range(FromWire(request));
+  if (!result.ok()) co_return FromStoreError(result.status());
+  etcdserverpb::RangeResponse response;
+  ToWire(std::move(*result), &response);
+  *response.mutable_header() = parts_.headers.Make(response.header().revision());
+  co_return response;
+}
+
+Task<absl::StatusOr<etcdserverpb::PutResponse>> KvFrontend::Put(
+    etcdserverpb::PutRequest request) {
+  KEEL_CO_RETURN_IF_ERROR(CheckPutRequest(request));
+  KEEL_CO_RETURN_IF_ERROR(parts_.no_space.Check(Quota::Cost(request)));
+  internal::InternalRaftRequest proposal;
+  *proposal.mutable_put() = std::move(request);
+  co_return co_await parts_.proposer.ProposeFor<etcdserverpb::PutResponse>(
+      std::move(proposal));
+}
+
+Task<absl::StatusOr<etcdserverpb::DeleteRangeResponse>> KvFrontend::DeleteRange(
+    etcdserverpb::DeleteRangeRequest request) {
+  KEEL_CO_RETURN_IF_ERROR(CheckDeleteRequest(request));
+  internal::InternalRaftRequest proposal;
+  *proposal.mutable_delete_range() = std::move(request);
+  co_return co_await parts_.proposer.ProposeFor<etcdserverpb::DeleteRangeResponse>(
+      std::move(proposal));
+}
+
+Task<absl::StatusOr<etcdserverpb::TxnResponse>> KvFrontend::Txn(
+    etcdserverpb::TxnRequest request) {
+  KEEL_CO_RETURN_IF_ERROR(CheckTxnRequest(request, max_txn_ops_));
+  store::TxnRequest txn = FromWire(request);
+  if (store::IsReadOnlyTxn(txn)) {
+    // etcd serves a txn of reads without a raft entry.
+    if (!TxnIsSerializable(request)) KEEL_CO_RETURN_IF_ERROR(co_await parts_.reads.Barrier());
+    auto result = parts_.key_space.mvcc().ReadOnlyTxn(txn);
+    if (!result.ok()) co_return FromStoreError(result.status());
+    etcdserverpb::TxnResponse response;
+    ToWire(std::move(*result), &response);
+    *response.mutable_header() = parts_.headers.Make(response.header().revision());
+    co_return response;
+  }
+  KEEL_CO_RETURN_IF_ERROR(parts_.no_space.Check(Quota::Cost(request)));
+  internal::InternalRaftRequest proposal;
+  *proposal.mutable_txn() = std::move(request);
+  co_return co_await parts_.proposer.ProposeFor<etcdserverpb::TxnResponse>(
+      std::move(proposal));
+}
+
+Task<absl::StatusOr<etcdserverpb::CompactionResponse>> KvFrontend::Compact(
+    etcdserverpb::CompactionRequest request) {
+  const bool physical = request.physical();
+  internal::InternalRaftRequest proposal;
+  *proposal.mutable_compaction() = std::move(request);
+  auto response = co_await parts_.proposer.ProposeFor<etcdserverpb::CompactionResponse>(
+      std::move(proposal));
+  if (!response.ok() || !physical) co_return response;
+  // Physical: answer once the superseded revisions are gone, as etcd does.
+  co_await parts_.compactor.WaitIdle();
+  co_return response;
+}
+
+}  // namespace keel::node

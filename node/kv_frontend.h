@@ -1,0 +1,59 @@
+// KvFrontend: etcd's KV requests as a member serves them (etcd's RaftKV in
+// v3_server.go): checks before anything is proposed, reads served from the
+// local key space (after a linearizable barrier unless serializable), and
+// writes proposed through raft and answered with their applied result.
+// The KV gRPC service and the JSON gateway both call it.
+#ifndef KEEL_NODE_KV_FRONTEND_H_
+#define KEEL_NODE_KV_FRONTEND_H_
+
+#include "absl/status/statusor.h"
+#include "node/key_space.h"
+#include "node/member_life.h"
+#include "node/mvcc_compactor.h"
+#include "node/no_space_alarm.h"
+#include "node/proposer.h"
+#include "node/read_index.h"
+#include "node/response_header.h"
+#include "proto/rpc.pb.h"
+
+namespace keel::node {
+
+// The parts a KvFrontend works with; all must outlive it.
+struct KvParts {
+  KeySpace& key_space;
+  Proposer& proposer;
+  ReadIndexBatcher& reads;
+  MvccCompactor& compactor;
+  NoSpaceAlarm& no_space;
+  const ResponseHeaders& headers;
+  MemberLife& life;
+};
+
+class KvFrontend {
+ public:
+  // `max_txn_ops` is --max-txn-ops.
+  KvFrontend(KvParts parts, int64_t max_txn_ops) : parts_(parts), max_txn_ops_(max_txn_ops) {}
+  KvFrontend(const KvFrontend&) = delete;
+  KvFrontend& operator=(const KvFrontend&) = delete;
+
+  // Every method answers etcd's errors (node/errors.h): the request checks'
+  // (request_checks.h), kNoSpace for a write over quota, the barrier's for
+  // linearizable reads, Propose's and the applier's for writes. Suspend.
+  Task<absl::StatusOr<etcdserverpb::RangeResponse>> Range(etcdserverpb::RangeRequest request);
+  Task<absl::StatusOr<etcdserverpb::PutResponse>> Put(etcdserverpb::PutRequest request);
+  Task<absl::StatusOr<etcdserverpb::DeleteRangeResponse>> DeleteRange(
+      etcdserverpb::DeleteRangeRequest request);
+  // A txn of reads only is served without a raft entry, as etcd does.
+  Task<absl::StatusOr<etcdserverpb::TxnResponse>> Txn(etcdserverpb::TxnRequest request);
+  // With `physical`, answers once the superseded revisions are gone.
+  Task<absl::StatusOr<etcdserverpb::CompactionResponse>> Compact(
+      etcdserverpb::CompactionRequest request);
+
+ private:
+  KvParts parts_;
+  const int64_t max_txn_ops_;
+};
+
+}  // namespace keel::node
+
+#endif  // KEEL_NODE_KV_FRONTEND_H_

@@ -1,0 +1,36 @@
+// MemberServices: building the services over the parts, and registering
+// them.
+#include "node/member_services.h"
+
+#include "node/http_endpoints.h"
+#include "node/interceptors.h"
+
+namespace keel::node {
+
+MemberServices::MemberServices(Env& env, Server& server, WatchServiceOptions watch)
+    : env_(env),
+      server_(server),
+      kv_(server.kv()),
+      maintenance_(MaintenanceParts{env, server.key_space(), server.raft(), server.proposer(),
+                                    server.applied(), server.headers(), server.life(),
+                                    SnapDir(server.config())}),
+      cluster_(server.key_space().members(), server.headers()),
+      watch_(server.key_space().watch_hub(), env.clock(), env.random(),
+             [&server] { return server.headers().Make(); },
+             [&server] { return server.raft().leader() != 0; }, watch),
+      lease_(LeaseServiceParts{env, server.leases(), server.raft(),
+                               server.key_space().members(), server.headers(),
+                               server.request_timeout()}) {}
+
+void MemberServices::Register(net::GrpcServer& grpc, net::HttpRouter& http) {
+  InstallInterceptors(grpc, env_.clock(), server_.raft(), server_.proposer());
+  kv_.Register(grpc);
+  maintenance_.Register(grpc);
+  cluster_.Register(grpc);
+  health_.Register(grpc);
+  RegisterWatchService(grpc, watch_);
+  RegisterLeaseService(grpc, lease_);
+  RegisterHttpEndpoints(http, env_.clock(), server_.raft(), server_.reads());
+}
+
+}  // namespace keel::node

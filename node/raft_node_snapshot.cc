@@ -1,0 +1,127 @@
+// RaftNode: snapshots between members and log compaction.
+//
+// A leader writes the state machine to a file (the host's format) and
+// streams it to a follower the log cannot catch up; the follower checks the
+// received file and keeps it under the snap directory until raft has
+// persisted the snapshot and the applier has installed it from there. The
+// log is compacted behind the applier once the state machine is durable.
+#include <algorithm>
+
+#include "absl/strings/str_format.h"
+#include "node/membership.h"
+#include "node/raft_node.h"
+#include "node/snapshot_io.h"
+#include "runtime/status_macros.h"
+#include "runtime/strings.h"
+
+namespace keel::node {
+
+std::string RaftNode::SnapshotFilePath(uint64_t term, uint64_t index) const {
+  return node::SnapshotFilePath(config_.snap_dir, term, index);
+}
+
+Task<void> RaftNode::SendSnapshot(raft::Message message) {
+  const uint64_t to = message.to();
+  const std::string path = JoinPath(
+      config_.snap_dir, absl::StrFormat("send-%016x-%016x.tmp", to,
+                                        message.snapshot().metadata().index()));
+  (void)env_.fs().Remove(path);
+  // The state machine is at or past raft's snapshot index; the follower's
+  // applier skips the entries it already holds, as after a restart.
+  absl::StatusOr<uint64_t> written = co_await host_.WriteSnapshotFile(path);
+  if (!written.ok() || transport_ == nullptr) {
+    env_.log().Warn("failed to write a snapshot for a follower",
+                    {{"to", FormatId(to)},
+                     {"error", written.ok() ? "stopping" : written.status().ToString()}});
+    (void)env_.fs().Remove(path);
+    if (!life_.stopping() && transport_ != nullptr) {
+      raw_->ReportSnapshot(to, false);
+      Wake();
+    }
+    co_return;
+  }
+  auto source = FileSnapshotSource::Open(env_.fs(), path);
+  if (!source.ok()) {
+    raw_->ReportSnapshot(to, false);
+    Wake();
+    co_return;
+  }
+  env_.log().Info("sending database snapshot",
+                  {{"to", FormatId(to)},
+                   {"snapshot-index", message.snapshot().metadata().index()},
+                   {"size", static_cast<int64_t>(*written)}});
+  message.mutable_snapshot()->clear_data();
+  transport_->SendSnapshot(std::move(message), std::move(*source));
+}
+
+absl::Status RaftNode::AcceptSnapshot(net::ReceivedSnapshot snapshot) {
+  if (life_.stopping()) return absl::UnavailableError("member is stopping");
+  const auto& metadata = snapshot.message.snapshot().metadata();
+  // The transfer's checksum covers what the leader read, not what it wrote:
+  // a bit flipped while the leader read its file arrives intact. Once raft
+  // persists this snapshot the member cannot start without the file, so
+  // refuse one that fails its own checks; the leader sends it again.
+  KEEL_RETURN_IF_ERROR(host_.CheckSnapshotFile(snapshot.path));
+  const std::string path = SnapshotFilePath(metadata.term(), metadata.index());
+  (void)env_.fs().Remove(path);
+  // Kept until the state machine holds it: if the member crashes after raft
+  // persisted the snapshot, the restart installs it from here.
+  KEEL_RETURN_IF_ERROR(env_.fs().Rename(snapshot.path, path));
+  KEEL_RETURN_IF_ERROR(env_.fs().SyncDirNow(config_.snap_dir));
+  env_.log().Info("received database snapshot",
+                  {{"from", FormatId(snapshot.message.from())},
+                   {"snapshot-index", metadata.index()},
+                   {"size", static_cast<int64_t>(snapshot.size_bytes)}});
+  Receive(std::move(snapshot.message));
+  return absl::OkStatus();
+}
+
+void RaftNode::RemoveSnapshotFilesBelow(uint64_t below_index) {
+  auto names = env_.fs().List(config_.snap_dir);
+  if (!names.ok()) return;
+  for (const std::string& name : *names) {
+    uint64_t term = 0, index = 0;
+    if (name.size() != 38 || name.substr(33) != ".snap") continue;
+    if (!ParseId(name.substr(0, 16), &term) || !ParseId(name.substr(17, 16), &index)) {
+      continue;
+    }
+    if (index < below_index) (void)env_.fs().Remove(JoinPath(config_.snap_dir, name));
+  }
+}
+
+Task<absl::Status> RaftNode::MaybeCompactLog(uint64_t applied_index) {
+  if (applied_index - snapshot_index_ <= config_.snapshot_count) {
+    co_return absl::OkStatus();
+  }
+  // Keep the catch-up entries behind so a follower that is a little behind
+  // catches up from the log instead of needing a snapshot.
+  const uint64_t keep = config_.snapshot_catchup_entries;
+  // The log can only be compacted up to what it holds: after a leader's
+  // snapshot the state machine may be ahead of the log.
+  absl::StatusOr<uint64_t> last_index = log_->storage().LastIndex();
+  if (!last_index.ok()) co_return last_index.status();
+  const uint64_t applied_in_log = std::min(applied_index, *last_index);
+  if (applied_in_log <= keep) co_return absl::OkStatus();
+  const uint64_t index = applied_in_log - keep;
+  if (index <= snapshot_index_) co_return absl::OkStatus();
+  // The configuration at `index`: the last change at or before it.
+  raft::ConfState conf_state = snapshot_conf_state_;
+  for (auto it = conf_history_.begin(); it != conf_history_.end() && it->first <= index;
+       it = conf_history_.erase(it)) {
+    snapshot_conf_state_ = it->second;
+    conf_state = it->second;
+  }
+  // The state machine must be durable up to the compaction point before the
+  // raft log that also holds those entries is released.
+  absl::Status synced = host_.SyncAppliedState();
+  if (!synced.ok()) co_return synced;
+  absl::Status status = co_await log_->Compact(index, conf_state);
+  if (!status.ok()) co_return status;
+  env_.log().Info("compacted raft log",
+                  {{"compact-index", index}, {"applied-index", applied_index}});
+  KEEL_ASSERT(index > snapshot_index_);
+  snapshot_index_ = index;
+  co_return absl::OkStatus();
+}
+
+}  // namespace keel::node
