@@ -1,5 +1,6 @@
-// WalStorage: MemoryStorage in front, Wal behind; see wal_storage.h.
-#include "store/wal_storage.h"
+// WalRaftStorage: MemoryStorage in front, store::Wal behind; see
+// wal_raft_storage.h.
+#include "node/wal_raft_storage.h"
 
 #include <utility>
 
@@ -8,7 +9,7 @@
 #include "runtime/assert.h"
 #include "runtime/status_macros.h"
 
-namespace keel::store {
+namespace keel::node {
 namespace {
 
 raftpb::Snapshot SnapshotOf(const raftpb::SnapshotMetadata& metadata) {
@@ -19,7 +20,8 @@ raftpb::Snapshot SnapshotOf(const raftpb::SnapshotMetadata& metadata) {
 
 }  // namespace
 
-WalStorage::WalStorage(std::unique_ptr<Wal> wal, const WalState& state)
+WalRaftStorage::WalRaftStorage(std::unique_ptr<store::Wal> wal,
+                               const store::WalState& state)
     : wal_(std::move(wal)), memory_(state.snapshot.conf_state()) {
   if (state.snapshot.index() > 0) {
     const absl::Status applied = memory_.ApplySnapshot(SnapshotOf(state.snapshot));
@@ -30,55 +32,54 @@ WalStorage::WalStorage(std::unique_ptr<Wal> wal, const WalState& state)
   memory_.SetHardState(state.hard_state);
 }
 
-Task<absl::StatusOr<std::unique_ptr<WalStorage>>> WalStorage::Create(
-    Env& env, WalOptions options, WalIdentity identity,
+Task<absl::StatusOr<std::unique_ptr<WalRaftStorage>>> WalRaftStorage::Create(
+    Env& env, store::WalOptions options, store::WalIdentity identity,
     raftpb::ConfState initial) {
-  WalState state;
+  store::WalState state;
   *state.snapshot.mutable_conf_state() = initial;
   KEEL_CO_ASSIGN_OR_RETURN(
-      std::unique_ptr<Wal> wal,
-      co_await Wal::Create(env, std::move(options), identity, std::move(initial)));
-  co_return std::unique_ptr<WalStorage>(new WalStorage(std::move(wal), state));
+      std::unique_ptr<store::Wal> wal,
+      co_await store::Wal::Create(env, std::move(options), identity, std::move(initial)));
+  co_return std::unique_ptr<WalRaftStorage>(new WalRaftStorage(std::move(wal), state));
 }
 
-Task<absl::StatusOr<std::unique_ptr<WalStorage>>> WalStorage::Open(
-    Env& env, WalOptions options, WalIdentity expected) {
-  WalState state;
-  WalRecoveryReport report;
+Task<absl::StatusOr<std::unique_ptr<WalRaftStorage>>> WalRaftStorage::Open(
+    Env& env, store::WalOptions options, store::WalIdentity expected) {
+  store::WalState state;
+  store::WalRecoveryReport report;
   KEEL_CO_ASSIGN_OR_RETURN(
-      std::unique_ptr<Wal> wal,
-      co_await Wal::Open(env, std::move(options), expected, &state, &report));
-  std::unique_ptr<WalStorage> storage(new WalStorage(std::move(wal), state));
+      std::unique_ptr<store::Wal> wal,
+      co_await store::Wal::Open(env, std::move(options), expected, &state, &report));
+  std::unique_ptr<WalRaftStorage> storage(new WalRaftStorage(std::move(wal), state));
   storage->recovery_ = std::move(report);
   co_return storage;
 }
 
-absl::StatusOr<raft::InitialState> WalStorage::GetInitialState() {
+absl::StatusOr<raft::InitialState> WalRaftStorage::GetInitialState() {
   return memory_.GetInitialState();
 }
 
-absl::StatusOr<std::vector<raft::Entry>> WalStorage::Entries(uint64_t lo,
-                                                             uint64_t hi,
-                                                             uint64_t max_size) {
+absl::StatusOr<std::vector<raft::Entry>> WalRaftStorage::Entries(
+    uint64_t lo, uint64_t hi, uint64_t max_size) {
   return memory_.Entries(lo, hi, max_size);
 }
 
-absl::StatusOr<uint64_t> WalStorage::Term(uint64_t index) {
+absl::StatusOr<uint64_t> WalRaftStorage::Term(uint64_t index) {
   return memory_.Term(index);
 }
 
-absl::StatusOr<uint64_t> WalStorage::LastIndex() { return memory_.LastIndex(); }
+absl::StatusOr<uint64_t> WalRaftStorage::LastIndex() { return memory_.LastIndex(); }
 
-absl::StatusOr<uint64_t> WalStorage::FirstIndex() { return memory_.FirstIndex(); }
+absl::StatusOr<uint64_t> WalRaftStorage::FirstIndex() { return memory_.FirstIndex(); }
 
-absl::StatusOr<raftpb::Snapshot> WalStorage::Snapshot() {
+absl::StatusOr<raftpb::Snapshot> WalRaftStorage::Snapshot() {
   return memory_.Snapshot();
 }
 
-Task<absl::Status> WalStorage::Save(raftpb::HardState hard_state,
-                                    std::vector<raftpb::Entry> entries,
-                                    raftpb::Snapshot snapshot,
-                                    bool must_sync) {
+Task<absl::Status> WalRaftStorage::Save(raftpb::HardState hard_state,
+                                        std::vector<raftpb::Entry> entries,
+                                        raftpb::Snapshot snapshot,
+                                        bool must_sync) {
   const bool has_snapshot = !raft::IsEmptySnapshot(snapshot);
   const bool has_hard_state = !raft::IsEmptyHardState(hard_state);
   // Order matters for a torn tail: the snapshot comes first and the hard
@@ -103,8 +104,8 @@ Task<absl::Status> WalStorage::Save(raftpb::HardState hard_state,
   co_return absl::OkStatus();
 }
 
-Task<absl::Status> WalStorage::Compact(uint64_t index,
-                                       raftpb::ConfState conf_state) {
+Task<absl::Status> WalRaftStorage::Compact(uint64_t index,
+                                           raftpb::ConfState conf_state) {
   const uint64_t snapshot_index = wal_->snapshot().index();
   if (index <= snapshot_index) co_return raft::MakeError(raft::Error::kSnapshotOutOfDate);
   KEEL_ASSERT_MSG(index <= *memory_.LastIndex(), "compaction beyond the last entry");
@@ -121,4 +122,4 @@ Task<absl::Status> WalStorage::Compact(uint64_t index,
   co_return co_await wal_->ReleaseTo(index);
 }
 
-}  // namespace keel::store
+}  // namespace keel::node

@@ -1,9 +1,9 @@
-// Tests of WalStorage as raft sees it: the raft::Storage contract (empty
+// Tests of WalRaftStorage as raft sees it: the raft::Storage contract (empty
 // log, overwrite of a conflicting tail, compaction and the term of the
 // snapshot index, installed snapshots) before and after a reopen, and a
 // single-member raft group that persists every Ready through it, crashes
 // and comes back with every committed proposal.
-#include "store/wal_storage.h"
+#include "node/wal_raft_storage.h"
 
 #include <memory>
 #include <string>
@@ -14,12 +14,12 @@
 #include "raft/raw_node.h"
 #include "sim/sim_testing.h"
 
-namespace keel::store {
+namespace keel::node {
 namespace {
 
 using sim::SimHarness;
 
-constexpr WalIdentity kIdentity{.member_id = 1, .cluster_id = 99};
+constexpr store::WalIdentity kIdentity{.member_id = 1, .cluster_id = 99};
 
 raftpb::Entry MakeEntry(uint64_t index, uint64_t term) {
   raftpb::Entry entry;
@@ -54,28 +54,28 @@ bool IsRaftError(const absl::Status& status, raft::Error error) {
          status.message() == raft::MakeError(error).message();
 }
 
-class WalStorageTest : public ::testing::Test {
+class WalRaftStorageTest : public ::testing::Test {
  protected:
-  WalStorageTest() : h_(3) {}
+  WalRaftStorageTest() : h_(3) {}
 
-  WalOptions Options() const {
+  store::WalOptions Options() const {
     return {.dir = "wal", .segment_bytes = 2048, .max_segments = 1};
   }
 
-  std::unique_ptr<WalStorage> Create() {
+  std::unique_ptr<WalRaftStorage> Create() {
     auto storage =
-        h_.Run(WalStorage::Create(h_.env(), Options(), kIdentity, Voters({1, 2, 3})));
+        h_.Run(WalRaftStorage::Create(h_.env(), Options(), kIdentity, Voters({1, 2, 3})));
     KEEL_ASSERT(storage.ok());
     return std::move(*storage);
   }
 
-  std::unique_ptr<WalStorage> Reopen() {
-    auto storage = h_.Run(WalStorage::Open(h_.env(), Options(), kIdentity));
+  std::unique_ptr<WalRaftStorage> Reopen() {
+    auto storage = h_.Run(WalRaftStorage::Open(h_.env(), Options(), kIdentity));
     KEEL_ASSERT_MSG(storage.ok(), storage.status().ToString().c_str());
     return std::move(*storage);
   }
 
-  void Save(WalStorage& storage, std::vector<raftpb::Entry> entries,
+  void Save(WalRaftStorage& storage, std::vector<raftpb::Entry> entries,
             raftpb::HardState hard_state = {}) {
     ASSERT_TRUE(h_.Run(storage.Save(hard_state, std::move(entries), {})).ok());
   }
@@ -83,8 +83,8 @@ class WalStorageTest : public ::testing::Test {
   SimHarness h_;
 };
 
-TEST_F(WalStorageTest, NewStorageHasAnEmptyLog) {
-  std::unique_ptr<WalStorage> storage = Create();
+TEST_F(WalRaftStorageTest, NewStorageHasAnEmptyLog) {
+  std::unique_ptr<WalRaftStorage> storage = Create();
   EXPECT_EQ(*storage->FirstIndex(), 1u);
   EXPECT_EQ(*storage->LastIndex(), 0u);
   EXPECT_EQ(*storage->Term(0), 0u);
@@ -93,12 +93,12 @@ TEST_F(WalStorageTest, NewStorageHasAnEmptyLog) {
   EXPECT_TRUE(raft::IsEmptyHardState(initial->hard_state));
 }
 
-TEST_F(WalStorageTest, SavedEntriesAndHardStateSurviveAReopen) {
+TEST_F(WalRaftStorageTest, SavedEntriesAndHardStateSurviveAReopen) {
   {
-    std::unique_ptr<WalStorage> storage = Create();
+    std::unique_ptr<WalRaftStorage> storage = Create();
     Save(*storage, MakeEntries(1, 10, 1), MakeHardState(1, 7));
   }
-  std::unique_ptr<WalStorage> storage = Reopen();
+  std::unique_ptr<WalRaftStorage> storage = Reopen();
   EXPECT_EQ(*storage->LastIndex(), 10u);
   auto entries = storage->Entries(3, 6, raft::kNoLimit);
   ASSERT_TRUE(entries.ok());
@@ -107,25 +107,25 @@ TEST_F(WalStorageTest, SavedEntriesAndHardStateSurviveAReopen) {
   EXPECT_EQ(storage->GetInitialState()->hard_state.commit(), 7u);
 }
 
-TEST_F(WalStorageTest, ConflictingTailIsOverwritten) {
+TEST_F(WalRaftStorageTest, ConflictingTailIsOverwritten) {
   {
-    std::unique_ptr<WalStorage> storage = Create();
+    std::unique_ptr<WalRaftStorage> storage = Create();
     Save(*storage, MakeEntries(1, 10, 1), MakeHardState(1, 5));
     // A new leader replaces the uncommitted 7..10 with its own 7..8.
     Save(*storage, MakeEntries(7, 8, 2), MakeHardState(2, 5));
     EXPECT_EQ(*storage->LastIndex(), 8u);
     EXPECT_EQ(*storage->Term(7), 2u);
   }
-  std::unique_ptr<WalStorage> storage = Reopen();
+  std::unique_ptr<WalRaftStorage> storage = Reopen();
   EXPECT_EQ(*storage->LastIndex(), 8u);
   EXPECT_EQ(*storage->Term(6), 1u);
   EXPECT_EQ(*storage->Term(7), 2u);
   EXPECT_EQ((*storage->Entries(8, 9, raft::kNoLimit))[0].data(), "v8@2");
 }
 
-TEST_F(WalStorageTest, CompactionKeepsTheTermOfTheSnapshotIndex) {
+TEST_F(WalRaftStorageTest, CompactionKeepsTheTermOfTheSnapshotIndex) {
   {
-    std::unique_ptr<WalStorage> storage = Create();
+    std::unique_ptr<WalRaftStorage> storage = Create();
     for (uint64_t i = 1; i <= 200; i += 20) {
       Save(*storage, MakeEntries(i, i + 19, 1 + i / 100), MakeHardState(2, i + 19));
     }
@@ -140,7 +140,7 @@ TEST_F(WalStorageTest, CompactionKeepsTheTermOfTheSnapshotIndex) {
     EXPECT_TRUE(IsRaftError(h_.Run(storage->Compact(150, Voters({1}))),
                             raft::Error::kSnapshotOutOfDate));
   }
-  std::unique_ptr<WalStorage> storage = Reopen();
+  std::unique_ptr<WalRaftStorage> storage = Reopen();
   EXPECT_EQ(*storage->FirstIndex(), 151u);
   EXPECT_EQ(*storage->LastIndex(), 200u);
   EXPECT_EQ(*storage->Term(150), 2u);
@@ -151,14 +151,14 @@ TEST_F(WalStorageTest, CompactionKeepsTheTermOfTheSnapshotIndex) {
   EXPECT_EQ(storage->GetInitialState()->conf_state.voters_size(), 2);
 }
 
-TEST_F(WalStorageTest, InstalledSnapshotReplacesTheLog) {
+TEST_F(WalRaftStorageTest, InstalledSnapshotReplacesTheLog) {
   raftpb::Snapshot snapshot;
   snapshot.mutable_metadata()->set_index(500);
   snapshot.mutable_metadata()->set_term(4);
   *snapshot.mutable_metadata()->mutable_conf_state() = Voters({1, 2, 3, 4, 5});
   snapshot.set_data("the state machine");
   {
-    std::unique_ptr<WalStorage> storage = Create();
+    std::unique_ptr<WalRaftStorage> storage = Create();
     Save(*storage, MakeEntries(1, 30, 1), MakeHardState(1, 30));
     ASSERT_TRUE(h_.Run(storage->Save(MakeHardState(4, 500), MakeEntries(501, 503, 4),
                                      snapshot))
@@ -166,7 +166,7 @@ TEST_F(WalStorageTest, InstalledSnapshotReplacesTheLog) {
     EXPECT_EQ(*storage->FirstIndex(), 501u);
     EXPECT_EQ(storage->Snapshot()->data(), "");  // metadata only
   }
-  std::unique_ptr<WalStorage> storage = Reopen();
+  std::unique_ptr<WalRaftStorage> storage = Reopen();
   EXPECT_EQ(*storage->FirstIndex(), 501u);
   EXPECT_EQ(*storage->LastIndex(), 503u);
   EXPECT_EQ(*storage->Term(500), 4u);
@@ -174,8 +174,8 @@ TEST_F(WalStorageTest, InstalledSnapshotReplacesTheLog) {
   EXPECT_EQ(storage->GetInitialState()->hard_state.commit(), 500u);
 }
 
-TEST_F(WalStorageTest, CommitOnlyChangeNeedsNoFsync) {
-  std::unique_ptr<WalStorage> storage = Create();
+TEST_F(WalRaftStorageTest, CommitOnlyChangeNeedsNoFsync) {
+  std::unique_ptr<WalRaftStorage> storage = Create();
   Save(*storage, MakeEntries(1, 3, 1), MakeHardState(1, 1));
   const uint64_t syncs = h_.disk().stats().syncs;
   ASSERT_TRUE(h_.Run(storage->Save(MakeHardState(1, 3), {}, {}, /*must_sync=*/false)).ok());
@@ -183,8 +183,8 @@ TEST_F(WalStorageTest, CommitOnlyChangeNeedsNoFsync) {
   EXPECT_EQ(storage->hard_state().commit(), 3u);
 }
 
-TEST_F(WalStorageTest, UnsafeNoFsyncWritesEntriesWithoutSyncing) {
-  std::unique_ptr<WalStorage> storage = Create();
+TEST_F(WalRaftStorageTest, UnsafeNoFsyncWritesEntriesWithoutSyncing) {
+  std::unique_ptr<WalRaftStorage> storage = Create();
   storage->set_unsafe_no_fsync(true);
   const uint64_t syncs = h_.disk().stats().syncs;
   for (uint64_t i = 1; i <= 5; i++) {
@@ -200,9 +200,9 @@ TEST_F(WalStorageTest, UnsafeNoFsyncWritesEntriesWithoutSyncing) {
   EXPECT_EQ(storage->GetInitialState()->hard_state.commit(), 5u);
 }
 
-// A one-member raft group persisting every Ready through WalStorage.
+// A one-member raft group persisting every Ready through WalRaftStorage.
 struct Member {
-  std::unique_ptr<WalStorage> storage;
+  std::unique_ptr<WalRaftStorage> storage;
   Random random{7};
   std::unique_ptr<raft::RawNode> node;
   std::vector<std::string> applied;  // data of applied normal entries
@@ -238,11 +238,11 @@ struct Member {
   }
 };
 
-TEST_F(WalStorageTest, RaftGroupRecoversEveryCommittedProposalAfterACrash) {
+TEST_F(WalRaftStorageTest, RaftGroupRecoversEveryCommittedProposalAfterACrash) {
   std::vector<std::string> proposed;
   {
     Member member;
-    auto storage = h_.Run(WalStorage::Create(h_.env(), Options(), kIdentity, {}));
+    auto storage = h_.Run(WalRaftStorage::Create(h_.env(), Options(), kIdentity, {}));
     ASSERT_TRUE(storage.ok());
     member.storage = std::move(*storage);
     member.Start(0);
@@ -282,4 +282,4 @@ TEST_F(WalStorageTest, RaftGroupRecoversEveryCommittedProposalAfterACrash) {
 }
 
 }  // namespace
-}  // namespace keel::store
+}  // namespace keel::node

@@ -1,4 +1,6 @@
-// WalStorage: raft's Storage, served from memory and made durable by a Wal.
+// WalRaftStorage: raft's Storage, served from memory and made durable by a
+// store::Wal. It lives in node/, which joins raft and store; store/ knows
+// nothing of raft.
 //
 // raft reads its stable log synchronously, so the entries since the last
 // snapshot live in a raft::MemoryStorage (etcd keeps them in its
@@ -12,8 +14,8 @@
 // Snapshot() returns metadata only (index, term, configuration): the
 // state machine's data lives in the store, and the node layer attaches it
 // when it sends a snapshot to a follower.
-#ifndef KEEL_STORE_WAL_STORAGE_H_
-#define KEEL_STORE_WAL_STORAGE_H_
+#ifndef KEEL_NODE_WAL_RAFT_STORAGE_H_
+#define KEEL_NODE_WAL_RAFT_STORAGE_H_
 
 #include <cstdint>
 #include <memory>
@@ -26,21 +28,21 @@
 #include "runtime/task.h"
 #include "store/wal.h"
 
-namespace keel::store {
+namespace keel::node {
 
-class WalStorage final : public raft::Storage {
+class WalRaftStorage final : public raft::Storage {
  public:
   // A new member's storage: an empty log with configuration `initial`.
-  // Errors as Wal::Create. Suspends.
-  static Task<absl::StatusOr<std::unique_ptr<WalStorage>>> Create(
-      Env& env, WalOptions options, WalIdentity identity,
+  // Errors as store::Wal::Create. Suspends.
+  static Task<absl::StatusOr<std::unique_ptr<WalRaftStorage>>> Create(
+      Env& env, store::WalOptions options, store::WalIdentity identity,
       raftpb::ConfState initial);
 
   // A restarting member's storage, recovered from its WAL. Errors as
-  // Wal::Open (NotFound, FailedPrecondition for another member's data,
-  // DataLoss for damage). Suspends.
-  static Task<absl::StatusOr<std::unique_ptr<WalStorage>>> Open(
-      Env& env, WalOptions options, WalIdentity expected);
+  // store::Wal::Open (NotFound, FailedPrecondition for another member's
+  // data, DataLoss for damage). Suspends.
+  static Task<absl::StatusOr<std::unique_ptr<WalRaftStorage>>> Open(
+      Env& env, store::WalOptions options, store::WalIdentity expected);
 
   // raft::Storage, all from memory; never suspend.
   absl::StatusOr<raft::InitialState> GetInitialState() override;
@@ -78,18 +80,18 @@ class WalStorage final : public raft::Storage {
   bool unsafe_no_fsync() const { return unsafe_no_fsync_; }
 
   const raftpb::HardState& hard_state() const { return memory_.hard_state(); }
-  const WalRecoveryReport& recovery() const { return recovery_; }
-  Wal& wal() { return *wal_; }
+  const store::WalRecoveryReport& recovery() const { return recovery_; }
+  store::Wal& wal() { return *wal_; }
 
  private:
-  WalStorage(std::unique_ptr<Wal> wal, const WalState& state);
+  WalRaftStorage(std::unique_ptr<store::Wal> wal, const store::WalState& state);
 
-  std::unique_ptr<Wal> wal_;
+  std::unique_ptr<store::Wal> wal_;
   raft::MemoryStorage memory_;
-  WalRecoveryReport recovery_;
+  store::WalRecoveryReport recovery_;
   bool unsafe_no_fsync_ = false;
 };
 
-}  // namespace keel::store
+}  // namespace keel::node
 
-#endif  // KEEL_STORE_WAL_STORAGE_H_
+#endif  // KEEL_NODE_WAL_RAFT_STORAGE_H_
