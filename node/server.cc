@@ -162,12 +162,12 @@ Task<absl::Status> Server::OpenLog(bool create) {
         options.dir, ": refusing to start on partial data"));
   }
   // Not a ?: of two co_awaits: GCC 12 mishandles temporaries there.
-  absl::StatusOr<std::unique_ptr<store::WalStorage>> wal;
+  absl::StatusOr<std::unique_ptr<WalRaftStorage>> wal;
   if (exists) {
-    wal = co_await store::WalStorage::Open(env_, options, identity);
+    wal = co_await WalRaftStorage::Open(env_, options, identity);
   } else {
-    wal = co_await store::WalStorage::Create(env_, options, identity,
-                                             raftpb::ConfState());
+    wal = co_await WalRaftStorage::Create(env_, options, identity,
+                                          raftpb::ConfState());
   }
   if (!wal.ok()) co_return wal.status();
   log_store_ = std::make_unique<WalLogStore>(std::move(*wal), config_.unsafe_no_fsync);
