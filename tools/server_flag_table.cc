@@ -88,7 +88,7 @@ constexpr ServerFlag kFlags[] = {
     {.section = "Member", .name = "socket-reuse-address", .etcd_default = "false",
      .status = kNotApplicable,
      .note = "keel sets SO_REUSEADDR on every listener, as Go (so etcd) does on Linux "
-             "whatever this flag says; both values are accepted.",
+             "whatever this flag says.",
      .example = "", .also_accepted = "true"},
 
     // Clustering.
@@ -201,7 +201,7 @@ constexpr ServerFlag kFlags[] = {
     {.section = "Logging", .name = "logger", .etcd_default = "zap", .status = kNotApplicable,
      .note = "keel has one logger, writing zap's JSON lines.", .example = "capnslog"},
     {.section = "Logging", .name = "log-outputs", .etcd_default = "default", .status = kNotYet,
-     .note = "keel logs to stderr: default and stderr are accepted, other targets not yet.",
+     .note = "keel logs to stderr; other targets are not supported yet.",
      .example = "stdout", .also_accepted = "stderr"},
     {.section = "Logging", .name = "log-level", .etcd_default = "info", .status = kImplemented,
      .note = "debug, info, warn or error (etcd's dpanic, panic and fatal are refused at start).",
