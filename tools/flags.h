@@ -57,6 +57,11 @@ class FlagSet {
       const std::function<std::optional<std::string>(const std::string&)>& lookup);
 
   bool Changed(std::string_view name) const;
+  // The Go type of flag `name` ("bool", "int", "uint", "string", "list",
+  // "float64"), looked up by shorthand if `shorthand`; nullptr if unknown.
+  // Callers that scan a command line before parsing it use this to know
+  // which flags take a value.
+  const char* TypeOf(std::string_view name, bool shorthand) const;
   const std::vector<std::string>& args() const { return args_; }
 
   // "Usage of keel:\n  --name string\n\thuman-readable name ... (default ...)".
