@@ -67,6 +67,13 @@ std::string Ctl::ErrorText(const absl::Status& status) {
   // error, and etcd's errors (all "etcdserver: ...") into their message.
   if (absl::IsDeadlineExceeded(status) && message == "context deadline exceeded") return message;
   if (absl::IsCancelled(status) && message == "context canceled") return message;
+  // No endpoint could be dialled before the deadline: clientv3 waits for a
+  // connection until its context expires, so etcdctl says the deadline
+  // passed (UnreachableNote says why).
+  if (absl::IsUnavailable(status) &&
+      (message.starts_with("dial ") || message == "there is no address available")) {
+    return "context deadline exceeded";
+  }
   if (message.starts_with("etcdserver: ") || message.starts_with("mvcc: ") ||
       message.starts_with("auth: ")) {
     return message;
@@ -98,7 +105,12 @@ void Ctl::NoteUnreachable(const absl::Status& status) {
 
 int Ctl::FailCall(const absl::Status& status) {
   NoteUnreachable(status);
-  return Fail(kExitError, ErrorText(status));
+  // etcdctl authenticates while it makes its client, and a client it
+  // cannot make is a bad connection.
+  const bool authentication = !config_.user.empty() &&
+                              status.message() ==
+                                  "etcdserver: authentication failed, invalid user ID or password";
+  return Fail(authentication ? kExitBadConnection : kExitError, ErrorText(status));
 }
 
 int Ctl::Print(const absl::Status& printed) {

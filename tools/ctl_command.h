@@ -105,6 +105,7 @@ class Command {
   // SIGINT and SIGTERM then set Ctl::interrupted() instead of ending the
   // process at once.
   virtual bool HandlesSignals() const { return false; }
+
   virtual Task<int> Run(Ctl& ctl, Invocation invocation) = 0;
 };
 

@@ -76,7 +76,7 @@ absl::StatusOr<etcdserverpb::RangeRequest> BuildGet(const GetFlags& f,
     if (f.prefix || f.from_key) {
       return ExitError(kExitBadArgs,
                        "too many arguments, only accept one argument when `--prefix` or "
-                       "`--from-key` is set.");
+                       "`--from-key` is set");
     }
     request.set_range_end(args[1]);
   }
@@ -176,7 +176,7 @@ absl::StatusOr<etcdserverpb::DeleteRangeRequest> BuildDel(const DelFlags& f,
     if (f.prefix || f.from_key) {
       return ExitError(kExitBadArgs,
                        "too many arguments, only accept one argument when `--prefix` or "
-                       "`--from-key` is set.");
+                       "`--from-key` is set");
     }
     request.set_range_end(args[1]);
   }

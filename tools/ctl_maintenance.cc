@@ -1,4 +1,6 @@
 // keelctl alarm list | disarm, defrag, snapshot save.
+#include <cctype>
+
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "client/streams.h"
@@ -93,6 +95,15 @@ class DefragCommand : public Command {
   std::string data_dir_;
 };
 
+// Go's syscall errors are lower case ("no such file or directory").
+std::string GoError(absl::string_view message) {
+  std::string text(message);
+  const size_t colon = text.rfind(": ");
+  const size_t at = colon == std::string::npos ? 0 : colon + 2;
+  if (at < text.size()) text[at] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[at])));
+  return text;
+}
+
 // etcd's snapshot file ends with the SHA-256 of what precedes it; a
 // transfer of any other length was cut short.
 bool HasChecksum(uint64_t size) { return size % 512 == 32; }
@@ -124,7 +135,7 @@ class SnapshotSaveCommand : public Command {
     absl::StatusOr<std::unique_ptr<File>> file = fs.Open(part, open);
     if (!file.ok()) {
       co_return ctl.Fail(kExitInterrupted,
-                         StrCat("could not open ", part, " (", file.status().message(), ")"));
+                         StrCat("could not open ", part, " (", GoError(file.status().message()), ")"));
     }
     ctl.Err(InfoLine(clock, "created temporary db file", StrCat("\"path\":", JsonString(part))));
     const int result = co_await Fetch(ctl, **file, endpoints[0]);

@@ -10,13 +10,8 @@
 namespace keel::tools {
 
 void Printer::FieldsHeader(const etcdserverpb::ResponseHeader& h) {
-  if (hex_) {
-    Line(absl::StrFormat("\"ClusterID\" : %x", h.cluster_id()));
-    Line(absl::StrFormat("\"MemberID\" : %x", h.member_id()));
-  } else {
-    Line(StrCat("\"ClusterID\" : ", h.cluster_id()));
-    Line(StrCat("\"MemberID\" : ", h.member_id()));
-  }
+  Line(StrCat("\"ClusterID\" : ", h.cluster_id()));
+  Line(StrCat("\"MemberID\" : ", h.member_id()));
   Line(StrCat("\"Revision\" : ", h.revision()));
   Line(StrCat("\"RaftTerm\" : ", h.raft_term()));
 }
@@ -27,11 +22,7 @@ void Printer::FieldsKv(std::string_view prefix, const mvccpb::KeyValue& kv) {
   Line(StrCat("\"", prefix, "ModRevision\" : ", kv.mod_revision()));
   Line(StrCat("\"", prefix, "Version\" : ", kv.version()));
   Line(StrCat("\"", prefix, "Value\" : ", GoQuote(kv.value())));
-  if (hex_) {
-    Line(absl::StrFormat("\"%sLease\" : %016x", prefix, kv.lease()));
-  } else {
-    Line(StrCat("\"", prefix, "Lease\" : ", kv.lease()));
-  }
+  Line(StrCat("\"", prefix, "Lease\" : ", kv.lease()));
 }
 
 void Printer::FieldsGet(const etcdserverpb::RangeResponse& r) {
@@ -139,7 +130,8 @@ void Printer::FieldsAlarm(const etcdserverpb::AlarmResponse& r) {
 void Printer::FieldsRoleGet(const etcdserverpb::AuthRoleGetResponse& r) {
   FieldsHeader(r.header());
   for (const auto& perm : r.perm()) {
-    Line(StrCat("\"PermType\" : ", GoQuote(authpb::Permission::Type_Name(perm.permtype()))));
+    // fmt.Println(`"PermType" : `, ...): the literal's space and Println's.
+    Line(StrCat("\"PermType\" :  ", authpb::Permission::Type_Name(perm.permtype())));
     Line(StrCat("\"Key\" : ", GoQuote(perm.key())));
     Line(StrCat("\"RangeEnd\" : ", GoQuote(perm.range_end())));
   }

@@ -60,6 +60,16 @@ void Printer::RpcFlat(const etcdserverpb::ResponseHeader& header, std::string_vi
   Line(StrCat("{", members, extra, "}"));
 }
 
+// gogo's String() of a message: "name:value " per set scalar field.
+std::string CompactText(const etcdserverpb::ResponseHeader& h) {
+  std::string out;
+  if (h.cluster_id() != 0) out += StrCat("cluster_id:", h.cluster_id(), " ");
+  if (h.member_id() != 0) out += StrCat("member_id:", h.member_id(), " ");
+  if (h.revision() != 0) out += StrCat("revision:", h.revision(), " ");
+  if (h.raft_term() != 0) out += StrCat("raft_term:", h.raft_term(), " ");
+  return out;
+}
+
 std::string Printer::Id(uint64_t id) const { return absl::StrFormat("%016x", id); }
 
 void Printer::Kv(const mvccpb::KeyValue& kv) {
@@ -199,6 +209,13 @@ absl::Status Printer::Grant(const etcdserverpb::LeaseGrantResponse& r) {
 }
 
 absl::Status Printer::Revoke(int64_t id, const etcdserverpb::LeaseRevokeResponse& r) {
+  if (format_ == OutputFormat::kProtobuf) {
+    // clientv3's LeaseRevokeResponse is a Go type of its own, which
+    // etcdctl cannot marshal: it refuses, naming the response.
+    return absl::FailedPreconditionError(AsAbsl(StrCat(
+        "marshal unsupported for type clientv3.LeaseRevokeResponse ({", CompactText(r.header()),
+        "})")));
+  }
   if (rpc()) {
     Rpc(r);
   } else if (format_ == OutputFormat::kFields) {
@@ -637,10 +654,8 @@ absl::Status Printer::UserGet(std::string_view user, const etcdserverpb::AuthUse
 
 absl::Status Printer::UserList(const etcdserverpb::AuthUserListResponse& r) {
   if (rpc()) return Rpc(r), absl::OkStatus();
-  if (format_ == OutputFormat::kFields) {
-    return FieldsNames(r.header(), "Users", r.users()), absl::OkStatus();
-  }
-  if (format_ == OutputFormat::kTable) return Unsupported();
+  // etcdctl's fields printer has no user list.
+  if (format_ == OutputFormat::kFields || format_ == OutputFormat::kTable) return Unsupported();
   for (const auto& user : r.users()) Line(user);
   return absl::OkStatus();
 }

@@ -254,7 +254,7 @@ class WatchCommand : public Command {
       co_await ctl.env().RunBlocking([&line] { line = ReadStdinLine(); });
       if (!line.ok() || !line->has_value()) {
         const std::string why = line.ok() ? "EOF" : std::string(line.status().message());
-        *exit = ctl.Fail(kExitInvalidInput, StrCat("error reading watch request line: ", why));
+        *exit = ctl.Fail(kExitInvalidInput, StrCat("Error reading watch request line: ", why));
         co_return;
       }
       co_await HandleLine(ctl, **line);

@@ -59,7 +59,27 @@ std::string CommandUsage(const CommandSpec& spec, const FlagSet& command_flags,
 }
 
 // pflag's wording for the errors FlagSet reports in Go flag's.
-std::string PflagError(std::string_view message) {
+std::string PflagError(std::string_view message, const FlagSet& flags) {
+  constexpr std::string_view kInvalid = "invalid value \"";
+  if (message.starts_with(kInvalid)) {
+    // invalid value "abc" for flag --rev
+    const size_t close = message.find("\" for flag ");
+    if (close != std::string_view::npos) {
+      const std::string_view value = message.substr(kInvalid.size(), close - kInvalid.size());
+      std::string_view spelled = message.substr(close + 11);
+      while (spelled.starts_with("-")) spelled.remove_prefix(1);
+      const char* type = flags.TypeOf(spelled, spelled.size() == 1);
+      const std::string_view kind = type == nullptr ? "" : type;
+      const std::string parser = kind == "int"      ? "strconv.ParseInt"
+                                 : kind == "uint"   ? "strconv.ParseUint"
+                                 : kind == "bool"   ? "strconv.ParseBool"
+                                 : kind == "float64" ? "strconv.ParseFloat"
+                                                     : "";
+      std::string text = StrCat("invalid argument \"", value, "\" for \"--", spelled, "\" flag");
+      if (!parser.empty()) StrAppend(&text, ": ", parser, ": parsing \"", value, "\": invalid syntax");
+      return text;
+    }
+  }
   constexpr std::string_view kUndefined = "flag provided but not defined: -";
   constexpr std::string_view kNeedsArgument = "flag needs an argument: -";
   if (message.starts_with(kUndefined)) {
@@ -166,9 +186,10 @@ int Run(int argc, char** argv) {
   for (const CommandWord& w : words) path += (path.empty() ? "" : " ") + w.name;
   const CommandSpec* spec = table.Find(path);
   if (spec == nullptr) {
-    if (words.empty() || (words.size() == 1 && table.IsGroup(path))) {
+    if (words.empty() || table.IsGroup(words[0].name)) {
       // `keelctl`, `keelctl --help`, `keelctl lease`: help, as cobra.
-      (void)WriteStdout(words.empty() ? RootUsage(table, global_flags) : GroupUsage(table, path));
+      (void)WriteStdout(words.empty() ? RootUsage(table, global_flags)
+                                      : GroupUsage(table, words[0].name));
       return kExitSuccess;
     }
     const std::string parent = words.size() == 2 ? StrCat("keelctl ", words[0].name) : "keelctl";
@@ -199,7 +220,7 @@ int Run(int argc, char** argv) {
   }
   absl::Status parsed = all.Parse(rest);
   if (!parsed.ok()) {
-    const std::string message = PflagError(AsStd(parsed.message()));
+    const std::string message = PflagError(AsStd(parsed.message()), all);
     (void)WriteStderr(StrCat("Error: ", message, "\n"));
     (void)WriteStdout(CommandUsage(*spec, command_flags, global_flags));
     return kExitError;
