@@ -176,6 +176,24 @@ absl::Status FlagSet::ApplyEnvironment(
   return absl::OkStatus();
 }
 
+const char* FlagSet::TypeOf(std::string_view name, bool shorthand) const {
+  const Flag* found = nullptr;
+  for (const auto& [flag_name, flag] : flags_) {
+    if (shorthand ? flag.shorthand == name : flag_name == name) found = &flag;
+  }
+  if (found == nullptr && shorthand) return TypeOf(name, false);
+  if (found == nullptr) return nullptr;
+  switch (found->kind) {
+    case Kind::kString: return "string";
+    case Kind::kInt: return "int";
+    case Kind::kUint: return "uint";
+    case Kind::kBool: return "bool";
+    case Kind::kDouble: return "float64";
+    case Kind::kList: return "list";
+  }
+  return nullptr;
+}
+
 bool FlagSet::Changed(std::string_view name) const {
   auto it = flags_.find(std::string(name));
   return it != flags_.end() && it->second.changed;

@@ -66,6 +66,11 @@ class FlagSet {
   // decimal, a bool as true or false, a list joined with commas. The flag
   // must be registered.
   std::string Value(std::string_view name) const;
+  // The Go type of flag `name` ("bool", "int", "uint", "string", "list",
+  // "float64"), looked up by shorthand if `shorthand`; nullptr if unknown.
+  // Callers that scan a command line before parsing it use this to know
+  // which flags take a value.
+  const char* TypeOf(std::string_view name, bool shorthand) const;
   const std::vector<std::string>& args() const { return args_; }
 
   // "Usage of keel:\n  --name string\n\thuman-readable name ... (default ...)".
