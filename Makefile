@@ -31,9 +31,11 @@ build: configure
 
 lint:
 	ci/lint-determinism
+	ci/lint-deps
 
 test: build fuzz-build
 	ci/lint-determinism
+	ci/lint-deps
 	cd $(BUILD) && ctest --output-on-failure -j $(CTEST_JOBS) --timeout 900
 	cd $(FUZZ_BUILD) && ctest --output-on-failure -j $(CTEST_JOBS) -L fuzz
 

@@ -69,6 +69,13 @@ const std::string& EtcdClient::pinned_endpoint() const {
   return endpoints_.empty() ? kNone : endpoints_[pinned_];
 }
 
+absl::Status EtcdClient::last_dial_error(std::string_view endpoint) const {
+  for (size_t i = 0; i < endpoints_.size(); i++) {
+    if (endpoints_[i] == endpoint) return state_[i]->last_dial;
+  }
+  return absl::OkStatus();
+}
+
 void EtcdClient::CloseChannels() {
   for (auto& endpoint : state_) {
     if (endpoint->channel != nullptr) {
@@ -189,8 +196,51 @@ Task<bool> EtcdClient::Backoff(int attempt, std::optional<TimePoint> deadline) {
   co_return true;
 }
 
+void EtcdClient::AddToken(net::CallOptions& call) const {
+  if (!token_.empty()) call.metadata.emplace_back("token", token_);
+}
+
+Task<absl::Status> EtcdClient::MaybeAuthenticate(RequestOptions options) {
+  if (options_.username.empty() || !token_.empty()) co_return absl::OkStatus();
+  etcdserverpb::AuthenticateRequest request;
+  request.set_name(options_.username);
+  request.set_password(options_.password);
+  absl::StatusOr<std::string> bytes = co_await CallOnce(
+      kAuthenticatePath, request.SerializeAsString(), Retry::kOnUnavailable, options);
+  if (!bytes.ok()) co_return bytes.status();
+  etcdserverpb::AuthenticateResponse response;
+  if (!response.ParseFromString(*bytes)) {
+    co_return absl::InternalError("grpc: failed to unmarshal the received message proto");
+  }
+  token_ = response.token();
+  co_return absl::OkStatus();
+}
+
 Task<absl::StatusOr<std::string>> EtcdClient::Call(std::string path, std::string request,
                                                    Retry retry, RequestOptions options) {
+  const std::optional<TimePoint> deadline = DeadlineOf(options);
+  RequestOptions bounded = options;
+  if (deadline.has_value()) bounded.timeout = *deadline - env_.clock().Now();
+  absl::Status authenticated = co_await MaybeAuthenticate(bounded);
+  if (!authenticated.ok()) co_return authenticated;
+  absl::StatusOr<std::string> response = co_await CallOnce(path, request, retry, options);
+  // A token the member no longer knows (it restarted, or the token
+  // expired): authenticate again and try once more; the first attempt
+  // was refused before it did anything.
+  const bool stale_token = !options_.username.empty() && !response.ok() &&
+                           absl::IsUnauthenticated(response.status()) &&
+                           response.status().message() == "etcdserver: invalid auth token";
+  if (!stale_token) co_return response;
+  token_.clear();
+  if (deadline.has_value()) bounded.timeout = *deadline - env_.clock().Now();
+  authenticated = co_await MaybeAuthenticate(bounded);
+  if (!authenticated.ok()) co_return authenticated;
+  if (deadline.has_value()) options.timeout = *deadline - env_.clock().Now();
+  co_return co_await CallOnce(std::move(path), std::move(request), retry, std::move(options));
+}
+
+Task<absl::StatusOr<std::string>> EtcdClient::CallOnce(std::string path, std::string request,
+                                                       Retry retry, RequestOptions options) {
   const std::optional<TimePoint> deadline = DeadlineOf(options);
   Clock& clock = env_.clock();
   absl::Status last = NoAddress();
@@ -215,6 +265,7 @@ Task<absl::StatusOr<std::string>> EtcdClient::Call(std::string path, std::string
       if (*call.timeout <= Duration::zero()) co_return net::ContextDeadlineExceeded();
     }
     if (options.require_leader) call.metadata.emplace_back("hasleader", "true");
+    AddToken(call);
     KEEL_ASSERT((*channel)->usable());
     absl::StatusOr<std::string> response =
         co_await (*channel)->Call(path, request, std::move(call));
@@ -230,20 +281,6 @@ Task<absl::StatusOr<std::string>> EtcdClient::Call(std::string path, std::string
   }
 }
 
-template <typename Resp>
-Task<absl::StatusOr<Resp>> EtcdClient::TypedCall(std::string path, std::string request,
-                                                 Retry retry, RequestOptions options) {
-  absl::StatusOr<std::string> bytes =
-      co_await Call(std::move(path), std::move(request), retry, std::move(options));
-  if (!bytes.ok()) co_return bytes.status();
-  Resp response;
-  if (!response.ParseFromString(*bytes)) {
-    co_return absl::InternalError(
-        "grpc: failed to unmarshal the received message proto: cannot parse "
-        "invalid wire-format data");
-  }
-  co_return response;
-}
 
 // ---- KV ----
 
@@ -308,6 +345,12 @@ Task<absl::StatusOr<etcdserverpb::LeaseLeasesResponse>> EtcdClient::LeaseLeases(
 Task<absl::StatusOr<std::unique_ptr<net::ClientStream>>> EtcdClient::OpenStream(
     std::string path, RequestOptions options, bool require_leader, size_t* index) {
   const std::optional<TimePoint> deadline = DeadlineOf(options);
+  {
+    RequestOptions bounded = options;
+    if (deadline.has_value()) bounded.timeout = *deadline - env_.clock().Now();
+    absl::Status authenticated = co_await MaybeAuthenticate(bounded);
+    if (!authenticated.ok()) co_return authenticated;
+  }
   absl::Status last = NoAddress();
   for (int attempt = 1;; attempt++) {
     if (attempt > 1) {
@@ -322,6 +365,7 @@ Task<absl::StatusOr<std::unique_ptr<net::ClientStream>>> EtcdClient::OpenStream(
     }
     net::CallOptions call;
     if (require_leader) call.metadata.emplace_back("hasleader", "true");
+    AddToken(call);
     absl::StatusOr<std::unique_ptr<net::ClientStream>> stream =
         (*channel)->OpenStream(path, std::move(call));
     if (stream.ok()) co_return std::move(*stream);
@@ -391,37 +435,45 @@ Task<absl::StatusOr<std::unique_ptr<WatchStream>>> EtcdClient::Watch(RequestOpti
 
 // ---- Maintenance and Cluster ----
 
-Task<absl::StatusOr<etcdserverpb::StatusResponse>> EtcdClient::Status(
-    std::string endpoint, RequestOptions options) {
+Task<absl::StatusOr<std::string>> EtcdClient::CallAt(std::string endpoint, std::string path,
+                                                     std::string request,
+                                                     RequestOptions options) {
   const std::optional<size_t> index = IndexOf(endpoint);
   if (!index.has_value()) {
     co_return absl::InvalidArgumentError(AsAbsl(StrCat("unknown endpoint ", endpoint)));
   }
   const std::optional<TimePoint> deadline = DeadlineOf(options);
+  {
+    RequestOptions bounded = options;
+    if (deadline.has_value()) bounded.timeout = *deadline - env_.clock().Now();
+    absl::Status authenticated = co_await MaybeAuthenticate(bounded);
+    if (!authenticated.ok()) co_return authenticated;
+  }
   absl::StatusOr<net::GrpcChannel*> channel = co_await ConnectTo(*index, deadline);
   if (!channel.ok()) co_return channel.status();
   net::CallOptions call;
-  if (deadline.has_value()) call.timeout = *deadline - env_.clock().Now();
+  if (deadline.has_value()) {
+    call.timeout = *deadline - env_.clock().Now();
+    if (*call.timeout <= Duration::zero()) co_return net::ContextDeadlineExceeded();
+  }
+  AddToken(call);
+  co_return co_await (*channel)->Call(std::move(path), std::move(request), std::move(call));
+}
+
+
+Task<absl::StatusOr<etcdserverpb::StatusResponse>> EtcdClient::Status(
+    std::string endpoint, RequestOptions options) {
   const etcdserverpb::StatusRequest request;
-  co_return co_await (*channel)->Call<etcdserverpb::StatusResponse>(kStatusPath, request,
-                                                                    std::move(call));
+  co_return co_await TypedCallAt<etcdserverpb::StatusResponse>(
+      std::move(endpoint), kStatusPath, request.SerializeAsString(), std::move(options));
 }
 
 Task<absl::StatusOr<etcdserverpb::HashKVResponse>> EtcdClient::HashKV(
     std::string endpoint, int64_t revision, RequestOptions options) {
-  const std::optional<size_t> index = IndexOf(endpoint);
-  if (!index.has_value()) {
-    co_return absl::InvalidArgumentError(AsAbsl(StrCat("unknown endpoint ", endpoint)));
-  }
-  const std::optional<TimePoint> deadline = DeadlineOf(options);
-  absl::StatusOr<net::GrpcChannel*> channel = co_await ConnectTo(*index, deadline);
-  if (!channel.ok()) co_return channel.status();
-  net::CallOptions call;
-  if (deadline.has_value()) call.timeout = *deadline - env_.clock().Now();
   etcdserverpb::HashKVRequest request;
   request.set_revision(revision);
-  co_return co_await (*channel)->Call<etcdserverpb::HashKVResponse>(kHashKVPath, request,
-                                                                    std::move(call));
+  co_return co_await TypedCallAt<etcdserverpb::HashKVResponse>(
+      std::move(endpoint), kHashKVPath, request.SerializeAsString(), std::move(options));
 }
 
 Task<absl::StatusOr<etcdserverpb::MemberListResponse>> EtcdClient::MemberList(

@@ -45,6 +45,7 @@
 #include "absl/status/statusor.h"
 #include "net/grpc_client.h"
 #include "proto/rpc.pb.h"
+#include "proto/v3election.pb.h"
 #include "runtime/env.h"
 #include "runtime/sync.h"
 #include "runtime/task.h"
@@ -67,6 +68,12 @@ struct ClientOptions {
   Duration retry_backoff = Milliseconds(25);
   Duration retry_backoff_max = Milliseconds(500);
   net::ChannelOptions channel;
+  // With a user name, the client authenticates (Auth.Authenticate) before
+  // its first call and sends the token with every call after, as clientv3
+  // does; a call refused with "etcdserver: invalid auth token" (the token
+  // expired or the member restarted) authenticates again and is retried once.
+  std::string username;
+  std::string password;
 };
 
 struct RequestOptions {
@@ -85,6 +92,8 @@ struct RequestOptions {
 
 class WatchStream;
 class LeaseKeepAliveStream;
+template <typename Resp>
+class ServerStream;
 
 class EtcdClient {
  public:
@@ -140,7 +149,72 @@ class EtcdClient {
   // options.timeout bounds finding an endpoint only.
   Task<absl::StatusOr<std::unique_ptr<WatchStream>>> Watch(RequestOptions options = {});
 
-  // ---- Maintenance and Cluster ----
+  // ---- Any unary method ----
+  // A unary call of `path` with the client's endpoints, failover, retry rule
+  // (`read_only`: retried after Unavailable, else only if never sent) and
+  // authentication. The typed calls above and below are this with their
+  // method's path; tools that need a method the client has no name for use
+  // it directly.
+  template <typename Resp, typename Req>
+  Task<absl::StatusOr<Resp>> Unary(std::string path, const Req& request, bool read_only,
+                                   RequestOptions options = {}) {
+    return TypedCall<Resp>(std::move(path), request.SerializeAsString(),
+                           read_only ? Retry::kOnUnavailable : Retry::kIfNotSent,
+                           std::move(options));
+  }
+  // The same call to one endpoint only (one of endpoints(), else
+  // InvalidArgument), never failing over: per-member maintenance (Status,
+  // HashKV, Defragment, MoveLeader on the leader).
+  template <typename Resp, typename Req>
+  Task<absl::StatusOr<Resp>> UnaryAt(std::string endpoint, std::string path,
+                                     const Req& request, RequestOptions options = {}) {
+    return TypedCallAt<Resp>(std::move(endpoint), std::move(path),
+                             request.SerializeAsString(), std::move(options));
+  }
+
+  // ---- Cluster (etcdserverpb.Cluster); changes are never retried once sent ----
+  Task<absl::StatusOr<etcdserverpb::MemberAddResponse>> MemberAdd(
+      etcdserverpb::MemberAddRequest request, RequestOptions options = {});
+  Task<absl::StatusOr<etcdserverpb::MemberRemoveResponse>> MemberRemove(
+      uint64_t member_id, RequestOptions options = {});
+  Task<absl::StatusOr<etcdserverpb::MemberUpdateResponse>> MemberUpdate(
+      etcdserverpb::MemberUpdateRequest request, RequestOptions options = {});
+  Task<absl::StatusOr<etcdserverpb::MemberPromoteResponse>> MemberPromote(
+      uint64_t member_id, RequestOptions options = {});
+
+  // ---- Maintenance (etcdserverpb.Maintenance) ----
+  // Alarm get / activate / deactivate, on any member.
+  Task<absl::StatusOr<etcdserverpb::AlarmResponse>> Alarm(
+      etcdserverpb::AlarmRequest request, RequestOptions options = {});
+  // Defragments one member's backend (one of endpoints()).
+  Task<absl::StatusOr<etcdserverpb::DefragmentResponse>> Defragment(
+      std::string endpoint, RequestOptions options = {});
+  // Asks the member at `endpoint` (the leader) to hand leadership to
+  // `target_id`.
+  Task<absl::StatusOr<etcdserverpb::MoveLeaderResponse>> MoveLeader(
+      std::string endpoint, uint64_t target_id, RequestOptions options = {});
+  // Opens the Snapshot stream of the member at `endpoint`: the backend in
+  // chunks, the last one with remaining_bytes 0. options.timeout bounds
+  // the dial only (a snapshot takes as long as it takes).
+  Task<absl::StatusOr<std::unique_ptr<ServerStream<etcdserverpb::SnapshotResponse>>>>
+  Snapshot(std::string endpoint, RequestOptions options = {});
+
+  // ---- Auth (etcdserverpb.Auth), never retried once sent but for reads ----
+  Task<absl::StatusOr<etcdserverpb::AuthenticateResponse>> Authenticate(
+      std::string name, std::string password, RequestOptions options = {});
+
+  // The other Auth methods (user and role administration, enable, disable,
+  // status) are reached with Unary and the paths below: each is one request
+  // and one response, with nothing for the client to add.
+
+  // ---- Election (v3electionpb.Election): the one streaming method ----
+  // Opens Observe(`name`) on the pinned endpoint: the current leader, then
+  // each new one. Lock, Unlock, Campaign, Proclaim, Leader and Resign are
+  // unary (Unary with the paths below). options.timeout bounds the dial.
+  Task<absl::StatusOr<std::unique_ptr<ServerStream<v3electionpb::LeaderResponse>>>> Observe(
+      std::string name, RequestOptions options = {});
+
+  // ---- Maintenance and Cluster: reads ----
   // Status of one endpoint (which must be one of endpoints(); else
   // InvalidArgument), never failing over to another.
   Task<absl::StatusOr<etcdserverpb::StatusResponse>> Status(
@@ -155,6 +229,10 @@ class EtcdClient {
   // stays usable (the next call dials again). Does not suspend.
   void CloseChannels();
 
+  // Why the last attempt to dial `endpoint` failed (OK if it did not, or
+  // if it is not one of endpoints()): tools name it when a call times out.
+  absl::Status last_dial_error(std::string_view endpoint) const;
+
   // Connections dialled so far (tests and figures).
   uint64_t dials() const { return dials_; }
 
@@ -162,12 +240,26 @@ class EtcdClient {
   enum class Retry { kIfNotSent, kOnUnavailable };
   struct Endpoint;
 
-  // One unary call with the retry policy; the response bytes or the status.
+  // One unary call with the retry policy and the auth token; the response
+  // bytes or the status.
   Task<absl::StatusOr<std::string>> Call(std::string path, std::string request,
                                          Retry retry, RequestOptions options);
+  // Call without authentication: the attempts themselves.
+  Task<absl::StatusOr<std::string>> CallOnce(std::string path, std::string request,
+                                             Retry retry, RequestOptions options);
   template <typename Resp>
   Task<absl::StatusOr<Resp>> TypedCall(std::string path, std::string request,
                                        Retry retry, RequestOptions options);
+  // A unary call to one endpoint, no failover.
+  Task<absl::StatusOr<std::string>> CallAt(std::string endpoint, std::string path,
+                                           std::string request, RequestOptions options);
+  template <typename Resp>
+  Task<absl::StatusOr<Resp>> TypedCallAt(std::string endpoint, std::string path,
+                                         std::string request, RequestOptions options);
+  // Authenticates if a user is configured and no token is held.
+  Task<absl::Status> MaybeAuthenticate(RequestOptions options);
+  // Adds the token (if any) to a call's metadata.
+  void AddToken(net::CallOptions& call) const;
   // A usable channel, trying endpoints from the pinned one (each dial
   // bounded by dial_timeout and `deadline`). Sets *index to the endpoint's.
   Task<absl::StatusOr<net::GrpcChannel*>> Connect(std::optional<TimePoint> deadline,
@@ -196,7 +288,39 @@ class EtcdClient {
   std::vector<std::unique_ptr<net::GrpcChannel>> retired_;
   size_t pinned_ = 0;
   uint64_t dials_ = 0;
+  std::string token_;
 };
+
+template <typename Resp>
+Task<absl::StatusOr<Resp>> EtcdClient::TypedCall(std::string path, std::string request,
+                                                 Retry retry, RequestOptions options) {
+  absl::StatusOr<std::string> bytes =
+      co_await Call(std::move(path), std::move(request), retry, std::move(options));
+  if (!bytes.ok()) co_return bytes.status();
+  Resp response;
+  if (!response.ParseFromString(*bytes)) {
+    co_return absl::InternalError(
+        "grpc: failed to unmarshal the received message proto: cannot parse "
+        "invalid wire-format data");
+  }
+  co_return response;
+}
+
+template <typename Resp>
+Task<absl::StatusOr<Resp>> EtcdClient::TypedCallAt(std::string endpoint, std::string path,
+                                                   std::string request,
+                                                   RequestOptions options) {
+  absl::StatusOr<std::string> bytes = co_await CallAt(
+      std::move(endpoint), std::move(path), std::move(request), std::move(options));
+  if (!bytes.ok()) co_return bytes.status();
+  Resp response;
+  if (!response.ParseFromString(*bytes)) {
+    co_return absl::InternalError(
+        "grpc: failed to unmarshal the received message proto: cannot parse "
+        "invalid wire-format data");
+  }
+  co_return response;
+}
 
 // gRPC method paths of the etcd API.
 inline constexpr char kRangePath[] = "/etcdserverpb.KV/Range";
@@ -213,6 +337,39 @@ inline constexpr char kWatchPath[] = "/etcdserverpb.Watch/Watch";
 inline constexpr char kStatusPath[] = "/etcdserverpb.Maintenance/Status";
 inline constexpr char kHashKVPath[] = "/etcdserverpb.Maintenance/HashKV";
 inline constexpr char kMemberListPath[] = "/etcdserverpb.Cluster/MemberList";
+inline constexpr char kMemberAddPath[] = "/etcdserverpb.Cluster/MemberAdd";
+inline constexpr char kMemberRemovePath[] = "/etcdserverpb.Cluster/MemberRemove";
+inline constexpr char kMemberUpdatePath[] = "/etcdserverpb.Cluster/MemberUpdate";
+inline constexpr char kMemberPromotePath[] = "/etcdserverpb.Cluster/MemberPromote";
+inline constexpr char kAlarmPath[] = "/etcdserverpb.Maintenance/Alarm";
+inline constexpr char kDefragmentPath[] = "/etcdserverpb.Maintenance/Defragment";
+inline constexpr char kHashPath[] = "/etcdserverpb.Maintenance/Hash";
+inline constexpr char kSnapshotPath[] = "/etcdserverpb.Maintenance/Snapshot";
+inline constexpr char kMoveLeaderPath[] = "/etcdserverpb.Maintenance/MoveLeader";
+inline constexpr char kAuthEnablePath[] = "/etcdserverpb.Auth/AuthEnable";
+inline constexpr char kAuthDisablePath[] = "/etcdserverpb.Auth/AuthDisable";
+inline constexpr char kAuthStatusPath[] = "/etcdserverpb.Auth/AuthStatus";
+inline constexpr char kAuthenticatePath[] = "/etcdserverpb.Auth/Authenticate";
+inline constexpr char kUserAddPath[] = "/etcdserverpb.Auth/UserAdd";
+inline constexpr char kUserGetPath[] = "/etcdserverpb.Auth/UserGet";
+inline constexpr char kUserListPath[] = "/etcdserverpb.Auth/UserList";
+inline constexpr char kUserDeletePath[] = "/etcdserverpb.Auth/UserDelete";
+inline constexpr char kUserChangePasswordPath[] = "/etcdserverpb.Auth/UserChangePassword";
+inline constexpr char kUserGrantRolePath[] = "/etcdserverpb.Auth/UserGrantRole";
+inline constexpr char kUserRevokeRolePath[] = "/etcdserverpb.Auth/UserRevokeRole";
+inline constexpr char kRoleAddPath[] = "/etcdserverpb.Auth/RoleAdd";
+inline constexpr char kRoleGetPath[] = "/etcdserverpb.Auth/RoleGet";
+inline constexpr char kRoleListPath[] = "/etcdserverpb.Auth/RoleList";
+inline constexpr char kRoleDeletePath[] = "/etcdserverpb.Auth/RoleDelete";
+inline constexpr char kRoleGrantPermissionPath[] = "/etcdserverpb.Auth/RoleGrantPermission";
+inline constexpr char kRoleRevokePermissionPath[] = "/etcdserverpb.Auth/RoleRevokePermission";
+inline constexpr char kLockPath[] = "/v3lockpb.Lock/Lock";
+inline constexpr char kUnlockPath[] = "/v3lockpb.Lock/Unlock";
+inline constexpr char kCampaignPath[] = "/v3electionpb.Election/Campaign";
+inline constexpr char kProclaimPath[] = "/v3electionpb.Election/Proclaim";
+inline constexpr char kLeaderPath[] = "/v3electionpb.Election/Leader";
+inline constexpr char kObservePath[] = "/v3electionpb.Election/Observe";
+inline constexpr char kResignPath[] = "/v3electionpb.Election/Resign";
 
 }  // namespace keel::client
 

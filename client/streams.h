@@ -90,6 +90,46 @@ class LeaseKeepAliveStream {
   std::optional<absl::Status> parse_error_;
 };
 
+// A server-streaming call's responses (Maintenance.Snapshot,
+// Election.Observe), typed. Handed out by EtcdClient.
+template <typename Resp>
+class ServerStream {
+ public:
+  ServerStream(std::unique_ptr<net::ClientStream> stream, std::string endpoint)
+      : stream_(std::move(stream)), endpoint_(std::move(endpoint)) {}
+  ServerStream(const ServerStream&) = delete;
+  ServerStream& operator=(const ServerStream&) = delete;
+
+  const std::string& endpoint() const { return endpoint_; }
+
+  // The next response, or nullopt once the call has ended; status() then
+  // says how (OK when the server finished the stream). Suspends.
+  Task<std::optional<Resp>> Receive() {
+    if (parse_error_.has_value()) co_return std::nullopt;
+    std::optional<std::string> bytes = co_await stream_->Read();
+    if (!bytes.has_value()) co_return std::nullopt;
+    Resp response;
+    if (!response.ParseFromString(*bytes)) {
+      parse_error_ = absl::InternalError(
+          "grpc: failed to unmarshal the received message proto: cannot parse "
+          "invalid wire-format data");
+      stream_->Cancel();
+      co_return std::nullopt;
+    }
+    co_return response;
+  }
+  std::optional<absl::Status> status() const {
+    if (parse_error_.has_value()) return parse_error_;
+    return stream_->status();
+  }
+  void Close() { stream_->Cancel(); }
+
+ private:
+  std::unique_ptr<net::ClientStream> stream_;
+  std::string endpoint_;
+  std::optional<absl::Status> parse_error_;
+};
+
 }  // namespace keel::client
 
 #endif  // KEEL_CLIENT_STREAMS_H_

@@ -95,11 +95,11 @@ Task<absl::StatusOr<std::unique_ptr<LogStore>>> OpenLog(Env& env, const ServerCo
         options.dir, ": refusing to start on partial data"));
   }
   // Not a ?: of two co_awaits: GCC 12 mishandles temporaries there.
-  absl::StatusOr<std::unique_ptr<store::WalStorage>> wal;
+  absl::StatusOr<std::unique_ptr<WalRaftStorage>> wal;
   if (exists) {
-    wal = co_await store::WalStorage::Open(env, options, identity);
+    wal = co_await WalRaftStorage::Open(env, options, identity);
   } else {
-    wal = co_await store::WalStorage::Create(env, options, identity, raftpb::ConfState());
+    wal = co_await WalRaftStorage::Create(env, options, identity, raftpb::ConfState());
   }
   if (!wal.ok()) co_return wal.status();
   co_return std::unique_ptr<LogStore>(

@@ -96,6 +96,40 @@ absl::Status CheckUrls(std::string_view flag,
   return absl::OkStatus();
 }
 
+// keel has no TLS: an https URL it would listen on or dial is refused
+// rather than served or dialled in the clear.
+absl::Status RefuseHttps(std::string_view flag, const std::vector<std::string>& urls) {
+  for (const std::string& url : urls) {
+    if (url.starts_with("https://")) {
+      return absl::UnimplementedError(
+          StrCat("--", flag, " ", url, ": TLS is not supported yet"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// What keel's listeners and peer transport cannot do yet.
+absl::Status CheckSupportedUrls(const ServerConfig& config) {
+  if (config.listen_peer_urls.size() > 1) {
+    return absl::UnimplementedError(
+        "--listen-peer-urls: keel listens on one peer URL; more are not supported yet");
+  }
+  for (auto [flag, urls] :
+       {std::pair{"listen-peer-urls", &config.listen_peer_urls},
+        std::pair{"listen-client-urls", &config.listen_client_urls},
+        std::pair{"initial-advertise-peer-urls", &config.initial_advertise_peer_urls}}) {
+    absl::Status status = RefuseHttps(flag, *urls);
+    if (!status.ok()) return status;
+  }
+  auto cluster = ParseInitialCluster(config.initial_cluster);
+  if (!cluster.ok()) return cluster.status();
+  for (const auto& [name, urls] : *cluster) {
+    absl::Status status = RefuseHttps("initial-cluster", urls);
+    if (!status.ok()) return status;
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status ServerConfig::Validate() const {
@@ -123,6 +157,8 @@ absl::Status ServerConfig::Validate() const {
     absl::Status status = CheckUrls(flag, *urls);
     if (!status.ok()) return status;
   }
+  absl::Status supported = CheckSupportedUrls(*this);
+  if (!supported.ok()) return supported;
   if (initial_cluster_state != "new" && initial_cluster_state != "existing") {
     return absl::InvalidArgumentError(
         StrCat("unexpected --initial-cluster-state \"", initial_cluster_state,

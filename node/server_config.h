@@ -38,6 +38,7 @@ struct ServerBugs {
   bool lease_early_expiry = false;
 
   bool any() const { return ack_before_sync || lease_early_expiry; }
+  bool operator==(const ServerBugs&) const = default;
 };
 
 }  // namespace failpoints
@@ -64,17 +65,23 @@ struct ServerConfig {
   std::string initial_cluster = "default=http://localhost:2380";
   std::string initial_cluster_state = "new";  // "new" or "existing"
   std::string initial_cluster_token = "etcd-cluster";
-  bool strict_reconfig_check = true;
   bool pre_vote = true;
 
   int64_t max_txn_ops = 128;
   int64_t max_request_bytes = 1572864;
-  int64_t quota_backend_bytes = 0;  // 0: the default quota (2 GiB)
-  uint64_t max_snapshots = 5;
-  uint64_t max_wals = 5;
+  uint64_t max_wals = 5;  // WAL segments kept once a snapshot covers them.
+  // The key space's size on disk that writes may not grow past (Quota);
+  // 0 means etcd's default (2 GiB), negative means none.
+  int64_t quota_backend_bytes = 0;
 
+  // Not acted on yet: tools/keel refuses any value but these, etcd's
+  // defaults (tools/server_flag_table.cc, doc/flags.md).
+  bool strict_reconfig_check = true;
+  uint64_t max_snapshots = 5;
   std::string auto_compaction_retention = "0";
   std::string auto_compaction_mode = "periodic";
+  bool force_new_cluster = false;
+
   // --experimental-enable-lease-checkpoint: off by default, as in etcd 3.4.
   bool enable_lease_checkpoint = false;
   // How often the leader checkpoints remaining TTLs (etcd's
@@ -97,7 +104,6 @@ struct ServerConfig {
   // kMaxSnapshotChunkBytes, what a receiver accepts.
   uint64_t snapshot_chunk_bytes = net::peer::kSnapshotChunkBytes;
   bool unsafe_no_fsync = false;
-  bool force_new_cluster = false;
 
   std::string log_level = "info";
 
@@ -113,8 +119,12 @@ struct ServerConfig {
   // etcd's start-up checks: heartbeat and election timeout in range and
   // election >= 5 x heartbeat; URLs well formed; the name present in
   // --initial-cluster with the advertised peer URLs; cluster state known;
-  // limits positive. InvalidArgument with etcd's wording.
+  // limits positive. Also what keel cannot do yet: more than one
+  // --listen-peer-urls, and https in the URLs it listens on or dials
+  // (Unimplemented). InvalidArgument with etcd's wording.
   absl::Status Validate() const;
+
+  bool operator==(const ServerConfig&) const = default;
 };
 
 // The default backend quota when --quota-backend-bytes is 0 (etcd's).

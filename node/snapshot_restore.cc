@@ -8,11 +8,11 @@
 #include "node/membership.h"
 #include "node/server_config.h"
 #include "node/snapshot_io.h"
+#include "node/wal_raft_storage.h"
 #include "runtime/status_macros.h"
 #include "runtime/strings.h"
 #include "store/leveldb_env.h"
 #include "store/mvcc.h"
-#include "store/wal_storage.h"
 
 namespace keel::node {
 namespace {
@@ -104,7 +104,7 @@ Task<absl::StatusOr<RestoreResult>> RestoreSnapshot(Env& env, RestoreOptions opt
     for (const Member& m : members) conf_state.add_voters(m.id);
     store::WalOptions wal_options;
     wal_options.dir = config.WalDir();
-    auto wal = co_await store::WalStorage::Create(
+    auto wal = co_await WalRaftStorage::Create(
         env, wal_options, store::WalIdentity{.member_id = member_id, .cluster_id = cluster_id},
         conf_state);
     if (!wal.ok()) {

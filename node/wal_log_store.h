@@ -1,12 +1,12 @@
-// WalLogStore: the LogStore of a real member, on store/WalStorage.
+// WalLogStore: the LogStore of a real member, on WalRaftStorage.
 #ifndef KEEL_NODE_WAL_LOG_STORE_H_
 #define KEEL_NODE_WAL_LOG_STORE_H_
 
 #include <memory>
 
 #include "node/log_store.h"
+#include "node/wal_raft_storage.h"
 #include "runtime/sync.h"
-#include "store/wal_storage.h"
 
 namespace keel::node {
 
@@ -14,8 +14,8 @@ class WalLogStore final : public LogStore {
  public:
   // `no_fsync` is --unsafe-no-fsync: entries and hard states are written
   // but not synced (data loss on power failure, as etcd warns); see
-  // WalStorage::set_unsafe_no_fsync for what is still synced.
-  WalLogStore(std::unique_ptr<store::WalStorage> storage, bool no_fsync)
+  // WalRaftStorage::set_unsafe_no_fsync for what is still synced.
+  WalLogStore(std::unique_ptr<WalRaftStorage> storage, bool no_fsync)
       : storage_(std::move(storage)) {
     storage_->set_unsafe_no_fsync(no_fsync);
   }
@@ -36,10 +36,10 @@ class WalLogStore final : public LogStore {
     co_return co_await storage_->Compact(index, std::move(conf_state));
   }
 
-  store::WalStorage& wal_storage() { return *storage_; }
+  WalRaftStorage& wal_storage() { return *storage_; }
 
  private:
-  std::unique_ptr<store::WalStorage> storage_;
+  std::unique_ptr<WalRaftStorage> storage_;
   Mutex lock_;
 };
 

@@ -179,7 +179,7 @@ TEST(WireContractTest, ServicesHaveEtcdsMethods) {
   const std::vector<std::pair<std::string, int>> services = {
       {"etcdserverpb.KV", 5},          {"etcdserverpb.Watch", 1},
       {"etcdserverpb.Lease", 5},       {"etcdserverpb.Cluster", 5},
-      {"etcdserverpb.Maintenance", 7}, {"etcdserverpb.Auth", 16},
+      {"etcdserverpb.Maintenance", 7}, {"etcdserverpb.Auth", 17},
       {"v3lockpb.Lock", 2},            {"v3electionpb.Election", 5},
       {"grpc.health.v1.Health", 2}};
   for (const auto& [name, methods] : services) {
@@ -192,7 +192,7 @@ TEST(WireContractTest, ServicesHaveEtcdsMethods) {
         "etcdserverpb.Watch.Watch", "etcdserverpb.Lease.LeaseKeepAlive",
         "etcdserverpb.Lease.LeaseLeases", "etcdserverpb.Cluster.MemberPromote",
         "etcdserverpb.Maintenance.HashKV", "etcdserverpb.Maintenance.MoveLeader",
-        "etcdserverpb.Auth.UserChangePassword",
+        "etcdserverpb.Auth.UserChangePassword", "etcdserverpb.Auth.AuthStatus",
         "etcdserverpb.Auth.RoleRevokePermission", "v3lockpb.Lock.Unlock",
         "v3electionpb.Election.Observe", "grpc.health.v1.Health.Check"}) {
     EXPECT_NE(pool->FindMethodByName(method), nullptr) << method;

@@ -3,7 +3,9 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "runtime/assert.h"
@@ -79,6 +81,67 @@ absl::StatusOr<std::string> ReadStdin() {
     }
     return absl::InternalError(ErrnoToStatus(error, "read stdin").message());
   }
+}
+
+absl::StatusOr<std::optional<std::string>> ReadStdinLine() {
+  std::string line;
+  bool any = false;
+  while (true) {
+    char c = 0;
+    const ssize_t n = ::read(STDIN_FILENO, &c, 1);
+    if (n == 1) {
+      any = true;
+      if (c == '\n') return std::optional<std::string>(std::move(line));
+      line.push_back(c);
+      continue;
+    }
+    if (n == 0) {
+      if (!any) return std::optional<std::string>();
+      return std::optional<std::string>(std::move(line));
+    }
+    const int error = errno;
+    if (error == EINTR) continue;
+    if (error == EAGAIN) {
+      WaitReady(STDIN_FILENO, POLLIN);
+      continue;
+    }
+    return absl::InternalError(ErrnoToStatus(error, "read stdin").message());
+  }
+}
+
+absl::StatusOr<std::string> ReadPassword(std::string_view prompt) {
+  int fd = ::open("/dev/tty", O_RDWR | O_CLOEXEC);
+  const bool own = fd >= 0;
+  if (!own) fd = STDIN_FILENO;
+  termios saved{};
+  const bool terminal = ::tcgetattr(fd, &saved) == 0;
+  (void)WriteAllTo(own ? fd : STDERR_FILENO, prompt, "write prompt");
+  if (terminal) {
+    termios quiet = saved;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    ::tcsetattr(fd, TCSAFLUSH, &quiet);
+  }
+  std::string line;
+  bool ok = false;
+  while (true) {
+    char c = 0;
+    const ssize_t n = ::read(fd, &c, 1);
+    if (n == 1 && c != '\n') {
+      line.push_back(c);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    ok = n == 1 || !line.empty();
+    break;
+  }
+  if (terminal) {
+    ::tcsetattr(fd, TCSAFLUSH, &saved);
+    (void)WriteAllTo(own ? fd : STDERR_FILENO, "\n", "write prompt");
+  }
+  if (own) ::close(fd);
+  if (!ok) return absl::FailedPreconditionError("no password could be read");
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return line;
 }
 
 std::optional<std::string> GetEnvVar(std::string_view name) {

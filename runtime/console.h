@@ -28,6 +28,19 @@ absl::Status WriteStderr(std::string_view text);
 // Reads standard input to its end. Internal on a read error.
 absl::StatusOr<std::string> ReadStdin();
 
+// Reads one line of standard input (without its newline), blocking until
+// it is complete; nullopt at the end of input (a last line without a
+// newline is returned first). Reads byte by byte, so what follows the line
+// stays unread for the next caller or a child process. Internal on a read
+// error.
+absl::StatusOr<std::optional<std::string>> ReadStdinLine();
+
+// Prints `prompt` on the terminal and reads a line without echoing it
+// (speakeasy's Ask, as etcdctl prompts for a password). Reads from the
+// controlling terminal (/dev/tty) when there is one, else standard input.
+// FailedPrecondition if neither can be read.
+absl::StatusOr<std::string> ReadPassword(std::string_view prompt);
+
 // The value of environment variable `name`, or nullopt if it is not set.
 std::optional<std::string> GetEnvVar(std::string_view name);
 

@@ -31,8 +31,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "sim/check/history.h"
-#include "sim/check/violation.h"
+#include "check/history.h"
+#include "check/violation.h"
 #include "sim/nemesis.h"
 
 namespace keel::sim {

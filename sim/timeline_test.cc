@@ -12,7 +12,7 @@
 
 #include "gtest/gtest.h"
 #include "runtime/strings.h"
-#include "sim/check/history_test_util.h"
+#include "check/history_test_util.h"
 
 namespace keel::sim {
 namespace {

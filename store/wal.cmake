@@ -8,9 +8,8 @@ keel_library(keel_wal
     wal_open.cc
     wal_record.cc
     wal_replay.cc
-    wal_storage.cc
   DEPS
-    keel_runtime keel_raft keel_proto absl::status absl::statusor
+    keel_runtime keel_proto absl::status absl::statusor
     absl::str_format)
 
 keel_library(keel_leveldb
@@ -31,7 +30,6 @@ keel_test(wal_test LABEL unit
     wal_record_test.cc
     wal_replay_test.cc
     wal_test.cc
-    wal_storage_test.cc
   DEPS keel_wal keel_sim)
 
 keel_test(leveldb_env_test LABEL unit

@@ -11,38 +11,39 @@
 namespace keel::tools {
 
 void FlagSet::Add(std::string_view name, Kind kind, void* target,
-                  std::string_view help, std::string_view shorthand,
-                  std::string default_text) {
-  Flag flag{std::string(name), std::string(shorthand), std::string(help),
-            std::move(default_text), kind, target};
-  flags_.emplace(std::string(name), std::move(flag));
+                  std::string_view help, std::string_view shorthand) {
+  Flag flag{std::string(name), std::string(shorthand), std::string(help), "", kind, target};
+  flag.default_text = ValueText(flag);
+  if (kind == Kind::kString || kind == Kind::kList) {
+    flag.default_text = "'" + flag.default_text + "'";
+  }
+  const bool added = flags_.emplace(std::string(name), std::move(flag)).second;
+  KEEL_ASSERT(added);  // Each flag is registered once.
 }
 
 void FlagSet::String(std::string_view name, std::string* target,
                      std::string_view help, std::string_view shorthand) {
-  Add(name, Kind::kString, target, help, shorthand, "'" + *target + "'");
+  Add(name, Kind::kString, target, help, shorthand);
 }
 void FlagSet::Int(std::string_view name, int64_t* target, std::string_view help,
                   std::string_view shorthand) {
-  Add(name, Kind::kInt, target, help, shorthand, StrCat(*target));
+  Add(name, Kind::kInt, target, help, shorthand);
 }
 void FlagSet::Uint(std::string_view name, uint64_t* target,
                    std::string_view help, std::string_view shorthand) {
-  Add(name, Kind::kUint, target, help, shorthand, StrCat(*target));
+  Add(name, Kind::kUint, target, help, shorthand);
 }
 void FlagSet::Bool(std::string_view name, bool* target, std::string_view help,
                    std::string_view shorthand) {
-  Add(name, Kind::kBool, target, help, shorthand, *target ? "true" : "false");
+  Add(name, Kind::kBool, target, help, shorthand);
 }
 void FlagSet::Double(std::string_view name, double* target,
                      std::string_view help, std::string_view shorthand) {
-  Add(name, Kind::kDouble, target, help, shorthand, StrCat(*target));
+  Add(name, Kind::kDouble, target, help, shorthand);
 }
 void FlagSet::List(std::string_view name, std::vector<std::string>* target,
                    std::string_view help, std::string_view shorthand) {
-  std::string joined;
-  for (const auto& v : *target) StrAppend(&joined, joined.empty() ? "" : ",", v);
-  Add(name, Kind::kList, target, help, shorthand, "'" + joined + "'");
+  Add(name, Kind::kList, target, help, shorthand);
 }
 
 FlagSet::Flag* FlagSet::Find(std::string_view name, bool shorthand) {
@@ -170,13 +171,70 @@ absl::Status FlagSet::ApplyEnvironment(
     if (!value.has_value() || flag.changed) continue;
     absl::Status status = Set(flag, *value, variable);
     if (!status.ok()) return status;
+    flag.from_environment = true;
   }
   return absl::OkStatus();
+}
+
+const char* FlagSet::TypeOf(std::string_view name, bool shorthand) const {
+  const Flag* found = nullptr;
+  for (const auto& [flag_name, flag] : flags_) {
+    if (shorthand ? flag.shorthand == name : flag_name == name) found = &flag;
+  }
+  if (found == nullptr && shorthand) return TypeOf(name, false);
+  if (found == nullptr) return nullptr;
+  switch (found->kind) {
+    case Kind::kString: return "string";
+    case Kind::kInt: return "int";
+    case Kind::kUint: return "uint";
+    case Kind::kBool: return "bool";
+    case Kind::kDouble: return "float64";
+    case Kind::kList: return "list";
+  }
+  return nullptr;
 }
 
 bool FlagSet::Changed(std::string_view name) const {
   auto it = flags_.find(std::string(name));
   return it != flags_.end() && it->second.changed;
+}
+
+bool FlagSet::FromEnvironment(std::string_view name) const {
+  auto it = flags_.find(std::string(name));
+  return it != flags_.end() && it->second.from_environment;
+}
+
+bool FlagSet::Has(std::string_view name) const {
+  return flags_.find(std::string(name)) != flags_.end();
+}
+
+std::string FlagSet::ValueText(const Flag& flag) {
+  switch (flag.kind) {
+    case Kind::kString:
+      return *static_cast<const std::string*>(flag.target);
+    case Kind::kInt:
+      return StrCat(*static_cast<const int64_t*>(flag.target));
+    case Kind::kUint:
+      return StrCat(*static_cast<const uint64_t*>(flag.target));
+    case Kind::kBool:
+      return *static_cast<const bool*>(flag.target) ? "true" : "false";
+    case Kind::kDouble:
+      return StrCat(*static_cast<const double*>(flag.target));
+    case Kind::kList: {
+      std::string joined;
+      for (const auto& v : *static_cast<const std::vector<std::string>*>(flag.target)) {
+        StrAppend(&joined, joined.empty() ? "" : ",", v);
+      }
+      return joined;
+    }
+  }
+  return "";
+}
+
+std::string FlagSet::Value(std::string_view name) const {
+  auto it = flags_.find(std::string(name));
+  KEEL_ASSERT(it != flags_.end());
+  return ValueText(it->second);
 }
 
 std::string FlagSet::Usage() const {

@@ -56,7 +56,21 @@ class FlagSet {
       std::string_view prefix,
       const std::function<std::optional<std::string>(const std::string&)>& lookup);
 
+  // Whether the flag was given, on the command line or (then also
+  // FromEnvironment) by its environment variable.
   bool Changed(std::string_view name) const;
+  bool FromEnvironment(std::string_view name) const;
+  // Whether `name` is registered.
+  bool Has(std::string_view name) const;
+  // The flag's current value as text: what a string holds, an integer in
+  // decimal, a bool as true or false, a list joined with commas. The flag
+  // must be registered.
+  std::string Value(std::string_view name) const;
+  // The Go type of flag `name` ("bool", "int", "uint", "string", "list",
+  // "float64"), looked up by shorthand if `shorthand`; nullptr if unknown.
+  // Callers that scan a command line before parsing it use this to know
+  // which flags take a value.
+  const char* TypeOf(std::string_view name, bool shorthand) const;
   const std::vector<std::string>& args() const { return args_; }
 
   // "Usage of keel:\n  --name string\n\thuman-readable name ... (default ...)".
@@ -72,10 +86,13 @@ class FlagSet {
     Kind kind;
     void* target;
     bool changed = false;
+    bool from_environment = false;
   };
 
+  static std::string ValueText(const Flag& flag);
+
   void Add(std::string_view name, Kind kind, void* target, std::string_view help,
-           std::string_view shorthand, std::string default_text);
+           std::string_view shorthand);
   absl::Status Set(Flag& flag, std::string_view value, std::string_view spelled);
   Flag* Find(std::string_view name, bool shorthand);
 

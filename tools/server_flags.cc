@@ -1,75 +1,169 @@
-// etcd's server flags, bound to ServerConfig.
+// etcd's server flags, bound to ServerConfig. Which flags act and which are
+// refused is tools/server_flag_table.cc's business; this file binds the
+// implemented ones (and a few refused ones whose config field waits for the
+// feature) and turns every other row into a flag that accepts only etcd's
+// default.
 #include "tools/server_flags.h"
 
+#include <deque>
+
+#include "runtime/assert.h"
+#include "runtime/strings.h"
 #include "tools/flags.h"
+#include "tools/server_flag_table.h"
 
 namespace keel::tools {
+namespace {
+
+const ServerFlag& Row(std::string_view name) {
+  const ServerFlag* row = FindServerFlag(name);
+  KEEL_ASSERT(row != nullptr);  // Every flag keel registers has a row.
+  return *row;
+}
+
+std::string WithoutFinalPeriod(std::string_view text) {
+  if (!text.empty() && text.back() == '.') text.remove_suffix(1);
+  return std::string(text);
+}
+
+// "'false'" or "'default' or 'stderr'".
+std::string AcceptedValues(const ServerFlag& row) {
+  std::string out = StrCat("'", row.etcd_default, "'");
+  if (!row.also_accepted.empty()) StrAppend(&out, " or '", row.also_accepted, "'");
+  return out;
+}
+
+// What --help prints for a flag: its note, and for a refused flag that only
+// etcd's default is accepted.
+std::string HelpFor(std::string_view name) {
+  const ServerFlag& row = Row(name);
+  if (row.status == FlagStatus::kImplemented) return std::string(row.note);
+  return StrCat("Not supported", row.status == FlagStatus::kNotYet ? " yet" : "",
+                "; only ", AcceptedValues(row), " is accepted. ", row.note);
+}
+
+// Binds the flags keel parses into the config. A refused flag bound here
+// (its config field exists, its feature does not) is still refused by
+// RefuseUnsupported: flipping its row is all that implementing it changes
+// here.
+void BindConfig(FlagSet& flags, node::ServerConfig& c) {
+  flags.String("name", &c.name, HelpFor("name"));
+  flags.String("data-dir", &c.data_dir, HelpFor("data-dir"));
+  flags.String("wal-dir", &c.wal_dir, HelpFor("wal-dir"));
+  flags.Uint("snapshot-count", &c.snapshot_count, HelpFor("snapshot-count"));
+  flags.Uint("experimental-snapshot-catchup-entries", &c.snapshot_catchup_entries,
+             HelpFor("experimental-snapshot-catchup-entries"));
+  flags.Int("heartbeat-interval", &c.heartbeat_interval_ms, HelpFor("heartbeat-interval"));
+  flags.Int("election-timeout", &c.election_timeout_ms, HelpFor("election-timeout"));
+  flags.Bool("initial-election-tick-advance", &c.initial_election_tick_advance,
+             HelpFor("initial-election-tick-advance"));
+  flags.List("listen-peer-urls", &c.listen_peer_urls, HelpFor("listen-peer-urls"));
+  flags.List("listen-client-urls", &c.listen_client_urls, HelpFor("listen-client-urls"));
+  flags.List("initial-advertise-peer-urls", &c.initial_advertise_peer_urls,
+             HelpFor("initial-advertise-peer-urls"));
+  flags.List("advertise-client-urls", &c.advertise_client_urls,
+             HelpFor("advertise-client-urls"));
+  flags.String("initial-cluster", &c.initial_cluster, HelpFor("initial-cluster"));
+  flags.String("initial-cluster-state", &c.initial_cluster_state,
+               HelpFor("initial-cluster-state"));
+  flags.String("initial-cluster-token", &c.initial_cluster_token,
+               HelpFor("initial-cluster-token"));
+  flags.Bool("strict-reconfig-check", &c.strict_reconfig_check,
+             HelpFor("strict-reconfig-check"));
+  flags.Bool("pre-vote", &c.pre_vote, HelpFor("pre-vote"));
+  flags.Int("max-txn-ops", &c.max_txn_ops, HelpFor("max-txn-ops"));
+  flags.Int("max-request-bytes", &c.max_request_bytes, HelpFor("max-request-bytes"));
+  flags.Int("quota-backend-bytes", &c.quota_backend_bytes, HelpFor("quota-backend-bytes"));
+  flags.Uint("max-snapshots", &c.max_snapshots, HelpFor("max-snapshots"));
+  flags.Uint("max-wals", &c.max_wals, HelpFor("max-wals"));
+  flags.String("auto-compaction-retention", &c.auto_compaction_retention,
+               HelpFor("auto-compaction-retention"));
+  flags.String("auto-compaction-mode", &c.auto_compaction_mode,
+               HelpFor("auto-compaction-mode"));
+  flags.Bool("experimental-enable-lease-checkpoint", &c.enable_lease_checkpoint,
+             HelpFor("experimental-enable-lease-checkpoint"));
+  flags.Int("experimental-compaction-batch-limit", &c.compaction_batch_limit,
+            HelpFor("experimental-compaction-batch-limit"));
+  flags.Bool("unsafe-no-fsync", &c.unsafe_no_fsync, HelpFor("unsafe-no-fsync"));
+  flags.Bool("force-new-cluster", &c.force_new_cluster, HelpFor("force-new-cluster"));
+  flags.String("log-level", &c.log_level, HelpFor("log-level"));
+}
+
+// Values of the rows nothing binds. A deque: FlagSet keeps pointers.
+struct Unbound {
+  std::deque<bool> bools;
+  std::deque<std::string> strings;
+};
+
+// Registers every row BindConfig did not, holding etcd's default: a bool
+// where etcd's flag is one (so a bare --auto-tls parses as etcd's does),
+// text otherwise.
+void RegisterUnbound(FlagSet& flags, Unbound& unbound) {
+  for (const ServerFlag& row : ServerFlagTable()) {
+    if (flags.Has(row.name)) continue;
+    KEEL_ASSERT(row.status != FlagStatus::kImplemented);  // Implemented means bound.
+    if (row.etcd_default == "true" || row.etcd_default == "false") {
+      flags.Bool(row.name, &unbound.bools.emplace_back(row.etcd_default == "true"),
+                 HelpFor(row.name));
+    } else {
+      flags.String(row.name, &unbound.strings.emplace_back(row.etcd_default),
+                   HelpFor(row.name));
+    }
+  }
+}
+
+// etcd refuses a flag given both ways rather than pick one.
+absl::Status RefuseShadowedEnvironment(
+    const FlagSet& flags,
+    const std::function<std::optional<std::string>(const std::string&)>& getenv) {
+  for (const ServerFlag& row : ServerFlagTable()) {
+    if (!flags.Changed(row.name)) continue;
+    const std::string variable = EnvironmentVariableFor(row.name);
+    if (!getenv(variable).has_value()) continue;
+    return absl::InvalidArgumentError(
+        StrCat("conflicting environment variable \"", variable,
+               "\" is shadowed by corresponding command-line flag (either unset "
+               "environment variable or disable flag)"));
+  }
+  return absl::OkStatus();
+}
+
+// A flag keel does not act on may only hold etcd's default (or the one
+// other value that means what keel does anyway).
+absl::Status RefuseUnsupported(const FlagSet& flags) {
+  for (const ServerFlag& row : ServerFlagTable()) {
+    if (row.status == FlagStatus::kImplemented || !flags.Changed(row.name)) continue;
+    const std::string value = flags.Value(row.name);
+    if (value == row.etcd_default) continue;
+    if (!row.also_accepted.empty() && value == row.also_accepted) continue;
+    std::string message = StrCat("--", row.name);
+    if (flags.FromEnvironment(row.name)) {
+      StrAppend(&message, " (set by ", EnvironmentVariableFor(row.name), ")");
+    }
+    if (row.status == FlagStatus::kNotYet) {
+      StrAppend(&message, " is not supported yet");
+    } else {
+      StrAppend(&message, " is not supported: ", WithoutFinalPeriod(row.note));
+    }
+    StrAppend(&message, " (keel accepts only ", AcceptedValues(row),
+              "; see doc/flags.md)");
+    return absl::InvalidArgumentError(message);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 absl::StatusOr<ServerCommandLine> ParseServerCommandLine(
     const std::vector<std::string>& args,
     const std::function<std::optional<std::string>(const std::string&)>& getenv) {
   ServerCommandLine out;
-  node::ServerConfig& c = out.config;
   FlagSet flags("keel");
-  int64_t snapshot_count = static_cast<int64_t>(c.snapshot_count);
-  int64_t catchup_entries = static_cast<int64_t>(c.snapshot_catchup_entries);
-  int64_t max_snapshots = static_cast<int64_t>(c.max_snapshots);
-  int64_t max_wals = static_cast<int64_t>(c.max_wals);
-  flags.String("name", &c.name, "Human-readable name for this member.");
-  flags.String("data-dir", &c.data_dir, "Path to the data directory (default '${name}.keel').");
-  flags.String("wal-dir", &c.wal_dir, "Path to the dedicated wal directory.");
-  flags.Int("snapshot-count", &snapshot_count,
-            "Number of committed transactions to trigger a snapshot to disk.");
-  flags.Int("experimental-snapshot-catchup-entries", &catchup_entries,
-            "Number of entries for a slow follower to catch up after compacting the raft storage entries.");
-  flags.Int("heartbeat-interval", &c.heartbeat_interval_ms,
-            "Time (in milliseconds) of a heartbeat interval.");
-  flags.Int("election-timeout", &c.election_timeout_ms,
-            "Time (in milliseconds) for an election to timeout.");
-  flags.Bool("initial-election-tick-advance", &c.initial_election_tick_advance,
-             "Whether to fast-forward initial election ticks on boot for faster election.");
-  flags.List("listen-peer-urls", &c.listen_peer_urls,
-             "List of URLs to listen on for peer traffic.");
-  flags.List("listen-client-urls", &c.listen_client_urls,
-             "List of URLs to listen on for client traffic.");
-  flags.List("initial-advertise-peer-urls", &c.initial_advertise_peer_urls,
-             "List of this member's peer URLs to advertise to the rest of the cluster.");
-  flags.List("advertise-client-urls", &c.advertise_client_urls,
-             "List of this member's client URLs to advertise to the public.");
-  flags.String("initial-cluster", &c.initial_cluster,
-               "Initial cluster configuration for bootstrapping.");
-  flags.String("initial-cluster-state", &c.initial_cluster_state,
-               "Initial cluster state ('new' or 'existing').");
-  flags.String("initial-cluster-token", &c.initial_cluster_token,
-               "Initial cluster token for the etcd cluster during bootstrap.");
-  flags.Bool("strict-reconfig-check", &c.strict_reconfig_check,
-             "Reject reconfiguration requests that would cause quorum loss.");
-  flags.Bool("pre-vote", &c.pre_vote, "Enable to run an additional Raft election phase.");
-  flags.Int("max-txn-ops", &c.max_txn_ops,
-            "Maximum number of operations permitted in a transaction.");
-  flags.Int("max-request-bytes", &c.max_request_bytes,
-            "Maximum client request size in bytes the server will accept.");
-  flags.Int("quota-backend-bytes", &c.quota_backend_bytes,
-            "Raise alarms when backend size exceeds the given quota (0 defaults to low space quota).");
-  flags.Int("max-snapshots", &max_snapshots,
-            "Maximum number of snapshot files to retain (0 is unlimited).");
-  flags.Int("max-wals", &max_wals, "Maximum number of wal files to retain (0 is unlimited).");
-  flags.String("auto-compaction-retention", &c.auto_compaction_retention,
-               "Auto compaction retention length. 0 means disable auto compaction.");
-  flags.String("auto-compaction-mode", &c.auto_compaction_mode,
-               "Interpret 'auto-compaction-retention' one of: periodic|revision.");
-  flags.Bool("experimental-enable-lease-checkpoint", &c.enable_lease_checkpoint,
-             "Enable to persist lease remaining TTL to prevent indefinite auto-renewal of long lived leases.");
-  flags.Int("experimental-compaction-batch-limit", &c.compaction_batch_limit,
-            "Sets the maximum revisions deleted in each compaction batch.");
-  flags.Bool("unsafe-no-fsync", &c.unsafe_no_fsync,
-             "Disables fsync, unsafe, will cause data loss.");
-  flags.Bool("force-new-cluster", &c.force_new_cluster,
-             "Force to create a new one member cluster.");
-  flags.String("log-level", &c.log_level,
-               "Configures log level. Only supports debug, info, warn, error.");
-  flags.Bool("help", &out.show_help, "Show this help.", "h");
-  flags.Bool("version", &out.show_version, "Print the version and exit.");
+  BindConfig(flags, out.config);
+  flags.Bool("help", &out.show_help, HelpFor("help"), "h");
+  flags.Bool("version", &out.show_version, HelpFor("version"));
+  Unbound unbound;
+  RegisterUnbound(flags, unbound);
 
   absl::Status parsed = flags.Parse(args, /*allow_interspersed=*/false);
   out.usage = flags.Usage();
@@ -78,15 +172,18 @@ absl::StatusOr<ServerCommandLine> ParseServerCommandLine(
     return absl::InvalidArgumentError(
         "'" + flags.args().front() + "' is not a valid flag");
   }
+  // etcd answers --help and --version before it reads the environment.
+  if (out.show_help || out.show_version) return out;
+  absl::Status shadowed = RefuseShadowedEnvironment(flags, getenv);
+  if (!shadowed.ok()) return shadowed;
   absl::Status from_env = flags.ApplyEnvironment("ETCD_", getenv);
   if (!from_env.ok()) return from_env;
-  if (snapshot_count < 0 || max_snapshots < 0 || max_wals < 0 || catchup_entries < 0) {
-    return absl::InvalidArgumentError("counts must not be negative");
-  }
-  c.snapshot_count = static_cast<uint64_t>(snapshot_count);
-  c.snapshot_catchup_entries = static_cast<uint64_t>(catchup_entries);
-  c.max_snapshots = static_cast<uint64_t>(max_snapshots);
-  c.max_wals = static_cast<uint64_t>(max_wals);
+  // ETCD_HELP and ETCD_VERSION do nothing in etcd (it has answered those
+  // flags already); a malformed one is still an error, as in etcd.
+  out.show_help = false;
+  out.show_version = false;
+  absl::Status supported = RefuseUnsupported(flags);
+  if (!supported.ok()) return supported;
   return out;
 }
 

@@ -1,5 +1,7 @@
 // The keel server's command line: etcd's flag names and defaults, from the
-// command line or ETCD_* environment variables (the command line wins).
+// command line or ETCD_* environment variables. Every flag of etcd 3.5 is
+// known (tools/server_flag_table.h, doc/flags.md); one keel does not act on
+// accepts only etcd's default.
 #ifndef KEEL_TOOLS_SERVER_FLAGS_H_
 #define KEEL_TOOLS_SERVER_FLAGS_H_
 
@@ -20,8 +22,13 @@ struct ServerCommandLine {
   std::string usage;
 };
 
-// Parses `args` (without the program name). InvalidArgument for an unknown
-// flag or a bad value, with Go's wording; the config is not validated here.
+// Parses `args` (without the program name), then, unless --help or
+// --version was given, the ETCD_* variables `getenv` returns. InvalidArgument
+// for an unknown flag or a bad value (Go's wording), for a flag given both
+// on the command line and in the environment (etcd's wording), and for a
+// flag keel does not support given another value than etcd's default
+// ("--force-new-cluster is not supported yet (...)"). The config is not
+// validated here.
 absl::StatusOr<ServerCommandLine> ParseServerCommandLine(
     const std::vector<std::string>& args,
     const std::function<std::optional<std::string>(const std::string&)>& getenv);

@@ -1,5 +1,5 @@
 // Conversions between etcd's wire messages (proto/rpc.proto, mvcc.proto)
-// and the checker's history model (sim/check/history.h), for the cluster
+// and the checker's history model (check/history.h), for the cluster
 // scenario's clients: requests are drawn as history requests, sent as
 // protos, and the protos that come back are recorded as history responses.
 // Pure functions; nothing here suspends or fails (every history request has
@@ -9,7 +9,7 @@
 
 #include "proto/mvcc.pb.h"
 #include "proto/rpc.pb.h"
-#include "sim/check/history.h"
+#include "check/history.h"
 
 namespace keel::sim::cluster {
 

@@ -17,7 +17,7 @@
 //     and every member follows it with the same applied index and the same
 //     key-space Hash at the same revision; a linearizable read of the whole
 //     key space succeeds (the history's final read-out);
-//  4. the history is checked (sim/check's CheckHistory: linearizability,
+//  4. the history is checked (check::CheckHistory: linearizability,
 //     the watch guarantees, the lease rules, durability of every
 //     acknowledged write).
 // --clients N sets the number of KV clients (default 2 per member; the
@@ -57,8 +57,8 @@
 #include "absl/strings/str_format.h"
 #include "runtime/random.h"
 #include "runtime/strings.h"
-#include "sim/check/checker.h"
-#include "sim/check/history_json.h"
+#include "check/checker.h"
+#include "check/history_json.h"
 #include "sim/nemesis.h"
 #include "sim/plan.h"
 #include "sim/scenario.h"

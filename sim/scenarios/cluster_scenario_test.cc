@@ -1,5 +1,5 @@
 // The `cluster` scenario's server-side deliberate defects (node::SimBugs)
-// are caught by sim/check's checkers within a sweep: each test runs seeds
+// are caught by the checkers of check/ within a sweep: each test runs seeds
 // from 1 and stops at the first that fails, which must fail its history
 // checks with the violation the defect causes. And --clients sets the
 // number of simulated KV clients. (Sweeps without defects, and the

@@ -1,7 +1,7 @@
 // The cluster scenario's clients: etcd clients (client::EtcdClient over
 // keel's gRPC client) on a simulated machine of their own, issuing a mix of
 // KV requests and watches against every member's endpoint and recording
-// each request, its outcome and its times in a history (sim/check) that the
+// each request, its outcome and its times in a history (check/) that the
 // checkers read at the end.
 //
 // The KV mix follows etcd's robustness traffic over a few contended keys:
@@ -51,8 +51,8 @@
 #include "runtime/random.h"
 #include "runtime/sync.h"
 #include "runtime/task.h"
-#include "sim/check/history.h"
-#include "sim/check/history_recorder.h"
+#include "check/history.h"
+#include "check/history_recorder.h"
 #include "sim/plan.h"
 
 namespace keel::sim::cluster {

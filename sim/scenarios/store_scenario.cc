@@ -5,7 +5,7 @@
 // appends raft entries (each a put or delete derived from its index and
 // term alone, so the checker can tell any entry's true content), sometimes
 // overwrites the uncommitted tail with a higher term as a follower does,
-// advances the commit index, persists every batch with WalStorage::Save
+// advances the commit index, persists every batch with WalRaftStorage::Save
 // (one fsync), applies committed entries to the Mvcc unsynced, and now and
 // then makes the Mvcc durable (SyncBarrier) and compacts the WAL, which
 // releases covered segments. The nemesis kills, crashes (power loss: a
@@ -43,6 +43,7 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "node/wal_raft_storage.h"
 #include "runtime/env.h"
 #include "runtime/status_macros.h"
 #include "runtime/strings.h"
@@ -54,12 +55,11 @@
 #include "store/mvcc.h"
 #include "store/mvcc_model.h"
 #include "store/wal_record.h"
-#include "store/wal_storage.h"
 
 namespace keel::sim {
 namespace {
 
-using store::WalStorage;
+using node::WalRaftStorage;
 
 constexpr char kWalDir[] = "wal";
 constexpr char kMvccDir[] = "mvcc";
@@ -141,7 +141,7 @@ class StoreScenario {
       mvcc.reset();
       leveldb_env.reset();
     }
-    std::unique_ptr<WalStorage> storage;
+    std::unique_ptr<WalRaftStorage> storage;
     std::unique_ptr<store::LevelDbEnv> leveldb_env;
     std::unique_ptr<store::Mvcc> mvcc;
   };
@@ -151,7 +151,7 @@ class StoreScenario {
   Task<bool> OpenWal(Env& env, size_t m, Member& member);
   // False if the member must not go on: a check failed, or data was lost
   // to disk damage (then the member has been wiped).
-  Task<bool> CheckWal(Env& env, size_t m, WalStorage& storage);
+  Task<bool> CheckWal(Env& env, size_t m, WalRaftStorage& storage);
   absl::Status OpenMvcc(Env& env, size_t m, Member& member);
   absl::Status ApplyEntry(store::Mvcc& mvcc, const raftpb::Entry& entry);
   // Records that `entry` is committed; false (and a failure) if a
@@ -165,7 +165,7 @@ class StoreScenario {
   // nemesis targets disk faults.
   uint64_t Damage(size_t m) const;
   uint64_t MvccDamage(size_t m) const;
-  void Rot(Env& env, size_t m, WalStorage& storage);
+  void Rot(Env& env, size_t m, WalRaftStorage& storage);
   void Fail(std::string message);
 
   ScenarioOptions options_;
@@ -257,7 +257,7 @@ Task<bool> StoreScenario::OpenWal(Env& env, size_t m, Member& member) {
   const store::WalOptions options{
       .dir = kWalDir, .segment_bytes = 16 << 10, .max_segments = 2};
   const store::WalIdentity identity{.member_id = m + 1, .cluster_id = 0xc1};
-  auto opened = co_await WalStorage::Open(env, options, identity);
+  auto opened = co_await WalRaftStorage::Open(env, options, identity);
   if (absl::IsNotFound(opened.status())) {
     if (!ledger.synced.empty()) {
       Fail(StrCat(machines_[m]->name(), ": the WAL is gone after ", ledger.synced.size(),
@@ -267,7 +267,7 @@ Task<bool> StoreScenario::OpenWal(Env& env, size_t m, Member& member) {
     // Named, not temporaries: GCC 12 may destroy a temporary in a co_await
     // operand twice.
     const raftpb::ConfState initial;
-    opened = co_await WalStorage::Create(env, options, identity, initial);
+    opened = co_await WalRaftStorage::Create(env, options, identity, initial);
   }
   const bool damaged = Damage(m) > ledger.damage_at_start;
   const bool rotted = !ledger.rotted.empty() && env.fs().Stat(ledger.rotted).ok();
@@ -308,7 +308,7 @@ Task<bool> StoreScenario::OpenWal(Env& env, size_t m, Member& member) {
   co_return true;
 }
 
-Task<bool> StoreScenario::CheckWal(Env& env, size_t m, WalStorage& storage) {
+Task<bool> StoreScenario::CheckWal(Env& env, size_t m, WalRaftStorage& storage) {
   Ledger& ledger = ledgers_[m];
   const std::string& name = machines_[m]->name();
   const uint64_t first = *storage.FirstIndex();
@@ -396,7 +396,7 @@ absl::Status StoreScenario::OpenMvcc(Env& env, size_t m, Member& member) {
     return mvcc.status();
   }
   member.mvcc = std::move(*mvcc);
-  WalStorage& storage = *member.storage;
+  WalRaftStorage& storage = *member.storage;
   const uint64_t applied = member.mvcc->applied().index;
   const uint64_t commit = storage.hard_state().commit();
   const uint64_t snapshot = storage.Snapshot()->metadata().index();
@@ -488,7 +488,7 @@ absl::Status StoreScenario::ApplyEntry(store::Mvcc& mvcc, const raftpb::Entry& e
   return mvcc.DeleteRange(id, {.key = op.key}).status();
 }
 
-void StoreScenario::Rot(Env& env, size_t m, WalStorage& storage) {
+void StoreScenario::Rot(Env& env, size_t m, WalRaftStorage& storage) {
   // A bit of a record header in a sealed segment: every header byte is
   // under a checksum, so the next start must refuse.
   const std::vector<std::string> names = storage.wal().segment_names();
@@ -511,7 +511,7 @@ void StoreScenario::Rot(Env& env, size_t m, WalStorage& storage) {
 
 Task<absl::Status> StoreScenario::Work(Env& env, size_t m, Member& member) {
   Ledger& ledger = ledgers_[m];
-  WalStorage& storage = *member.storage;
+  WalRaftStorage& storage = *member.storage;
   store::Mvcc& mvcc = *member.mvcc;
   Random& random = env.random();
   uint64_t term = std::max<uint64_t>(storage.hard_state().term(), 1);

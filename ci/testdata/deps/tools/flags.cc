@@ -1,0 +1,3 @@
+// The release binaries hold no simulator.
+#include "node/server.h"
+#include "sim/sim_world.h"  // want: tools -> sim
