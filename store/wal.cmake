@@ -2,7 +2,8 @@
 # (leveldb_env*, leveldb_db*) and the snapshot file (snapshot_file*).
 # Included from store/CMakeLists.txt.
 
-keel_library(keel_wal
+# Twinned only because it links keel_raft (cmake/failpoints.cmake).
+keel_library(keel_wal FAILPOINT_TWIN
   SOURCES
     wal.cc
     wal_open.cc
