@@ -30,6 +30,7 @@
 #include "sim/plan.h"
 #include "sim/scenario.h"
 #include "sim/shrink.h"
+#include "sim/sim_buggify.h"
 
 namespace keel::sim {
 namespace {
@@ -52,6 +53,9 @@ constexpr const char* kUsage = R"(usage: keel-sim --scenario NAME [options]
   --inject-bug [NAME]    turn on the scenario's deliberate defect (NAME picks
                          one where the scenario has several; see --list)
   --no-buggify           switch Buggify() off
+  --buggify-report       after the runs, list every Buggify() site reached:
+                         on how many seeds it was reached and switched on,
+                         and how often it fired
   --verbose              print every log line as it happens
   --trace FILE           write every trace record to FILE (one seed only;
                          with --check-determinism the second run goes to FILE.2)
@@ -91,6 +95,7 @@ struct Flags {
   bool inject_bug = false;
   std::string bug;
   bool no_buggify = false;
+  bool buggify_report = false;
   bool verbose = false;
   std::string trace;
   std::string timeline;
@@ -192,6 +197,8 @@ Flags ParseFlags(int argc, char** argv) {
       }
     } else if (name == "--no-buggify") {
       flags.no_buggify = true;
+    } else if (name == "--buggify-report") {
+      flags.buggify_report = true;
     } else if (name == "--verbose" || name == "-v") {
       flags.verbose = true;
     } else if (name == "--trace") {
@@ -455,6 +462,7 @@ int Main(int argc, char** argv) {
   uint64_t events = 0;
   Duration simulated{};
   std::vector<std::string> replays;
+  BuggifyTally buggify_tally;
   for (size_t i = 0; i < seeds.size(); i++) {
     ScenarioOptions options = base;
     options.seed = seeds[i];
@@ -464,6 +472,7 @@ int Main(int argc, char** argv) {
         RunSeed(*info, resolved, flags.check_determinism);
     events += result.events;
     simulated += result.simulated;
+    buggify_tally.Add(result.buggify_sites);
     if (!result.ok) {
       failed++;
       progress.Clear();
@@ -496,6 +505,7 @@ int Main(int argc, char** argv) {
     progress.Update(i + 1, failed, i + 1 == seeds.size());
   }
   progress.Clear();
+  if (flags.buggify_report) std::fputs(buggify_tally.Format(seeds.size()).c_str(), stdout);
   const double wall = WallSeconds(start);
   // Events executed, counting both runs of a determinism check.
   const uint64_t executed = events * (flags.check_determinism ? 2 : 1);

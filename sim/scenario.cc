@@ -95,6 +95,7 @@ ScenarioResult Finish(SimWorld& world, const absl::Status& verdict) {
   result.trace_hash = world.trace().hash();
   result.events = world.events();
   result.simulated = world.elapsed();
+  result.buggify_sites = world.buggify().Sites();
   return result;
 }
 

@@ -88,6 +88,8 @@ struct ScenarioResult {
   // scenario with ScenarioInfo::plans; its clients' slots cut to those
   // that ran (the same run).
   std::shared_ptr<const Plan> plan;
+  // Each Buggify() site the run reached, with how often it fired.
+  std::vector<BuggifySiteStats> buggify_sites;
 };
 
 struct ScenarioInfo {
