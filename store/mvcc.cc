@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "runtime/assert.h"
+#include "runtime/buggify.h"
 #include "runtime/status_macros.h"
 #include "store/key_codec.h"
 #include "store/mvcc_check.h"
@@ -89,7 +90,9 @@ absl::Status Mvcc::Commit(EntryId entry, MvccWrite* write, bool force) {
   if (changed || force) {
     write->batch()->Put(MetaKey(kStateMetaName),
                         EncodeStateMeta(StateMeta{entry, revision}));
-    KEEL_RETURN_IF_ERROR(db_->Write(write->batch(), /*sync=*/false));
+    // Buggify: an apply synced now and then (as SyncBarrier() does), so
+    // LevelDB's log is durable at points other than the barriers.
+    KEEL_RETURN_IF_ERROR(db_->Write(write->batch(), /*sync=*/Buggify()));
   }
   current_revision_ = revision;
   applied_ = entry;

@@ -39,13 +39,26 @@
 #include "absl/container/btree_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "runtime/failpoints.h"
 #include "store/mvcc_db.h"
 #include "store/mvcc_types.h"
 #include "store/revision.h"
 
 namespace keel::store {
 
+class Mvcc;
 class MvccWrite;
+
+#if KEEL_FAILPOINTS
+namespace failpoints {
+// What Txn would return if `request` were applied to `mvcc` now, without
+// applying it: no entry consumed, nothing written, no events. Txn's errors.
+// Only the cluster scenario's deliberate ack-before-sync defect uses it
+// (node's failpoints::SimBugs); a correct server answers from the applied
+// result. Failpoint build only (runtime/failpoints.h).
+absl::StatusOr<TxnResult> PreviewTxn(Mvcc& mvcc, const TxnRequest& request);
+}  // namespace failpoints
+#endif
 
 class Mvcc {
  public:
@@ -95,10 +108,11 @@ class Mvcc {
   // Txn's errors.
   absl::StatusOr<TxnResult> ReadOnlyTxn(const TxnRequest& request);
 
-  // What Txn would return if `request` were applied now, without applying
-  // it: no entry consumed, nothing written, no events. Txn's errors. Only
-  // the simulator's deliberate ack-before-sync defect uses it
-  // (node::SimBugs); a correct server answers from the applied result.
+  // Transitional, while node/'s ack-before-sync defect is compiled into
+  // both builds: failpoints::PreviewTxn in the failpoint build; in the
+  // release build an Unimplemented error, and no caller reaches it there
+  // (node's SimBugs cannot be set outside keel-sim). Goes once node calls
+  // failpoints::PreviewTxn from failpoint-only code.
   absl::StatusOr<TxnResult> PreviewTxn(const TxnRequest& request);
 
   // etcd's HashKV: CRC-32C of the key bucket as etcd lays it out (revision
@@ -163,6 +177,11 @@ class Mvcc {
   MvccDb* db() { return db_.get(); }
 
  private:
+#if KEEL_FAILPOINTS
+  friend absl::StatusOr<TxnResult> failpoints::PreviewTxn(Mvcc& mvcc,
+                                                          const TxnRequest& request);
+#endif
+
   explicit Mvcc(MvccOptions options, std::unique_ptr<MvccDb> db);
 
   absl::Status Load();

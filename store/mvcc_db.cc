@@ -5,9 +5,21 @@
 #include "leveldb/filter_policy.h"
 #include "leveldb/options.h"
 #include "runtime/assert.h"
+#include "runtime/buggify.h"
 #include "runtime/strings.h"
 
 namespace keel::store {
+namespace {
+
+// The Buggify() settings of Open: the smallest memtable, block and table
+// cache LevelDB accepts (it clamps smaller ones), and a block cache of a
+// few blocks.
+constexpr size_t kMinWriteBufferBytes = 64 << 10;
+constexpr size_t kMinBlockBytes = 1 << 10;
+constexpr int kMinOpenFiles = 64 + 10;
+constexpr size_t kTinyBlockCacheBytes = 16 << 10;
+
+}  // namespace
 
 absl::Status FromLevelDb(const leveldb::Status& status) {
   KEEL_ASSERT(!status.ok());
@@ -66,7 +78,10 @@ absl::StatusOr<std::unique_ptr<MvccDb>> MvccDb::Open(
     db->filter_policy_.reset(
         leveldb::NewBloomFilterPolicy(options.bloom_bits_per_key));
   }
-  db->block_cache_.reset(leveldb::NewLRUCache(options.block_cache_bytes));
+  // Buggify: a block cache of a few blocks, so reads go to the table
+  // files (and their checksums) instead of memory.
+  db->block_cache_.reset(
+      leveldb::NewLRUCache(Buggify() ? kTinyBlockCacheBytes : options.block_cache_bytes));
 
   leveldb::Options leveldb_options;
   if (options.env != nullptr) leveldb_options.env = options.env;
@@ -76,7 +91,19 @@ absl::StatusOr<std::unique_ptr<MvccDb>> MvccDb::Open(
   leveldb_options.paranoid_checks = true;
   leveldb_options.error_if_exists = options.error_if_exists;
   leveldb_options.write_buffer_size = options.write_buffer_bytes;
+  // Buggify: LevelDB's smallest memtable, so memtables are flushed and
+  // level-0 files compacted many times a run.
+  if (Buggify()) leveldb_options.write_buffer_size = kMinWriteBufferBytes;
   leveldb_options.max_file_size = options.table_file_bytes;
+  // Buggify: the smallest blocks LevelDB takes, each key its own restart
+  // point, so a table holds many blocks and index entries.
+  if (Buggify()) {
+    leveldb_options.block_size = kMinBlockBytes;
+    leveldb_options.block_restart_interval = 1;
+  }
+  // Buggify: LevelDB's smallest table cache, so table files are closed and
+  // reopened as reads move between them.
+  if (Buggify()) leveldb_options.max_open_files = kMinOpenFiles;
   leveldb_options.block_cache = db->block_cache_.get();
   leveldb_options.filter_policy = db->filter_policy_.get();
   leveldb_options.compression = options.compression

@@ -84,8 +84,9 @@ TEST(FlagsTest, DoubleDashEndsFlags) {
   EXPECT_EQ(f.flags.args(), (std::vector<std::string>{"put", "-key-", "v"}));
 }
 
-// node::SimBugs are keel-sim's deliberate defects: keel's command line and
-// environment must have no way to turn one on.
+// node's SimBugs are keel-sim's deliberate defects, which exist only in the
+// failpoint build (runtime/failpoints.h) that tools never link; keel's
+// command line and environment have no way to name one either.
 TEST(ServerFlagsTest, NothingSetsTheSimulatorsDeliberateDefects) {
   for (const char* flag : {"--sim-bugs", "--ack-before-sync", "--lease-early-expiry",
                            "--sim-bugs-ack-before-sync", "--inject-bug"}) {
@@ -101,7 +102,6 @@ TEST(ServerFlagsTest, NothingSetsTheSimulatorsDeliberateDefects) {
     return std::optional<std::string>();
   });
   ASSERT_TRUE(parsed.ok()) << parsed.status();
-  EXPECT_FALSE(parsed->config.sim_bugs.any());
   EXPECT_FALSE(asked.empty());
   for (const std::string& name : asked) {
     for (const char* word : {"SIM", "BUG", "ACK_BEFORE", "EARLY_EXPIRY"}) {

@@ -51,7 +51,7 @@ class ClusterMembers::OnExit {
 };
 
 ClusterMembers::ClusterMembers(SimWorld& world, int count, MemberTuning tuning,
-                               node::SimBugs bugs)
+                               ServerBugs bugs)
     : world_(world), tuning_(tuning), bugs_(bugs) {
   KEEL_ASSERT(count >= 1);
   for (int i = 0; i < count; i++) {

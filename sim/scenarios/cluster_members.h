@@ -42,6 +42,12 @@ struct MemberTuning {
   uint64_t max_inflight_bytes = node::ServerConfig{}.max_inflight_bytes;
 };
 
+// The server's deliberate defects (node's SimBugs, which exist only in the
+// failpoint build this scenario links: runtime/failpoints.h), named through
+// the ServerConfig member that holds them, so that this side does not
+// depend on which namespace node declares the struct in.
+using ServerBugs = decltype(node::ServerConfig::sim_bugs);
+
 // Snapshot transfers over a run, summed over every member's incarnations.
 struct SnapshotTally {
   uint64_t sent = 0;            // accepted by the receiver
@@ -54,7 +60,7 @@ class ClusterMembers {
  public:
   // Adds `count` member machines to `world` (not started). Every member
   // runs with `bugs` (deliberate defects; none in a normal run).
-  ClusterMembers(SimWorld& world, int count, MemberTuning tuning, node::SimBugs bugs = {});
+  ClusterMembers(SimWorld& world, int count, MemberTuning tuning, ServerBugs bugs = {});
   ClusterMembers(const ClusterMembers&) = delete;
   ClusterMembers& operator=(const ClusterMembers&) = delete;
 
@@ -94,7 +100,7 @@ class ClusterMembers {
 
   SimWorld& world_;
   const MemberTuning tuning_;
-  const node::SimBugs bugs_;
+  const ServerBugs bugs_;
   std::string initial_cluster_;
   std::vector<SimMachine*> machines_;
   std::vector<node::Node*> nodes_;

@@ -33,7 +33,7 @@
 //   stale-read, watch-skip, progress-early  client-side (cluster_workload.h);
 //   ack-before-sync         the leader answers a write once it is in its own
 //                           log, before it is persisted or committed
-//                           (node::SimBugs): a leader crash or isolation
+//                           (node's SimBugs): a leader crash or isolation
 //                           loses acknowledged writes;
 //   lease-early-expiry      the leader's lessor ignores keepalives when it
 //                           decides expiry, so kept-alive leases expire.
@@ -73,6 +73,7 @@ namespace {
 
 using cluster::ClusterMembers;
 using cluster::ClusterWorkload;
+using cluster::ServerBugs;
 
 constexpr char kClientHost[] = "10.0.0.100";
 constexpr int kKeys = 8;
@@ -141,7 +142,7 @@ ClusterScenario::ClusterScenario(const ScenarioOptions& options)
   auto injected = [&options](std::string_view bug) {
     return options.inject_bug && options.bug == bug;
   };
-  node::SimBugs server_bugs;
+  ServerBugs server_bugs;
   server_bugs.ack_before_sync = injected("ack-before-sync");
   server_bugs.lease_early_expiry = injected("lease-early-expiry");
   tuning_ = DrawTuning();

@@ -1,0 +1,35 @@
+// The Mvcc's failpoint code (failpoints::PreviewTxn, declared in mvcc.h):
+// the failpoint build only (runtime/failpoints.h).
+#include "runtime/assert.h"
+#include "store/mvcc.h"
+#include "store/mvcc_write.h"
+
+namespace keel::store {
+
+#if KEEL_FAILPOINTS
+namespace failpoints {
+
+absl::StatusOr<TxnResult> PreviewTxn(Mvcc& mvcc, const TxnRequest& request) {
+  // The staged changes are dropped with the write: only Commit publishes.
+  MvccWrite preview(mvcc.db_.get(), mvcc.current_revision_, /*track_overlay=*/true,
+                    /*collect_events=*/false);
+  const EntryId applied = mvcc.applied_;
+  absl::StatusOr<TxnResult> result = mvcc.RunTxn(request, &preview);
+  KEEL_ASSERT(mvcc.applied_.index == applied.index);
+  KEEL_ASSERT(preview.begin_revision() == mvcc.current_revision_);
+  return result;
+}
+
+}  // namespace failpoints
+#endif  // KEEL_FAILPOINTS
+
+absl::StatusOr<TxnResult> Mvcc::PreviewTxn(const TxnRequest& request) {
+#if KEEL_FAILPOINTS
+  return failpoints::PreviewTxn(*this, request);
+#else
+  return absl::UnimplementedError(
+      "mvcc: PreviewTxn is a failpoint, absent from the release build");
+#endif
+}
+
+}  // namespace keel::store
