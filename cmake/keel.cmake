@@ -27,14 +27,30 @@ if(KEEL_FUZZ)
   list(APPEND KEEL_WARNINGS -Wno-error)
 endif()
 
-# keel_library(NAME SOURCES a.cc b.cc DEPS x y)
-function(keel_library name)
+include(${CMAKE_CURRENT_LIST_DIR}/failpoints.cmake)
+
+function(_keel_static_library name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
   add_library(${name} STATIC ${ARG_SOURCES})
   target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR}
                              ${PROJECT_BINARY_DIR})
   target_compile_options(${name} PRIVATE ${KEEL_WARNINGS})
   target_link_libraries(${name} PUBLIC ${ARG_DEPS})
+endfunction()
+
+# keel_library(NAME [FAILPOINT_TWIN] SOURCES a.cc b.cc DEPS x y)
+# FAILPOINT_TWIN also creates NAME_fp, the failpoint build of the same
+# sources (cmake/failpoints.cmake): declare it on every library whose code
+# or headers differ under KEEL_FAILPOINTS, and on every library that links
+# one of those and is itself linked into keel-sim or a bug-injecting test.
+function(keel_library name)
+  cmake_parse_arguments(ARG "FAILPOINT_TWIN" "" "SOURCES;DEPS" ${ARGN})
+  _keel_static_library(${name} SOURCES ${ARG_SOURCES} DEPS ${ARG_DEPS})
+  if(ARG_FAILPOINT_TWIN)
+    keel_failpoint_deps(fp_deps ${ARG_DEPS})
+    _keel_static_library(${name}_fp SOURCES ${ARG_SOURCES} DEPS ${fp_deps})
+    keel_register_failpoint_twin(${name})
+  endif()
 endfunction()
 
 # keel_test(NAME LABEL unit SOURCES a_test.cc DEPS x [TIMEOUT s] [ARGS ...])

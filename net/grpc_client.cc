@@ -9,6 +9,7 @@
 
 #include "net/grpc_wire.h"
 #include "runtime/assert.h"
+#include "runtime/buggify.h"
 #include "runtime/strings.h"
 
 namespace keel::net {
@@ -256,9 +257,12 @@ GrpcChannel::GrpcChannel(std::unique_ptr<Connection> connection, Clock& clock,
   nghttp2_session_callbacks_del(callbacks);
   Adopt(ng);
 
+  // Buggify: HTTP/2's default stream window, so responses larger than it
+  // wait for WINDOW_UPDATEs.
   const nghttp2_settings_entry settings[] = {
       {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
-      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, kStreamWindowBytes},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE,
+       static_cast<uint32_t>(Buggify() ? kDefaultHttp2WindowBytes : kStreamWindowBytes)},
   };
   KEEL_ASSERT(nghttp2_submit_settings(ng, NGHTTP2_FLAG_NONE, settings,
                                       std::size(settings)) == 0);

@@ -11,6 +11,7 @@
 
 #include "net/grpc_wire.h"
 #include "runtime/assert.h"
+#include "runtime/buggify.h"
 #include "runtime/strings.h"
 #include "runtime/sync.h"
 
@@ -297,11 +298,14 @@ Http2ServerSession::Http2ServerSession(const GrpcServer& server, Clock& clock,
   nghttp2_session_callbacks_del(callbacks);
   Adopt(ng);
 
+  // Buggify: HTTP/2's default stream window, so requests larger than it
+  // wait for WINDOW_UPDATEs.
   const nghttp2_settings_entry settings[] = {
       {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS,
        std::numeric_limits<uint32_t>::max()},
       {NGHTTP2_SETTINGS_MAX_FRAME_SIZE, 16384},
-      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, kStreamWindowBytes},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE,
+       static_cast<uint32_t>(Buggify() ? kDefaultHttp2WindowBytes : kStreamWindowBytes)},
   };
   KEEL_ASSERT(nghttp2_submit_settings(ng, NGHTTP2_FLAG_NONE, settings,
                                       std::size(settings)) == 0);

@@ -5,9 +5,11 @@
 #include <nghttp2/nghttp2.h>
 
 #include <cstring>
+#include <span>
 #include <vector>
 
 #include "runtime/assert.h"
+#include "runtime/buggify.h"
 #include "runtime/status_macros.h"
 #include "runtime/strings.h"
 #include "runtime/sync.h"
@@ -88,7 +90,9 @@ Task<absl::Status> ReadLoop(PumpState& state, std::string initial) {
   }
   std::vector<char> buffer(kConnectionReadChunkBytes);
   while (state.session.wants_read()) {
-    absl::StatusOr<size_t> n = co_await state.connection.Read(buffer);
+    // Buggify: a read of a few bytes, so frames reach nghttp2 in pieces.
+    absl::StatusOr<size_t> n = co_await state.connection.Read(
+        std::span<char>(buffer).first(Buggify() ? kBuggifiedReadBytes : buffer.size()));
     if (!n.ok()) co_return n.status();
     if (*n == 0) co_return absl::OkStatus();  // The peer closed.
     state.last_read = state.clock.Now();
@@ -104,7 +108,9 @@ Task<absl::Status> WriteLoop(PumpState& state) {
   std::string out;
   while (true) {
     out.clear();
-    KEEL_CO_RETURN_IF_ERROR(state.session.TakeOutput(kMaxWriteChunkBytes, &out));
+    // Buggify: output handed to the connection in small writes.
+    KEEL_CO_RETURN_IF_ERROR(state.session.TakeOutput(
+        Buggify() ? kBuggifiedWriteBytes : kMaxWriteChunkBytes, &out));
     if (!out.empty()) {
       KEEL_CO_RETURN_IF_ERROR(co_await state.connection.Write(out));
       continue;

@@ -44,6 +44,12 @@ inline constexpr size_t kMaxWriteChunkBytes = 256 * 1024;
 // INITIAL_WINDOW_SIZE) and for the whole connection.
 inline constexpr int32_t kStreamWindowBytes = 1024 * 1024;
 inline constexpr int32_t kConnectionWindowBytes = 16 * 1024 * 1024;
+// HTTP/2's initial window (RFC 9113, 6.9.2): what a stream gets under
+// Buggify() instead of kStreamWindowBytes.
+inline constexpr int32_t kDefaultHttp2WindowBytes = 65535;
+// Read and write sizes under Buggify(): a few bytes, or part of a frame.
+inline constexpr size_t kBuggifiedReadBytes = 7;
+inline constexpr size_t kBuggifiedWriteBytes = 1000;
 // A stream's response bytes buffered ahead of flow control before a
 // handler's Write suspends (one message is always accepted).
 inline constexpr size_t kMaxStreamSendBufferBytes = 256 * 1024;

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "runtime/assert.h"
+#include "runtime/buggify.h"
 #include "runtime/status_macros.h"
 #include "runtime/strings.h"
 
@@ -99,6 +100,9 @@ Duration PeerContext::Backoff(int failures) {
   // "Equal jitter": at least half the delay, so retries neither synchronise
   // across members nor collapse to zero.
   const int64_t half = delay.count() / 2;
+  // Buggify: the shortest delay the jitter allows, so reconnects race the
+  // peer's own restarts.
+  if (Buggify()) return Duration(half);
   return Duration(half + static_cast<int64_t>(env_.random().Uniform(
                              static_cast<uint64_t>(delay.count() - half) + 1)));
 }

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "runtime/assert.h"
+#include "runtime/buggify.h"
 #include "runtime/crc32c.h"
 #include "runtime/status_macros.h"
 #include "runtime/strings.h"
@@ -336,8 +337,11 @@ Task<absl::Status> FrameReader::Fill(size_t n) {
     }
     const size_t want = std::max(n - buffered(), kReadChunkBytes);
     if (buffer_.size() < end_ + want) buffer_.resize(end_ + want);
-    absl::StatusOr<size_t> got = co_await connection_->Read(
-        std::span<char>(buffer_.data() + end_, buffer_.size() - end_));
+    // Buggify: a read of a few bytes (a stream may deliver any split), so
+    // frames and handshakes arrive in pieces.
+    const size_t room = buffer_.size() - end_;
+    absl::StatusOr<size_t> got = co_await connection_->Read(std::span<char>(
+        buffer_.data() + end_, Buggify() ? std::min<size_t>(room, kBuggifiedReadBytes) : room));
     if (!got.ok()) co_return got.status();
     if (*got == 0) {
       if (buffered() == 0) co_return absl::OutOfRangeError("end of stream");

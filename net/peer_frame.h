@@ -124,6 +124,8 @@ struct Frame {
 class FrameReader {
  public:
   static constexpr size_t kReadChunkBytes = 64 << 10;
+  // A read's size under Buggify(): frames arrive in pieces.
+  static constexpr size_t kBuggifiedReadBytes = 5;
 
   // `connection` must outlive the reader.
   explicit FrameReader(Connection* connection);

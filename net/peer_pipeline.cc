@@ -2,14 +2,23 @@
 // one peer's outbound message connection.
 #include "net/peer_pipeline.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "runtime/assert.h"
+#include "runtime/buggify.h"
 #include "runtime/status_macros.h"
 #include "runtime/strings.h"
 #include "runtime/when.h"
 
 namespace keel::net::peer {
+namespace {
+
+// Buggify()'s queue bound: raft runs with messages dropped for a full
+// queue (it retransmits and probes) well before a real queue fills.
+constexpr size_t kBuggifiedQueueMessages = 32;
+
+}  // namespace
 
 PeerPipeline::PeerPipeline(PeerContext& context, uint64_t peer_id,
                            std::vector<std::string> addresses)
@@ -17,6 +26,9 @@ PeerPipeline::PeerPipeline(PeerContext& context, uint64_t peer_id,
       peer_id_(peer_id),
       peer_text_(IdText(peer_id)),
       addresses_(std::move(addresses)),
+      queue_capacity_messages_(
+          Buggify() ? std::min(kBuggifiedQueueMessages, context.options().queue_capacity_messages)
+                    : context.options().queue_capacity_messages),
       tasks_(context.env().process().executor()) {
   KEEL_ASSERT(peer_id != 0 && peer_id != context.local_id());
   KEEL_ASSERT(!addresses_.empty());
@@ -43,12 +55,14 @@ bool PeerPipeline::Enqueue(const raftpb::Message& message) {
   KEEL_ASSERT(message.to() == peer_id_);
   const PeerTransportOptions& options = context_.options();
   if (state_ == State::kBackoff ||
-      queued_messages_ >= options.queue_capacity_messages ||
+      queued_messages_ >= queue_capacity_messages_ ||
       queued_bytes_ >= options.queue_capacity_bytes) {
     stats_.messages_dropped++;
     return false;
   }
-  if (batches_.empty() || batches_.back().bytes.size() >= options.batch_bytes_max) {
+  // Buggify: a batch closed early, down to one message per write.
+  if (batches_.empty() || batches_.back().bytes.size() >= options.batch_bytes_max ||
+      Buggify()) {
     batches_.emplace_back();
   }
   Batch& batch = batches_.back();
@@ -115,8 +129,9 @@ Task<absl::Status> PeerPipeline::WriteLoop(Connection* connection) {
   Clock& clock = context_.env().clock();
   while (true) {
     if (batches_.empty()) {
-      const bool woken = co_await clock.WithTimeout(
-          context_.options().heartbeat_interval, WaitForBatch());
+      // Buggify: an idle link heartbeat sooner than due (more are legal).
+      const Duration idle = context_.options().heartbeat_interval / (Buggify() ? 8 : 1);
+      const bool woken = co_await clock.WithTimeout(idle, WaitForBatch());
       if (!woken) {
         KEEL_CO_RETURN_IF_ERROR(co_await WriteWithin(context_, *connection, heartbeat));
         continue;
@@ -134,6 +149,9 @@ Task<absl::Status> PeerPipeline::WriteLoop(Connection* connection) {
     stats_.messages_sent += batch.messages;
     stats_.batches_written++;
     stats_.bytes_written += batch.bytes.size();
+    // Buggify: let the loop's other work (and newer sends) run between
+    // batches.
+    if (Buggify()) co_await Yield();
   }
 }
 

@@ -88,6 +88,8 @@ class PeerPipeline {
   const uint64_t peer_id_;
   const std::string peer_text_;
   std::vector<std::string> addresses_;
+  // options.queue_capacity_messages, or a small bound under Buggify().
+  const size_t queue_capacity_messages_;
   size_t address_index_ = 0;
   State state_ = State::kConnecting;
   bool active_ = false;

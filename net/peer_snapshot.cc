@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "runtime/assert.h"
+#include "runtime/buggify.h"
 #include "runtime/crc32c.h"
 #include "runtime/filesystem.h"
 #include "runtime/status_macros.h"
@@ -14,6 +15,9 @@
 
 namespace keel::net {
 namespace {
+
+// A chunk's size under Buggify(): snapshots cross in many frames.
+constexpr size_t kBuggifiedChunkBytes = 1000;
 
 class StringSnapshotSource final : public SnapshotSource {
  public:
@@ -74,7 +78,11 @@ Task<absl::StatusOr<uint32_t>> StreamData(PeerContext& context,
                                           SnapshotSource& source,
                                           uint64_t* chunks) {
   const uint64_t total = source.size_bytes();
-  const size_t chunk_bytes = context.options().snapshot_chunk_bytes;
+  // Buggify: small chunks, so a snapshot of any size crosses in many
+  // frames and the source is read in many pieces.
+  const size_t chunk_bytes =
+      Buggify() ? std::min<size_t>(context.options().snapshot_chunk_bytes, kBuggifiedChunkBytes)
+                : context.options().snapshot_chunk_bytes;
   std::string out = std::move(header_frame);  // goes out with the first chunk
   uint64_t sent = 0;
   uint32_t crc = 0;

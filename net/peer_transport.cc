@@ -7,6 +7,7 @@
 
 #include "net/peer_snapshot.h"
 #include "runtime/assert.h"
+#include "runtime/buggify.h"
 #include "runtime/status_macros.h"
 #include "runtime/strings.h"
 #include "runtime/when.h"
@@ -488,7 +489,8 @@ Task<absl::Status> PeerTransport::WriteHeartbeats(Connection* connection) {
   std::string heartbeat;
   peer::AppendFrame(&heartbeat, FrameType::kLinkHeartbeat, {});
   while (true) {
-    co_await env_.clock().Sleep(context_.options().heartbeat_interval);
+    // Buggify: a heartbeat sooner than due (more are legal).
+    co_await env_.clock().Sleep(context_.options().heartbeat_interval / (Buggify() ? 8 : 1));
     KEEL_CO_RETURN_IF_ERROR(co_await peer::WriteWithin(context_, *connection, heartbeat));
   }
 }

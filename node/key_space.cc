@@ -36,6 +36,7 @@ KeySpace::~KeySpace() {
   members_.reset();
   watch_hub_.reset();
   mvcc_.reset();
+  retired_.clear();
 }
 
 store::MvccOptions KeySpace::MvccOptionsAt(std::string path) const {
@@ -52,8 +53,11 @@ store::MvccOptions KeySpace::MvccOptionsAt(std::string path) const {
 }
 
 absl::Status KeySpace::OpenMvcc() {
-  KEEL_ASSERT(mvcc_ == nullptr);
-  KEEL_ASSIGN_OR_RETURN(mvcc_, store::Mvcc::Open(MvccOptionsAt(options_.dir)));
+  KEEL_ASSERT(mvcc_ == nullptr || mvcc_->closed());
+  KEEL_ASSIGN_OR_RETURN(std::unique_ptr<store::Mvcc> opened,
+                        store::Mvcc::Open(MvccOptionsAt(options_.dir)));
+  if (mvcc_ != nullptr) retired_.push_back(std::move(mvcc_));
+  mvcc_ = std::move(opened);
   store::MvccDb& db = *mvcc_->db();
   if (watch_hub_ == nullptr) {
     // First open: build the views.
@@ -119,15 +123,17 @@ absl::Status KeySpace::InstallSnapshot(const std::string& file, uint64_t index,
 absl::Status KeySpace::Replace(const std::string& fresh_dir) {
   KEEL_ASSERT(!closed_);
   mvcc_->SetListener(nullptr);
-  mvcc_.reset();
+  mvcc_->Close();
   KEEL_RETURN_IF_ERROR(SwapKeySpace(env_.fs(), options_.dir, fresh_dir));
   size_read_at_.reset();
-  return OpenMvcc();
+  KEEL_RETURN_IF_ERROR(OpenMvcc());
+  KEEL_ASSERT(!mvcc_->closed());
+  return absl::OkStatus();
 }
 
 absl::Status KeySpace::Close() {
   KEEL_ASSERT(!closed_);
-  absl::Status synced = mvcc_->SyncBarrier();
+  absl::Status synced = mvcc_->closed() ? absl::OkStatus() : mvcc_->SyncBarrier();
   closed_ = true;
   return synced;
 }

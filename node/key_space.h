@@ -20,6 +20,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -88,11 +89,13 @@ class KeySpace {
   absl::Status InstallSnapshot(const std::string& file, uint64_t index,
                                KeySpaceIdentity identity);
 
-  // Closes the live key space, moves the complete LevelDB directory
+  // Closes the live key space (store::Mvcc::Close: snapshots being
+  // streamed from it abandon it), moves the complete LevelDB directory
   // `fresh_dir` into its place (crash-safe: see SwapKeySpace) and reopens
   // it; the watch hub, members, lessor and alarms then read the new one.
-  // Errors: the swap's and the reopen's (the member must stop: the views
-  // may point at nothing).
+  // Errors: the swap's and the reopen's; the member must stop then, and
+  // until it has, mvcc() is the closed store, which answers every call
+  // with Unavailable and keeps its last revision (never a dangling one).
   absl::Status Replace(const std::string& fresh_dir);
 
   // One synced write: everything applied so far survives a crash.
@@ -118,6 +121,10 @@ class KeySpace {
   const KeySpaceOptions options_;
   std::unique_ptr<store::LevelDbEnv> leveldb_env_;
   std::unique_ptr<store::Mvcc> mvcc_;
+  // Stores closed by Replace(), kept until the key space goes: whoever
+  // still points at one (a snapshot stream, a view) gets errors, not a
+  // dangling pointer. One per replacement; each holds no database.
+  std::vector<std::unique_ptr<store::Mvcc>> retired_;
   // The views: created once, re-pointed by Replace().
   std::unique_ptr<WatchHub> watch_hub_;
   std::unique_ptr<MemberStore> members_;

@@ -33,10 +33,14 @@
 #include "proto/rpc.pb.h"
 #include "runtime/clock.h"
 #include "runtime/executor.h"
+#include "runtime/failpoints.h"
 #include "runtime/time.h"
 #include "store/mvcc.h"
 
 namespace keel::node {
+
+// LessorOptions' layout differs between the builds (runtime/failpoints.h).
+KEEL_FAILPOINT_BUILD_TAG();
 
 // etcd's MaxLeaseTTL: a grant asking for more is refused.
 inline constexpr int64_t kMaxLeaseTtlSeconds = 9'000'000'000;

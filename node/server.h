@@ -42,8 +42,12 @@
 #include "node/server_config.h"
 #include "node/server_failpoints.h"
 #include "runtime/env.h"
+#include "runtime/failpoints.h"
 
 namespace keel::node {
+
+// Server's layout differs between the builds (runtime/failpoints.h).
+KEEL_FAILPOINT_BUILD_TAG();
 
 // Figures the Status RPC and tests read.
 struct ServerStatus {

@@ -7,6 +7,8 @@
 
 namespace keel::node {
 
+KEEL_FAILPOINT_BUILD_TAG_DEFINITION();
+
 std::string ServerConfig::DataDir() const {
   return data_dir.empty() ? name + ".keel" : data_dir;
 }

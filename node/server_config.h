@@ -14,8 +14,12 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "net/peer_format.h"
+#include "runtime/failpoints.h"
 
 namespace keel::node {
+
+// ServerConfig's layout differs between the builds (runtime/failpoints.h).
+KEEL_FAILPOINT_BUILD_TAG();
 
 #if KEEL_FAILPOINTS
 namespace failpoints {

@@ -76,7 +76,7 @@ ApplyResult ServerFailpoints::PreviewWrite(const internal::InternalRaftRequest& 
     case Request::kTxn: txn = FromWire(request.txn()); break;
     default: KEEL_ASSERT_MSG(false, "not a write request");
   }
-  auto result = key_space_.mvcc().PreviewTxn(txn);
+  auto result = store::failpoints::PreviewTxn(key_space_.mvcc(), txn);
   if (!result.ok()) return ApplyResult{FromStoreError(result.status())};
   // Headers as the backend applier fills them.
   ApplyResult out;

@@ -3,6 +3,8 @@
 
 namespace keel::raft {
 
+KEEL_FAILPOINT_BUILD_TAG_DEFINITION();
+
 absl::Status Config::Validate() const {
   if (id == kNone) return absl::InvalidArgumentError("cannot use none as id");
   if (heartbeat_ticks <= 0) {

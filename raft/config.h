@@ -11,29 +11,17 @@
 #include <cstdint>
 
 #include "absl/status/status.h"
+#include "raft/failpoints.h"
 #include "raft/storage.h"
 #include "raft/types.h"
+#include "runtime/failpoints.h"
 #include "runtime/log.h"
 #include "runtime/random.h"
 
 namespace keel::raft {
 
-// Deliberate protocol bugs, for showing that the simulator's and the
-// property tests' checkers catch real safety violations. Never set them
-// outside tests.
-struct Bugs {
-  // A member grants its vote to any candidate with an up-to-date log, even
-  // if it already voted for another one in the same term.
-  bool double_vote = false;
-  // A leader commits an entry of an earlier term as soon as a quorum has
-  // it (the mistake of the Raft paper's figure 8).
-  bool commit_old_term = false;
-  // A leader answers ReadIndex at once with its commit index, without
-  // confirming with a quorum that it still leads: a deposed leader that has
-  // not yet heard of its successor answers reads that miss writes the
-  // successor committed.
-  bool stale_read_index = false;
-};
+// Config (and Raft) hold `bugs` only in the failpoint build.
+KEEL_FAILPOINT_BUILD_TAG();
 
 struct Config {
   // This member's id; never kNone.
@@ -90,7 +78,11 @@ struct Config {
   // Where raft explains itself; may be null.
   Logger* logger = nullptr;
 
-  Bugs bugs;
+#if KEEL_FAILPOINTS
+  // Deliberate protocol bugs (raft/failpoints.h); keel-sim and the bug
+  // tests only.
+  failpoints::Bugs bugs;
+#endif
 
   // InvalidArgument naming the first bad field.
   absl::Status Validate() const;

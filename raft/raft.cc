@@ -45,8 +45,11 @@ Raft::Raft(const Config& config)
       election_timeout_(config.election_ticks),
       disable_proposal_forwarding_(config.disable_proposal_forwarding),
       random_(config.random),
-      logger_(config.logger),
-      bugs_(config.bugs) {
+      logger_(config.logger)
+#if KEEL_FAILPOINTS
+      , bugs_(config.bugs)
+#endif
+{
   KEEL_ASSERT_MSG(config.Validate().ok(), "invalid raft config");
   absl::StatusOr<InitialState> initial = config.storage.GetInitialState();
   KEEL_ASSERT_MSG(initial.ok(), "storage failed to return its initial state");
@@ -451,7 +454,9 @@ void Raft::HandleVoteRequest(const Message& m) {
   // candidate's term is ahead of ours.
   bool can_vote = vote_ == m.from() || (vote_ == kNone && lead_ == kNone) ||
                   (m.type() == raftpb::MsgPreVote && m.term() > term_);
-  if (bugs_.double_vote && m.type() == raftpb::MsgVote) can_vote = true;
+#if KEEL_FAILPOINTS
+  if (failpoints::VotesRegardless(bugs_, m.type())) can_vote = true;
+#endif
   const MessageType response_type = VoteResponseType(m.type());
   if (can_vote && log_.IsUpToDate(m.index(), m.log_term())) {
     Log(LogLevel::kInfo, id_, " [logterm: ", log_.LastTerm(),

@@ -220,7 +220,9 @@ class Raft {
   const bool disable_proposal_forwarding_;
   Random& random_;
   Logger* const logger_;
-  const Bugs bugs_;
+#if KEEL_FAILPOINTS
+  const failpoints::Bugs bugs_;
+#endif
   // ReadIndex requests that arrived before this leader committed an entry
   // of its term.
   std::vector<Message> pending_read_index_messages_;

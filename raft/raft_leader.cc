@@ -173,13 +173,9 @@ bool Raft::IncreaseUncommittedSize(const std::vector<Entry>& entries) {
 
 bool Raft::MaybeCommit() {
   const uint64_t quorum_index = trk_.Committed();
-  if (bugs_.commit_old_term) {
-    // Deliberately wrong: commits whatever a quorum holds, whatever its term.
-    const uint64_t index = std::min(quorum_index, log_.LastIndex());
-    if (index <= log_.committed()) return false;
-    log_.CommitTo(index);
-    return true;
-  }
+#if KEEL_FAILPOINTS
+  if (bugs_.commit_old_term) return failpoints::CommitByCounting(log_, quorum_index);
+#endif
   // Figure 2: commit N only if log[N].term == currentTerm.
   return log_.MaybeCommit(quorum_index, term_);
 }
@@ -483,11 +479,12 @@ void Raft::HandleReadIndex(Message m) {
 }
 
 void Raft::SendReadIndexResponse(Message m) {
-  if (bugs_.stale_read_index) {
-    // Deliberately wrong: no quorum check.
+#if KEEL_FAILPOINTS
+  if (failpoints::AnswersReadIndexUnconfirmed(bugs_)) {
     RespondToReadIndex(m, log_.committed());
     return;
   }
+#endif
   switch (read_only_.option()) {
     case ReadOnlyOption::kSafe: {
       const std::string context = m.entries(0).data();

@@ -19,9 +19,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "runtime/assert.h"
@@ -29,7 +31,9 @@
 #include "sim/nemesis.h"
 #include "sim/plan.h"
 #include "sim/scenario.h"
+#include "sim/second_process.h"
 #include "sim/shrink.h"
+#include "sim/sim_buggify.h"
 
 namespace keel::sim {
 namespace {
@@ -42,7 +46,10 @@ constexpr const char* kUsage = R"(usage: keel-sim --scenario NAME [options]
   --seed S               run one seed (default 1)
   --seeds A..B           run every seed from A to B
   --shard K/N            with --seeds: run only the K-th of N shares (K in 1..N)
-  --check-determinism    run each seed twice; fail if the trace hashes differ
+  --check-determinism    run each seed twice here and once more in a second
+                         process (this program run again, with its own
+                         address layout and hash seeds); fail if the trace
+                         hashes, event counts or verdicts differ
   --nodes N              simulated machines (default: the scenario's)
   --clients N            simulated clients issuing requests, for scenarios
                          marked "takes --clients" in --list (cluster: default
@@ -52,6 +59,9 @@ constexpr const char* kUsage = R"(usage: keel-sim --scenario NAME [options]
   --inject-bug [NAME]    turn on the scenario's deliberate defect (NAME picks
                          one where the scenario has several; see --list)
   --no-buggify           switch Buggify() off
+  --buggify-report       after the runs, list every Buggify() site reached:
+                         on how many seeds it was reached and switched on,
+                         and how often it fired
   --verbose              print every log line as it happens
   --trace FILE           write every trace record to FILE (one seed only;
                          with --check-determinism the second run goes to FILE.2)
@@ -73,6 +83,14 @@ constexpr const char* kUsage = R"(usage: keel-sim --scenario NAME [options]
   --shrink-any-failure   with --shrink: keep a smaller plan that fails in any
                          way (by default it must fail the same way: the
                          same violation kind, or liveness)
+
+  For testing the determinism check itself:
+  --inject-nondeterminism  fold this process's address layout into each
+                         run, which --check-determinism's second process
+                         must catch (two runs in one process agree)
+  --hashes-only          print only "seed=S hash=H events=E ok=B" per seed
+                         (what the second process of --check-determinism
+                         prints), after a "layout=L" line
 )";
 
 struct Flags {
@@ -91,6 +109,9 @@ struct Flags {
   bool inject_bug = false;
   std::string bug;
   bool no_buggify = false;
+  bool buggify_report = false;
+  bool inject_nondeterminism = false;
+  bool hashes_only = false;
   bool verbose = false;
   std::string trace;
   std::string timeline;
@@ -192,6 +213,12 @@ Flags ParseFlags(int argc, char** argv) {
       }
     } else if (name == "--no-buggify") {
       flags.no_buggify = true;
+    } else if (name == "--buggify-report") {
+      flags.buggify_report = true;
+    } else if (name == "--inject-nondeterminism") {
+      flags.inject_nondeterminism = true;
+    } else if (name == "--hashes-only") {
+      flags.hashes_only = true;
     } else if (name == "--verbose" || name == "-v") {
       flags.verbose = true;
     } else if (name == "--trace") {
@@ -423,6 +450,7 @@ int Main(int argc, char** argv) {
   base.inject_bug = flags.inject_bug;
   base.bug = flags.bug;
   base.buggify = !flags.no_buggify;
+  base.inject_nondeterminism = flags.inject_nondeterminism;
   base.verbose = flags.verbose;
   base.trace_path = flags.trace;
   base.timeline_path = flags.timeline;
@@ -449,12 +477,37 @@ int Main(int argc, char** argv) {
     if (i % flags.shard_count == flags.shard_index - 1) seeds.push_back(s);
     if (s == UINT64_MAX) break;
   }
+  if (flags.hashes_only) {
+    std::printf("layout=%" PRIx64 "\n", AddressLayoutProbe());
+    for (uint64_t seed : seeds) {
+      ScenarioOptions options = base;
+      options.seed = seed;
+      const ScenarioResult result = info->run(ResolveOptions(*info, options));
+      std::printf("%s\n", FormatSeedOutcome(seed, OutcomeOf(result)).c_str());
+    }
+    return 0;
+  }
+  // The second process runs beside this one and is read at the end.
+  std::optional<SecondProcess> second;
+  if (flags.check_determinism) {
+    absl::StatusOr<SecondProcess> started = SecondProcess::Start(
+        SecondProcessArgs(std::vector<std::string>(argv + 1, argv + argc)));
+    if (!started.ok()) {
+      std::fprintf(stderr, "keel-sim: %s\n", std::string(started.status().message()).c_str());
+      return 2;
+    }
+    second.emplace(std::move(*started));
+  }
+
   const auto start = std::chrono::steady_clock::now();
   Progress progress(info->name, seeds.size());
   uint64_t failed = 0;
   uint64_t events = 0;
   Duration simulated{};
   std::vector<std::string> replays;
+  std::map<uint64_t, SeedOutcome> outcomes;
+  BuggifyTally buggify_tally;
+  std::string ok_line;  // one seed: printed once the second process agrees
   for (size_t i = 0; i < seeds.size(); i++) {
     ScenarioOptions options = base;
     options.seed = seeds[i];
@@ -464,6 +517,8 @@ int Main(int argc, char** argv) {
         RunSeed(*info, resolved, flags.check_determinism);
     events += result.events;
     simulated += result.simulated;
+    outcomes[seeds[i]] = OutcomeOf(result);
+    buggify_tally.Add(result.buggify_sites);
     if (!result.ok) {
       failed++;
       progress.Clear();
@@ -471,15 +526,14 @@ int Main(int argc, char** argv) {
       replays.push_back(StrCat(argv[0], " ", Replay(flags, *info, resolved)));
     } else if (seeds.size() == 1) {
       const double wall = WallSeconds(seed_start);
-      std::printf("%s seed=%" PRIu64 ": ok%s events=%" PRIu64
-                  " simulated=%s hash=%016" PRIx64 " wall=%.2fs %s%s\n",
-                  info->name.c_str(), resolved.seed,
-                  flags.check_determinism ? " (deterministic)" : "",
-                  result.events, Seconds(result.simulated).c_str(),
-                  result.trace_hash, wall, result.summary.c_str(),
-                  PerWallSecond(result.summary, "committed",
-                                flags.check_determinism ? wall / 2 : wall)
-                      .c_str());
+      char buf[256];
+      std::snprintf(buf, sizeof(buf), " events=%" PRIu64 " simulated=%s hash=%016" PRIx64 " wall=%.2fs ",
+                    result.events, Seconds(result.simulated).c_str(), result.trace_hash, wall);
+      ok_line = StrCat(info->name, " seed=", resolved.seed, ": ok",
+                       flags.check_determinism ? " (deterministic here and in a second process)" : "",
+                       buf, result.summary,
+                       PerWallSecond(result.summary, "committed",
+                                     flags.check_determinism ? wall / 2 : wall));
     }
     if (!flags.save_plan.empty() && result.plan != nullptr) {
       const absl::Status written = WritePlanFile(flags.save_plan, *result.plan);
@@ -496,18 +550,61 @@ int Main(int argc, char** argv) {
     progress.Update(i + 1, failed, i + 1 == seeds.size());
   }
   progress.Clear();
+  if (second.has_value()) {
+    const int pid = second->pid();
+    absl::StatusOr<std::string> out = second->Finish();
+    if (!out.ok()) {
+      std::fprintf(stderr, "keel-sim: %s\n", std::string(out.status().message()).c_str());
+      return 2;
+    }
+    absl::StatusOr<SecondRun> other = ParseSecondRun(*out);
+    if (!other.ok()) {
+      std::fprintf(stderr, "keel-sim: second process %d: %s\n", pid,
+                   std::string(other.status().message()).c_str());
+      return 2;
+    }
+    for (uint64_t seed : seeds) {
+      const SeedOutcome& here = outcomes[seed];
+      auto there = other->outcomes.find(seed);
+      if (!here.ok || (there != other->outcomes.end() && there->second == here)) continue;
+      ScenarioOptions options = base;
+      options.seed = seed;
+      const ScenarioOptions resolved = ResolveOptions(*info, options);
+      ScenarioResult result;
+      result.ok = false;
+      result.failure = StrCat(
+          "nondeterministic across processes: this process ran the seed (twice) with ",
+          DescribeSeedOutcome(here), ", a second process (pid ", pid, ", ",
+          other->layout == AddressLayoutProbe() ? "the same address layout: is ASLR off?"
+                                                : "another address layout",
+          ") with ",
+          there == other->outcomes.end() ? "no result" : DescribeSeedOutcome(there->second),
+          "; the run depends on where the program sits in memory or on a per-process "
+          "hash seed (absl::Hash iteration order, pointer comparisons): diff the --trace "
+          "FILE of two separate runs");
+      failed++;
+      ok_line.clear();
+      PrintFailure(argv[0], *info, resolved, result, Replay(flags, *info, resolved));
+      replays.push_back(StrCat(argv[0], " ", Replay(flags, *info, resolved)));
+    }
+  }
+  if (!ok_line.empty()) std::printf("%s\n", ok_line.c_str());
+  if (flags.buggify_report) std::fputs(buggify_tally.Format(seeds.size()).c_str(), stdout);
   const double wall = WallSeconds(start);
   // Events executed, counting both runs of a determinism check.
   const uint64_t executed = events * (flags.check_determinism ? 2 : 1);
   if (flags.sweep || failed > 0) {
     std::printf("%s: %zu seeds (%" PRIu64 "..%" PRIu64 " shard %" PRIu64
                 "/%" PRIu64 "), %" PRIu64 " failed; wall %.1fs, %.1f seeds/s, "
-                "%.2fM events/s, %s simulated\n",
+                "%.2fM events/s, %s simulated%s\n",
                 info->name.c_str(), seeds.size(), flags.first_seed,
                 flags.last_seed, flags.shard_index, flags.shard_count, failed,
                 wall, wall > 0 ? seeds.size() / wall : 0.0,
                 wall > 0 ? executed / wall / 1e6 : 0.0,
-                Seconds(simulated).c_str());
+                Seconds(simulated).c_str(),
+                flags.check_determinism && failed == 0
+                    ? "; deterministic here and in a second process"
+                    : "");
   }
   if (failed > 0) {
     std::printf("replay the first failure with:\n  %s\n", replays[0].c_str());

@@ -80,6 +80,7 @@ SimWorldOptions WorldOptionsFor(const ScenarioOptions& options) {
   SimWorldOptions world;
   world.seed = options.seed;
   world.buggify = options.buggify;
+  world.inject_nondeterminism = options.inject_nondeterminism;
   world.verbose = options.verbose;
   world.trace_path = options.trace_path;
   return world;
@@ -95,6 +96,7 @@ ScenarioResult Finish(SimWorld& world, const absl::Status& verdict) {
   result.trace_hash = world.trace().hash();
   result.events = world.events();
   result.simulated = world.elapsed();
+  result.buggify_sites = world.buggify().Sites();
   return result;
 }
 
@@ -165,6 +167,7 @@ std::string ReplayFlags(const ScenarioInfo& info,
     if (!resolved.bug.empty()) flags += StrCat(" ", resolved.bug);
   }
   if (!resolved.buggify) flags += " --no-buggify";
+  if (resolved.inject_nondeterminism) flags += " --inject-nondeterminism";
   return flags;
 }
 

@@ -55,6 +55,10 @@ struct ScenarioOptions {
   // empty for a scenario with one.
   std::string bug;
   bool buggify = true;
+  // Makes the run depend on the process's address layout
+  // (SimWorldOptions::inject_nondeterminism), to show that keel-sim
+  // --check-determinism's second process catches it.
+  bool inject_nondeterminism = false;
   // Echo log lines as they are written.
   bool verbose = false;
   // Write every trace record to this file.
@@ -88,6 +92,8 @@ struct ScenarioResult {
   // scenario with ScenarioInfo::plans; its clients' slots cut to those
   // that ran (the same run).
   std::shared_ptr<const Plan> plan;
+  // Each Buggify() site the run reached, with how often it fired.
+  std::vector<BuggifySiteStats> buggify_sites;
 };
 
 struct ScenarioInfo {
@@ -159,7 +165,8 @@ ScenarioResult Finish(SimWorld& world, const absl::Status& verdict);
 
 // The keel-sim flags that replay a run exactly (without the binary name):
 // "--scenario disk --seed 7 --nodes 3 --duration 30s --faults all-names"
-// (plus "--clients N", "--inject-bug [NAME]" and "--no-buggify" when set).
+// (plus "--clients N", "--inject-bug [NAME]", "--no-buggify" and
+// "--inject-nondeterminism" when set).
 std::string ReplayFlags(const ScenarioInfo& info,
                         const ScenarioOptions& resolved);
 

@@ -26,6 +26,11 @@ class SimWorld::CallbackTimer : public Timer {
   absl::AnyInvocable<void()> fn_;
 };
 
+uint64_t AddressLayoutProbe() {
+  static const char kProbe = 0;
+  return static_cast<uint64_t>(reinterpret_cast<uintptr_t>(&kProbe) >> 12);
+}
+
 SimWorld::SimWorld(SimWorldOptions options)
     : options_(std::move(options)),
       log_(&now_, &trace_, options_.log_capacity_lines),
@@ -42,6 +47,10 @@ SimWorld::SimWorld(SimWorldOptions options)
     if (!opened.ok()) {
       std::fprintf(stderr, "keel-sim: %s\n", opened.ToString().c_str());
     }
+  }
+  if (options_.inject_nondeterminism) {
+    trace_.RecordText(TraceKind::kNote,
+                      StrCat("address layout ", AddressLayoutProbe() & 0xffff));
   }
   executor_.set_tiebreak_source([this] { return tiebreak_random_.Next(); });
   executor_.set_observer(this);

@@ -61,6 +61,11 @@ struct SimWorldOptions {
   bool verbose = false;
   // If set, every trace record is also written to this file as a line.
   std::string trace_path;
+  // Folds where the kernel placed this program's code into the trace, so
+  // the run differs between processes but not within one: for showing
+  // that keel-sim --check-determinism's second process catches what two
+  // runs in one process cannot (--inject-nondeterminism).
+  bool inject_nondeterminism = false;
   // The level of the processes' loggers.
   LogLevel log_level = LogLevel::kInfo;
   // Log lines kept for printing on failure.
@@ -68,6 +73,12 @@ struct SimWorldOptions {
   NetworkOptions network;
   DiskOptions disk;
 };
+
+// A value that depends on where the kernel placed this program in memory:
+// equal within one process, different between processes under ASLR
+// (SimWorldOptions::inject_nondeterminism; keel-sim's second process
+// reports it).
+uint64_t AddressLayoutProbe();
 
 class SimWorld : private ExecutorObserver {
  public:

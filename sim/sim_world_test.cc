@@ -170,6 +170,31 @@ TEST(SimWorldTest, BuggifySitesAreSwitchedOnPerRunFromTheSeed) {
   EXPECT_EQ(GetBuggifyPolicy(), nullptr) << "the world uninstalls its policy";
 }
 
+// A site is named by the end of its path, so a seed switches on the same
+// sites whichever checkout, build directory or ccache setting compiled it.
+TEST(SimWorldTest, BuggifySitesAreNamedByTheEndOfTheirPath) {
+  EXPECT_EQ(BuggifySiteFile("/work/keel/store/wal.cc"), "store/wal.cc");
+  EXPECT_EQ(BuggifySiteFile("../store/wal.cc"), "store/wal.cc");
+  EXPECT_EQ(BuggifySiteFile("store/wal.cc"), "store/wal.cc");
+  EXPECT_EQ(BuggifySiteFile("wal.cc"), "wal.cc");
+  EXPECT_EQ(BuggifySiteFile("/wal.cc"), "/wal.cc");
+}
+
+TEST(SimWorldTest, TheWorldCountsEachSitesCallsAndFirings) {
+  for (uint64_t seed = 1; seed <= 40; seed++) {
+    SimWorld world({.seed = seed});
+    const int fired = FiresOfOneSite(100);
+    const std::vector<BuggifySiteStats> sites = world.buggify().Sites();
+    ASSERT_EQ(sites.size(), 1u);
+    EXPECT_EQ(sites[0].site.substr(0, sites[0].site.find(':')), "sim/sim_world_test.cc");
+    EXPECT_EQ(sites[0].reached, 100u);
+    EXPECT_EQ(sites[0].fired, static_cast<uint64_t>(fired));
+    if (fired > 0) {
+      EXPECT_TRUE(sites[0].enabled);
+    }
+  }
+}
+
 TEST(SimWorldTest, NoBuggifyMeansBuggifyNeverFires) {
   for (uint64_t seed = 1; seed <= 40; seed++) {
     SimWorld world({.seed = seed, .buggify = false});

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "runtime/assert.h"
+#include "runtime/buggify.h"
 #include "runtime/status_macros.h"
 #include "store/key_codec.h"
 #include "store/mvcc_check.h"
@@ -61,6 +62,7 @@ absl::Status Mvcc::Load() {
 }
 
 absl::Status Mvcc::CheckEntry(EntryId entry) const {
+  if (closed()) return ClosedDbError();
   if (entry.index <= applied_.index) return ErrAlreadyApplied();
   KEEL_ASSERT(entry.term >= applied_.term);
   return absl::OkStatus();
@@ -89,7 +91,9 @@ absl::Status Mvcc::Commit(EntryId entry, MvccWrite* write, bool force) {
   if (changed || force) {
     write->batch()->Put(MetaKey(kStateMetaName),
                         EncodeStateMeta(StateMeta{entry, revision}));
-    KEEL_RETURN_IF_ERROR(db_->Write(write->batch(), /*sync=*/false));
+    // Buggify: an apply synced now and then (as SyncBarrier() does), so
+    // LevelDB's log is durable at points other than the barriers.
+    KEEL_RETURN_IF_ERROR(db_->Write(write->batch(), /*sync=*/Buggify()));
   }
   current_revision_ = revision;
   applied_ = entry;

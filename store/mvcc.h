@@ -39,13 +39,26 @@
 #include "absl/container/btree_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "runtime/failpoints.h"
 #include "store/mvcc_db.h"
 #include "store/mvcc_types.h"
 #include "store/revision.h"
 
 namespace keel::store {
 
+class Mvcc;
 class MvccWrite;
+
+#if KEEL_FAILPOINTS
+namespace failpoints {
+// What Txn would return if `request` were applied to `mvcc` now, without
+// applying it: no entry consumed, nothing written, no events. Txn's errors.
+// Only the cluster scenario's deliberate ack-before-sync defect uses it
+// (node's failpoints::SimBugs); a correct server answers from the applied
+// result. Failpoint build only (runtime/failpoints.h).
+absl::StatusOr<TxnResult> PreviewTxn(Mvcc& mvcc, const TxnRequest& request);
+}  // namespace failpoints
+#endif
 
 class Mvcc {
  public:
@@ -94,12 +107,6 @@ class Mvcc {
   // a raft entry as etcd serves it. InvalidArgument if it writes; otherwise
   // Txn's errors.
   absl::StatusOr<TxnResult> ReadOnlyTxn(const TxnRequest& request);
-
-  // What Txn would return if `request` were applied now, without applying
-  // it: no entry consumed, nothing written, no events. Txn's errors. Only
-  // the simulator's deliberate ack-before-sync defect uses it
-  // (node::SimBugs); a correct server answers from the applied result.
-  absl::StatusOr<TxnResult> PreviewTxn(const TxnRequest& request);
 
   // etcd's HashKV: CRC-32C of the key bucket as etcd lays it out (revision
   // bytes and marshaled KeyValue of every change up to `revision`, leaving
@@ -162,7 +169,19 @@ class Mvcc {
   // The database, for snapshots (mvcc_snapshot.h).
   MvccDb* db() { return db_.get(); }
 
+  // Closes the database under everyone who still points at this store (the
+  // key space is being replaced): snapshots being streamed abandon it, and
+  // every later call fails with Unavailable "mvcc: the key space is closed"
+  // while the revision figures keep their last values. Idempotent.
+  void Close() { db_->Close(); }
+  bool closed() const { return db_->closed(); }
+
  private:
+#if KEEL_FAILPOINTS
+  friend absl::StatusOr<TxnResult> failpoints::PreviewTxn(Mvcc& mvcc,
+                                                          const TxnRequest& request);
+#endif
+
   explicit Mvcc(MvccOptions options, std::unique_ptr<MvccDb> db);
 
   absl::Status Load();

@@ -9,6 +9,7 @@
 // never see the difference mid-way: a read at R >= C finds its version
 // before any stale one, since 'h' is newest first.
 #include "runtime/assert.h"
+#include "runtime/buggify.h"
 #include "runtime/crc32c.h"
 #include "runtime/status_macros.h"
 #include "store/key_codec.h"
@@ -68,12 +69,15 @@ absl::StatusOr<bool> Mvcc::CompactStep() {
   leveldb::WriteBatch batch;
   Revision next{compact_revision_ + 1, 0};
   int removed = 0;
+  // Buggify: one revision per step, so compaction is interleaved with
+  // applies, reads and crashes at every point of its walk.
+  const int batch_limit = Buggify() ? 1 : options_.compaction_batch_limit;
   std::unique_ptr<DbIterator> it = db_->NewIterator();
   for (it->Seek(RevisionKey(compact_next_));; it->Next()) {
     KEEL_ASSIGN_OR_RETURN(std::optional<RevCursor> cursor,
                           ReadRevEntry(*it, compact_revision_));
     if (!cursor) break;
-    if (removed == options_.compaction_batch_limit) {
+    if (removed == batch_limit) {
       next = cursor->rev;
       break;
     }

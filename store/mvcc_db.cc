@@ -1,13 +1,27 @@
 // LevelDB setup and the after-each-call hook; see mvcc_db.h.
 #include "store/mvcc_db.h"
 
+#include <algorithm>
+
 #include "leveldb/cache.h"
 #include "leveldb/filter_policy.h"
 #include "leveldb/options.h"
 #include "runtime/assert.h"
+#include "runtime/buggify.h"
 #include "runtime/strings.h"
 
 namespace keel::store {
+namespace {
+
+// The Buggify() settings of Open: the smallest memtable, block and table
+// cache LevelDB accepts (it clamps smaller ones), and a block cache of a
+// few blocks.
+constexpr size_t kMinWriteBufferBytes = 64 << 10;
+constexpr size_t kMinBlockBytes = 1 << 10;
+constexpr int kMinOpenFiles = 64 + 10;
+constexpr size_t kTinyBlockCacheBytes = 16 << 10;
+
+}  // namespace
 
 absl::Status FromLevelDb(const leveldb::Status& status) {
   KEEL_ASSERT(!status.ok());
@@ -66,7 +80,10 @@ absl::StatusOr<std::unique_ptr<MvccDb>> MvccDb::Open(
     db->filter_policy_.reset(
         leveldb::NewBloomFilterPolicy(options.bloom_bits_per_key));
   }
-  db->block_cache_.reset(leveldb::NewLRUCache(options.block_cache_bytes));
+  // Buggify: a block cache of a few blocks, so reads go to the table
+  // files (and their checksums) instead of memory.
+  db->block_cache_.reset(
+      leveldb::NewLRUCache(Buggify() ? kTinyBlockCacheBytes : options.block_cache_bytes));
 
   leveldb::Options leveldb_options;
   if (options.env != nullptr) leveldb_options.env = options.env;
@@ -76,7 +93,19 @@ absl::StatusOr<std::unique_ptr<MvccDb>> MvccDb::Open(
   leveldb_options.paranoid_checks = true;
   leveldb_options.error_if_exists = options.error_if_exists;
   leveldb_options.write_buffer_size = options.write_buffer_bytes;
+  // Buggify: LevelDB's smallest memtable, so memtables are flushed and
+  // level-0 files compacted many times a run.
+  if (Buggify()) leveldb_options.write_buffer_size = kMinWriteBufferBytes;
   leveldb_options.max_file_size = options.table_file_bytes;
+  // Buggify: the smallest blocks LevelDB takes, each key its own restart
+  // point, so a table holds many blocks and index entries.
+  if (Buggify()) {
+    leveldb_options.block_size = kMinBlockBytes;
+    leveldb_options.block_restart_interval = 1;
+  }
+  // Buggify: LevelDB's smallest table cache, so table files are closed and
+  // reopened as reads move between them.
+  if (Buggify()) leveldb_options.max_open_files = kMinOpenFiles;
   leveldb_options.block_cache = db->block_cache_.get();
   leveldb_options.filter_policy = db->filter_policy_.get();
   leveldb_options.compression = options.compression
@@ -102,8 +131,37 @@ void MvccDb::AfterCall() const {
   if (after_db_call_) after_db_call_();
 }
 
+absl::Status ClosedDbError() {
+  return absl::UnavailableError("mvcc: the key space is closed");
+}
+
+void MvccDb::Register(DbReader* reader) {
+  KEEL_ASSERT(reader != nullptr);
+  KEEL_ASSERT(!closed());
+  readers_.push_back(reader);
+}
+
+void MvccDb::Unregister(DbReader* reader) {
+  auto it = std::find(readers_.begin(), readers_.end(), reader);
+  if (it != readers_.end()) readers_.erase(it);
+}
+
+void MvccDb::Close() {
+  if (closed()) return;
+  // Readers first: LevelDB requires every iterator and snapshot released
+  // before the database goes.
+  std::vector<DbReader*> readers = std::move(readers_);
+  readers_.clear();
+  for (DbReader* reader : readers) reader->Abandon();
+  db_.reset();
+  block_cache_.reset();
+  AfterCall();
+  KEEL_ASSERT(closed());
+}
+
 absl::StatusOr<std::optional<std::string>> MvccDb::Get(
     std::string_view key, const leveldb::Snapshot* snapshot) {
+  if (closed()) return ClosedDbError();
   leveldb::ReadOptions read_options;
   read_options.snapshot = snapshot;
   read_options.verify_checksums = true;
@@ -118,6 +176,7 @@ absl::StatusOr<std::optional<std::string>> MvccDb::Get(
 
 absl::Status MvccDb::Write(leveldb::WriteBatch* batch, bool sync) {
   KEEL_ASSERT(batch != nullptr);
+  if (closed()) return ClosedDbError();
   leveldb::WriteOptions write_options;
   write_options.sync = sync;
   leveldb::Status s = db_->Write(write_options, batch);
@@ -127,6 +186,11 @@ absl::Status MvccDb::Write(leveldb::WriteBatch* batch, bool sync) {
 
 std::unique_ptr<DbIterator> MvccDb::NewIterator(
     const leveldb::Snapshot* snapshot) {
+  if (closed()) {
+    return std::make_unique<DbIterator>(
+        leveldb::NewErrorIterator(leveldb::Status::IOError("mvcc: the key space is closed")),
+        &after_db_call_);
+  }
   leveldb::ReadOptions read_options;
   read_options.snapshot = snapshot;
   read_options.verify_checksums = true;
@@ -137,6 +201,7 @@ std::unique_ptr<DbIterator> MvccDb::NewIterator(
 }
 
 const leveldb::Snapshot* MvccDb::GetSnapshot() {
+  if (closed()) return nullptr;
   const leveldb::Snapshot* snapshot = db_->GetSnapshot();
   AfterCall();
   return snapshot;
@@ -144,12 +209,14 @@ const leveldb::Snapshot* MvccDb::GetSnapshot() {
 
 void MvccDb::ReleaseSnapshot(const leveldb::Snapshot* snapshot) {
   KEEL_ASSERT(snapshot != nullptr);
+  KEEL_ASSERT(!closed());  // readers release theirs before Close() goes on
   db_->ReleaseSnapshot(snapshot);
   AfterCall();
 }
 
 std::string MvccDb::Property(std::string_view name) {
   std::string value;
+  if (closed()) return value;
   db_->GetProperty(leveldb::Slice(name.data(), name.size()), &value);
   return value;
 }

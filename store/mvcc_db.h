@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include "absl/status/status.h"
@@ -71,6 +72,16 @@ class DbIterator {
   const std::function<void()>* after_;
 };
 
+// A long-lived reader of an MvccDb (a snapshot being streamed across many
+// loop turns): MvccDb::Close() tells it to let go of its iterator and
+// LevelDB snapshot first.
+class DbReader {
+ public:
+  virtual ~DbReader() = default;
+  // Releases every LevelDB object the reader holds; its next read fails.
+  virtual void Abandon() = 0;
+};
+
 class MvccDb {
  public:
   // Opens (creating if missing) the database at options.path. Errors:
@@ -99,6 +110,18 @@ class MvccDb {
   // LevelDB's own figures (for benchmarks), e.g. "leveldb.stats".
   std::string Property(std::string_view name);
 
+  // Closes the database under its users (the key space is being replaced):
+  // registered readers abandon their iterators, LevelDB is shut down, and
+  // from then on every call fails with Unavailable ("mvcc: the key space is
+  // closed"); iterators made after are empty with that status. The object
+  // stays valid for those who still point at it. Idempotent.
+  void Close();
+  bool closed() const { return db_ == nullptr; }
+  // Long-lived readers, told to let go at Close(). A reader unregisters
+  // before it is destroyed.
+  void Register(DbReader* reader);
+  void Unregister(DbReader* reader);
+
  private:
   MvccDb() = default;
 
@@ -106,7 +129,11 @@ class MvccDb {
   std::unique_ptr<const leveldb::FilterPolicy> filter_policy_;
   std::unique_ptr<leveldb::Cache> block_cache_;
   std::unique_ptr<leveldb::DB> db_;
+  std::vector<DbReader*> readers_;
 };
+
+// What every call on a closed MvccDb answers.
+absl::Status ClosedDbError();
 
 // Maps a non-ok LevelDB status: Corruption -> DataLoss, else Internal.
 absl::Status FromLevelDb(const leveldb::Status& status);

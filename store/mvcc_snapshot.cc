@@ -16,8 +16,10 @@ absl::StatusOr<std::unique_ptr<MvccSnapshot>> MvccSnapshot::Take(Mvcc* mvcc) {
   // next write; write them so the copy carries the true applied entry.
   KEEL_RETURN_IF_ERROR(mvcc->SyncBarrier());
   MvccDb* db = mvcc->db();
-  return std::unique_ptr<MvccSnapshot>(new MvccSnapshot(
-      db, db->GetSnapshot(), mvcc->applied(), mvcc->current_revision()));
+  const leveldb::Snapshot* snapshot = db->GetSnapshot();
+  if (snapshot == nullptr) return ClosedDbError();
+  return std::unique_ptr<MvccSnapshot>(
+      new MvccSnapshot(db, snapshot, mvcc->applied(), mvcc->current_revision()));
 }
 
 MvccSnapshot::MvccSnapshot(MvccDb* db, const leveldb::Snapshot* snapshot,
@@ -29,16 +31,26 @@ MvccSnapshot::MvccSnapshot(MvccDb* db, const leveldb::Snapshot* snapshot,
       revision_(revision) {
   KEEL_ASSERT(snapshot != nullptr);
   it_->Seek(std::string_view());
+  db_->Register(this);
 }
 
 MvccSnapshot::~MvccSnapshot() {
+  if (snapshot_ == nullptr) return;  // abandoned: the database is gone
+  db_->Unregister(this);
+  Abandon();
+}
+
+void MvccSnapshot::Abandon() {
+  if (snapshot_ == nullptr) return;
   it_.reset();
   db_->ReleaseSnapshot(snapshot_);
+  snapshot_ = nullptr;
 }
 
 absl::StatusOr<std::optional<std::string>> MvccSnapshot::NextChunk(
     size_t max_bytes) {
   KEEL_ASSERT(max_bytes > 0);
+  if (snapshot_ == nullptr) return ClosedDbError();
   if (!it_->Valid()) {
     KEEL_RETURN_IF_ERROR(it_->status());
     return std::optional<std::string>();
@@ -56,6 +68,7 @@ absl::StatusOr<std::optional<std::string>> MvccSnapshot::NextChunk(
 }
 
 absl::StatusOr<bool> MvccSnapshot::NextRecord(std::string* key, std::string* value) {
+  if (snapshot_ == nullptr) return ClosedDbError();
   if (!it_->Valid()) {
     KEEL_RETURN_IF_ERROR(it_->status());
     return false;

@@ -24,13 +24,13 @@
 
 namespace keel::store {
 
-class MvccSnapshot {
+class MvccSnapshot final : public DbReader {
  public:
   // Makes the applied entry durable in the copy, then pins the DB's
   // current state. `mvcc` must outlive the snapshot; its later applies do
   // not show in the stream. Errors: LevelDB's.
   static absl::StatusOr<std::unique_ptr<MvccSnapshot>> Take(Mvcc* mvcc);
-  ~MvccSnapshot();
+  ~MvccSnapshot() override;
   MvccSnapshot(const MvccSnapshot&) = delete;
   MvccSnapshot& operator=(const MvccSnapshot&) = delete;
 
@@ -44,6 +44,10 @@ class MvccSnapshot {
   // The next record alone; false after the last. For writers with a
   // framing of their own (the snapshot file).
   absl::StatusOr<bool> NextRecord(std::string* key, std::string* value);
+
+  // The database is closing (MvccDb::Close): lets go of the iterator and
+  // the LevelDB snapshot; every later read fails with ClosedDbError().
+  void Abandon() override;
 
  private:
   MvccSnapshot(MvccDb* db, const leveldb::Snapshot* snapshot, EntryId applied,

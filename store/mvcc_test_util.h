@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -123,6 +124,17 @@ inline Compare CompareValue(std::string key, CompareResult result,
                             std::string value) {
   return Compare{.result = result, .target = CompareTarget::kValue,
                  .key = std::move(key), .value = std::move(value)};
+}
+
+// The i-th response of a txn, as the kind it must be.
+inline const RangeResult& RangeAt(const TxnResult& t, size_t i) {
+  return std::get<RangeResult>(t.responses.at(i).response);
+}
+inline const PutResult& PutAt(const TxnResult& t, size_t i) {
+  return std::get<PutResult>(t.responses.at(i).response);
+}
+inline const DeleteRangeResult& DeleteAt(const TxnResult& t, size_t i) {
+  return std::get<DeleteRangeResult>(t.responses.at(i).response);
 }
 
 }  // namespace keel::store

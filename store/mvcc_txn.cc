@@ -201,15 +201,4 @@ absl::StatusOr<TxnResult> Mvcc::ReadOnlyTxn(const TxnRequest& request) {
   return result;
 }
 
-absl::StatusOr<TxnResult> Mvcc::PreviewTxn(const TxnRequest& request) {
-  // The staged changes are dropped with the write: only Commit publishes.
-  MvccWrite preview(db_.get(), current_revision_, /*track_overlay=*/true,
-                    /*collect_events=*/false);
-  const EntryId applied = applied_;
-  absl::StatusOr<TxnResult> result = RunTxn(request, &preview);
-  KEEL_ASSERT(applied_.index == applied.index);
-  KEEL_ASSERT(preview.begin_revision() == current_revision_);
-  return result;
-}
-
 }  // namespace keel::store

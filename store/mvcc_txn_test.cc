@@ -11,16 +11,6 @@
 namespace keel::store {
 namespace {
 
-const RangeResult& RangeAt(const TxnResult& t, size_t i) {
-  return std::get<RangeResult>(t.responses.at(i).response);
-}
-const PutResult& PutAt(const TxnResult& t, size_t i) {
-  return std::get<PutResult>(t.responses.at(i).response);
-}
-const DeleteRangeResult& DeleteAt(const TxnResult& t, size_t i) {
-  return std::get<DeleteRangeResult>(t.responses.at(i).response);
-}
-
 TEST_F(MvccTest, SucceedingComparesRunTheSuccessBranch) {
   Put("k", "v");
   absl::StatusOr<TxnResult> t = Txn(TxnRequest{
@@ -298,28 +288,6 @@ TEST_F(MvccTest, AReadOnlyTxnRunsWithoutAnEntry) {
   EXPECT_FALSE(mvcc_->ReadOnlyTxn(write).ok());
   EXPECT_TRUE(IsFutureRev(
       mvcc_->ReadOnlyTxn(TxnRequest{.success = {RangeOp("k", "", 9)}})
-          .status()));
-}
-
-TEST_F(MvccTest, APreviewAnswersAsTheTxnWouldAndChangesNothing) {
-  Put("k", "v");
-  TxnRequest cas{.compare = {CompareValue("k", CompareResult::kEqual, "v")},
-                 .success = {PutOp("k", "w"), DeleteOp("gone")},
-                 .failure = {RangeOp("k")}};
-  absl::StatusOr<TxnResult> preview = mvcc_->PreviewTxn(cas);
-  ASSERT_TRUE(preview.ok()) << preview.status();
-  EXPECT_TRUE(preview->succeeded);
-  EXPECT_EQ(preview->revision, 3);
-  EXPECT_EQ(mvcc_->current_revision(), 2);
-  EXPECT_EQ(mvcc_->applied().index, index_);
-  EXPECT_EQ(Get("k").kvs.at(0).value, "v");
-  absl::StatusOr<TxnResult> applied = Txn(cas);
-  ASSERT_TRUE(applied.ok()) << applied.status();
-  EXPECT_EQ(applied->revision, preview->revision);
-  EXPECT_EQ(PutAt(*applied, 0).revision, PutAt(*preview, 0).revision);
-  EXPECT_EQ(DeleteAt(*applied, 1).deleted, DeleteAt(*preview, 1).deleted);
-  EXPECT_TRUE(IsLeaseNotFound(
-      mvcc_->PreviewTxn(TxnRequest{.success = {PutOp("a", "1", /*lease=*/5)}})
           .status()));
 }
 

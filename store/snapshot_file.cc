@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_format.h"
 #include "runtime/assert.h"
+#include "runtime/buggify.h"
 #include "runtime/crc32c.h"
 #include "runtime/sha1.h"
 #include "runtime/status_macros.h"
@@ -105,7 +106,9 @@ absl::Status SnapshotFileWriter::Write(std::string_view bytes) {
 absl::Status SnapshotFileWriter::Add(std::string_view key, std::string_view value) {
   KEEL_ASSERT_MSG(!finished_, "Add after Finish");
   KEEL_ASSERT(key.size() + value.size() + 8 <= kMaxChunkPayloadBytes);
-  if (!chunk_.empty() && chunk_.size() + key.size() + value.size() + 8 > chunk_bytes_) {
+  // Buggify: a chunk cut early, so files hold many small chunks.
+  if (!chunk_.empty() &&
+      (chunk_.size() + key.size() + value.size() + 8 > chunk_bytes_ || Buggify())) {
     KEEL_RETURN_IF_ERROR(WriteChunk());
   }
   PutFixed32(&chunk_, static_cast<uint32_t>(key.size()));

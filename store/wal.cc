@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_format.h"
 #include "runtime/assert.h"
+#include "runtime/buggify.h"
 #include "runtime/status_macros.h"
 #include "runtime/strings.h"
 #include "store/wal_coding.h"
@@ -86,7 +87,9 @@ absl::Status Wal::AppendRecord(WalRecordType type, std::string_view payload) {
         StrCat("wal: record of ", payload.size(), " bytes is too large"));
   }
   AppendWalRecord(&buffer_, type, payload, synced_offset_);
-  if (buffer_.size() >= kFlushBytes) return Flush();
+  // Buggify: each record reaches the page cache by its own write, so a
+  // crash before the sync tears a Ready between its records too.
+  if (buffer_.size() >= kFlushBytes || Buggify()) return Flush();
   return absl::OkStatus();
 }
 
@@ -170,7 +173,9 @@ Task<absl::Status> Wal::Sync() {
   if (!synced.ok()) co_return Break(synced);
   KEEL_ASSERT(target >= synced_offset_);
   synced_offset_ = target;
-  if (offset_ < options_.segment_bytes) co_return absl::OkStatus();
+  // Buggify: a segment closed early (any size is legal), so cutting,
+  // recovery across many segments and ReleaseTo() run often.
+  if (offset_ < options_.segment_bytes && !Buggify()) co_return absl::OkStatus();
   busy_ = true;
   absl::Status cut = co_await Cut();
   busy_ = false;

@@ -84,9 +84,9 @@ TEST(FlagsTest, DoubleDashEndsFlags) {
   EXPECT_EQ(f.flags.args(), (std::vector<std::string>{"put", "-key-", "v"}));
 }
 
-// keel-sim's deliberate defects (node::failpoints::ServerBugs, absent from
-// this build altogether): keel's command line and
-// environment must have no way to turn one on.
+// keel-sim's deliberate defects (node::failpoints::ServerBugs) exist only in
+// the failpoint build (runtime/failpoints.h) that tools never link; keel's
+// command line and environment have no way to name one either.
 TEST(ServerFlagsTest, NothingSetsTheSimulatorsDeliberateDefects) {
   for (const char* flag : {"--sim-bugs", "--ack-before-sync", "--lease-early-expiry",
                            "--sim-bugs-ack-before-sync", "--inject-bug"}) {

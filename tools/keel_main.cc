@@ -5,11 +5,18 @@
 
 #include "node/node.h"
 #include "node/version.h"
-#include "runtime/assert.h"
 #include "runtime/console.h"
+#include "runtime/failpoints.h"
 #include "runtime/posix_env.h"
 #include "runtime/strings.h"
 #include "tools/server_flags.h"
+
+// keel is a release program: it links no failpoint twin
+// (keel_release_only in tools/CMakeLists.txt), so the simulator's deliberate
+// defects do not exist in it at all (runtime/failpoints.h).
+#if KEEL_FAILPOINTS
+#error "tools/keel is never compiled with KEEL_FAILPOINTS"
+#endif
 
 namespace keel {
 namespace {

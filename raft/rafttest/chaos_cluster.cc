@@ -85,6 +85,16 @@ class ChaosCluster::ChaosStorage : public MemoryStorage {
   const Member* member_;
 };
 
+ChaosOptions FigureEightSchedule() {
+  ChaosOptions options;
+  options.members = 3;
+  options.max_size_per_msg = 0;
+  options.loss_percent = 30;
+  options.partition_per_mille = 20;
+  options.crash_per_mille = 8;
+  return options;
+}
+
 ChaosCluster::ChaosCluster(uint64_t seed, const ChaosOptions& options)
     : random_(seed), options_(options) {
   KEEL_ASSERT(options.members >= 1);
@@ -113,7 +123,9 @@ ChaosCluster::ChaosCluster(uint64_t seed, const ChaosOptions& options)
         .max_uncommitted_entries_size = 1 << 16,
         .pre_vote = options.pre_vote,
         .check_quorum = options.check_quorum,
+#if KEEL_FAILPOINTS
         .bugs = options.bugs,
+#endif
     });
     members_.push_back(std::move(m));
     Restart(*members_.back());

@@ -48,7 +48,10 @@ struct ChaosOptions {
   // Largest MsgApp payload; small values mean one entry per message, which
   // makes acknowledgements of single old entries possible.
   uint64_t max_size_per_msg = 64;
-  Bugs bugs;
+#if KEEL_FAILPOINTS
+  // Deliberate bugs every member runs with (raft/failpoints.h).
+  failpoints::Bugs bugs;
+#endif
   // Also check that no member changes its persisted vote within a term (an
   // implementation invariant that catches double voting before it elects
   // two leaders; the bug tests turn it off to show election safety does).
@@ -60,6 +63,12 @@ struct ChaosOptions {
   int crash_per_mille = 4;
   int partition_per_mille = 8;
 };
+
+// Three members under the schedule of the Raft paper's figure 8 made
+// likely: an old-term entry acknowledged on its own (one entry per
+// append), a leader change before the new leader's own entry arrives, and
+// a competing log of a later term (heavy loss, partitions and crashes).
+ChaosOptions FigureEightSchedule();
 
 class ChaosCluster {
  public:

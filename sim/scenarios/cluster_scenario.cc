@@ -73,6 +73,7 @@ namespace {
 
 using cluster::ClusterMembers;
 using cluster::ClusterWorkload;
+using cluster::ServerBugs;
 
 constexpr char kClientHost[] = "10.0.0.100";
 constexpr int kKeys = 8;

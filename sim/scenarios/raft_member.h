@@ -71,7 +71,7 @@ struct RaftTuning {
   size_t max_inflight_msgs = 256;
   // Payload bytes in flight per follower; 0 means no limit.
   uint64_t max_inflight_bytes = 0;
-  raft::Bugs bugs;
+  raft::failpoints::Bugs bugs;  // deliberate bugs (raft/failpoints.h)
   // Client pacing: one proposal per interval drawn from [min, max], while
   // fewer than max_outstanding of this member's proposals are unapplied.
   Duration propose_interval_min = Milliseconds(5);

@@ -1,7 +1,8 @@
 // Sweeps of the `store` scenario small enough for CI: seeds pass with every
 // supported fault; the deliberate defect (counting a batch as synced before
 // its fsync returns) is caught within a short sweep; a run is a function of
-// its seed.
+// its seed; the WAL's and the Mvcc's Buggify() sites fire and change the
+// run.
 #include <optional>
 #include <set>
 #include <string>
@@ -19,10 +20,11 @@ const ScenarioInfo& Store() {
 }
 
 ScenarioResult RunStore(uint64_t seed, bool inject_bug = false,
-                        bool check_determinism = false) {
+                        bool check_determinism = false, bool buggify = true) {
   ScenarioOptions options;
   options.seed = seed;
   options.inject_bug = inject_bug;
+  options.buggify = buggify;
   return RunSeed(Store(), ResolveOptions(Store(), options), check_determinism);
 }
 
@@ -62,6 +64,40 @@ TEST(StoreScenarioTest, CountingABatchAsSyncedTooEarlyIsCaught) {
     EXPECT_NE(result.failure.find("synced"), std::string::npos) << result.failure;
   }
   EXPECT_GE(caught, 3) << "the checker should catch the defect in a short sweep";
+}
+
+// Buggify() in store/ widens the paths the scenario runs (records written
+// one by one, early segment cuts, synced applies, LevelDB's smallest
+// settings): over a few seeds the WAL's, the Mvcc's and its LevelDB setup's
+// sites are reached, some fire, and a seed whose sites fired runs
+// differently without them. (The scenario takes no snapshots and does not
+// compact, so those sites are the cluster scenario's to reach.)
+TEST(StoreScenarioTest, TheStoresBuggifySitesFireAndChangeTheRun) {
+  std::set<std::string> reached_files, fired;
+  int changed = 0;
+  for (uint64_t seed = 1; seed <= 3; seed++) {
+    const ScenarioResult with = RunStore(seed);
+    const ScenarioResult without = RunStore(seed, false, false, /*buggify=*/false);
+    ASSERT_TRUE(with.ok) << with.failure;
+    ASSERT_TRUE(without.ok) << without.failure;
+    uint64_t fired_here = 0;
+    for (const BuggifySiteStats& site : with.buggify_sites) {
+      if (!site.site.starts_with("store/")) continue;
+      reached_files.insert(site.site.substr(0, site.site.find(':')));
+      if (site.fired > 0) fired.insert(site.site);
+      fired_here += site.fired;
+    }
+    for (const BuggifySiteStats& site : without.buggify_sites) EXPECT_EQ(site.fired, 0u);
+    if (fired_here > 0) {
+      EXPECT_NE(with.trace_hash, without.trace_hash) << "seed " << seed;
+      changed++;
+    }
+  }
+  EXPECT_EQ(reached_files,
+            (std::set<std::string>{"store/mvcc.cc", "store/mvcc_db.cc", "store/wal.cc"}));
+  EXPECT_GE(fired.size(), 2u);
+  EXPECT_GE(changed, 1);
+  ::testing::Test::RecordProperty("store_sites_fired", static_cast<int>(fired.size()));
 }
 
 TEST(StoreScenarioTest, ARunIsAFunctionOfItsSeed) {
