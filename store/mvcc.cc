@@ -117,6 +117,8 @@ absl::Status Mvcc::SyncBarrier() {
 }
 
 absl::StatusOr<RangeResult> Mvcc::Range(const RangeRequest& request) {
+  // A closed store answers nothing rather than an empty key space.
+  if (closed()) return ClosedDbError();
   ReadView view{.db_revision = current_revision_,
                 .read_revision = current_revision_,
                 .overlay = nullptr,

@@ -120,6 +120,8 @@ absl::StatusOr<KeyValue> Mvcc::VersionAt(std::string_view key, Revision rev) {
 }
 
 absl::StatusOr<KvHash> Mvcc::HashKV(int64_t revision) {
+  // A closed store answers nothing rather than an empty key space.
+  if (closed()) return ClosedDbError();
   if (revision > 0 && revision <= compact_revision_) return ErrCompacted();
   if (revision > current_revision_) return ErrFutureRev();
   if (revision <= 0) revision = current_revision_;
@@ -159,6 +161,8 @@ absl::StatusOr<KvHash> Mvcc::HashKV(int64_t revision) {
 }
 
 absl::StatusOr<KvHash> Mvcc::Hash() {
+  // A closed store answers nothing rather than an empty key space.
+  if (closed()) return ClosedDbError();
   uint32_t crc = 0;
   std::string bytes;
   MvccReader reader(db_.get(), nullptr);

@@ -65,7 +65,14 @@ std::string_view DbIterator::value() const {
   return std::string_view(v.data(), v.size());
 }
 
+std::unique_ptr<DbIterator> DbIterator::Closed(const std::function<void()>* after) {
+  auto it = std::make_unique<DbIterator>(leveldb::NewEmptyIterator(), after);
+  it->closed_ = true;
+  return it;
+}
+
 absl::Status DbIterator::status() const {
+  if (closed_) return ClosedDbError();
   leveldb::Status s = it_->status();
   return s.ok() ? absl::OkStatus() : FromLevelDb(s);
 }
@@ -186,11 +193,7 @@ absl::Status MvccDb::Write(leveldb::WriteBatch* batch, bool sync) {
 
 std::unique_ptr<DbIterator> MvccDb::NewIterator(
     const leveldb::Snapshot* snapshot) {
-  if (closed()) {
-    return std::make_unique<DbIterator>(
-        leveldb::NewErrorIterator(leveldb::Status::IOError("mvcc: the key space is closed")),
-        &after_db_call_);
-  }
+  if (closed()) return DbIterator::Closed(&after_db_call_);
   leveldb::ReadOptions read_options;
   read_options.snapshot = snapshot;
   read_options.verify_checksums = true;

@@ -53,6 +53,8 @@ struct MvccOptions {
 class DbIterator {
  public:
   DbIterator(leveldb::Iterator* it, const std::function<void()>* after);
+  // An iterator over a closed database: empty, its status ClosedDbError().
+  static std::unique_ptr<DbIterator> Closed(const std::function<void()>* after);
   ~DbIterator();
   DbIterator(const DbIterator&) = delete;
   DbIterator& operator=(const DbIterator&) = delete;
@@ -70,6 +72,7 @@ class DbIterator {
 
   std::unique_ptr<leveldb::Iterator> it_;
   const std::function<void()>* after_;
+  bool closed_ = false;
 };
 
 // A long-lived reader of an MvccDb (a snapshot being streamed across many

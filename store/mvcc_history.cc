@@ -23,6 +23,8 @@ absl::StatusOr<EventBatch> Mvcc::Events(std::string_view key,
                                         int64_t after_revision,
                                         int64_t until_revision,
                                         size_t max_events) {
+  // A closed store answers nothing rather than an empty history.
+  if (closed()) return ClosedDbError();
   KEEL_ASSERT(max_events > 0);
   KEEL_ASSERT(after_revision >= 0);
   if (until_revision <= 0) until_revision = current_revision_;

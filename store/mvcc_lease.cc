@@ -12,6 +12,8 @@
 namespace keel::store {
 
 absl::StatusOr<std::vector<std::string>> Mvcc::KeysOfLease(int64_t lease) {
+  // A closed store answers nothing rather than an empty key space.
+  if (closed()) return ClosedDbError();
   const std::string prefix = LeaseKeyPrefix(lease);
   std::vector<std::string> keys;
   std::unique_ptr<DbIterator> it = db_->NewIterator();
@@ -25,6 +27,8 @@ absl::StatusOr<std::vector<std::string>> Mvcc::KeysOfLease(int64_t lease) {
 }
 
 absl::StatusOr<std::vector<LeaseRecord>> Mvcc::Leases() {
+  // A closed store answers nothing rather than an empty key space.
+  if (closed()) return ClosedDbError();
   std::vector<LeaseRecord> leases;
   std::unique_ptr<DbIterator> it = db_->NewIterator();
   for (it->Seek(std::string(1, kLeaseTag)); it->Valid(); it->Next()) {

@@ -191,6 +191,8 @@ absl::StatusOr<TxnResult> Mvcc::Txn(EntryId entry, const TxnRequest& request) {
 }
 
 absl::StatusOr<TxnResult> Mvcc::ReadOnlyTxn(const TxnRequest& request) {
+  // A closed store answers nothing rather than an empty key space.
+  if (closed()) return ClosedDbError();
   if (!IsReadOnlyTxn(request)) {
     return absl::InvalidArgumentError("mvcc: read-only txn writes");
   }
