@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "node/errors.h"
+#include "runtime/buggify.h"
 #include "runtime/status_macros.h"
 #include "runtime/strings.h"
 
@@ -37,6 +38,13 @@ Task<void> ApplyLoop::Loop() {
       // skipped: the applied index stays the key space's.
       parts_.applied.Advance(entry.index());
       if (observer_ != nullptr) observer_->OnApplied(entry);
+      // Buggify: a batch applied across several loop turns, so reads,
+      // proposals and the raft loop interleave with it.
+      if (Buggify()) {
+        parts_.applied.Publish();
+        co_await Yield();
+        if (parts_.life.stopping()) co_return;
+      }
     }
     parts_.applied.Publish();
     absl::Status compacted = co_await parts_.raft.MaybeCompactLog(parts_.applied.index());

@@ -1,6 +1,8 @@
 // MvccCompactor: the compaction loop.
 #include "node/mvcc_compactor.h"
 
+#include "runtime/buggify.h"
+
 namespace keel::node {
 
 void MvccCompactor::Start() {
@@ -28,8 +30,10 @@ Task<void> MvccCompactor::Loop() {
       life_.Fail(more.status());
       co_return;
     }
-    // One bounded batch at a time, so writes and heartbeats go on.
+    // One bounded batch at a time, so writes and heartbeats go on
+    // (Buggify: twice, so writes overtake it more often).
     co_await Yield();
+    if (Buggify()) co_await Yield();
   }
   idle_.WakeAll();
 }

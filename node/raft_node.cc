@@ -8,6 +8,7 @@
 #include "node/errors.h"
 #include "node/membership.h"
 #include "raft/errors.h"
+#include "runtime/buggify.h"
 #include "runtime/status_macros.h"
 #include "runtime/strings.h"
 
@@ -236,6 +237,12 @@ Task<void> RaftNode::ReadyLoop() {
     if (!work_.is_set()) co_await work_.Wait();
     work_.Reset();
     if (life_.stopping()) break;
+    // Buggify: let more messages, ticks and proposals arrive before raft
+    // is fed, so Readies batch more (or differently) than usual.
+    if (Buggify()) {
+      co_await Yield();
+      if (life_.stopping()) break;
+    }
     FeedRaft();
     while (!life_.stopping() && raw_->HasReady()) {
       absl::Status status = co_await HandleReady(raw_->Ready());

@@ -11,6 +11,7 @@
 #include "node/membership.h"
 #include "node/raft_node.h"
 #include "node/snapshot_io.h"
+#include "runtime/buggify.h"
 #include "runtime/status_macros.h"
 #include "runtime/strings.h"
 
@@ -90,12 +91,15 @@ void RaftNode::RemoveSnapshotFilesBelow(uint64_t below_index) {
 }
 
 Task<absl::Status> RaftNode::MaybeCompactLog(uint64_t applied_index) {
-  if (applied_index - snapshot_index_ <= config_.snapshot_count) {
-    co_return absl::OkStatus();
-  }
+  // Buggify: legal but tiny thresholds (a compaction every few entries,
+  // few kept behind), so slow followers need snapshots.
+  const bool tiny = Buggify();
+  const uint64_t count = tiny ? std::min<uint64_t>(config_.snapshot_count, 8) : config_.snapshot_count;
+  if (applied_index - snapshot_index_ <= count) co_return absl::OkStatus();
   // Keep the catch-up entries behind so a follower that is a little behind
   // catches up from the log instead of needing a snapshot.
-  const uint64_t keep = config_.snapshot_catchup_entries;
+  const uint64_t keep =
+      tiny ? std::min<uint64_t>(config_.snapshot_catchup_entries, 2) : config_.snapshot_catchup_entries;
   // The log can only be compacted up to what it holds: after a leader's
   // snapshot the state machine may be ahead of the log.
   absl::StatusOr<uint64_t> last_index = log_->storage().LastIndex();

@@ -2,6 +2,7 @@
 #include "node/read_index.h"
 
 #include "node/errors.h"
+#include "runtime/buggify.h"
 
 namespace keel::node {
 
@@ -11,7 +12,9 @@ Task<absl::Status> ReadIndexBatcher::Barrier() {
   // Join the batch whose ReadIndex raft has not been asked yet (the raft
   // node asks at its next turn, so reads arriving until then share it);
   // once asked, a batch takes no more reads.
-  if (open_ == nullptr || !raft_.ReadQueued(open_id_)) {
+  // Buggify: a batch of its own although one still takes reads (legal:
+  // each asks raft after the read arrived), so several are in flight.
+  if (open_ == nullptr || !raft_.ReadQueued(open_id_) || Buggify()) {
     open_ = std::make_shared<Batch>();
     open_id_ = next_id_++;
     sent_[open_id_] = open_;
