@@ -153,6 +153,27 @@ TEST_F(ApplierTest, TheChainAppliesOrRefusesEachRequestAndAlwaysConsumesItsEntry
       {"a request this version cannot apply is refused alike everywhere", {}, kNoQuota,
        [](internal::InternalRaftRequest* r) { r->mutable_auth_enable(); }, {},
        absl::StatusCode::kUnimplemented},
+      {"an expiry the leader of this term decided revokes the lease and its key", {}, kNoQuota,
+       [](internal::InternalRaftRequest* r) {
+         r->mutable_header()->set_leader_term(1);  // entries here are of term 1
+         r->mutable_lease_expire()->add_ids(kLease);
+       },
+       {}, absl::StatusCode::kOk, true},
+      {"an expiry a deposed leader decided, appended in a later term, is refused", {},
+       kNoQuota,
+       [](internal::InternalRaftRequest* r) {
+         r->mutable_header()->set_leader_term(2);
+         r->mutable_lease_expire()->add_ids(kLease);
+       },
+       {}, absl::StatusCode::kFailedPrecondition},
+      {"a checkpoint a deposed leader decided is refused too", {}, kNoQuota,
+       [](internal::InternalRaftRequest* r) {
+         r->mutable_header()->set_leader_term(2);
+         auto* checkpoint = r->mutable_lease_checkpoint()->add_checkpoints();
+         checkpoint->set_id(kLease);
+         checkpoint->set_remaining_ttl(1);
+       },
+       {}, absl::StatusCode::kFailedPrecondition},
       {"attributes of a member that is not in the cluster change nothing", {}, kNoQuota,
        [](internal::InternalRaftRequest* r) { r->mutable_member_attributes()->set_member_id(9); },
        {}, absl::StatusCode::kNotFound},

@@ -6,6 +6,7 @@
 #include "node/errors.h"
 #include "node/kv_convert.h"
 #include "node/membership.h"
+#include "runtime/strings.h"
 
 namespace keel::node {
 namespace {
@@ -18,7 +19,24 @@ ApplyResult Failed(const absl::Status& status) {
   return ApplyResult{FromStoreError(status)};
 }
 
+// A decision only the leader of a term may take (header.leader_term) holds
+// only in an entry of that term: a deposed leader's expiry, forwarded to
+// its successor and appended in a later term, is refused on every member.
+absl::Status CheckLeaderTerm(const ApplyContext& context) {
+  const uint64_t term = context.header->leader_term();
+  if (term == 0 || term == context.entry.term) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      StrCat("etcdserver: decided by the leader of term ", term,
+             " but appended in term ", context.entry.term, ": refused"));
+}
+
 }  // namespace
+
+ApplyResult BackendApplier::Refuse(const ApplyContext& context, absl::Status status) {
+  absl::Status skipped = Skip(context);
+  if (!skipped.ok()) return ApplyResult{std::move(skipped)};
+  return ApplyResult{std::move(status)};
+}
 
 ApplyResult BackendApplier::Put(const ApplyContext& context,
                                 const etcdserverpb::PutRequest& request) {
@@ -83,6 +101,7 @@ ApplyResult BackendApplier::LeaseRevoke(const ApplyContext& context,
 
 ApplyResult BackendApplier::LeaseCheckpoint(
     const ApplyContext& context, const etcdserverpb::LeaseCheckpointRequest& request) {
+  if (absl::Status stale = CheckLeaderTerm(context); !stale.ok()) return Refuse(context, stale);
   absl::Status status = key_space_.lessor().Checkpoint(context.entry, request);
   if (!status.ok()) return ApplyResult{status};
   etcdserverpb::LeaseCheckpointResponse response;
@@ -92,6 +111,7 @@ ApplyResult BackendApplier::LeaseCheckpoint(
 
 ApplyResult BackendApplier::LeaseExpire(const ApplyContext& context,
                                         const internal::LeaseExpire& request) {
+  if (absl::Status stale = CheckLeaderTerm(context); !stale.ok()) return Refuse(context, stale);
   absl::StatusOr<int> revoked = key_space_.lessor().Expire(
       context.entry, std::vector<int64_t>(request.ids().begin(), request.ids().end()));
   return ApplyResult{revoked.status()};

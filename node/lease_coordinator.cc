@@ -6,6 +6,7 @@
 
 #include "node/errors.h"
 #include "node/membership.h"
+#include "runtime/buggify.h"
 #include "runtime/status_macros.h"
 #include "runtime/when.h"
 
@@ -119,6 +120,7 @@ Task<absl::StatusOr<int64_t>> LeaseCoordinator::Renew(int64_t id) {
       // clear it through raft, or the next leader would resume from it.
       checkpoint_cleared = true;
       internal::InternalRaftRequest clear;
+      clear.mutable_header()->set_leader_term(parts_.raft.term());
       etcdserverpb::LeaseCheckpoint* checkpoint =
           clear.mutable_lease_checkpoint()->add_checkpoints();
       checkpoint->set_id(id);
@@ -193,7 +195,9 @@ Task<void> LeaseCoordinator::LeaseLoop() {
     if (lessor.primary() && !PrimaryNow()) lessor.Demote();
     const TimePoint now = parts_.env.clock().Now();
     if (now >= next_round) {
-      next_round = now + kLeaseLoopInterval;
+      // Buggify: rounds at a quarter of the interval, so expiries are found
+      // and proposed at other moments than usual.
+      next_round = now + (Buggify() ? kLeaseLoopInterval / 4 : kLeaseLoopInterval);
       if (PrimaryNow() && !revoking_) {
         // Half the per-second rate each half second, as etcd does.
         std::vector<int64_t> expired = lessor.FindExpired(kLeaseRevokeRate / 2);
@@ -238,6 +242,7 @@ Task<void> LeaseCoordinator::RevokeExpired(std::vector<int64_t> ids) {
       queue->pop_front();
       internal::InternalRaftRequest expire;
       expire.mutable_lease_expire()->add_ids(id);
+      expire.mutable_header()->set_leader_term(term);
       ApplyResult result = co_await self->parts_.proposer.Propose(std::move(expire));
       if (!result.status.ok()) {
         self->parts_.env.log().Warn("failed to revoke an expired lease",
@@ -258,9 +263,11 @@ Task<void> LeaseCoordinator::Checkpoint(
     std::vector<std::vector<etcdserverpb::LeaseCheckpoint>> batches) {
   MemberLife::LoopGuard guard(parts_.life);
   KEEL_ASSERT(checkpointing_);
+  const uint64_t term = parts_.raft.term();
   for (auto& batch : batches) {
     if (parts_.life.stopping() || !PrimaryNow()) break;
     internal::InternalRaftRequest proposal;
+    proposal.mutable_header()->set_leader_term(term);
     for (auto& checkpoint : batch) {
       *proposal.mutable_lease_checkpoint()->add_checkpoints() = std::move(checkpoint);
     }
