@@ -54,7 +54,7 @@ namespace failpoints {
 // What Txn would return if `request` were applied to `mvcc` now, without
 // applying it: no entry consumed, nothing written, no events. Txn's errors.
 // Only the cluster scenario's deliberate ack-before-sync defect uses it
-// (node's failpoints::SimBugs); a correct server answers from the applied
+// (node::failpoints::ServerBugs); a correct server answers from the applied
 // result. Failpoint build only (runtime/failpoints.h).
 absl::StatusOr<TxnResult> PreviewTxn(Mvcc& mvcc, const TxnRequest& request);
 }  // namespace failpoints

@@ -1,9 +1,11 @@
 // Applies and the raft entries behind them: the applied entry is stored
-// with each apply, replays at or below it change nothing, and refused
-// requests still consume their entry.
+// with each apply, replays at or below it change nothing, refused
+// requests still consume their entry, and a failed write stops all writing.
+#include <memory>
 #include <string>
 
 #include "gtest/gtest.h"
+#include "leveldb/env.h"
 #include "store/mvcc_test_util.h"
 
 namespace keel::store {
@@ -76,6 +78,77 @@ TEST_F(MvccTest, ARefusedRequestConsumesItsEntry) {
   EXPECT_TRUE(IsAlreadyApplied(
       mvcc_->Put(EntryId{1, 1}, PutRequest{.key = "a", .value = "v"}).status()));
   EXPECT_EQ(mvcc_->current_revision(), 1);
+}
+
+// An Env whose log flushes, while `fail_appends` is set, report EIO after
+// the bytes are written: the record is on disk although the write failed (a
+// disk may do that; keel-sim's does).
+class FailingLogEnv : public leveldb::EnvWrapper {
+ public:
+  explicit FailingLogEnv(leveldb::Env* base) : EnvWrapper(base) {}
+  bool fail_appends = false;
+
+  leveldb::Status NewWritableFile(const std::string& name,
+                                  leveldb::WritableFile** file) override {
+    leveldb::Status s = target()->NewWritableFile(name, file);
+    if (s.ok() && name.ends_with(".log")) *file = new File(this, *file);
+    return s;
+  }
+
+ private:
+  class File : public leveldb::WritableFile {
+   public:
+    File(FailingLogEnv* env, leveldb::WritableFile* base) : env_(env), base_(base) {}
+    leveldb::Status Append(const leveldb::Slice& data) override {
+      return base_->Append(data);
+    }
+    leveldb::Status Close() override { return base_->Close(); }
+    leveldb::Status Flush() override {
+      leveldb::Status s = base_->Flush();
+      if (s.ok() && env_->fail_appends) return leveldb::Status::IOError("flush", "EIO");
+      return s;
+    }
+    leveldb::Status Sync() override { return base_->Sync(); }
+
+   private:
+    FailingLogEnv* env_;
+    std::unique_ptr<leveldb::WritableFile> base_;
+  };
+};
+
+TEST(MvccWriteErrorTest, AfterAFailedWriteNothingMoreIsWrittenAndReopenIsConsistent) {
+  std::unique_ptr<leveldb::Env> mem(leveldb::NewMemEnv(leveldb::Env::Default()));
+  FailingLogEnv env(mem.get());
+  MvccOptions options{.path = "/mvcc", .env = &env};
+  auto open = [&] {
+    absl::StatusOr<std::unique_ptr<Mvcc>> opened = Mvcc::Open(options);
+    KEEL_ASSERT_MSG(opened.ok(), opened.status().ToString().c_str());
+    return std::move(*opened);
+  };
+  {
+    std::unique_ptr<Mvcc> mvcc = open();
+    ASSERT_TRUE(mvcc->Put(EntryId{1, 1}, PutRequest{.key = "a", .value = "1"}).ok());
+    env.fail_appends = true;
+    absl::Status failed =
+        mvcc->Put(EntryId{2, 1}, PutRequest{.key = "a", .value = "2"}).status();
+    ASSERT_EQ(failed.code(), absl::StatusCode::kInternal) << failed;
+    env.fail_appends = false;
+    // The store's memory says entry 1; its log may say entry 2. Writing
+    // entry 1's state after that record would contradict it on replay.
+    EXPECT_EQ(mvcc->SyncBarrier(), failed);
+    EXPECT_EQ(mvcc->Put(EntryId{2, 1}, PutRequest{.key = "b", .value = "1"}).status(),
+              failed);
+    EXPECT_EQ(mvcc->db()->write_error(), failed);
+  }
+  // The failed record survived (its bytes were written): the reopened store
+  // has applied entry 2 at revision 3, and writes on from there.
+  std::unique_ptr<Mvcc> mvcc = open();
+  EXPECT_EQ(mvcc->applied().index, 2u);
+  EXPECT_EQ(mvcc->current_revision(), 3);
+  absl::StatusOr<PutResult> put =
+      mvcc->Put(EntryId{3, 1}, PutRequest{.key = "a", .value = "3"});
+  ASSERT_TRUE(put.ok()) << put.status();
+  EXPECT_EQ(mvcc->current_revision(), 4);
 }
 
 }  // namespace

@@ -184,11 +184,13 @@ absl::StatusOr<std::optional<std::string>> MvccDb::Get(
 absl::Status MvccDb::Write(leveldb::WriteBatch* batch, bool sync) {
   KEEL_ASSERT(batch != nullptr);
   if (closed()) return ClosedDbError();
+  if (!write_error_.ok()) return write_error_;
   leveldb::WriteOptions write_options;
   write_options.sync = sync;
   leveldb::Status s = db_->Write(write_options, batch);
   AfterCall();
-  return s.ok() ? absl::OkStatus() : FromLevelDb(s);
+  if (!s.ok()) write_error_ = FromLevelDb(s);
+  return write_error_;
 }
 
 std::unique_ptr<DbIterator> MvccDb::NewIterator(

@@ -99,7 +99,14 @@ class MvccDb {
   absl::StatusOr<std::optional<std::string>> Get(
       std::string_view key, const leveldb::Snapshot* snapshot = nullptr);
   // Applies `batch` atomically; `sync` waits for the log to reach disk.
+  // After a failed write every later write fails with that error: LevelDB
+  // leaves a record whose append failed in its log (a failed append does
+  // not stop it, only a failed sync does), and that record may survive a
+  // restart, so a later write built from the in-memory state (which never
+  // saw it) would land after it and contradict it on replay.
   absl::Status Write(leveldb::WriteBatch* batch, bool sync);
+  // The first write error, OK while every write has succeeded.
+  const absl::Status& write_error() const { return write_error_; }
   std::unique_ptr<DbIterator> NewIterator(
       const leveldb::Snapshot* snapshot = nullptr);
 
@@ -133,6 +140,7 @@ class MvccDb {
   std::unique_ptr<leveldb::Cache> block_cache_;
   std::unique_ptr<leveldb::DB> db_;
   std::vector<DbReader*> readers_;
+  absl::Status write_error_;
 };
 
 // What every call on a closed MvccDb answers.
