@@ -83,7 +83,8 @@ class LeaseServiceTest : public ::testing::Test {
 
   absl::StatusOr<etcdserverpb::LeaseKeepAliveResponse> KeepAliveOnce(
       int member, int64_t id, net::Metadata metadata = {}) {
-    auto responses = c_.Run(KeepAlive(&c_.client_env(), Address(member), {id}, std::move(metadata)));
+    auto responses =
+        c_.Run(KeepAlive(&c_.client_env(), Address(member), {id}, std::move(metadata)));
     if (!responses.ok()) return responses.status();
     if (responses->size() != 1) return absl::InternalError("expected one response");
     return responses->front();
