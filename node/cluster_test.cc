@@ -47,7 +47,7 @@ class ClusterTest : public ::testing::Test {
     return leader == -1 ? nullptr : &c_.server(leader);
   }
   bool WaitForLeader(Duration limit = Seconds(10)) { return c_.WaitLeader(limit) != -1; }
-  // Runs `task` in the client's process, for at most 30 s.
+  // Runs `task` in the client's process; it must finish within 30 s.
   template <typename T>
   T Run(Task<T> task) {
     return c_.Run(std::move(task), Seconds(30));

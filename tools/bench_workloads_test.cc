@@ -39,7 +39,7 @@ class BenchWorkloadsTest : public ::testing::Test {
     return config;
   }
 
-  // Runs `task` in the client's process, for at most 600 s.
+  // Runs `task` in the client's process; it must finish within 600 s.
   template <typename T>
   T Run(Task<T> task) {
     return c_.Run(std::move(task), Seconds(600));

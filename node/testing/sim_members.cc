@@ -228,20 +228,21 @@ absl::Status SimMembers::StartAll() {
 absl::Status SimMembers::Stop(int i) {
   KEEL_ASSERT_MSG(up(i), "the member is not running");
   Slot& s = slot(i);
-  absl::Status stopped = RunOn(
-      i,
-      [](Server* server, Node* node) -> Task<absl::Status> {
-        if (node != nullptr) {
-          co_await node->Stop(Duration::zero());
-        } else {
-          co_await server->Stop();
-        }
-        co_return absl::OkStatus();
-      }(s.server, s.node),
-      kStopLimit);
-  // The process exits after its member stops, as tools/keel's does.
+  bool stopped = false;
+  env(i).Spawn([](Server* server, Node* node, bool* stopped) -> Task<void> {
+    if (node != nullptr) {
+      co_await node->Stop(Duration::zero());
+    } else {
+      co_await server->Stop();
+    }
+    *stopped = true;
+  }(s.server, s.node, &stopped));
+  world_.RunUntil([&] { return stopped; }, kStopLimit);
+  // The process exits after its member stops, as tools/keel's does (and
+  // with it the stop, if it hung).
   Reboot(i, /*crash=*/false);
-  return stopped;
+  if (!stopped) return absl::DeadlineExceededError(StrCat(MemberName(i), " did not stop"));
+  return absl::OkStatus();
 }
 
 absl::Status SimMembers::StopAll() {

@@ -44,7 +44,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -153,8 +152,8 @@ class SimMembers {
 
   // Runs `task` as a root of the client's process (Run) or of member i's
   // machine's process (RunOn) until it finishes, while virtual time
-  // advances, and returns its result. If `limit` passes first, a Status or
-  // StatusOr result is DeadlineExceeded and any other type asserts.
+  // advances, and returns its result. Asserts that it finishes within
+  // `limit`.
   template <typename T>
   T Run(Task<T> task, Duration limit = kRunLimit) {
     return RunIn(client_env(), std::move(task), limit);
@@ -186,18 +185,13 @@ class SimMembers {
 
   template <typename T>
   T RunIn(Env& env, Task<T> task, Duration limit) {
-    // Shared with the task, which may outlive this call if it times out.
-    auto result = std::make_shared<std::optional<T>>();
-    env.Spawn([](Task<T> task, std::shared_ptr<std::optional<T>> out) -> Task<void> {
+    std::optional<T> result;
+    env.Spawn([](Task<T> task, std::optional<T>* out) -> Task<void> {
       out->emplace(co_await std::move(task));
-    }(std::move(task), result));
-    world_.RunUntil([&] { return result->has_value(); }, limit);
-    if constexpr (std::is_constructible_v<T, absl::Status>) {
-      if (!result->has_value()) return T(absl::DeadlineExceededError("the task did not finish"));
-    } else {
-      KEEL_ASSERT_MSG(result->has_value(), "the task did not finish");
-    }
-    return std::move(**result);
+    }(std::move(task), &result));
+    world_.RunUntil([&] { return result.has_value(); }, limit);
+    KEEL_ASSERT_MSG(result.has_value(), "the task did not finish");
+    return std::move(*result);
   }
 
   const SimMembersOptions options_;
