@@ -143,7 +143,8 @@ class SimMembers {
   int Leader();
   // Runs the world until Leader() is a member or `limit` passes.
   int WaitLeader(Duration limit = Seconds(30));
-  // A running member other than the leader, or -1.
+  // A running member other than the leader (any running member if none
+  // leads), or -1.
   int Follower();
   // Runs the world until every running member knows every member's client
   // URLs (each publishes its own through raft on start, as etcd's does),
