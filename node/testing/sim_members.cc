@@ -28,7 +28,8 @@ std::string MemberClientAddress(int i) { return StrCat(MemberHost(i), ":2379"); 
 std::string MemberPeerUrl(int i) { return StrCat("http://", MemberHost(i), ":2380"); }
 
 ServerConfig MemberConfig(int i, int n) {
-  KEEL_ASSERT(0 <= i && i < n);
+  KEEL_ASSERT(0 <= i);
+  KEEL_ASSERT(i < n);
   ServerConfig config;
   config.name = MemberName(i);
   config.data_dir = config.name + ".keel";
@@ -103,11 +104,13 @@ SimMembers::SimMembers(SimMembersOptions options)
 SimMembers::~SimMembers() = default;
 
 SimMembers::Slot& SimMembers::slot(int i) {
-  KEEL_ASSERT(0 <= i && i < options_.size);
+  KEEL_ASSERT(0 <= i);
+  KEEL_ASSERT(i < options_.size);
   return *slots_[static_cast<size_t>(i)];
 }
 const SimMembers::Slot& SimMembers::slot(int i) const {
-  KEEL_ASSERT(0 <= i && i < options_.size);
+  KEEL_ASSERT(0 <= i);
+  KEEL_ASSERT(i < options_.size);
   return *slots_[static_cast<size_t>(i)];
 }
 
@@ -116,7 +119,8 @@ ServerConfig& SimMembers::config(int i) { return slot(i).config; }
 
 Env& SimMembers::env(int i) {
   Slot& s = slot(i);
-  KEEL_ASSERT(s.env != nullptr && s.machine->running());
+  KEEL_ASSERT(s.machine->running());
+  KEEL_ASSERT(s.env != nullptr);
   return *s.env;
 }
 
