@@ -15,60 +15,24 @@
 #include "client/outcome.h"
 #include "client/streams.h"
 #include "gtest/gtest.h"
-#include "node/node.h"
+#include "node/testing/sim_members.h"
 #include "runtime/strings.h"
-#include "sim/sim_machine.h"
-#include "sim/sim_world.h"
 
 namespace keel::client {
 namespace {
 
 constexpr char kMemberAddress[] = "10.0.0.1:2379";
 
-// Clears the fixture's pointer to a member when its boot frame goes (the
-// process was killed, or the member stopped).
-struct ClearOnExit {
-  node::Node** member;
-  ~ClearOnExit() { *member = nullptr; }
-};
+// The client's own host, where nothing listens.
+std::string NobodyAddress() { return StrCat(node::testing::kClientHost, ":2379"); }
 
 class EtcdClientTest : public ::testing::Test {
  protected:
-  // `configured_members` names that many members in --initial-cluster, of
-  // which only the first runs here (a subclass may start the others).
-  explicit EtcdClientTest(int configured_members = 1)
-      : world_(sim::SimWorldOptions{.seed = 11}) {
-    node::ServerConfig config;
-    config.name = "m1";
-    config.listen_client_urls = {StrCat("http://", kMemberAddress)};
-    config.advertise_client_urls = config.listen_client_urls;
-    config.listen_peer_urls = {"http://10.0.0.1:2380"};
-    config.initial_advertise_peer_urls = config.listen_peer_urls;
-    config.initial_cluster = "m1=http://10.0.0.1:2380";
-    for (int i = 2; i <= configured_members; i++) {
-      StrAppend(&config.initial_cluster, ",m", i, "=http://10.0.0.", i + 1, ":2380");
-    }
-    member_machine_ = &world_.AddMachine(
-        {.name = "m1", .boot = [this, config](Env& env) -> Task<void> {
-           node::NodeOptions options;
-           options.storage.leveldb_background = store::LevelDbBackground::kQueue;
-           options.storage.leveldb_write_buffer_bytes = 64 << 10;
-           auto member = co_await node::Node::Start(env, config, options);
-           EXPECT_TRUE(member.ok()) << member.status();
-           if (!member.ok()) co_return;
-           ClearOnExit clear{&member_};
-           member_ = member->get();
-           co_await (*member)->server().stopped().Wait();
-         }});
-    client_machine_ = &world_.AddMachine(
-        {.name = "client", .host = "10.0.0.9", .boot = [this](Env& env) -> Task<void> {
-           client_env_ = &env;
-           co_await env.clock().Sleep(Seconds(1'000'000'000));
-         }});
-    member_machine_->Start();
-    client_machine_->Start();
-    world_.RunUntil([&] { return client_env_ != nullptr; }, Seconds(1));
-  }
+  // Runs `members` whole Nodes; the tests talk to the first, m1 at
+  // kMemberAddress (a subclass may use the others).
+  explicit EtcdClientTest(int members = 1)
+      : c_({.size = members, .kind = node::testing::MemberKind::kNode, .world = {.seed = 11}}),
+        started_(c_.StartAll()) {}
 
   ~EtcdClientTest() override {
     // The client's channels belong to the client process: let them go first.
@@ -76,14 +40,14 @@ class EtcdClientTest : public ::testing::Test {
   }
 
   void SetUp() override {
-    ASSERT_NE(client_env_, nullptr);
+    ASSERT_TRUE(started_.ok()) << started_;
     if (!expect_leader_) return;
     ASSERT_TRUE(WaitForLeader());
   }
 
   bool WaitForLeader() {
-    return world_.RunUntil(
-        [&] { return member_ != nullptr && member_->server().raft().is_leader(); }, Seconds(10));
+    return c_.world().RunUntil([&] { return c_.up(0) && c_.server(0).raft().is_leader(); },
+                               Seconds(10));
   }
 
   EtcdClient& Client(std::vector<std::string> endpoints = {kMemberAddress}) {
@@ -91,21 +55,15 @@ class EtcdClientTest : public ::testing::Test {
       ClientOptions options;
       options.endpoints = std::move(endpoints);
       options.dial_timeout = Milliseconds(500);
-      client_ = std::make_unique<EtcdClient>(*client_env_, std::move(options));
+      client_ = std::make_unique<EtcdClient>(c_.client_env(), std::move(options));
     }
     return *client_;
   }
 
   // Runs `task` in the client's process until it finishes.
   template <typename T>
-  T Run(Task<T> task, Duration limit = Seconds(60)) {
-    std::optional<T> out;
-    client_env_->Spawn([](Task<T> task, std::optional<T>* out) -> Task<void> {
-      out->emplace(co_await std::move(task));
-    }(std::move(task), &out));
-    world_.RunUntil([&] { return out.has_value(); }, limit);
-    KEEL_ASSERT_MSG(out.has_value(), "the client task did not finish");
-    return std::move(*out);
+  T Run(Task<T> task) {
+    return c_.Run(std::move(task));
   }
 
   absl::StatusOr<etcdserverpb::PutResponse> Put(std::string key, std::string value,
@@ -123,11 +81,8 @@ class EtcdClientTest : public ::testing::Test {
     return Run(Client().Range(std::move(request), std::move(options)));
   }
 
-  sim::SimWorld world_;
-  sim::SimMachine* member_machine_ = nullptr;
-  sim::SimMachine* client_machine_ = nullptr;
-  node::Node* member_ = nullptr;
-  Env* client_env_ = nullptr;
+  node::testing::SimMembers c_;
+  const absl::Status started_;
   bool expect_leader_ = true;
   std::unique_ptr<EtcdClient> client_;
 };
@@ -136,7 +91,7 @@ TEST_F(EtcdClientTest, PutThenRangeReturnsTheValueAtItsRevision) {
   auto put = Put("foo", "bar");
   ASSERT_TRUE(put.ok()) << put.status();
   EXPECT_GT(put->header().revision(), 1);
-  EXPECT_EQ(put->header().member_id(), member_->server().id());
+  EXPECT_EQ(put->header().member_id(), c_.server(0).id());
   auto got = Get("foo");
   ASSERT_TRUE(got.ok()) << got.status();
   ASSERT_EQ(got->kvs_size(), 1);
@@ -275,7 +230,7 @@ TEST_F(EtcdClientTest, WatchStreamEndsWhenTheMemberDies) {
   create.set_key("k");
   ASSERT_TRUE(Run((*stream)->Create(create)).ok());
   ASSERT_TRUE(Run((*stream)->Receive()).has_value());
-  member_machine_->Kill();
+  c_.Kill(0);
   EXPECT_FALSE(Run((*stream)->Receive()).has_value());
   ASSERT_TRUE((*stream)->status().has_value());
   EXPECT_EQ((*stream)->status()->code(), absl::StatusCode::kUnavailable);
@@ -284,13 +239,13 @@ TEST_F(EtcdClientTest, WatchStreamEndsWhenTheMemberDies) {
 TEST_F(EtcdClientTest, StatusAndMemberListDescribeTheMember) {
   auto status = Run(Client().Status(kMemberAddress));
   ASSERT_TRUE(status.ok()) << status.status();
-  EXPECT_EQ(status->leader(), member_->server().id());
-  EXPECT_EQ(status->header().member_id(), member_->server().id());
+  EXPECT_EQ(status->leader(), c_.server(0).id());
+  EXPECT_EQ(status->header().member_id(), c_.server(0).id());
   EXPECT_FALSE(status->version().empty());
   auto unknown = Run(Client().Status("10.0.0.7:2379"));
   EXPECT_EQ(unknown.status().code(), absl::StatusCode::kInvalidArgument);
   // The member publishes its name and client URLs through raft.
-  ASSERT_TRUE(world_.RunUntil(
+  ASSERT_TRUE(c_.world().RunUntil(
       [&] {
         auto members = Run(Client().MemberList());
         return members.ok() && members->members_size() == 1 &&
@@ -321,7 +276,7 @@ TEST_F(EtcdClientTest, LeasesAreGrantedKeptAliveInspectedAndRevoked) {
   ASSERT_TRUE(Run(Client().Put(put)).ok());
 
   // Time passes; a keepalive on a stream renews the lease to its full TTL.
-  world_.RunFor(Seconds(4));
+  c_.world().RunFor(Seconds(4));
   auto stream = Run(Client().LeaseKeepAlive());
   ASSERT_TRUE(stream.ok()) << stream.status();
   ASSERT_TRUE(Run((*stream)->Send(id)).ok());
@@ -369,19 +324,19 @@ TEST_F(EtcdClientTest, LeasesAreGrantedKeptAliveInspectedAndRevoked) {
 
 TEST_F(EtcdClientTest, ACallToAStalledMemberTimesOut) {
   ASSERT_TRUE(Put("k", "v").ok());
-  member_machine_->Pause();
-  const TimePoint start = world_.now();
+  c_.machine(0).Pause();
+  const TimePoint start = c_.world().now();
   auto got = Get("k", 0, RequestOptions::WithTimeout(Milliseconds(300)));
   EXPECT_EQ(got.status().code(), absl::StatusCode::kDeadlineExceeded);
   EXPECT_EQ(got.status().message(), "context deadline exceeded");
-  EXPECT_LE(world_.now() - start, Milliseconds(400));
+  EXPECT_LE(c_.world().now() - start, Milliseconds(400));
   EXPECT_TRUE(MayHaveTakenEffect(got.status()));
-  member_machine_->Resume();
+  c_.machine(0).Resume();
 }
 
 TEST_F(EtcdClientTest, UnreachableEndpointsAreSkipped) {
   // Nothing listens on the first endpoint; the second is the member.
-  Client({"10.0.0.9:2379", kMemberAddress});
+  Client({NobodyAddress(), kMemberAddress});
   auto put = Put("k", "v", RequestOptions::WithTimeout(Seconds(5)));
   ASSERT_TRUE(put.ok()) << put.status();
   EXPECT_EQ(Client().pinned_endpoint(), kMemberAddress);
@@ -389,32 +344,32 @@ TEST_F(EtcdClientTest, UnreachableEndpointsAreSkipped) {
 }
 
 TEST_F(EtcdClientTest, NoReachableEndpointEndsAtTheDeadline) {
-  Client({"10.0.0.9:2379"});
-  const TimePoint start = world_.now();
+  Client({NobodyAddress()});
+  const TimePoint start = c_.world().now();
   auto put = Put("k", "v", RequestOptions::WithTimeout(Seconds(1)));
   EXPECT_EQ(put.status().code(), absl::StatusCode::kUnavailable) << put.status();
-  EXPECT_LE(world_.now() - start, Seconds(1));
+  EXPECT_LE(c_.world().now() - start, Seconds(1));
   EXPECT_GT(Client().dials(), 1u);
 }
 
 TEST_F(EtcdClientTest, AReadIsRetriedAfterTheConnectionIsLost) {
   ASSERT_TRUE(Put("k", "v").ok());
   ASSERT_TRUE(Get("k").ok());
-  member_machine_->Pause();
+  c_.machine(0).Pause();
   std::optional<absl::StatusOr<etcdserverpb::RangeResponse>> got;
   etcdserverpb::RangeRequest request;
   request.set_key("k");
-  client_env_->Spawn([](EtcdClient* client, etcdserverpb::RangeRequest request,
+  c_.client_env().Spawn([](EtcdClient* client, etcdserverpb::RangeRequest request,
                         std::optional<absl::StatusOr<etcdserverpb::RangeResponse>>* out)
                          -> Task<void> {
     out->emplace(co_await client->Range(std::move(request),
                                         RequestOptions::WithTimeout(Seconds(20))));
   }(&Client(), request, &got));
-  world_.RunFor(Milliseconds(100));
+  c_.world().RunFor(Milliseconds(100));
   ASSERT_FALSE(got.has_value());
-  member_machine_->Kill();
-  member_machine_->Start();
-  ASSERT_TRUE(world_.RunUntil([&] { return got.has_value(); }, Seconds(20)));
+  c_.Kill(0);
+  ASSERT_TRUE(c_.Start(0).ok());
+  ASSERT_TRUE(c_.world().RunUntil([&] { return got.has_value(); }, Seconds(20)));
   ASSERT_TRUE(got->ok()) << got->status();
   ASSERT_EQ((*got)->kvs_size(), 1);
   EXPECT_GE(Client().dials(), 2u);
@@ -422,22 +377,22 @@ TEST_F(EtcdClientTest, AReadIsRetriedAfterTheConnectionIsLost) {
 
 TEST_F(EtcdClientTest, AWriteIsNotRetriedOnceSentAndItsOutcomeIsUnknown) {
   ASSERT_TRUE(Put("k", "v1").ok());
-  member_machine_->Pause();
+  c_.machine(0).Pause();
   std::optional<absl::StatusOr<etcdserverpb::PutResponse>> put;
   etcdserverpb::PutRequest request;
   request.set_key("k");
   request.set_value("v2");
-  client_env_->Spawn([](EtcdClient* client, etcdserverpb::PutRequest request,
+  c_.client_env().Spawn([](EtcdClient* client, etcdserverpb::PutRequest request,
                         std::optional<absl::StatusOr<etcdserverpb::PutResponse>>* out)
                          -> Task<void> {
     out->emplace(
         co_await client->Put(std::move(request), RequestOptions::WithTimeout(Seconds(20))));
   }(&Client(), request, &put));
-  world_.RunFor(Milliseconds(100));
+  c_.world().RunFor(Milliseconds(100));
   ASSERT_FALSE(put.has_value());
-  member_machine_->Kill();
-  member_machine_->Start();
-  ASSERT_TRUE(world_.RunUntil([&] { return put.has_value(); }, Seconds(20)));
+  c_.Kill(0);
+  ASSERT_TRUE(c_.Start(0).ok());
+  ASSERT_TRUE(c_.world().RunUntil([&] { return put.has_value(); }, Seconds(20)));
   EXPECT_EQ(put->status().code(), absl::StatusCode::kUnavailable);
   EXPECT_TRUE(MayHaveTakenEffect(put->status()));
   EXPECT_EQ(Client().dials(), 1u);
@@ -451,10 +406,10 @@ TEST_F(EtcdClientTest, AWriteIsNotRetriedOnceSentAndItsOutcomeIsUnknown) {
 TEST_F(EtcdClientTest, AWriteIsRetriedWhenItWasNeverSent) {
   ASSERT_TRUE(Put("k", "v1").ok());
   // The member restarts: the client's channel is gone before the next call.
-  member_machine_->Kill();
-  member_machine_->Start();
+  c_.Kill(0);
+  ASSERT_TRUE(c_.Start(0).ok());
   ASSERT_TRUE(WaitForLeader());
-  world_.RunFor(Milliseconds(50));
+  c_.world().RunFor(Milliseconds(50));
   auto put = Put("k", "v2", RequestOptions::WithTimeout(Seconds(5)));
   ASSERT_TRUE(put.ok()) << put.status();
   EXPECT_EQ(Client().dials(), 2u);
@@ -465,45 +420,24 @@ TEST_F(EtcdClientTest, AWriteIsRetriedWhenItWasNeverSent) {
 // does); then m2 dies and m1, left without a quorum, loses its leader.
 class EtcdClientWithoutLeaderTest : public EtcdClientTest {
  protected:
-  EtcdClientWithoutLeaderTest() : EtcdClientTest(/*configured_members=*/2) {
-    expect_leader_ = false;
-    node::ServerConfig config;
-    config.name = "m2";
-    config.listen_client_urls = {"http://10.0.0.3:2379"};
-    config.advertise_client_urls = config.listen_client_urls;
-    config.listen_peer_urls = {"http://10.0.0.3:2380"};
-    config.initial_advertise_peer_urls = config.listen_peer_urls;
-    config.initial_cluster = "m1=http://10.0.0.1:2380,m2=http://10.0.0.3:2380";
-    peer_machine_ = &world_.AddMachine(
-        {.name = "m2", .host = "10.0.0.3", .boot = [config](Env& env) -> Task<void> {
-           node::NodeOptions options;
-           options.storage.leveldb_background = store::LevelDbBackground::kQueue;
-           auto member = co_await node::Node::Start(env, config, options);
-           EXPECT_TRUE(member.ok()) << member.status();
-           if (!member.ok()) co_return;
-           co_await (*member)->server().stopped().Wait();
-         }});
-    peer_machine_->Start();
-  }
+  EtcdClientWithoutLeaderTest() : EtcdClientTest(/*members=*/2) { expect_leader_ = false; }
 
   void SetUp() override {
     EtcdClientTest::SetUp();
-    ASSERT_TRUE(world_.RunUntil(
-        [&] { return member_ != nullptr && member_->serving() && member_->server().raft().leader() != 0; },
+    ASSERT_TRUE(c_.world().RunUntil(
+        [&] { return c_.up(0) && c_.node(0).serving() && c_.server(0).raft().leader() != 0; },
         Seconds(10)));
-    peer_machine_->Kill();
+    c_.Kill(1);
     // Check quorum: a leader that hears from no quorum steps down within an
     // election timeout; a follower's leader goes once it stops hearing.
-    ASSERT_TRUE(world_.RunUntil([&] { return member_->server().raft().leader() == 0; }, Seconds(10)));
+    ASSERT_TRUE(c_.world().RunUntil([&] { return c_.server(0).raft().leader() == 0; }, Seconds(10)));
   }
-
-  sim::SimMachine* peer_machine_ = nullptr;
 };
 
 TEST_F(EtcdClientWithoutLeaderTest, RequireLeaderIsRefusedWithoutALeader) {
-  world_.RunFor(Seconds(1));
-  ASSERT_NE(member_, nullptr);
-  ASSERT_EQ(member_->server().raft().leader(), 0u);
+  c_.world().RunFor(Seconds(1));
+  ASSERT_TRUE(c_.up(0));
+  ASSERT_EQ(c_.server(0).raft().leader(), 0u);
   etcdserverpb::RangeRequest request;
   request.set_key("k");
   request.set_serializable(true);

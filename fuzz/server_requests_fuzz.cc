@@ -31,12 +31,12 @@
 #include "fuzz/fuzz_input.h"
 #include "fuzz/recycled.h"
 #include "net/grpc_server.h"
-#include "node/server.h"
 #include "node/member_services.h"
+#include "node/server.h"
+#include "node/testing/sim_members.h"
 #include "node/watch_service.h"
 #include "proto/rpc.pb.h"
 #include "runtime/assert.h"
-#include "sim/sim_testing.h"
 
 namespace keel::fuzz {
 namespace {
@@ -111,44 +111,23 @@ class FuzzStream : public net::ServerStream {
   std::vector<std::string> responses_;
 };
 
+// The member (node/testing's SimMembers) and the services a Node would
+// register for it, whose handlers the inputs call directly.
 struct Member {
-  Member() : h(/*seed=*/1) {
-    h.env().Spawn([](Member* self, Env& env) -> Task<void> {
-      ServerConfigHolder holder;
-      auto server = co_await node::Server::Open(env, holder.config, holder.storage);
-      KEEL_ASSERT_MSG(server.ok(), server.status().ToString().c_str());
-      node::Server& s = **server;
-      node::MemberServices services(env, s);
-      services.Register(self->grpc, self->http);
-      KEEL_ASSERT(s.Start().ok());
-      self->server = &s;
-      co_await s.stopped().Wait();
-      co_await env.clock().Sleep(Seconds(1'000'000'000));
-    }(this, h.env()));
-    h.world().RunUntil([&] { return server != nullptr && server->raft().is_leader(); },
-                       Seconds(10));
-    KEEL_ASSERT(server != nullptr && server->raft().is_leader());
+  Member() {
+    KEEL_ASSERT(c.Start(0).ok());
+    KEEL_ASSERT(c.WaitLeader(Seconds(10)) == 0);
+    server = &c.server(0);
+    services = std::make_unique<node::MemberServices>(c.env(0), *server);
+    services->Register(grpc, http);
   }
-
-  struct ServerConfigHolder {
-    ServerConfigHolder() {
-      config.name = "s1";
-      config.data_dir = "s1.keel";
-      config.initial_advertise_peer_urls = {"http://10.0.0.1:2380"};
-      config.listen_peer_urls = {"http://10.0.0.1:2380"};
-      config.initial_cluster = "s1=http://10.0.0.1:2380";
-      storage.leveldb_background = store::LevelDbBackground::kQueue;
-      storage.leveldb_write_buffer_bytes = 64 << 10;
-    }
-    node::ServerConfig config;
-    node::StorageOptions storage;
-  };
 
   // The registries outlive the machine, whose process runs their handlers.
   net::GrpcServer grpc;
   net::HttpRouter http;
-  sim::SimHarness h;
+  node::testing::SimMembers c;
   node::Server* server = nullptr;
+  std::unique_ptr<node::MemberServices> services;
 };
 
 // Rebuilt every 500 inputs (fuzz/recycled.h); call once per input.
@@ -170,10 +149,11 @@ void Call(Member& member, const MethodInfo& method, bool has_leader,
   context.authority = "10.0.0.1:2379";
   context.peer_address = "10.0.0.9:40000";
   if (has_leader) context.metadata.emplace_back("hasleader", "true");
-  Env& env = member.h.env();
+  Env& env = member.c.env(0);
   if (handler->unary) {
     std::string request = requests.empty() ? std::string() : requests.front();
-    auto result = member.h.Run(
+    auto result = member.c.RunOn(
+        0,
         [](const net::UnaryHandler& unary, net::CallContext& context,
            std::string request) -> Task<absl::StatusOr<std::string>> {
           co_return co_await unary(context, std::move(request));
@@ -187,7 +167,8 @@ void Call(Member& member, const MethodInfo& method, bool has_leader,
     return;
   }
   FuzzStream stream(std::move(requests));
-  auto finished = member.h.Run(
+  auto finished = member.c.RunOn(
+      0,
       [](Env& env, const net::StreamHandler& handler, net::CallContext& context,
          FuzzStream& stream) -> Task<std::optional<absl::Status>> {
         co_return co_await env.clock().WithTimeout(Seconds(2), handler(context, stream));

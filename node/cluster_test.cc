@@ -10,9 +10,7 @@
 #include "gtest/gtest.h"
 #include "node/errors.h"
 #include "node/server.h"
-#include "runtime/strings.h"
-#include "sim/sim_machine.h"
-#include "sim/sim_world.h"
+#include "node/testing/sim_members.h"
 
 namespace keel::node {
 namespace {
@@ -24,64 +22,42 @@ class ClusterTest : public ::testing::Test {
   ClusterTest() : ClusterTest(100000, 5000) {}
   ClusterTest(uint64_t snapshot_count, uint64_t catchup_entries,
               uint64_t max_inflight_bytes = ServerConfig{}.max_inflight_bytes)
-      : world_(sim::SimWorldOptions{.seed = 7}) {
-    std::string initial_cluster;
-    for (int i = 1; i <= kMembers; i++) {
-      StrAppend(&initial_cluster, i > 1 ? "," : "", "m", i, "=http://10.0.0.", i, ":2380");
-    }
+      : c_({.size = kMembers, .world = {.seed = 7}}) {
     for (int i = 0; i < kMembers; i++) {
-      servers_.push_back(nullptr);
-      ServerConfig config;
-      config.name = StrCat("m", i + 1);
-      config.initial_advertise_peer_urls = {StrCat("http://10.0.0.", i + 1, ":2380")};
-      config.listen_peer_urls = config.initial_advertise_peer_urls;
-      config.initial_cluster = initial_cluster;
+      ServerConfig& config = c_.config(i);
       config.snapshot_count = snapshot_count;
       config.snapshot_catchup_entries = catchup_entries;
       config.max_inflight_bytes = max_inflight_bytes;
-      machines_.push_back(&world_.AddMachine(
-          {.name = config.name,
-           .boot = [this, i, config](Env& env) -> Task<void> {
-             StorageOptions storage;
-             storage.leveldb_background = store::LevelDbBackground::kQueue;
-             storage.leveldb_write_buffer_bytes = 64 << 10;
-             auto server = co_await Server::Open(env, config, storage);
-             EXPECT_TRUE(server.ok()) << server.status();
-             if (!server.ok()) co_return;
-             servers_[i] = server->get();
-             EXPECT_TRUE((*server)->Start().ok());
-             // The server lives as long as this frame: until killed.
-             co_await (*server)->stopped().Wait();
-             servers_[i] = nullptr;
-           }}));
     }
-    for (auto* m : machines_) m->Start();
+    EXPECT_TRUE(c_.StartAll().ok());
   }
 
+  // Member i's server, or null while it is down.
+  Server* server(int i) { return c_.up(i) ? &c_.server(i) : nullptr; }
+  // The servers of the members that are up.
+  std::vector<Server*> servers() {
+    std::vector<Server*> up;
+    for (int i = 0; i < kMembers; i++) {
+      if (c_.up(i)) up.push_back(&c_.server(i));
+    }
+    return up;
+  }
   Server* Leader() {
-    for (Server* s : servers_) {
-      if (s != nullptr && s->raft().is_leader()) return s;
-    }
-    return nullptr;
+    const int leader = c_.Leader();
+    return leader == -1 ? nullptr : &c_.server(leader);
   }
-  bool WaitForLeader(Duration limit = Seconds(10)) {
-    return world_.RunUntil([&] { return Leader() != nullptr; }, limit);
-  }
+  bool WaitForLeader(Duration limit = Seconds(10)) { return c_.WaitLeader(limit) != -1; }
+  // Runs `task` in the client's process; it must finish within 30 s.
   template <typename T>
-  std::optional<T> Run(Task<T> task, Duration limit = Seconds(30)) {
-    std::optional<T> out;
-    // Clients run in a process of their own.
-    client_.Spawn([](Task<T> task, std::optional<T>* out) -> Task<void> {
-      out->emplace(co_await std::move(task));
-    }(std::move(task), &out));
-    world_.RunUntil([&] { return out.has_value(); }, limit);
-    return out;
+  T Run(Task<T> task) {
+    return c_.Run(std::move(task), Seconds(30));
+  }
+  // Whether member i is up and has applied all the leader has.
+  bool CaughtUp(int i, Server* leader) {
+    return c_.up(i) && c_.server(i).applied().index() >= leader->applied().index();
   }
 
-  sim::SimWorld world_;
-  std::vector<sim::SimMachine*> machines_;
-  std::vector<Server*> servers_;
-  Process client_{world_.executor(), "client"};
+  testing::SimMembers c_;
 };
 
 etcdserverpb::PutRequest PutOf(const std::string& key, const std::string& value) {
@@ -95,43 +71,43 @@ TEST_F(ClusterTest, ElectsOneLeaderAndReplicatesWrites) {
   ASSERT_TRUE(WaitForLeader());
   Server* leader = Leader();
   int leaders = 0;
-  for (Server* s : servers_) leaders += s->raft().is_leader() ? 1 : 0;
+  for (Server* s : servers()) leaders += s->raft().is_leader() ? 1 : 0;
   EXPECT_EQ(leaders, 1);
   auto put = Run(leader->kv().Put(PutOf("foo", "bar")));
-  ASSERT_TRUE(put.has_value() && put->ok()) << (put ? put->status() : absl::Status());
+  ASSERT_TRUE(put.ok()) << put.status();
   // Every member applies it.
-  world_.RunUntil([&] {
-    for (Server* s : servers_) {
+  c_.world().RunUntil([&] {
+    for (Server* s : servers()) {
       if (s->applied().index() < leader->applied().index()) return false;
     }
     return true;
   }, Seconds(5));
-  for (Server* s : servers_) {
+  for (Server* s : servers()) {
     etcdserverpb::RangeRequest get;
     get.set_key("foo");
     get.set_serializable(true);
     auto got = Run(s->kv().Range(get));
-    ASSERT_TRUE(got.has_value() && got->ok());
-    ASSERT_EQ((*got)->kvs_size(), 1) << "member " << s->id();
-    EXPECT_EQ((*got)->kvs(0).value(), "bar");
+    ASSERT_TRUE(got.ok());
+    ASSERT_EQ(got->kvs_size(), 1) << "member " << s->id();
+    EXPECT_EQ(got->kvs(0).value(), "bar");
   }
 }
 
 TEST_F(ClusterTest, FollowersServeLinearizableReadsAndForwardWrites) {
   ASSERT_TRUE(WaitForLeader());
   Server* follower = nullptr;
-  for (Server* s : servers_) {
+  for (Server* s : servers()) {
     if (!s->raft().is_leader()) follower = s;
   }
   ASSERT_NE(follower, nullptr);
   auto put = Run(follower->kv().Put(PutOf("k", "v1")));
-  ASSERT_TRUE(put.has_value() && put->ok()) << (put ? put->status() : absl::Status());
+  ASSERT_TRUE(put.ok()) << put.status();
   etcdserverpb::RangeRequest get;
   get.set_key("k");
   auto got = Run(follower->kv().Range(get));
-  ASSERT_TRUE(got.has_value() && got->ok());
-  ASSERT_EQ((*got)->kvs_size(), 1);
-  EXPECT_EQ((*got)->kvs(0).value(), "v1");
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got->kvs_size(), 1);
+  EXPECT_EQ(got->kvs(0).value(), "v1");
 }
 
 TEST_F(ClusterTest, KillingTheLeaderElectsAnotherThatKeepsAcknowledgedWrites) {
@@ -139,15 +115,14 @@ TEST_F(ClusterTest, KillingTheLeaderElectsAnotherThatKeepsAcknowledgedWrites) {
   Server* leader = Leader();
   for (int i = 0; i < 20; i++) {
     auto put = Run(leader->kv().Put(PutOf("key" + std::to_string(i), "v")));
-    ASSERT_TRUE(put.has_value() && put->ok());
+    ASSERT_TRUE(put.ok());
   }
   const uint64_t old_id = leader->id();
-  const TimePoint killed_at = world_.clock().Now();
+  const TimePoint killed_at = c_.world().clock().Now();
   int killed = -1;
   for (int i = 0; i < kMembers; i++) {
-    if (servers_[i] == leader) {
-      machines_[i]->Kill();
-      servers_[i] = nullptr;
+    if (server(i) == leader) {
+      c_.Kill(i);
       killed = i;
     }
   }
@@ -155,152 +130,128 @@ TEST_F(ClusterTest, KillingTheLeaderElectsAnotherThatKeepsAcknowledgedWrites) {
   Server* next = Leader();
   EXPECT_NE(next->id(), old_id);
   // Within two election timeouts, as the issue asks of the real cluster.
-  EXPECT_LE(world_.clock().Now() - killed_at, Milliseconds(2000));
+  EXPECT_LE(c_.world().clock().Now() - killed_at, Milliseconds(2000));
   etcdserverpb::RangeRequest get;
   get.set_key("key");
   get.set_range_end("kez");
   auto got = Run(next->kv().Range(get));
-  ASSERT_TRUE(got.has_value() && got->ok());
-  EXPECT_EQ((*got)->count(), 20);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->count(), 20);
   auto put = Run(next->kv().Put(PutOf("after", "v")));
-  EXPECT_TRUE(put.has_value() && put->ok());
+  EXPECT_TRUE(put.ok());
   // The old leader restarts from its disk and catches up as a follower.
-  machines_[killed]->Start();
-  ASSERT_TRUE(world_.RunUntil([&] {
-    return servers_[killed] != nullptr &&
-           servers_[killed]->applied().index() >= next->applied().index();
-  }, Seconds(10)));
-  EXPECT_FALSE(servers_[killed]->raft().is_leader());
+  ASSERT_TRUE(c_.Start(killed).ok());
+  ASSERT_TRUE(c_.world().RunUntil([&] { return CaughtUp(killed, next); }, Seconds(10)));
+  EXPECT_FALSE(server(killed)->raft().is_leader());
   etcdserverpb::RangeRequest after;
   after.set_key("after");
   after.set_serializable(true);
-  auto got_after = Run(servers_[killed]->kv().Range(after));
-  ASSERT_TRUE(got_after.has_value() && got_after->ok());
-  EXPECT_EQ((*got_after)->kvs_size(), 1);
+  auto got_after = Run(server(killed)->kv().Range(after));
+  ASSERT_TRUE(got_after.ok());
+  EXPECT_EQ(got_after->kvs_size(), 1);
 }
 
 // A write that times out says why, with etcd's texts (clients match them).
 // These writes are lost on their way to the leader: a proposal forwarded by
 // a follower is not retried, so each waits out the 7 s request timeout.
-class WriteTimeoutTest : public ClusterTest {
- protected:
-  int FollowerIndex() {
-    for (int i = 0; i < kMembers; i++) {
-      if (servers_[i] != nullptr && !servers_[i]->raft().is_leader()) return i;
-    }
-    return -1;
-  }
-  int LeaderIndex() {
-    for (int i = 0; i < kMembers; i++) {
-      if (servers_[i] != nullptr && servers_[i]->raft().is_leader()) return i;
-    }
-    return -1;
-  }
-  void Kill(int i) {
-    machines_[i]->Kill();
-    servers_[i] = nullptr;
-  }
-};
+class WriteTimeoutTest : public ClusterTest {};
 
 TEST_F(WriteTimeoutTest, LostWithTheLeaderItNamesThePreviousLeaderFailure) {
   ASSERT_TRUE(WaitForLeader());
-  world_.RunFor(Seconds(3));  // the leader was elected well before the write
-  const int follower = FollowerIndex();
-  Kill(LeaderIndex());
-  const TimePoint start = world_.clock().Now();
-  auto put = Run(servers_[follower]->kv().Put(PutOf("k", "v")));
-  ASSERT_TRUE(put.has_value());
-  EXPECT_EQ(put->status(), MakeError(EtcdError::kTimeoutDueToLeaderFail));
-  EXPECT_EQ(world_.clock().Now() - start, servers_[follower]->request_timeout());
+  c_.world().RunFor(Seconds(3));  // the leader was elected well before the write
+  const int follower = c_.Follower();
+  c_.Kill(c_.Leader());
+  const TimePoint start = c_.world().clock().Now();
+  auto put = Run(server(follower)->kv().Put(PutOf("k", "v")));
+  EXPECT_EQ(put.status(), MakeError(EtcdError::kTimeoutDueToLeaderFail));
+  EXPECT_EQ(c_.world().clock().Now() - start, server(follower)->request_timeout());
   EXPECT_NE(Leader(), nullptr) << "a new leader was elected meanwhile";
 }
 
 TEST_F(WriteTimeoutTest, HandedToALeaderThatIsThenLostItIsAPlainTimeout) {
   ASSERT_TRUE(WaitForLeader());
-  world_.RunFor(Seconds(3));
-  const int survivor = FollowerIndex();
+  c_.world().RunFor(Seconds(3));
+  const int survivor = c_.Follower();
   for (int i = 0; i < kMembers; i++) {
-    if (i != survivor) Kill(i);
+    if (i != survivor) c_.Kill(i);
   }
   // The survivor still names the old leader and forwards the write to it.
-  ASSERT_NE(servers_[survivor]->raft().leader(), 0u);
-  auto put = Run(servers_[survivor]->kv().Put(PutOf("k", "v")));
-  ASSERT_TRUE(put.has_value());
-  EXPECT_EQ(put->status(), MakeError(EtcdError::kTimeout));
-  EXPECT_EQ(servers_[survivor]->raft().leader(), 0u);
+  ASSERT_NE(server(survivor)->raft().leader(), 0u);
+  auto put = Run(server(survivor)->kv().Put(PutOf("k", "v")));
+  EXPECT_EQ(put.status(), MakeError(EtcdError::kTimeout));
+  EXPECT_EQ(server(survivor)->raft().leader(), 0u);
 }
 
 TEST_F(WriteTimeoutTest, MadeWithoutALeaderItNeverReachedRaftAndSaysSo) {
   ASSERT_TRUE(WaitForLeader());
-  world_.RunFor(Seconds(3));
-  const int survivor = FollowerIndex();
+  c_.world().RunFor(Seconds(3));
+  const int survivor = c_.Follower();
   for (int i = 0; i < kMembers; i++) {
-    if (i != survivor) Kill(i);
+    if (i != survivor) c_.Kill(i);
   }
-  ASSERT_TRUE(world_.RunUntil([&] { return servers_[survivor]->raft().leader() == 0; },
-                              Seconds(5)));
-  auto put = Run(servers_[survivor]->kv().Put(PutOf("k", "v")));
-  ASSERT_TRUE(put.has_value());
-  EXPECT_EQ(put->status(), absl::DeadlineExceededError("context deadline exceeded"));
+  ASSERT_TRUE(c_.world().RunUntil([&] { return server(survivor)->raft().leader() == 0; },
+                                  Seconds(5)));
+  auto put = Run(server(survivor)->kv().Put(PutOf("k", "v")));
+  EXPECT_EQ(put.status(), absl::DeadlineExceededError("context deadline exceeded"));
 }
 
 TEST_F(WriteTimeoutTest, AWriteItsCallerGaveUpOnIsWithdrawnBeforeItReachesRaft) {
   ASSERT_TRUE(WaitForLeader());
-  world_.RunFor(Seconds(3));  // every member has heard from the leader
-  const int survivor = FollowerIndex();
+  c_.world().RunFor(Seconds(3));  // every member has heard from the leader
+  const int survivor = c_.Follower();
   // Cut off (for less than the network's 5 s connection reset, so its peer
   // connections stay up), the member soon knows no leader.
-  world_.net().Isolate(machines_[survivor]->host());
-  ASSERT_TRUE(world_.RunUntil([&] { return servers_[survivor]->raft().leader() == 0; },
-                              Seconds(3)));
+  c_.world().net().Isolate(c_.machine(survivor).host());
+  ASSERT_TRUE(c_.world().RunUntil([&] { return server(survivor)->raft().leader() == 0; },
+                                  Seconds(3)));
   // The caller waits in a process of its own, which then goes away (as a
   // gRPC handler does when its deadline passes): raft never saw the write.
-  Process caller(world_.executor(), "caller");
+  Process caller(c_.world().executor(), "caller");
   caller.Spawn([](Server* s) -> Task<void> {
     (void)co_await s->kv().Put(PutOf("abandoned", "v"));
-  }(servers_[survivor]));
-  world_.RunFor(Milliseconds(200));
+  }(server(survivor)));
+  c_.world().RunFor(Milliseconds(200));
   caller.Kill();
-  world_.net().HealAll();
+  c_.world().net().HealAll();
   // Long enough for the member to hear from the leader again and to have
   // proposed the write, were it still queued (it retries on every tick).
-  ASSERT_TRUE(world_.RunUntil([&] { return servers_[survivor]->raft().leader() != 0; },
-                              Seconds(3)));
-  world_.RunFor(Seconds(1));
+  ASSERT_TRUE(c_.world().RunUntil([&] { return server(survivor)->raft().leader() != 0; },
+                                  Seconds(3)));
+  c_.world().RunFor(Seconds(1));
   Server* leader = Leader();
   auto put = Run(leader->kv().Put(PutOf("after", "v")));
-  ASSERT_TRUE(put.has_value() && put->ok());
+  ASSERT_TRUE(put.ok());
   etcdserverpb::RangeRequest get;
   get.set_key("abandoned");
   auto got = Run(leader->kv().Range(get));
-  ASSERT_TRUE(got.has_value() && got->ok());
-  EXPECT_EQ((*got)->kvs_size(), 0);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->kvs_size(), 0);
 }
 
 TEST_F(WriteTimeoutTest, LostWithTheConnectionToTheLeaderItNamesTheConnection) {
   ASSERT_TRUE(WaitForLeader());
-  world_.RunFor(Seconds(3));
-  const int follower = FollowerIndex();
-  const int leader = LeaderIndex();
-  const std::string from = machines_[follower]->host();
-  const std::string to = machines_[leader]->host();
+  c_.world().RunFor(Seconds(3));
+  const int follower = c_.Follower();
+  const int leader = c_.Leader();
+  const std::string from = c_.machine(follower).host();
+  const std::string to = c_.machine(leader).host();
   // Every segment from the follower to the leader resets its connection:
   // the forwarded proposal is lost with it. 300 ms later the link is good
   // again and the follower reconnects, well within an election timeout, so
   // the leader never changes.
   sim::LinkOptions resetting;  // the default link, as this world uses
   resetting.reset_probability = 1;
-  world_.net().SetLink(from, to, resetting);
+  c_.world().net().SetLink(from, to, resetting);
   std::optional<absl::StatusOr<etcdserverpb::PutResponse>> put;
-  client_.Spawn([](Server* s, decltype(put)* out) -> Task<void> {
+  c_.client_env().Spawn([](Server* s, decltype(put)* out) -> Task<void> {
     out->emplace(co_await s->kv().Put(PutOf("k", "v")));
-  }(servers_[follower], &put));
-  world_.RunFor(Milliseconds(300));
-  world_.net().SetLink(from, to, sim::LinkOptions{});
-  ASSERT_TRUE(world_.RunUntil([&] { return put.has_value(); }, Seconds(30)));
+  }(server(follower), &put));
+  c_.world().RunFor(Milliseconds(300));
+  c_.world().net().SetLink(from, to, sim::LinkOptions{});
+  ASSERT_TRUE(c_.world().RunUntil([&] { return put.has_value(); }, Seconds(30)));
   EXPECT_EQ(put->status(), MakeError(EtcdError::kTimeoutDueToConnectionLost));
-  EXPECT_EQ(servers_[leader], Leader()) << "the leader stayed";
-  EXPECT_TRUE(servers_[follower]->raft().transport()->status(servers_[leader]->id()).active);
+  EXPECT_EQ(server(leader), Leader()) << "the leader stayed";
+  EXPECT_TRUE(server(follower)->raft().transport()->status(server(leader)->id()).active);
 }
 
 // Raft's byte bound per follower, as the server configures it: while a
@@ -326,17 +277,17 @@ TEST_P(FlowControlTest, TheServersInFlightByteBoundHoldsBackACloggedFollower) {
   Server* leader = Leader();
   // Everyone has the first entries, so the follower is in Replicate state.
   auto warm = Run(leader->kv().Put(PutOf("warm", "up")));
-  ASSERT_TRUE(warm.has_value() && warm->ok());
-  world_.RunFor(Seconds(1));
+  ASSERT_TRUE(warm.ok());
+  c_.world().RunFor(Seconds(1));
   int clogged = -1;
   for (int i = 0; i < kMembers; i++) {
-    if (servers_[i] != leader) clogged = i;
+    if (server(i) != leader) clogged = i;
   }
-  const uint64_t follower = servers_[clogged]->id();
-  world_.net().Clog(machines_[clogged]->host(), Seconds(4));
+  const uint64_t follower = server(clogged)->id();
+  c_.world().net().Clog(c_.machine(clogged).host(), Seconds(4));
   for (int i = 0; i < kPuts; i++) {
     auto put = Run(leader->kv().Put(PutOf("key" + std::to_string(i), std::string(kValueBytes, 'x'))));
-    ASSERT_TRUE(put.has_value() && put->ok()) << i;
+    ASSERT_TRUE(put.ok()) << i;
   }
   const raft::Status status = leader->raft().Status();
   const raft::Progress& pr = status.progress.at(follower);
@@ -353,10 +304,7 @@ TEST_P(FlowControlTest, TheServersInFlightByteBoundHoldsBackACloggedFollower) {
     EXPECT_EQ(pr.next, status.hard_state.commit() + 1) << "something was held back";
   }
   // The clog lifts and the follower catches up.
-  ASSERT_TRUE(world_.RunUntil([&] {
-    return servers_[clogged] != nullptr &&
-           servers_[clogged]->applied().index() >= leader->applied().index();
-  }, Seconds(20)));
+  ASSERT_TRUE(c_.world().RunUntil([&] { return CaughtUp(clogged, leader); }, Seconds(20)));
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -378,131 +326,115 @@ TEST_F(SnapshotCatchUpTest, AFollowerTooFarBehindInstallsTheLeadersSnapshot) {
   ASSERT_TRUE(WaitForLeader());
   int down = -1;
   for (int i = 0; i < kMembers; i++) {
-    if (!servers_[i]->raft().is_leader()) down = i;
+    if (!server(i)->raft().is_leader()) down = i;
   }
-  machines_[down]->Kill();
-  servers_[down] = nullptr;
+  c_.Kill(down);
   Server* leader = Leader();
   for (int i = 0; i < 300; i++) {
     auto put = Run(leader->kv().Put(PutOf("key" + std::to_string(i), std::string(100, 'x'))));
-    ASSERT_TRUE(put.has_value() && put->ok());
+    ASSERT_TRUE(put.ok());
   }
-  machines_[down]->Start();
-  ASSERT_TRUE(world_.RunUntil([&] {
-    return servers_[down] != nullptr &&
-           servers_[down]->applied().index() >= leader->applied().index();
-  }, Seconds(30)));
-  EXPECT_EQ(servers_[down]->apply_loop().snapshots_installed(), 1);
+  ASSERT_TRUE(c_.Start(down).ok());
+  ASSERT_TRUE(c_.world().RunUntil([&] { return CaughtUp(down, leader); }, Seconds(30)));
+  EXPECT_EQ(server(down)->apply_loop().snapshots_installed(), 1);
   auto leader_hash = leader->key_space().mvcc().Hash();
-  auto follower_hash = servers_[down]->key_space().mvcc().Hash();
+  auto follower_hash = server(down)->key_space().mvcc().Hash();
   ASSERT_TRUE(leader_hash.ok() && follower_hash.ok());
   EXPECT_EQ(follower_hash->hash, leader_hash->hash);
   EXPECT_EQ(follower_hash->revision, leader_hash->revision);
   // The installed member keeps working: a new write reaches it too.
   auto put = Run(leader->kv().Put(PutOf("after", "snapshot")));
-  ASSERT_TRUE(put.has_value() && put->ok());
-  ASSERT_TRUE(world_.RunUntil([&] {
-    return servers_[down]->applied().index() >= leader->applied().index();
+  ASSERT_TRUE(put.ok());
+  ASSERT_TRUE(c_.world().RunUntil([&] {
+    return server(down)->applied().index() >= leader->applied().index();
   }, Seconds(10)));
   // And it restarts cleanly from the installed key space.
-  machines_[down]->Kill();
-  servers_[down] = nullptr;
-  machines_[down]->Start();
-  ASSERT_TRUE(world_.RunUntil([&] {
-    return servers_[down] != nullptr &&
-           servers_[down]->applied().index() >= leader->applied().index();
-  }, Seconds(10)));
-  EXPECT_EQ(servers_[down]->key_space().mvcc().Hash()->hash, leader->key_space().mvcc().Hash()->hash);
+  c_.Kill(down);
+  ASSERT_TRUE(c_.Start(down).ok());
+  ASSERT_TRUE(c_.world().RunUntil([&] { return CaughtUp(down, leader); }, Seconds(10)));
+  EXPECT_EQ(server(down)->key_space().mvcc().Hash()->hash, leader->key_space().mvcc().Hash()->hash);
 }
 
 TEST_F(SnapshotCatchUpTest, AFollowerThatInstallsASnapshotKnowsTheLeasesGrantedMeanwhile) {
   ASSERT_TRUE(WaitForLeader());
   int down = -1;
   for (int i = 0; i < kMembers; i++) {
-    if (!servers_[i]->raft().is_leader()) down = i;
+    if (!server(i)->raft().is_leader()) down = i;
   }
-  machines_[down]->Kill();
-  servers_[down] = nullptr;
+  c_.Kill(down);
   Server* leader = Leader();
   // A lease granted, and keys attached to it, while the follower is down.
   etcdserverpb::LeaseGrantRequest grant;
   grant.set_ttl(600);
   auto granted = Run(leader->leases().Grant(grant));
-  ASSERT_TRUE(granted.has_value() && granted->ok());
-  const int64_t lease = (*granted)->id();
+  ASSERT_TRUE(granted.ok());
+  const int64_t lease = granted->id();
   for (const char* key : {"leased/a", "leased/b"}) {
     etcdserverpb::PutRequest put = PutOf(key, "v");
     put.set_lease(lease);
     auto done = Run(leader->kv().Put(put));
-    ASSERT_TRUE(done.has_value() && done->ok()) << (done ? done->status() : absl::Status());
+    ASSERT_TRUE(done.ok()) << done.status();
   }
   // Enough writes that the leader compacts its log past them.
   for (int i = 0; i < 300; i++) {
     auto put = Run(leader->kv().Put(PutOf("key" + std::to_string(i), std::string(100, 'x'))));
-    ASSERT_TRUE(put.has_value() && put->ok());
+    ASSERT_TRUE(put.ok());
   }
-  machines_[down]->Start();
-  ASSERT_TRUE(world_.RunUntil([&] {
-    return servers_[down] != nullptr &&
-           servers_[down]->applied().index() >= leader->applied().index();
-  }, Seconds(30)));
-  Server* follower = servers_[down];
+  ASSERT_TRUE(c_.Start(down).ok());
+  ASSERT_TRUE(c_.world().RunUntil([&] { return CaughtUp(down, leader); }, Seconds(30)));
+  Server* follower = server(down);
   ASSERT_EQ(follower->apply_loop().snapshots_installed(), 1);
   // The follower's lessor took the lease from the installed key space.
   std::optional<LeaseInfo> known = follower->key_space().lessor().Lookup(lease);
   ASSERT_TRUE(known.has_value());
   EXPECT_EQ(known->granted_ttl_seconds, 600);
   auto listed = Run(follower->leases().Leases());
-  ASSERT_TRUE(listed.has_value() && listed->ok());
-  ASSERT_EQ((*listed)->leases_size(), 1);
-  EXPECT_EQ((*listed)->leases(0).id(), lease);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->leases_size(), 1);
+  EXPECT_EQ(listed->leases(0).id(), lease);
   // And keeps it across a restart from the installed key space.
-  machines_[down]->Kill();
-  servers_[down] = nullptr;
-  machines_[down]->Start();
-  ASSERT_TRUE(world_.RunUntil([&] {
-    return servers_[down] != nullptr &&
-           servers_[down]->applied().index() >= leader->applied().index();
-  }, Seconds(10)));
-  follower = servers_[down];
+  c_.Kill(down);
+  ASSERT_TRUE(c_.Start(down).ok());
+  ASSERT_TRUE(c_.world().RunUntil([&] { return CaughtUp(down, leader); }, Seconds(10)));
+  follower = server(down);
   ASSERT_TRUE(follower->key_space().lessor().Lookup(lease).has_value());
   etcdserverpb::LeaseTimeToLiveRequest ttl_request;
   ttl_request.set_id(lease);
   ttl_request.set_keys(true);
   auto ttl = Run(leader->leases().TimeToLive(ttl_request));
-  ASSERT_TRUE(ttl.has_value() && ttl->ok());
-  EXPECT_EQ((*ttl)->grantedttl(), 600);
-  EXPECT_GT((*ttl)->ttl(), 500);
-  ASSERT_EQ((*ttl)->keys_size(), 2);
+  ASSERT_TRUE(ttl.ok());
+  EXPECT_EQ(ttl->grantedttl(), 600);
+  EXPECT_GT(ttl->ttl(), 500);
+  ASSERT_EQ(ttl->keys_size(), 2);
   // It attaches a key to the lease through the installed key space, then
   // revokes it: every member deletes all three keys at the same revision.
   etcdserverpb::PutRequest put = PutOf("leased/c", "v");
   put.set_lease(lease);
   auto attached = Run(follower->kv().Put(put));
-  ASSERT_TRUE(attached.has_value() && attached->ok())
-      << (attached ? attached->status() : absl::Status());
+  ASSERT_TRUE(attached.ok())
+      << attached.status();
   etcdserverpb::LeaseRevokeRequest revoke;
   revoke.set_id(lease);
   auto revoked = Run(follower->leases().Revoke(revoke));
-  ASSERT_TRUE(revoked.has_value() && revoked->ok())
-      << (revoked ? revoked->status() : absl::Status());
-  ASSERT_TRUE(world_.RunUntil([&] {
-    for (Server* s : servers_) {
+  ASSERT_TRUE(revoked.ok())
+      << revoked.status();
+  ASSERT_TRUE(c_.world().RunUntil([&] {
+    for (Server* s : servers()) {
       if (s->applied().index() < leader->applied().index()) return false;
     }
     return true;
   }, Seconds(10)));
   auto leader_hash = leader->key_space().mvcc().Hash();
   ASSERT_TRUE(leader_hash.ok());
-  for (Server* s : servers_) {
+  for (Server* s : servers()) {
     EXPECT_FALSE(s->key_space().lessor().Lookup(lease).has_value()) << "member " << s->id();
     etcdserverpb::RangeRequest get;
     get.set_key("leased/");
     get.set_range_end("leased0");
     get.set_serializable(true);
     auto got = Run(s->kv().Range(get));
-    ASSERT_TRUE(got.has_value() && got->ok());
-    EXPECT_EQ((*got)->count(), 0) << "member " << s->id();
+    ASSERT_TRUE(got.ok());
+    EXPECT_EQ(got->count(), 0) << "member " << s->id();
     auto hash = s->key_space().mvcc().Hash();
     ASSERT_TRUE(hash.ok());
     EXPECT_EQ(hash->hash, leader_hash->hash) << "member " << s->id();
@@ -519,34 +451,29 @@ TEST_F(SnapshotCatchUpTest, AMemberCrashedRightAfterInstallingASnapshotRestarts)
   ASSERT_TRUE(WaitForLeader());
   int down = -1;
   for (int i = 0; i < kMembers; i++) {
-    if (!servers_[i]->raft().is_leader()) down = i;
+    if (!server(i)->raft().is_leader()) down = i;
   }
-  machines_[down]->Kill();
-  servers_[down] = nullptr;
+  c_.Kill(down);
   Server* leader = Leader();
   for (int i = 0; i < 300; i++) {
     auto put = Run(leader->kv().Put(PutOf("key" + std::to_string(i), std::string(100, 'x'))));
-    ASSERT_TRUE(put.has_value() && put->ok());
+    ASSERT_TRUE(put.ok());
   }
-  machines_[down]->Start();
-  ASSERT_TRUE(world_.RunUntil([&] {
-    return servers_[down] != nullptr && servers_[down]->apply_loop().snapshots_installed() == 1;
+  ASSERT_TRUE(c_.Start(down).ok());
+  ASSERT_TRUE(c_.world().RunUntil([&] {
+    return server(down) != nullptr && server(down)->apply_loop().snapshots_installed() == 1;
   }, Seconds(30)));
   // The installed key space is ahead of the member's raft log now.
-  machines_[down]->Crash();
-  servers_[down] = nullptr;
-  machines_[down]->Start();
-  ASSERT_TRUE(world_.RunUntil([&] {
-    return servers_[down] != nullptr &&
-           servers_[down]->applied().index() >= leader->applied().index();
-  }, Seconds(10)));
-  EXPECT_EQ(servers_[down]->key_space().mvcc().Hash()->hash, leader->key_space().mvcc().Hash()->hash);
+  c_.Crash(down);
+  ASSERT_TRUE(c_.Start(down).ok());
+  ASSERT_TRUE(c_.world().RunUntil([&] { return CaughtUp(down, leader); }, Seconds(10)));
+  EXPECT_EQ(server(down)->key_space().mvcc().Hash()->hash, leader->key_space().mvcc().Hash()->hash);
   auto put = Run(leader->kv().Put(PutOf("after", "restart")));
-  ASSERT_TRUE(put.has_value() && put->ok());
-  ASSERT_TRUE(world_.RunUntil([&] {
-    return servers_[down]->applied().index() >= leader->applied().index();
+  ASSERT_TRUE(put.ok());
+  ASSERT_TRUE(c_.world().RunUntil([&] {
+    return server(down)->applied().index() >= leader->applied().index();
   }, Seconds(10)));
-  EXPECT_EQ(servers_[down]->key_space().mvcc().Hash()->hash, leader->key_space().mvcc().Hash()->hash);
+  EXPECT_EQ(server(down)->key_space().mvcc().Hash()->hash, leader->key_space().mvcc().Hash()->hash);
 }
 
 }  // namespace

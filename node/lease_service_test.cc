@@ -8,13 +8,13 @@
 #include "gtest/gtest.h"
 #include "net/grpc_client.h"
 #include "node/errors.h"
-#include "node/lease_testing.h"
+#include "node/testing/sim_members.h"
 
 namespace keel::node {
 namespace {
 
-using testing::LeaseClusterOptions;
-using testing::LeaseTestCluster;
+using testing::MemberKind;
+using testing::SimMembers;
 
 // Sends keepalives for `ids` on one stream to `address` and returns the
 // answers (or the stream's error).
@@ -59,30 +59,32 @@ Task<absl::StatusOr<Resp>> Unary(Env* env, std::string address, std::string path
   co_return co_await (*channel)->template Call<Resp>(std::move(path), request, std::move(options));
 }
 
-LeaseClusterOptions ThreeMembers(bool checkpoint = false) {
-  LeaseClusterOptions options;
-  options.enable_lease_checkpoint = checkpoint;
-  options.lease_checkpoint_interval_ms = 10'000;
-  return options;
-}
-
 class LeaseServiceTest : public ::testing::Test {
  protected:
-  explicit LeaseServiceTest(LeaseClusterOptions options = ThreeMembers()) : c_(options) {
-    c_.WaitClientUrlsPublished();
+  // Three whole Nodes; leases are checkpointed every 10 s if `checkpoint`.
+  explicit LeaseServiceTest(bool checkpoint = false)
+      : c_({.size = 3, .kind = MemberKind::kNode, .world = {.buggify = false}}) {
+    for (int i = 0; i < c_.size(); i++) {
+      c_.config(i).enable_lease_checkpoint = checkpoint;
+      c_.config(i).lease_checkpoint_interval_ms = 10'000;
+    }
+    EXPECT_TRUE(c_.StartAll().ok());
+    EXPECT_TRUE(c_.WaitPublished()) << "members did not publish their client URLs";
     leader_ = c_.WaitLeader();
     EXPECT_NE(leader_, -1);
     c_.world().RunUntil([&] { return c_.server(leader_).key_space().lessor().primary(); },
                             Seconds(5));
     follower_ = c_.Follower();
   }
+  ~LeaseServiceTest() override { EXPECT_TRUE(c_.StopAll().ok()); }
 
-  TimePoint Now() { return c_.env().clock().Now(); }
-  std::string Address(int i) { return LeaseTestCluster::ClientAddress(i); }
+  TimePoint Now() { return c_.client_env().clock().Now(); }
+  std::string Address(int i) { return testing::MemberClientAddress(i); }
 
   absl::StatusOr<etcdserverpb::LeaseKeepAliveResponse> KeepAliveOnce(
       int member, int64_t id, net::Metadata metadata = {}) {
-    auto responses = c_.Run(KeepAlive(&c_.env(), Address(member), {id}, std::move(metadata)));
+    auto responses =
+        c_.Run(KeepAlive(&c_.client_env(), Address(member), {id}, std::move(metadata)));
     if (!responses.ok()) return responses.status();
     if (responses->size() != 1) return absl::InternalError("expected one response");
     return responses->front();
@@ -93,13 +95,13 @@ class LeaseServiceTest : public ::testing::Test {
     request.set_id(id);
     request.set_keys(keys);
     return c_.Run(Unary<etcdserverpb::LeaseTimeToLiveResponse>(
-        &c_.env(), Address(member), "/etcdserverpb.Lease/LeaseTimeToLive", request, {}));
+        &c_.client_env(), Address(member), "/etcdserverpb.Lease/LeaseTimeToLive", request, {}));
   }
   int64_t Grant(int member, int64_t ttl) {
     etcdserverpb::LeaseGrantRequest request;
     request.set_ttl(ttl);
     auto granted = c_.Run(Unary<etcdserverpb::LeaseGrantResponse>(
-        &c_.env(), Address(member), "/etcdserverpb.Lease/LeaseGrant", request, {}));
+        &c_.client_env(), Address(member), "/etcdserverpb.Lease/LeaseGrant", request, {}));
     EXPECT_TRUE(granted.ok()) << granted.status();
     return granted.ok() ? granted->id() : 0;
   }
@@ -135,7 +137,7 @@ class LeaseServiceTest : public ::testing::Test {
     return true;
   }
 
-  LeaseTestCluster c_;
+  SimMembers c_;
   int leader_ = -1;
   int follower_ = -1;
 };
@@ -152,7 +154,7 @@ TEST_F(LeaseServiceTest, KeepAliveOnAFollowerIsForwardedToTheLeader) {
     EXPECT_EQ(response->header().member_id(), c_.server(follower_).id());
   }
   EXPECT_TRUE(ExistsEverywhere("k")) << "30 s into a 10 s lease";
-  EXPECT_GE(c_.service(follower_).dials(), 1);
+  EXPECT_GE(c_.node(follower_).lease_service().dials(), 1);
   auto missing = KeepAliveOnce(follower_, lease + 1);
   ASSERT_TRUE(missing.ok()) << missing.status();
   EXPECT_EQ(missing->ttl(), 0) << "etcd answers TTL 0 for a lease that does not exist";
@@ -181,7 +183,7 @@ TEST_F(LeaseServiceTest, RevokeOfAnUnknownLeaseGivesEtcdsError) {
   etcdserverpb::LeaseRevokeRequest request;
   request.set_id(99);
   auto revoked = c_.Run(Unary<etcdserverpb::LeaseRevokeResponse>(
-      &c_.env(), Address(follower_), "/etcdserverpb.Lease/LeaseRevoke", request, {}));
+      &c_.client_env(), Address(follower_), "/etcdserverpb.Lease/LeaseRevoke", request, {}));
   EXPECT_TRUE(IsError(revoked.status(), EtcdError::kLeaseNotFound)) << revoked.status();
   EXPECT_EQ(revoked.status().message(), "etcdserver: requested lease not found");
 }
@@ -219,7 +221,7 @@ TEST_F(LeaseServiceTest, ForwardedKeepalivesFollowANewLeader) {
     if (c_.up(i) && i != new_leader) remaining = i;
   }
   ASSERT_NE(remaining, -1);
-  const int dials_before = c_.service(remaining).dials();
+  const int dials_before = c_.node(remaining).lease_service().dials();
   for (int i = 0; i < 10; i++) {
     c_.world().RunFor(Seconds(3));
     auto response = KeepAliveOnce(remaining, lease);
@@ -227,7 +229,8 @@ TEST_F(LeaseServiceTest, ForwardedKeepalivesFollowANewLeader) {
     EXPECT_EQ(response->ttl(), 6);
   }
   EXPECT_TRUE(ExistsEverywhere("k")) << "30 s into a 6 s lease, across a leader change";
-  EXPECT_EQ(c_.service(remaining).dials(), dials_before + 1) << "one dial to the new leader";
+  EXPECT_EQ(c_.node(remaining).lease_service().dials(), dials_before + 1)
+      << "one dial to the new leader";
 }
 
 TEST_F(LeaseServiceTest, AFollowerWithoutALeaderAnswersNoLeader) {
@@ -252,7 +255,7 @@ TEST_F(LeaseServiceTest, AFollowerWithoutALeaderAnswersNoLeader) {
 class LeaseCheckpointServiceTest : public LeaseServiceTest,
                                    public ::testing::WithParamInterface<bool> {
  protected:
-  LeaseCheckpointServiceTest() : LeaseServiceTest(ThreeMembers(GetParam())) {}
+  LeaseCheckpointServiceTest() : LeaseServiceTest(GetParam()) {}
 };
 
 TEST_P(LeaseCheckpointServiceTest, ANewLeaderResumesLongLeasesFromTheirCheckpoint) {

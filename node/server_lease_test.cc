@@ -5,32 +5,30 @@
 
 #include "gtest/gtest.h"
 #include "node/errors.h"
-#include "node/lease_testing.h"
+#include "node/testing/sim_members.h"
 
 namespace keel::node {
 namespace {
 
-using testing::LeaseClusterOptions;
-using testing::LeaseTestCluster;
-
-LeaseClusterOptions OneMember(bool checkpoint = false) {
-  LeaseClusterOptions options;
-  options.size = 1;
-  options.enable_lease_checkpoint = checkpoint;
-  options.lease_checkpoint_interval_ms = 10'000;
-  return options;
-}
+using testing::MemberKind;
+using testing::SimMembers;
 
 class ServerLeaseTest : public ::testing::Test {
  protected:
-  explicit ServerLeaseTest(LeaseClusterOptions options = OneMember()) : c_(options) {
+  // One whole Node; leases are checkpointed every 10 s if `checkpoint`.
+  explicit ServerLeaseTest(bool checkpoint = false)
+      : c_({.kind = MemberKind::kNode, .world = {.buggify = false}}) {
+    c_.config(0).enable_lease_checkpoint = checkpoint;
+    c_.config(0).lease_checkpoint_interval_ms = 10'000;
+    EXPECT_TRUE(c_.StartAll().ok());
     EXPECT_EQ(c_.WaitLeader(), 0);
     // The lessor is promoted once the leader applies its first entry.
     c_.world().RunUntil([&] { return s().key_space().lessor().primary(); }, Seconds(5));
   }
+  ~ServerLeaseTest() override { EXPECT_TRUE(c_.StopAll().ok()); }
 
   Server& s() { return c_.server(0); }
-  TimePoint Now() { return c_.env().clock().Now(); }
+  TimePoint Now() { return c_.client_env().clock().Now(); }
 
   absl::StatusOr<etcdserverpb::LeaseGrantResponse> TryGrant(int64_t ttl, int64_t id = 0) {
     etcdserverpb::LeaseGrantRequest request;
@@ -73,7 +71,7 @@ class ServerLeaseTest : public ::testing::Test {
     return response.ok() ? response->count() : -1;
   }
 
-  LeaseTestCluster c_;
+  SimMembers c_;
 };
 
 TEST_F(ServerLeaseTest, GrantPicksAFreshPositiveIdUnlessOneIsRequested) {
@@ -201,7 +199,7 @@ TEST_F(ServerLeaseTest, LeasesAndTheirKeysSurviveAKill) {
   ASSERT_TRUE(Put("a", lease).ok());
   ASSERT_TRUE(Put("b", lease).ok());
   c_.Kill(0);
-  c_.Start(0);
+  ASSERT_TRUE(c_.Start(0).ok());
   ASSERT_EQ(c_.WaitLeader(), 0);
   c_.world().RunUntil([&] { return s().key_space().lessor().primary(); }, Seconds(5));
   auto ttl = TimeToLive(lease, /*keys=*/true);
@@ -217,12 +215,12 @@ TEST_F(ServerLeaseTest, LeasesAndTheirKeysSurviveAKill) {
 class ServerLeaseCheckpointTest : public ServerLeaseTest,
                                   public ::testing::WithParamInterface<bool> {
  protected:
-  ServerLeaseCheckpointTest() : ServerLeaseTest(OneMember(GetParam())) {}
+  ServerLeaseCheckpointTest() : ServerLeaseTest(GetParam()) {}
 
   void Restart() {
-    c_.Stop(0);
+    ASSERT_TRUE(c_.Stop(0).ok());
     c_.world().RunFor(Seconds(1));
-    c_.Start(0);
+    ASSERT_TRUE(c_.Start(0).ok());
     ASSERT_EQ(c_.WaitLeader(), 0);
     c_.world().RunUntil([&] { return s().key_space().lessor().primary(); }, Seconds(5));
   }

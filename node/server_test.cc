@@ -12,59 +12,29 @@
 
 #include "gtest/gtest.h"
 #include "node/errors.h"
-#include "sim/sim_testing.h"
+#include "node/testing/sim_members.h"
 
 namespace keel::node {
 namespace {
 
+using testing::MemberConfig;
+using testing::SimMembers;
+
 class ServerTest : public ::testing::Test {
  protected:
   ServerTest() { Boot(); }
-  ~ServerTest() override {
-    if (server_ == nullptr) return;
-    absl::Status stopped = h_.Run([](Server* server) -> Task<absl::Status> {
-      co_await server->Stop();
-      co_return absl::OkStatus();
-    }(server_));
-    EXPECT_TRUE(stopped.ok());
-  }
+  ~ServerTest() override { EXPECT_TRUE(c_.StopAll().ok()); }
 
-  // Opens the member in a coroutine of the machine's process that owns it,
-  // as tools/keel does, so killing the process destroys the server.
-  static ServerConfig Config() {
-    ServerConfig config;
-    config.name = "s1";
-    config.data_dir = "s1.keel";
-    config.initial_advertise_peer_urls = {"http://10.0.0.1:2380"};
-    config.listen_peer_urls = {"http://10.0.0.1:2380"};
-    config.initial_cluster = "s1=http://10.0.0.1:2380";
-    return config;
-  }
-  static StorageOptions Storage() {
-    StorageOptions storage;
-    storage.leveldb_background = store::LevelDbBackground::kQueue;
-    storage.leveldb_write_buffer_bytes = 64 << 10;
-    return storage;
-  }
+  static ServerConfig Config() { return MemberConfig(0, 1); }
 
+  // Starts the member with `config` and waits until it leads.
   void Boot(ServerConfig config = Config()) {
     server_ = nullptr;
-    h_.env().Spawn([](Env& env, ServerConfig config, Server** out) -> Task<void> {
-      auto server = co_await Server::Open(env, config, Storage());
-      EXPECT_TRUE(server.ok()) << server.status();
-      if (!server.ok()) co_return;
-      absl::Status started = (*server)->Start();
-      EXPECT_TRUE(started.ok()) << started;
-      *out = server->get();
-      co_await (*server)->stopped().Wait();
-      // Keep the stopped server readable until the process goes.
-      co_await env.clock().Sleep(Seconds(1'000'000'000));
-    }(h_.env(), std::move(config), &server_));
-    h_.world().RunUntil([&] { return server_ != nullptr && server_->raft().is_leader(); },
-                        Seconds(10));
-    ASSERT_NE(server_, nullptr);
+    c_.config(0) = std::move(config);
+    ASSERT_TRUE(c_.Start(0).ok());
     // A single member elects itself within an election timeout.
-    ASSERT_TRUE(server_->raft().is_leader());
+    ASSERT_EQ(c_.WaitLeader(Seconds(10)), 0);
+    server_ = &c_.server(0);
   }
 
   // Kills the member's process (with `crash`, the disk also loses what was
@@ -72,9 +42,9 @@ class ServerTest : public ::testing::Test {
   void Restart(bool crash, ServerConfig config = Config()) {
     server_ = nullptr;
     if (crash) {
-      h_.CrashAndRestart();
+      c_.Crash(0);
     } else {
-      h_.KillAndRestart();
+      c_.Kill(0);
     }
     Boot(std::move(config));
   }
@@ -83,26 +53,20 @@ class ServerTest : public ::testing::Test {
   // must fail: returns why. The member is left down.
   absl::Status KillAndFailToOpen(ServerConfig config) {
     server_ = nullptr;
-    h_.KillAndRestart();
-    return h_.Run([](Env& env, ServerConfig config) -> Task<absl::Status> {
-      auto server = co_await Server::Open(env, std::move(config), Storage());
-      EXPECT_FALSE(server.ok());
-      co_return server.ok() ? absl::OkStatus() : server.status();
-    }(h_.env(), std::move(config)));
+    c_.Kill(0);
+    c_.config(0) = std::move(config);
+    const absl::Status opened = c_.Start(0);
+    EXPECT_FALSE(opened.ok());
+    return opened;
   }
 
-  bool LogHas(std::string_view text) {
-    for (const std::string& line : h_.world().log().Tail(10'000)) {
-      if (line.find(text) != std::string::npos) return true;
-    }
-    return false;
-  }
+  bool LogHas(std::string_view text) { return c_.LogHas(0, text); }
 
   etcdserverpb::PutResponse Put(const std::string& key, const std::string& value) {
     etcdserverpb::PutRequest request;
     request.set_key(key);
     request.set_value(value);
-    auto response = h_.Run(server_->kv().Put(request));
+    auto response = c_.Run(server_->kv().Put(request));
     EXPECT_TRUE(response.ok()) << response.status();
     return response.ok() ? *response : etcdserverpb::PutResponse{};
   }
@@ -113,10 +77,10 @@ class ServerTest : public ::testing::Test {
     request.set_key(key);
     request.set_range_end(end);
     request.set_serializable(serializable);
-    return h_.Run(server_->kv().Range(request));
+    return c_.Run(server_->kv().Range(request));
   }
 
-  sim::SimHarness h_{1};
+  SimMembers c_;
   Server* server_ = nullptr;
 };
 
@@ -144,7 +108,7 @@ TEST_F(ServerTest, SerializableReadDoesNotNeedReadIndex) {
 
 TEST_F(ServerTest, EmptyKeyIsRefusedWithEtcdsError) {
   etcdserverpb::PutRequest request;
-  auto response = h_.Run(server_->kv().Put(request));
+  auto response = c_.Run(server_->kv().Put(request));
   EXPECT_TRUE(IsError(response.status(), EtcdError::kEmptyKey));
 }
 
@@ -155,7 +119,7 @@ TEST_F(ServerTest, DeleteRangeWithPrevKv) {
   request.set_key("k");
   request.set_range_end("l");
   request.set_prev_kv(true);
-  auto response = h_.Run(server_->kv().DeleteRange(request));
+  auto response = c_.Run(server_->kv().DeleteRange(request));
   ASSERT_TRUE(response.ok());
   EXPECT_EQ(response->deleted(), 2);
   EXPECT_EQ(response->prev_kvs_size(), 2);
@@ -172,10 +136,10 @@ TEST_F(ServerTest, TxnCompareAndSwap) {
   auto* put = txn.add_success()->mutable_request_put();
   put->set_key("x");
   put->set_value("2");
-  auto first = h_.Run(server_->kv().Txn(txn));
+  auto first = c_.Run(server_->kv().Txn(txn));
   ASSERT_TRUE(first.ok());
   EXPECT_TRUE(first->succeeded());
-  auto second = h_.Run(server_->kv().Txn(txn));
+  auto second = c_.Run(server_->kv().Txn(txn));
   ASSERT_TRUE(second.ok());
   EXPECT_FALSE(second->succeeded()) << "the value is no longer 1";
   EXPECT_EQ(Get("x")->kvs(0).value(), "2");
@@ -186,7 +150,7 @@ TEST_F(ServerTest, ReadOnlyTxnIsServedWithoutAnEntry) {
   const uint64_t applied = server_->applied().index();
   etcdserverpb::TxnRequest txn;
   txn.add_success()->mutable_request_range()->set_key("r");
-  auto response = h_.Run(server_->kv().Txn(txn));
+  auto response = c_.Run(server_->kv().Txn(txn));
   ASSERT_TRUE(response.ok());
   EXPECT_TRUE(response->succeeded());
   EXPECT_EQ(response->responses(0).response_range().kvs(0).value(), "v");
@@ -200,13 +164,13 @@ TEST_F(ServerTest, CompactedRevisionIsReportedAsEtcdDoes) {
   etcdserverpb::CompactionRequest compact;
   compact.set_revision(3);
   compact.set_physical(true);
-  ASSERT_TRUE(h_.Run(server_->kv().Compact(compact)).ok());
+  ASSERT_TRUE(c_.Run(server_->kv().Compact(compact)).ok());
   etcdserverpb::RangeRequest old;
   old.set_key("c");
   old.set_revision(2);
-  auto response = h_.Run(server_->kv().Range(old));
+  auto response = c_.Run(server_->kv().Range(old));
   EXPECT_TRUE(IsError(response.status(), EtcdError::kCompacted));
-  auto again = h_.Run(server_->kv().Compact(compact));
+  auto again = c_.Run(server_->kv().Compact(compact));
   EXPECT_TRUE(IsError(again.status(), EtcdError::kCompacted));
 }
 
@@ -214,7 +178,7 @@ TEST_F(ServerTest, FutureRevisionIsRefused) {
   etcdserverpb::RangeRequest request;
   request.set_key("a");
   request.set_revision(100);
-  auto response = h_.Run(server_->kv().Range(request));
+  auto response = c_.Run(server_->kv().Range(request));
   EXPECT_TRUE(IsError(response.status(), EtcdError::kFutureRev));
 }
 
@@ -222,7 +186,7 @@ TEST_F(ServerTest, OversizedRequestIsRefused) {
   etcdserverpb::PutRequest request;
   request.set_key("big");
   request.set_value(std::string(2 * 1024 * 1024, 'x'));
-  auto response = h_.Run(server_->kv().Put(request));
+  auto response = c_.Run(server_->kv().Put(request));
   EXPECT_TRUE(IsError(response.status(), EtcdError::kRequestTooLarge));
 }
 
@@ -230,27 +194,27 @@ TEST_F(ServerTest, LeaseGrantAndRevokeDeleteAttachedKeys) {
   internal::InternalRaftRequest grant;
   grant.mutable_lease_grant()->set_id(42);
   grant.mutable_lease_grant()->set_ttl(60);
-  ApplyResult granted = h_.Run(server_->proposer().Propose(grant));
+  ApplyResult granted = c_.Run(server_->proposer().Propose(grant));
   ASSERT_TRUE(granted.status.ok()) << granted.status;
   etcdserverpb::PutRequest put;
   put.set_key("leased");
   put.set_lease(42);
-  ASSERT_TRUE(h_.Run(server_->kv().Put(put)).ok());
+  ASSERT_TRUE(c_.Run(server_->kv().Put(put)).ok());
   put.set_lease(43);
-  EXPECT_TRUE(IsError(h_.Run(server_->kv().Put(put)).status(), EtcdError::kLeaseNotFound));
+  EXPECT_TRUE(IsError(c_.Run(server_->kv().Put(put)).status(), EtcdError::kLeaseNotFound));
   internal::InternalRaftRequest revoke;
   revoke.mutable_lease_revoke()->set_id(42);
-  ASSERT_TRUE(h_.Run(server_->proposer().Propose(revoke)).status.ok());
+  ASSERT_TRUE(c_.Run(server_->proposer().Propose(revoke)).status.ok());
   EXPECT_EQ(Get("leased")->kvs_size(), 0);
 }
 
 // Proposals that arrive together are batched into a few Readys, and each
 // Ready costs one WAL fsync, not one per entry.
 TEST_F(ServerTest, ManyConcurrentPutsAreAllAppliedWithFewSyncs) {
-  const uint64_t syncs_before = h_.disk().stats().syncs;
+  const uint64_t syncs_before = c_.machine(0).disk().stats().syncs;
   int done = 0;
   for (int i = 0; i < 200; i++) {
-    h_.env().Spawn([](Server* server, int i, int* done) -> Task<void> {
+    c_.client_env().Spawn([](Server* server, int i, int* done) -> Task<void> {
       etcdserverpb::PutRequest request;
       request.set_key("k" + std::to_string(i));
       request.set_value("v");
@@ -259,9 +223,9 @@ TEST_F(ServerTest, ManyConcurrentPutsAreAllAppliedWithFewSyncs) {
       (*done)++;
     }(server_, i, &done));
   }
-  h_.world().RunUntil([&] { return done == 200; }, Seconds(30));
+  c_.world().RunUntil([&] { return done == 200; }, Seconds(30));
   EXPECT_EQ(done, 200);
-  const uint64_t syncs = h_.disk().stats().syncs - syncs_before;
+  const uint64_t syncs = c_.machine(0).disk().stats().syncs - syncs_before;
   EXPECT_EQ(Get("k", "l")->count(), 200);
   // Every sync on the disk counts (LevelDB's too): far fewer than the puts.
   EXPECT_GT(syncs, 0u);
@@ -299,11 +263,7 @@ TEST_F(ServerTest, AcknowledgedWritesSurviveAPowerLoss) {
 TEST_F(ServerTest, RestartAfterCleanStopReopensTheSameData) {
   Put("stay", "here");
   const uint64_t id = server_->id();
-  absl::Status stopped = h_.Run([](Server* server) -> Task<absl::Status> {
-    co_await server->Stop();
-    co_return absl::OkStatus();
-  }(server_));
-  ASSERT_TRUE(stopped.ok());
+  ASSERT_TRUE(c_.Stop(0).ok());
   Restart(/*crash=*/false);
   EXPECT_EQ(server_->id(), id);
   EXPECT_EQ(Get("stay")->kvs(0).value(), "here");
@@ -325,7 +285,7 @@ TEST_F(ServerTest, RestartUnderAnotherNameIsRefusedNamingBoth) {
   other.initial_cluster_token = "tokB";
   const absl::Status opened = KillAndFailToOpen(other);
   EXPECT_EQ(opened.code(), absl::StatusCode::kFailedPrecondition) << opened;
-  EXPECT_NE(opened.message().find("holds member \"s1\""), std::string::npos) << opened;
+  EXPECT_NE(opened.message().find("holds member \"m1\""), std::string::npos) << opened;
   EXPECT_NE(opened.message().find("--name is \"b\""), std::string::npos) << opened;
   // Nothing was changed: the member starts under its own name.
   Restart(/*crash=*/false);
@@ -337,7 +297,7 @@ TEST_F(ServerTest, RestartIgnoresInitialClusterFlagsAsEtcdDoes) {
   const uint64_t id = server_->id();
   const uint64_t cluster_id = server_->cluster_id();
   ServerConfig other = Config();
-  other.initial_cluster = "s1=http://10.0.0.1:2380,s9=http://10.0.0.9:2380";
+  other.initial_cluster += ",m9=http://10.0.0.9:2380";
   other.initial_cluster_token = "another-token";
   other.initial_cluster_state = "existing";
   Restart(/*crash=*/false, other);  // a single voter: it leads alone again
@@ -360,26 +320,26 @@ namespace {
 
 // Puts one at a time: each is its own Ready with entries, so each costs a
 // WAL fsync, unless --unsafe-no-fsync is set.
-uint64_t SyncsOfSequentialPuts(sim::SimHarness& h, Server* server, int n) {
-  const uint64_t before = h.disk().stats().syncs;
+uint64_t SyncsOfSequentialPuts(SimMembers& c, Server* server, int n) {
+  const uint64_t before = c.machine(0).disk().stats().syncs;
   for (int i = 0; i < n; i++) {
     etcdserverpb::PutRequest request;
     request.set_key("seq" + std::to_string(i));
     request.set_value("v");
-    EXPECT_TRUE(h.Run(server->kv().Put(request)).ok());
+    EXPECT_TRUE(c.Run(server->kv().Put(request)).ok());
   }
-  return h.disk().stats().syncs - before;
+  return c.machine(0).disk().stats().syncs - before;
 }
 
 TEST_F(ServerTest, EverySequentialPutIsSynced) {
-  EXPECT_GE(SyncsOfSequentialPuts(h_, server_, 50), 50u);
+  EXPECT_GE(SyncsOfSequentialPuts(c_, server_, 50), 50u);
 }
 
 TEST_F(ServerTest, UnsafeNoFsyncSkipsTheWalSyncs) {
   ServerConfig config = Config();
   config.unsafe_no_fsync = true;
   Restart(/*crash=*/false, config);
-  const uint64_t syncs = SyncsOfSequentialPuts(h_, server_, 50);
+  const uint64_t syncs = SyncsOfSequentialPuts(c_, server_, 50);
   EXPECT_LE(syncs, 2u) << "only LevelDB's own syncs, if any";
   // Written all the same: a kill (not a power loss) keeps every put.
   Restart(/*crash=*/false, config);
@@ -399,11 +359,11 @@ TEST_F(ServerTest, WritesPastTheQuotaRaiseNoSpaceUntilTheAlarmIsDisarmed) {
     etcdserverpb::PutRequest request;
     request.set_key("key" + std::to_string(i));
     request.set_value(std::string(8 << 10, 'x'));
-    refused = h_.Run(server_->kv().Put(request)).status();
+    refused = c_.Run(server_->kv().Put(request)).status();
   }
   ASSERT_TRUE(IsError(refused, EtcdError::kNoSpace)) << refused;
   EXPECT_EQ(refused.message(), "etcdserver: mvcc: database space exceeded");
-  ASSERT_TRUE(h_.world().RunUntil(
+  ASSERT_TRUE(c_.world().RunUntil(
       [&] { return server_->key_space().alarms().Active(etcdserverpb::NOSPACE); }, Seconds(10)));
   auto alarms = server_->key_space().alarms().List();
   ASSERT_EQ(alarms.size(), 1u);
@@ -416,11 +376,11 @@ TEST_F(ServerTest, WritesPastTheQuotaRaiseNoSpaceUntilTheAlarmIsDisarmed) {
   etcdserverpb::PutRequest small;
   small.set_key("small");
   small.set_value("v");
-  EXPECT_TRUE(IsError(h_.Run(server_->kv().Put(small)).status(), EtcdError::kNoSpace));
+  EXPECT_TRUE(IsError(c_.Run(server_->kv().Put(small)).status(), EtcdError::kNoSpace));
   etcdserverpb::DeleteRangeRequest remove;
   remove.set_key("key");
   remove.set_range_end("kez");
-  auto deleted = h_.Run(server_->kv().DeleteRange(remove));
+  auto deleted = c_.Run(server_->kv().DeleteRange(remove));
   ASSERT_TRUE(deleted.ok()) << deleted.status();
   EXPECT_GT(deleted->deleted(), 0);
 
@@ -429,7 +389,7 @@ TEST_F(ServerTest, WritesPastTheQuotaRaiseNoSpaceUntilTheAlarmIsDisarmed) {
   disarm.mutable_alarm()->set_action(etcdserverpb::AlarmRequest::DEACTIVATE);
   disarm.mutable_alarm()->set_memberid(server_->id());
   disarm.mutable_alarm()->set_alarm(etcdserverpb::NOSPACE);
-  auto disarmed = h_.Run(
+  auto disarmed = c_.Run(
       server_->proposer().ProposeFor<etcdserverpb::AlarmResponse>(std::move(disarm)));
   ASSERT_TRUE(disarmed.ok()) << disarmed.status();
   ASSERT_EQ(disarmed->alarms_size(), 1);

@@ -10,7 +10,7 @@
 #include "gtest/gtest.h"
 #include "node/member_services.h"
 #include "node/server.h"
-#include "sim/sim_testing.h"
+#include "node/testing/sim_members.h"
 
 namespace keel::node {
 namespace {
@@ -18,39 +18,14 @@ namespace {
 class ServicesTest : public ::testing::Test {
  protected:
   ServicesTest() {
-    h_.env().Spawn([](Env& env, Server** out) -> Task<void> {
-      ServerConfig config;
-      config.name = "s1";
-      config.data_dir = "s1.keel";
-      config.initial_advertise_peer_urls = {"http://10.0.0.1:2380"};
-      config.listen_peer_urls = {"http://10.0.0.1:2380"};
-      config.initial_cluster = "s1=http://10.0.0.1:2380";
-      config.advertise_client_urls = {"http://10.0.0.1:2379"};
-      StorageOptions storage;
-      storage.leveldb_background = store::LevelDbBackground::kQueue;
-      storage.leveldb_write_buffer_bytes = 64 << 10;
-      auto server = co_await Server::Open(env, config, storage);
-      EXPECT_TRUE(server.ok()) << server.status();
-      if (!server.ok()) co_return;
-      absl::Status started = (*server)->Start();
-      EXPECT_TRUE(started.ok()) << started;
-      *out = server->get();
-      co_await (*server)->stopped().Wait();
-      co_await env.clock().Sleep(Seconds(1'000'000'000));
-    }(h_.env(), &server_));
-    h_.world().RunUntil([&] { return server_ != nullptr && server_->raft().is_leader(); },
-                        Seconds(10));
-    KEEL_ASSERT(server_ != nullptr && server_->raft().is_leader());
-    services_ = std::make_unique<MemberServices>(h_.env(), *server_);
+    KEEL_ASSERT(c_.Start(0).ok());
+    KEEL_ASSERT(c_.WaitLeader(Seconds(10)) == 0);
+    services_ = std::make_unique<MemberServices>(c_.env(0), c_.server(0));
     services_->Register(grpc_, http_);
   }
   ~ServicesTest() override {
     services_.reset();
-    absl::Status stopped = h_.Run([](Server* server) -> Task<absl::Status> {
-      co_await server->Stop();
-      co_return absl::OkStatus();
-    }(server_));
-    EXPECT_TRUE(stopped.ok());
+    EXPECT_TRUE(c_.StopAll().ok());
   }
 
   // Calls the unary method at `path` with `request`; the parsed response.
@@ -61,7 +36,7 @@ class ServicesTest : public ::testing::Test {
     net::CallContext ctx;
     ctx.method = path;
     absl::StatusOr<std::string> bytes =
-        h_.Run(method->unary(ctx, request.SerializeAsString()));
+        c_.RunOn(0, method->unary(ctx, request.SerializeAsString()));
     EXPECT_TRUE(bytes.ok()) << bytes.status();
     Resp response;
     EXPECT_TRUE(bytes.ok() && response.ParseFromString(*bytes));
@@ -75,7 +50,7 @@ class ServicesTest : public ::testing::Test {
     request.method = method;
     request.target = path;
     request.path = path;
-    return h_.Run(route->handler(request));
+    return c_.RunOn(0, route->handler(request));
   }
 
   static std::string Header(const net::HttpResponse& response, std::string_view name) {
@@ -85,8 +60,7 @@ class ServicesTest : public ::testing::Test {
     return "(absent)";
   }
 
-  sim::SimHarness h_{1};
-  Server* server_ = nullptr;
+  testing::SimMembers c_;
   net::GrpcServer grpc_;
   net::HttpRouter http_;
   std::unique_ptr<MemberServices> services_;
@@ -100,14 +74,15 @@ TEST_F(ServicesTest, MemberListHeaderCarriesNoRevisionAsInEtcd) {
   EXPECT_NE(response.header().member_id(), 0u);
   EXPECT_GT(response.header().raft_term(), 0u);
   ASSERT_EQ(response.members_size(), 1);
-  EXPECT_EQ(response.members(0).name(), "s1");
+  EXPECT_EQ(response.members(0).name(), "m1");
 }
 
 TEST_F(ServicesTest, ReadyMeansTheMemberListShowsOurClientUrls) {
   // Node serves clients only once the server is ready, so nobody sees a
   // running member without its client URLs (etcd waits the same way).
-  h_.world().RunUntil([&] { return server_->ready().is_set(); }, Seconds(10));
-  ASSERT_TRUE(server_->ready().is_set());
+  Server& server = c_.server(0);
+  c_.world().RunUntil([&] { return server.ready().is_set(); }, Seconds(10));
+  ASSERT_TRUE(server.ready().is_set());
   auto response = Call<etcdserverpb::MemberListResponse>(
       "/etcdserverpb.Cluster/MemberList", etcdserverpb::MemberListRequest());
   ASSERT_EQ(response.members_size(), 1);

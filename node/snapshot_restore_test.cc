@@ -16,9 +16,9 @@
 #include "node/membership.h"
 #include "node/server.h"
 #include "node/snapshot_io.h"
+#include "node/testing/sim_members.h"
 #include "runtime/crc32c.h"
 #include "runtime/sha256.h"
-#include "sim/sim_testing.h"
 #include "store/snapshot_envelope.h"
 
 namespace keel::node {
@@ -40,31 +40,22 @@ ServerConfig ConfigFor(const std::string& name, const std::string& token) {
 
 class SnapshotRestoreTest : public ::testing::Test {
  protected:
-  // Opens and starts a member in a coroutine of the machine's process.
+  // Starts a member with `config` on the machine and waits for it to lead;
+  // the member, or nullptr if it did not start.
   Server* Boot(ServerConfig config) {
-    Server* server = nullptr;
-    h_.env().Spawn([](Env& env, ServerConfig config, Server** out) -> Task<void> {
-      StorageOptions storage;
-      storage.leveldb_background = store::LevelDbBackground::kQueue;
-      auto opened = co_await Server::Open(env, config, storage);
-      EXPECT_TRUE(opened.ok()) << opened.status();
-      if (!opened.ok()) co_return;
-      absl::Status started = (*opened)->Start();
-      EXPECT_TRUE(started.ok()) << started;
-      *out = opened->get();
-      co_await (*opened)->stopped().Wait();
-      co_await env.clock().Sleep(Seconds(1'000'000'000));
-    }(h_.env(), std::move(config), &server));
-    h_.world().RunUntil([&] { return server != nullptr && server->raft().is_leader(); },
-                        Seconds(10));
-    return server;
+    c_.config(0) = std::move(config);
+    const absl::Status started = c_.Start(0);
+    EXPECT_TRUE(started.ok()) << started;
+    if (!started.ok()) return nullptr;
+    c_.WaitLeader(Seconds(10));
+    return &c_.server(0);
   }
 
   void Put(Server* server, const std::string& key, const std::string& value) {
     etcdserverpb::PutRequest request;
     request.set_key(key);
     request.set_value(value);
-    auto response = h_.Run(server->kv().Put(request));
+    auto response = c_.Run(server->kv().Put(request));
     ASSERT_TRUE(response.ok()) << response.status();
   }
 
@@ -72,7 +63,7 @@ class SnapshotRestoreTest : public ::testing::Test {
     etcdserverpb::RangeRequest request;
     request.set_key(std::string(1, '\0'));
     request.set_range_end(std::string(1, '\0'));
-    auto response = h_.Run(server->kv().Range(request));
+    auto response = c_.Run(server->kv().Range(request));
     EXPECT_TRUE(response.ok()) << response.status();
     return response.ok() ? *response : etcdserverpb::RangeResponse{};
   }
@@ -85,22 +76,22 @@ class SnapshotRestoreTest : public ::testing::Test {
     for (int i = 0; i < 40; i++) Put(source, "key" + std::to_string(i % 25), "v" + std::to_string(i));
     etcdserverpb::DeleteRangeRequest del;
     del.set_key("key3");
-    ASSERT_TRUE(h_.Run(source->kv().DeleteRange(del)).ok());
+    ASSERT_TRUE(c_.Run(source->kv().DeleteRange(del)).ok());
     old_id_ = source->id();
     old_cluster_id_ = source->cluster_id();
     old_revision_ = source->key_space().mvcc().current_revision();
     old_kv_hash_ = source->key_space().mvcc().HashKV(0)->hash;
     old_range_ = GetAll(source).SerializeAsString();
-    auto written = h_.Run(WriteSnapshotFile(h_.env(), source->key_space().mvcc(), kBackup, old_id_,
-                                            old_cluster_id_));
+    auto written = c_.RunOn(0, WriteSnapshotFile(c_.env(0), source->key_space().mvcc(), kBackup,
+                                                 old_id_, old_cluster_id_));
     ASSERT_TRUE(written.ok()) << written.status();
     saved_ = *written;
-    h_.KillAndRestart();
+    c_.Kill(0);
   }
 
   // Replaces kBackup's bytes by what `change` makes of them.
   void RewriteBackup(const std::function<void(std::string&)>& change) {
-    auto file = h_.env().fs().Open(kBackup, {});
+    auto file = c_.env(0).fs().Open(kBackup, {});
     ASSERT_TRUE(file.ok());
     auto contents = (*file)->ReadAt(0, *(*file)->Size());
     ASSERT_TRUE(contents.ok());
@@ -119,7 +110,7 @@ class SnapshotRestoreTest : public ::testing::Test {
     options.initial_cluster_token = token;
     options.initial_advertise_peer_urls = {kPeerUrl};
     options.skip_hash_check = skip_hash_check;
-    return h_.Run(RestoreSnapshot(h_.env(), options));
+    return c_.RunOn(0, RestoreSnapshot(c_.env(0), options));
   }
 
   // kBackup's integrity hash fails: a restore is refused (DataLoss naming
@@ -131,7 +122,7 @@ class SnapshotRestoreTest : public ::testing::Test {
     if (refused.ok()) return nullptr;
     EXPECT_EQ(refused.status().code(), absl::StatusCode::kDataLoss) << refused.status();
     EXPECT_NE(refused.status().message().find(why), std::string::npos) << refused.status();
-    EXPECT_FALSE(h_.env().fs().Stat("fresh.keel").ok());
+    EXPECT_FALSE(c_.env(0).fs().Stat("fresh.keel").ok());
 
     auto restored = Restore("fresh", "restored-cluster", /*skip_hash_check=*/true);
     EXPECT_TRUE(restored.ok()) << restored.status();
@@ -140,7 +131,7 @@ class SnapshotRestoreTest : public ::testing::Test {
     return Boot(ConfigFor("fresh", "restored-cluster"));
   }
 
-  sim::SimHarness h_{3};
+  testing::SimMembers c_{{.world = {.seed = 3}}};
   uint64_t old_id_ = 0, old_cluster_id_ = 0;
   int64_t old_revision_ = 0;
   uint32_t old_kv_hash_ = 0;
@@ -180,14 +171,14 @@ TEST_F(SnapshotRestoreTest, ARestoredMemberServesTheSavedKeySpaceUnderANewIdenti
 
 TEST_F(SnapshotRestoreTest, ANonEmptyDataDirIsRefusedAndLeftAlone) {
   SaveBackup();
-  auto before = h_.env().fs().List("old.keel");
+  auto before = c_.env(0).fs().List("old.keel");
   ASSERT_TRUE(before.ok());
   ASSERT_FALSE(before->empty());
   auto refused = Restore("old", "etcd-cluster");
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(refused.status().message(), "data-dir \"old.keel\" not empty or could not be read");
-  EXPECT_EQ(*h_.env().fs().List("old.keel"), *before);
+  EXPECT_EQ(*c_.env(0).fs().List("old.keel"), *before);
   // The old member still starts on it.
   Server* server = Boot(ConfigFor("old", "etcd-cluster"));
   ASSERT_NE(server, nullptr);
@@ -197,7 +188,7 @@ TEST_F(SnapshotRestoreTest, ANonEmptyDataDirIsRefusedAndLeftAlone) {
 
 TEST_F(SnapshotRestoreTest, AnExistingEmptyDataDirIsTaken) {
   SaveBackup();
-  ASSERT_TRUE(h_.env().fs().CreateDir("fresh.keel").ok());
+  ASSERT_TRUE(c_.env(0).fs().CreateDir("fresh.keel").ok());
   auto restored = Restore("fresh", "restored-cluster");
   ASSERT_TRUE(restored.ok()) << restored.status();
   EXPECT_EQ(restored->data_dir, "fresh.keel");
@@ -211,11 +202,11 @@ TEST_F(SnapshotRestoreTest, AnExistingEmptyDataDirIsTaken) {
 TEST_F(SnapshotRestoreTest, AFailedRestoreIntoAnEmptyDataDirLeavesItEmpty) {
   SaveBackup();
   RewriteBackup([](std::string& bytes) { bytes[bytes.size() / 2] ^= 0x10; });
-  ASSERT_TRUE(h_.env().fs().CreateDir("fresh.keel").ok());
+  ASSERT_TRUE(c_.env(0).fs().CreateDir("fresh.keel").ok());
   auto refused = Restore("fresh", "t");
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kDataLoss) << refused.status();
-  auto left = h_.env().fs().List("fresh.keel");
+  auto left = c_.env(0).fs().List("fresh.keel");
   ASSERT_TRUE(left.ok()) << "the operator's directory was removed";
   EXPECT_TRUE(left->empty());
 }
@@ -233,7 +224,7 @@ TEST_F(SnapshotRestoreTest, AFileWhoseHashFailsIsRestoredOnlyWithSkipHashCheck) 
         crc32c::Mask(crc32c::Value(std::string_view(bytes).substr(trailer, 36)));
     for (int b = 0; b < 4; b++) bytes[trailer + 36 + b] = static_cast<char>(crc >> (8 * b));
   });
-  EXPECT_FALSE(ReadSnapshotStatus(h_.env().fs(), kBackup).ok());
+  EXPECT_FALSE(ReadSnapshotStatus(c_.env(0).fs(), kBackup).ok());
   Server* server = RestoredOnlyWithSkipHashCheck("hash mismatch");
   ASSERT_NE(server, nullptr);
   EXPECT_EQ(server->key_space().mvcc().HashKV(0)->hash, old_kv_hash_);
@@ -259,20 +250,20 @@ TEST_F(SnapshotRestoreTest, AnEnvelopeWhoseSha256FailsIsRestoredOnlyWithSkipHash
 // records and the bytes of the file.
 TEST_F(SnapshotRestoreTest, StatusReportsHashRevisionKeysAndSize) {
   SaveBackup();
-  auto status = ReadSnapshotStatus(h_.env().fs(), kBackup);
+  auto status = ReadSnapshotStatus(c_.env(0).fs(), kBackup);
   ASSERT_TRUE(status.ok()) << status.status();
   EXPECT_EQ(status->revision, old_revision_);
   EXPECT_EQ(status->total_keys, saved_.records);
   // 40 puts and a delete are 41 revisions, each a record, plus metadata.
   EXPECT_GT(status->total_keys, 41u);
   EXPECT_EQ(status->total_size, saved_.file_bytes);
-  EXPECT_EQ(status->total_size, h_.env().fs().Stat(kBackup)->size);
+  EXPECT_EQ(status->total_size, c_.env(0).fs().Stat(kBackup)->size);
   ASSERT_EQ(saved_.hash_hex.size(), 40u);
   EXPECT_EQ(status->hash, std::stoul(saved_.hash_hex.substr(0, 8), nullptr, 16));
 
   // A damaged file has no status.
   RewriteBackup([](std::string& bytes) { bytes[bytes.size() / 2] ^= 0x10; });
-  auto damaged = ReadSnapshotStatus(h_.env().fs(), kBackup);
+  auto damaged = ReadSnapshotStatus(c_.env(0).fs(), kBackup);
   ASSERT_FALSE(damaged.ok());
   EXPECT_EQ(damaged.status().code(), absl::StatusCode::kDataLoss);
 }
@@ -283,11 +274,11 @@ TEST_F(SnapshotRestoreTest, ANameMissingFromTheInitialClusterIsRefused) {
   options.snapshot_path = kBackup;
   options.name = "x";
   options.data_dir = "x.keel";
-  auto refused = h_.Run(RestoreSnapshot(h_.env(), options));
+  auto refused = c_.RunOn(0, RestoreSnapshot(c_.env(0), options));
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().message(),
             "couldn't find local name \"x\" in the initial cluster configuration");
-  EXPECT_FALSE(h_.env().fs().Stat("x.keel").ok());
+  EXPECT_FALSE(c_.env(0).fs().Stat("x.keel").ok());
 }
 
 TEST_F(SnapshotRestoreTest, ADamagedFileIsRefusedAndLeavesNoDataDir) {
@@ -296,7 +287,7 @@ TEST_F(SnapshotRestoreTest, ADamagedFileIsRefusedAndLeavesNoDataDir) {
   auto refused = Restore("fresh", "t");
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kDataLoss) << refused.status();
-  EXPECT_FALSE(h_.env().fs().Stat("fresh.keel").ok());
+  EXPECT_FALSE(c_.env(0).fs().Stat("fresh.keel").ok());
 }
 
 }  // namespace

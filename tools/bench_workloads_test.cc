@@ -12,10 +12,7 @@
 
 #include "client/etcd_client.h"
 #include "gtest/gtest.h"
-#include "node/node.h"
-#include "runtime/strings.h"
-#include "sim/sim_machine.h"
-#include "sim/sim_world.h"
+#include "node/testing/sim_members.h"
 
 namespace keel::tools {
 namespace {
@@ -24,35 +21,15 @@ constexpr char kMemberAddress[] = "10.0.0.1:2379";
 
 class BenchWorkloadsTest : public ::testing::Test {
  protected:
-  BenchWorkloadsTest() : world_(sim::SimWorldOptions{.seed = 7}) {
-    node::ServerConfig config;
-    config.name = "m1";
-    config.listen_client_urls = {StrCat("http://", kMemberAddress)};
-    config.advertise_client_urls = config.listen_client_urls;
-    config.listen_peer_urls = {"http://10.0.0.1:2380"};
-    config.initial_advertise_peer_urls = config.listen_peer_urls;
-    config.initial_cluster = "m1=http://10.0.0.1:2380";
-    world_.AddMachine({.name = "m1", .boot = [this, config](Env& env) -> Task<void> {
-                         node::NodeOptions options;
-                         options.storage.leveldb_background = store::LevelDbBackground::kQueue;
-                         auto member = co_await node::Node::Start(env, config, options);
-                         EXPECT_TRUE(member.ok()) << member.status();
-                         if (!member.ok()) co_return;
-                         leader_ = &(*member)->server();
-                         co_await (*member)->server().stopped().Wait();
-                       }})
-        .Start();
-    world_.AddMachine({.name = "client", .host = "10.0.0.9", .boot = [this](Env& env) -> Task<void> {
-                         client_env_ = &env;
-                         co_await env.clock().Sleep(Seconds(1'000'000'000));
-                       }})
-        .Start();
-    world_.RunUntil([&] { return leader_ != nullptr && leader_->raft().is_leader(); }, Seconds(10));
+  BenchWorkloadsTest()
+      : c_({.kind = node::testing::MemberKind::kNode, .world = {.seed = 7}}),
+        started_(c_.StartAll()) {
+    c_.WaitLeader(Seconds(10));
   }
 
   void SetUp() override {
-    ASSERT_NE(client_env_, nullptr);
-    ASSERT_NE(leader_, nullptr);
+    ASSERT_TRUE(started_.ok()) << started_;
+    ASSERT_TRUE(c_.up(0));
   }
 
   BenchConfig Config(BenchCommand command) {
@@ -62,25 +39,20 @@ class BenchWorkloadsTest : public ::testing::Test {
     return config;
   }
 
+  // Runs `task` in the client's process; it must finish within 600 s.
   template <typename T>
   T Run(Task<T> task) {
-    std::optional<T> out;
-    client_env_->Spawn([](Task<T> task, std::optional<T>* out) -> Task<void> {
-      out->emplace(co_await std::move(task));
-    }(std::move(task), &out));
-    world_.RunUntil([&] { return out.has_value(); }, Seconds(600));
-    KEEL_ASSERT_MSG(out.has_value(), "the bench did not finish");
-    return std::move(*out);
+    return c_.Run(std::move(task), Seconds(600));
   }
 
   std::vector<Stats> Bench(BenchConfig config) {
-    auto stats = Run(RunBench(*client_env_, std::move(config), progress()));
+    auto stats = Run(RunBench(c_.client_env(), std::move(config), progress()));
     EXPECT_TRUE(stats.ok()) << stats.status();
     return stats.ok() ? *stats : std::vector<Stats>{};
   }
 
   Progress& progress() {
-    if (progress_ == nullptr) progress_ = std::make_unique<Progress>(*client_env_, false);
+    if (progress_ == nullptr) progress_ = std::make_unique<Progress>(c_.client_env(), false);
     return *progress_;
   }
 
@@ -88,7 +60,7 @@ class BenchWorkloadsTest : public ::testing::Test {
   etcdserverpb::RangeResponse All() {
     client::ClientOptions options;
     options.endpoints = {kMemberAddress};
-    auto client = std::make_unique<client::EtcdClient>(*client_env_, std::move(options));
+    auto client = std::make_unique<client::EtcdClient>(c_.client_env(), std::move(options));
     etcdserverpb::RangeRequest request;
     request.set_key(std::string(1, '\0'));
     request.set_range_end(std::string(1, '\0'));
@@ -97,9 +69,8 @@ class BenchWorkloadsTest : public ::testing::Test {
     return response.ok() ? *response : etcdserverpb::RangeResponse();
   }
 
-  sim::SimWorld world_;
-  node::Server* leader_ = nullptr;
-  Env* client_env_ = nullptr;
+  node::testing::SimMembers c_;
+  const absl::Status started_;
   std::unique_ptr<Progress> progress_;
 };
 
