@@ -58,6 +58,7 @@ absl::StatusOr<std::unique_ptr<RaftNode>> RaftNode::Create(
   node->conf_state_ = initial.conf_state;
   node->snapshot_conf_state_ = initial.conf_state;
   node->snapshot_index_ = first_index - 1;
+  node->applied_index_ = node->snapshot_index_;
   node->term_ = initial.hard_state.term();
   node->commit_index_ = initial.hard_state.commit();
 
@@ -77,6 +78,7 @@ absl::StatusOr<std::unique_ptr<RaftNode>> RaftNode::Create(
   raft_config.max_uncommitted_entries_size = 1u << 30;
   raft_config.pre_vote = c.pre_vote;
   raft_config.check_quorum = true;
+  raft_config.bugs = c.raft_bugs;
   KEEL_ASSIGN_OR_RETURN(node->raw_, raft::RawNode::Create(raft_config));
   KEEL_ASSERT(node->commit_index_ <= node->persisted_index_);
   return node;
@@ -96,6 +98,10 @@ absl::Status RaftNode::Start() {
   options.cluster_id = config_.cluster_id;
   options.listen_address = config_.listen_address;
   options.snapshot_dir = JoinPath(config_.snap_dir, "incoming");
+  for (const std::string& url : config_.advertise_peer_urls) {
+    KEEL_ASSIGN_OR_RETURN(std::string address, net::PeerUrlToAddress(url));
+    options.advertise_addresses.push_back(std::move(address));
+  }
   if (config_.snapshot_chunk_bytes != 0) {
     options.snapshot_chunk_bytes = config_.snapshot_chunk_bytes;
   }
@@ -196,9 +202,7 @@ void RaftNode::SetPeer(uint64_t id, const std::vector<std::string>& peer_urls) {
 }
 
 absl::Status RaftNode::RemovePeer(uint64_t id) {
-  if (transport_ == nullptr || id == config_.id || !transport_->HasPeer(id)) {
-    return absl::OkStatus();
-  }
+  if (transport_ == nullptr || id == config_.id) return absl::OkStatus();
   return transport_->RemovePeer(id);
 }
 
@@ -422,17 +426,27 @@ Task<std::optional<ApplyWork>> RaftNode::NextApplyWork() {
   co_return work;
 }
 
+void RaftNode::Applied(uint64_t index) {
+  KEEL_ASSERT(index >= applied_index_);
+  KEEL_ASSERT(index <= commit_index_);
+  applied_index_ = index;
+}
+
 absl::StatusOr<raft::ConfState> RaftNode::ApplyConfChange(const raft::ConfChange& change,
                                                           uint64_t index) {
+  KEEL_ASSERT(index > applied_index_);
   absl::StatusOr<raft::ConfState> state = raw_->ApplyConfChange(change);
   if (state.ok()) NoteConfState(*state, index);
+  Applied(index);
   return state;
 }
 
 absl::StatusOr<raft::ConfState> RaftNode::ApplyConfChange(const raftpb::ConfChangeV2& change,
                                                           uint64_t index) {
+  KEEL_ASSERT(index > applied_index_);
   absl::StatusOr<raft::ConfState> state = raw_->ApplyConfChange(change);
   if (state.ok()) NoteConfState(*state, index);
+  Applied(index);
   return state;
 }
 
@@ -445,10 +459,12 @@ void RaftNode::NoteConfState(const raft::ConfState& state, uint64_t index) {
 
 void RaftNode::SnapshotInstalled(const raftpb::SnapshotMetadata& metadata) {
   KEEL_ASSERT(metadata.index() >= snapshot_index_);
+  KEEL_ASSERT(metadata.index() > applied_index_);
   conf_state_ = metadata.conf_state();
   conf_history_.clear();
   snapshot_conf_state_ = metadata.conf_state();
   snapshot_index_ = metadata.index();
+  applied_index_ = metadata.index();
 }
 
 }  // namespace keel::node
