@@ -160,9 +160,12 @@ Task<absl::StatusOr<std::unique_ptr<Wal>>> Wal::Open(
     co_return absl::DataLossError(
         StrCat("wal: ", options.dir, " holds no WAL segment"));
   }
+  // Only the sequence numbers are checked: a segment's first index may be
+  // below its predecessor's when raft truncated the uncommitted tail past
+  // the predecessor's first index before the cut (the truncating entries
+  // are in the predecessor).
   for (size_t i = 1; i < segments.size(); i++) {
-    if (segments[i].seq != segments[i - 1].seq + 1 ||
-        segments[i].first_index < segments[i - 1].first_index) {
+    if (segments[i].seq != segments[i - 1].seq + 1) {
       co_return absl::DataLossError(
           StrCat("wal: ", options.dir, ": segments out of sequence between ",
                  segments[i - 1].name, " and ", segments[i].name));

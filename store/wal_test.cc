@@ -247,6 +247,37 @@ TEST_F(WalTest, SegmentsRotateAtTheConfiguredSize) {
   EXPECT_EQ(report_.segments, (*wal)->segment_names().size());
 }
 
+// Leader changes rewrite an uncommitted tail that began in the previous
+// segment until the current one fills: the next segment's first index is
+// below the current one's, and the WAL still opens.
+TEST_F(WalTest, ASegmentMayBeginBelowItsPredecessorAfterTruncations) {
+  segment_bytes_ = 2048;
+  {
+    std::unique_ptr<Wal> wal = Create();
+    ASSERT_TRUE(wal->AppendEntries(MakeEntries(1, 40, 1)).ok());
+    Sync(*wal);
+    ASSERT_EQ(wal->segment_names().size(), 2u);
+    for (uint64_t term = 2; wal->segment_names().size() == 2; term++) {
+      ASSERT_LT(term, 20u);
+      ASSERT_TRUE(wal->AppendEntries(MakeEntries(30, 35, term)).ok());
+      ASSERT_TRUE(wal->AppendHardState(MakeHardState(term, 29)).ok());
+      Sync(*wal);
+    }
+    uint64_t seq = 0, first_of_second = 0, first_of_third = 0;
+    ASSERT_TRUE(ParseWalSegmentName(wal->segment_names()[1], &seq, &first_of_second));
+    ASSERT_TRUE(ParseWalSegmentName(wal->segment_names()[2], &seq, &first_of_third));
+    EXPECT_EQ(first_of_second, 41u);
+    EXPECT_EQ(first_of_third, 36u);
+  }
+  WalState state;
+  auto wal = Open(&state);
+  ASSERT_TRUE(wal.ok()) << wal.status();
+  ASSERT_EQ(state.entries.size(), 35u);
+  EXPECT_EQ(state.entries[34].term(), state.hard_state.term());
+  EXPECT_EQ(state.entries[28].term(), 1u);
+  EXPECT_EQ((*wal)->last_index(), 35u);
+}
+
 TEST_F(WalTest, CoveredSegmentsAreReleasedAndRecoveryStillWorks) {
   segment_bytes_ = 4096;
   max_segments_ = 1;
