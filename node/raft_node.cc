@@ -14,20 +14,40 @@
 namespace keel::node {
 namespace {
 
-std::string ReadContext(uint64_t id) {
-  std::string context(8, '\0');
-  for (int i = 0; i < 8; i++) context[i] = static_cast<char>(id >> (56 - 8 * i));
-  return context;
+constexpr size_t kReadContextBytes = 24;
+
+void PutBigEndian64(std::string* out, uint64_t v) {
+  for (int i = 0; i < 8; i++) out->push_back(static_cast<char>(v >> (56 - 8 * i)));
 }
 
-std::optional<uint64_t> ParseReadContext(std::string_view context) {
-  if (context.size() != 8) return std::nullopt;
-  uint64_t id = 0;
-  for (char c : context) id = (id << 8) | static_cast<uint8_t>(c);
-  return id;
+uint64_t GetBigEndian64(std::string_view bytes) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < 8; i++) v = (v << 8) | static_cast<uint8_t>(bytes[i]);
+  return v;
 }
 
 }  // namespace
+
+// The leader keeps pending ReadIndex requests by their context, one per
+// context, and answers may arrive long after they were asked for (a
+// partition, a pause): a context another member could use too, or this
+// member before a restart, would let one read take another's older index.
+// So it names the member and this run of it, as etcd's request ids do.
+std::string RaftNode::ReadContext(uint64_t read_id) const {
+  std::string context;
+  context.reserve(kReadContextBytes);
+  PutBigEndian64(&context, config_.id);
+  PutBigEndian64(&context, read_nonce_);
+  PutBigEndian64(&context, read_id);
+  return context;
+}
+
+std::optional<uint64_t> RaftNode::ParseReadContext(std::string_view context) const {
+  if (context.size() != kReadContextBytes) return std::nullopt;
+  if (GetBigEndian64(context) != config_.id) return std::nullopt;
+  if (GetBigEndian64(context.substr(8)) != read_nonce_) return std::nullopt;
+  return GetBigEndian64(context.substr(16));
+}
 
 RaftNode::RaftNode(Env& env, RaftNodeConfig config, std::unique_ptr<LogStore> log,
                    RaftNodeHost& host, MemberLife& life)
@@ -36,6 +56,7 @@ RaftNode::RaftNode(Env& env, RaftNodeConfig config, std::unique_ptr<LogStore> lo
       log_(std::move(log)),
       host_(host),
       life_(life),
+      read_nonce_(env.random().Next()),
       snapshot_sends_(env.process().executor()) {}
 
 RaftNode::~RaftNode() { Shutdown(); }

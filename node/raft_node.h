@@ -41,6 +41,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -190,7 +191,8 @@ class RaftNode {
   // Asks raft to hand leadership to `transferee`.
   void TransferLeadership(uint64_t transferee);
   // Asks raft for a read index; answered through the host's
-  // ReadIndexAnswered, re-asked every kReadIndexRetry until then.
+  // ReadIndexAnswered, re-asked every kReadIndexRetry until then. `read_id`
+  // need be unique only among this RaftNode's reads.
   void ReadIndex(uint64_t read_id);
   // Whether ReadIndex(read_id) is still waiting to be handed to raft.
   bool ReadQueued(uint64_t read_id) const {
@@ -299,6 +301,10 @@ class RaftNode {
   void NoteConfState(const raft::ConfState& state, uint64_t index);
   void SendMessages(std::vector<raft::Message> messages);
   void Wake() { work_.Set(); }
+  // A ReadIndex request's context for the host's `read_id`, and back
+  // (nullopt for a context that is not this run's).
+  std::string ReadContext(uint64_t read_id) const;
+  std::optional<uint64_t> ParseReadContext(std::string_view context) const;
 
   // raft_node_snapshot.cc
   Task<void> SendSnapshot(raft::Message message);
@@ -309,6 +315,8 @@ class RaftNode {
   std::unique_ptr<LogStore> log_;
   RaftNodeHost& host_;
   MemberLife& life_;
+  // Drawn at creation: ReadIndex contexts of this run are its own.
+  const uint64_t read_nonce_;
   RaftNodeObserver* observer_ = nullptr;
   std::unique_ptr<raft::RawNode> raw_;
   std::unique_ptr<net::PeerTransport> transport_;

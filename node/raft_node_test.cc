@@ -7,7 +7,8 @@
 // compaction installs a snapshot labelled with the leader's applied index
 // and configuration (in which it finds itself); the applied index and
 // configuration follow the applier, not raft, and bound log compaction; and
-// a removed member the transport never knew is refused.
+// a removed member the transport never knew is refused; and reads with one
+// id on two members are two reads.
 #include "node/raft_node.h"
 
 #include <map>
@@ -71,13 +72,20 @@ struct State {
 
 // One member: its host, raft node and apply loop. Lives in its machine's
 // boot frame.
-class Member final : public RaftNodeHost {
+class Member final : public RaftNodeHost, public RaftNodeObserver {
  public:
   explicit Member(Env& env) : env_(env) {}
 
   bool ProposalWanted(uint64_t id) override { return true; }
   void ProposalFailed(uint64_t id, absl::Status status) override {}
-  void ReadIndexAnswered(uint64_t read_id, uint64_t index) override {}
+  void ReadIndexAnswered(uint64_t read_id, uint64_t index) override {
+    answers[read_id] = index;
+  }
+  void OnSending(const std::vector<raft::Message>& messages) override {
+    for (const raft::Message& m : messages) {
+      if (m.type() == raftpb::MsgReadIndex) read_contexts.push_back(m.entries(0).data());
+    }
+  }
   Task<absl::StatusOr<WrittenSnapshot>> WriteSnapshotFile(std::string path) override {
     const std::string data = state.Encode();
     auto file = env_.fs().Open(path, OpenOptions{.create = true});
@@ -162,6 +170,8 @@ class Member final : public RaftNodeHost {
   int snapshots_written = 0;
   int syncs = 0;
   std::vector<raftpb::SnapshotMetadata> installed;
+  std::map<uint64_t, uint64_t> answers;  // read id -> index
+  std::vector<std::string> read_contexts;
 };
 
 struct Options {
@@ -209,6 +219,7 @@ class RaftNodeTest : public ::testing::Test {
     EXPECT_TRUE(raft.ok()) << raft.status();
     if (!raft.ok()) co_return;
     member.raft = std::move(*raft);
+    member.raft->set_observer(&member);
     std::vector<raft::Peer> peers;
     if (bootstrap) {
       for (uint64_t p = 1; p <= 3; p++) peers.push_back({.id = p, .context = PeerUrl(p)});
@@ -302,8 +313,9 @@ TEST_F(RaftNodeTest, ALearnerAddedAfterTheLastCompactionInstallsASnapshotThatNam
   ASSERT_TRUE(world_.RunUntil([&] { return Leader() != nullptr; }, Seconds(10)));
   ProposeAndWait(100);
   Member* leader = Leader();
+  ASSERT_TRUE(world_.RunUntil([&] { return leader->raft->snapshot_index() > 3; }, Seconds(1)))
+      << "the bootstrap entries are gone from the log";
   const uint64_t compacted_at = leader->raft->snapshot_index();
-  ASSERT_GT(compacted_at, 3u) << "the bootstrap entries are gone from the log";
   AddMachine(4, /*bootstrap=*/false).Start();
   ASSERT_TRUE(AddLearner(4).ok());
   ASSERT_TRUE(world_.RunUntil([&] { return AllApplied(); }, Seconds(20)));
@@ -358,6 +370,29 @@ TEST_F(RaftNodeTest, AMemberRemovedBeforeTheTransportKnewItIsRefused) {
   EXPECT_TRUE(member.raft->RemovePeer(9).ok());
   EXPECT_TRUE(member.raft->transport()->IsRemoved(9));
   EXPECT_FALSE(member.raft->HasPeer(9));
+}
+
+// The leader keeps one pending read per context: members numbering their
+// reads alike must not share contexts, or one read takes another's index.
+TEST_F(RaftNodeTest, ReadsWithOneIdOnTwoMembersAreTwoReads) {
+  StartCluster();
+  ASSERT_TRUE(world_.RunUntil([&] { return Leader() != nullptr; }, Seconds(10)));
+  ProposeAndWait(2);
+  std::vector<Member*> followers;
+  for (const auto& [id, member] : members_) {
+    if (!member->raft->is_leader()) followers.push_back(member);
+  }
+  ASSERT_EQ(followers.size(), 2u);
+  const uint64_t commit = Leader()->raft->commit_index();
+  for (Member* follower : followers) follower->raft->ReadIndex(7);
+  ASSERT_TRUE(world_.RunUntil(
+      [&] { return followers[0]->answers.contains(7) && followers[1]->answers.contains(7); },
+      Milliseconds(300)))
+      << "both answered by the first heartbeat round, neither waiting for a retry";
+  for (Member* follower : followers) EXPECT_GE(follower->answers[7], commit);
+  ASSERT_EQ(followers[0]->read_contexts.size(), 1u);
+  ASSERT_EQ(followers[1]->read_contexts.size(), 1u);
+  EXPECT_NE(followers[0]->read_contexts[0], followers[1]->read_contexts[0]);
 }
 
 }  // namespace
