@@ -179,6 +179,7 @@ Task<absl::StatusOr<std::unique_ptr<PeerLink>>> DialPeer(PeerContext& context,
   handshake.sender_id = context.local_id();
   handshake.target_id = peer_id;
   handshake.cluster_id = context.cluster_id();
+  handshake.addresses = context.options().advertise_addresses;
   const std::string hello = EncodeHandshake(handshake);
   KEEL_CO_RETURN_IF_ERROR(co_await WriteWithin(context, *link->connection, hello));
   absl::StatusOr<std::string_view> bytes = co_await context.Within(

@@ -1,9 +1,10 @@
 // The peer protocol's constants: how members of one keel cluster talk raft to
 // each other over their peer URLs. See doc/peer_protocol.md for the prose.
 //
-// A connection starts with a handshake (fixed-size, checksummed) from the
-// dialer and a reply from the acceptor; after an accepted handshake both
-// sides exchange frames:
+// A connection starts with a handshake from the dialer (a fixed-size,
+// checksummed part, then the dialer's own peer addresses, checksummed) and a
+// reply from the acceptor; after an accepted handshake both sides exchange
+// frames:
 //
 //   frame  = length:u32 | masked crc32c(type, payload):u32 | type:u8 | payload
 //
@@ -27,11 +28,19 @@ inline constexpr std::string_view kHandshakeMagic = "KEELPEER";
 // The first bytes of every handshake reply.
 inline constexpr std::string_view kReplyMagic = "KEELPACK";
 // Bumped on any incompatible change. An acceptor refuses other versions.
-inline constexpr uint16_t kProtocolVersion = 1;
+// Version 2 added the dialer's addresses after the fixed handshake.
+inline constexpr uint16_t kProtocolVersion = 2;
 
 // magic(8) version(2) kind(1) reserved(1) sender(8) target(8) cluster(8)
 // crc(4).
 inline constexpr size_t kHandshakeBytes = 40;
+// Then the addresses the dialer accepts peers on, as etcd's X-PeerURLs
+// header carries them: length(2) | "host:port,host:port" | crc(4) over the
+// length and the addresses. An acceptor that does not know the dialer yet
+// answers it there (a member added after the acceptor's last known
+// configuration, such as the leader of a learner that just joined).
+inline constexpr size_t kHandshakeAddressesLengthBytes = 2;
+inline constexpr size_t kMaxHandshakeAddressesBytes = 4096;
 // magic(8) version(2) status(1) reserved(1) responder(8) cluster(8) crc(4).
 inline constexpr size_t kHandshakeReplyBytes = 32;
 
@@ -47,7 +56,7 @@ enum class HandshakeStatus : uint8_t {
   kAccepted = 0,
   kClusterIdMismatch = 1,    // the dialer belongs to another cluster
   kRemovedMember = 2,        // the dialer was removed from the cluster
-  kUnknownMember = 3,        // the dialer is not in the acceptor's member set
+  kUnknownMember = 3,        // the dialer is neither a member nor gave addresses
   kTargetMismatch = 4,       // the dialer wanted another member
   kIncompatibleVersion = 5,  // the acceptor does not speak this version
   kTooManySnapshots = 6,     // the acceptor is receiving its limit already

@@ -92,6 +92,17 @@ std::string EncodeHandshake(const Handshake& handshake) {
   PutFixed64(&out, handshake.cluster_id);
   SealWithCrc(&out, 0);
   KEEL_ASSERT(out.size() == kHandshakeBytes);
+  std::string addresses;
+  for (const std::string& address : handshake.addresses) {
+    KEEL_ASSERT(!address.empty());
+    KEEL_ASSERT(address.find(',') == std::string::npos);
+    StrAppend(&addresses, addresses.empty() ? "" : ",", address);
+  }
+  KEEL_ASSERT(addresses.size() <= kMaxHandshakeAddressesBytes);
+  const size_t block = out.size();
+  PutFixed16(&out, static_cast<uint16_t>(addresses.size()));
+  out += addresses;
+  SealWithCrc(&out, block);
   return out;
 }
 
@@ -114,6 +125,33 @@ absl::StatusOr<Handshake> DecodeHandshake(std::string_view bytes) {
   handshake.target_id = GetFixed64(p + 12);
   handshake.cluster_id = GetFixed64(p + 20);
   return handshake;
+}
+
+absl::StatusOr<size_t> HandshakeAddressesRemainder(std::string_view length_bytes) {
+  KEEL_ASSERT(length_bytes.size() == kHandshakeAddressesLengthBytes);
+  const size_t length = GetFixed16(length_bytes.data());
+  if (length > kMaxHandshakeAddressesBytes) {
+    return absl::DataLossError(StrCat("handshake addresses of ", length, " bytes"));
+  }
+  return length + 4;
+}
+
+absl::Status DecodeHandshakeAddresses(std::string_view block, Handshake* handshake) {
+  KEEL_ASSERT(block.size() >= kHandshakeAddressesLengthBytes + 4);
+  const size_t length = GetFixed16(block.data());
+  if (block.size() != kHandshakeAddressesLengthBytes + length + 4) {
+    return absl::DataLossError("handshake addresses length mismatch");
+  }
+  if (!CrcMatches(block)) return absl::DataLossError("handshake addresses checksum mismatch");
+  handshake->addresses.clear();
+  std::string_view rest = block.substr(kHandshakeAddressesLengthBytes, length);
+  while (!rest.empty()) {
+    const size_t comma = std::min(rest.find(','), rest.size());
+    if (comma == 0) return absl::DataLossError("empty handshake address");
+    handshake->addresses.emplace_back(rest.substr(0, comma));
+    rest.remove_prefix(std::min(comma + 1, rest.size()));
+  }
+  return absl::OkStatus();
 }
 
 std::string EncodeHandshakeReply(const HandshakeReply& reply) {

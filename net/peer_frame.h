@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -29,6 +30,8 @@ struct Handshake {
   uint64_t sender_id = 0;   // the dialing member
   uint64_t target_id = 0;   // the member the dialer believes it reached
   uint64_t cluster_id = 0;  // the dialer's cluster
+  // Where the dialer accepts peers ("host:port"); may be empty.
+  std::vector<std::string> addresses;
 };
 
 struct HandshakeReply {
@@ -38,11 +41,22 @@ struct HandshakeReply {
   uint64_t cluster_id = 0;    // the acceptor's cluster
 };
 
-// Returns exactly kHandshakeBytes.
+// Returns the fixed kHandshakeBytes followed by the address block. The
+// addresses must fit kMaxHandshakeAddressesBytes and hold no comma
+// (asserted: the local caller chose them).
 std::string EncodeHandshake(const Handshake& handshake);
-// Decodes kHandshakeBytes. DataLoss if the magic or the checksum is wrong or
-// the kind is unknown. The version is returned, not judged.
+// Decodes the fixed kHandshakeBytes, leaving `addresses` empty. DataLoss if
+// the magic or the checksum is wrong or the kind is unknown. The version is
+// returned, not judged.
 absl::StatusOr<Handshake> DecodeHandshake(std::string_view bytes);
+// The bytes of the address block that follow its kHandshakeAddressesLengthBytes
+// `length_bytes` (the addresses and the checksum). DataLoss beyond
+// kMaxHandshakeAddressesBytes.
+absl::StatusOr<size_t> HandshakeAddressesRemainder(std::string_view length_bytes);
+// Decodes the whole address block (length, addresses, checksum) into
+// `handshake->addresses`. DataLoss if the checksum is wrong or the length
+// disagrees.
+absl::Status DecodeHandshakeAddresses(std::string_view block, Handshake* handshake);
 
 // Returns exactly kHandshakeReplyBytes.
 std::string EncodeHandshakeReply(const HandshakeReply& reply);

@@ -114,15 +114,32 @@ TEST_F(PeerFrameTest, HandshakeRoundTrips) {
   handshake.sender_id = 0x8e9e05c52164694dULL;
   handshake.target_id = 2;
   handshake.cluster_id = 0xcdf818194e3a8c32ULL;
+  handshake.addresses = {"10.0.0.4:2380", "[::1]:2380"};
   const std::string bytes = EncodeHandshake(handshake);
-  ASSERT_EQ(bytes.size(), kHandshakeBytes);
-  absl::StatusOr<Handshake> decoded = DecodeHandshake(bytes);
+  absl::StatusOr<Handshake> decoded = DecodeHandshake(bytes.substr(0, kHandshakeBytes));
   ASSERT_TRUE(decoded.ok()) << decoded.status();
   EXPECT_EQ(decoded->version, kProtocolVersion);
   EXPECT_EQ(decoded->kind, StreamKind::kSnapshot);
   EXPECT_EQ(decoded->sender_id, handshake.sender_id);
   EXPECT_EQ(decoded->target_id, 2u);
   EXPECT_EQ(decoded->cluster_id, handshake.cluster_id);
+  EXPECT_TRUE(decoded->addresses.empty());
+  const std::string_view block = std::string_view(bytes).substr(kHandshakeBytes);
+  absl::StatusOr<size_t> remainder =
+      HandshakeAddressesRemainder(block.substr(0, kHandshakeAddressesLengthBytes));
+  ASSERT_TRUE(remainder.ok()) << remainder.status();
+  ASSERT_EQ(kHandshakeAddressesLengthBytes + *remainder, block.size());
+  ASSERT_TRUE(DecodeHandshakeAddresses(block, &*decoded).ok());
+  EXPECT_EQ(decoded->addresses, handshake.addresses);
+}
+
+TEST_F(PeerFrameTest, AHandshakeWithoutAddressesCarriesAnEmptyBlock) {
+  const std::string bytes = EncodeHandshake(Handshake{.sender_id = 1, .target_id = 2});
+  ASSERT_EQ(bytes.size(), kHandshakeBytes + kHandshakeAddressesLengthBytes + 4);
+  Handshake decoded;
+  decoded.addresses = {"stale:1"};
+  ASSERT_TRUE(DecodeHandshakeAddresses(bytes.substr(kHandshakeBytes), &decoded).ok());
+  EXPECT_TRUE(decoded.addresses.empty());
 }
 
 TEST_F(PeerFrameTest, HandshakeWithAFlippedBitOrWrongMagicIsDataLoss) {
@@ -130,15 +147,30 @@ TEST_F(PeerFrameTest, HandshakeWithAFlippedBitOrWrongMagicIsDataLoss) {
   handshake.sender_id = 1;
   handshake.target_id = 2;
   handshake.cluster_id = 3;
+  handshake.addresses = {"10.0.0.1:2380"};
   const std::string bytes = EncodeHandshake(handshake);
   for (size_t i = 0; i < bytes.size(); i++) {
     std::string flipped = bytes;
     flipped[i] ^= 0x10;
-    EXPECT_TRUE(absl::IsDataLoss(DecodeHandshake(flipped).status())) << "byte " << i;
+    if (i < kHandshakeBytes) {
+      EXPECT_TRUE(absl::IsDataLoss(DecodeHandshake(flipped.substr(0, kHandshakeBytes)).status()))
+          << "byte " << i;
+      continue;
+    }
+    Handshake decoded;
+    const std::string block = flipped.substr(kHandshakeBytes);
+    absl::StatusOr<size_t> remainder =
+        HandshakeAddressesRemainder(std::string_view(block).substr(0, kHandshakeAddressesLengthBytes));
+    // A length flipped past the bound is refused at once; any other flip
+    // fails the block's length or checksum.
+    if (!remainder.ok()) continue;
+    EXPECT_TRUE(absl::IsDataLoss(DecodeHandshakeAddresses(block, &decoded))) << "byte " << i;
   }
   std::string http = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
   http.resize(kHandshakeBytes, ' ');
   EXPECT_TRUE(absl::IsDataLoss(DecodeHandshake(http).status()));
+  std::string too_long(kHandshakeAddressesLengthBytes, '\xff');
+  EXPECT_TRUE(absl::IsDataLoss(HandshakeAddressesRemainder(too_long).status()));
 }
 
 TEST_F(PeerFrameTest, ReplyRoundTripsAndRefusesAnUnknownStatus) {
@@ -259,6 +291,8 @@ TEST_F(PeerFrameTest, ReadExactReturnsTheHandshakeAndKeepsWhatFollows) {
     absl::StatusOr<std::string_view> hello = co_await reader.ReadExact(kHandshakeBytes);
     if (!hello.ok()) co_return r;
     r.sender = DecodeHandshake(*hello)->sender_id;
+    // The empty address block.
+    if (!(co_await reader.ReadExact(kHandshakeAddressesLengthBytes + 4)).ok()) co_return r;
     absl::StatusOr<Frame> frame = co_await reader.ReadFrame();
     if (frame.ok()) r.index = ParseMessagePayload(frame->payload)->index();
     co_return r;

@@ -90,6 +90,7 @@ PeerTransport::~PeerTransport() {
   KEEL_ASSERT(!context_.in_callback());
   tasks_.CancelAll();
   peers_.clear();
+  remotes_.clear();
 }
 
 void PeerTransport::AssertInProcess() const {
@@ -129,6 +130,8 @@ absl::Status PeerTransport::AddPeer(uint64_t id,
     return absl::AlreadyExistsError(StrCat("peer ", IdText(id), " exists"));
   }
   removed_.erase(id);
+  // The member's own pipeline takes over from a remote kept for it.
+  remotes_.erase(id);
   std::string shown;
   for (const std::string& address : addresses) StrAppend(&shown, shown.empty() ? "" : ",", address);
   auto pipeline = std::make_unique<peer::PeerPipeline>(context_, id, std::move(addresses));
@@ -157,10 +160,13 @@ absl::Status PeerTransport::UpdatePeer(uint64_t id,
 
 absl::Status PeerTransport::RemovePeer(uint64_t id) {
   KEEL_ASSERT(!context_.in_callback());
-  auto it = peers_.find(id);
-  if (it == peers_.end()) return absl::NotFoundError(StrCat("no peer ", IdText(id)));
-  peers_.erase(it);  // closes the message connection
+  if (id == 0 || id == context_.local_id()) {
+    return absl::InvalidArgumentError(StrCat("cannot remove peer ", IdText(id)));
+  }
+  // Erasing a pipeline closes its message connection.
+  const bool known = peers_.erase(id) + remotes_.erase(id) > 0;
   removed_.insert(id);
+  if (!known) return absl::OkStatus();
   auto sender = snapshot_senders_.find(id);
   if (sender != snapshot_senders_.end()) {
     const uint64_t task = sender->second;
@@ -195,14 +201,22 @@ PeerStats PeerTransport::stats(uint64_t id) const {
   return it == peers_.end() ? PeerStats{} : it->second->stats();
 }
 
+peer::PeerPipeline* PeerTransport::PipelineTo(uint64_t id, bool snapshot) {
+  if (auto it = peers_.find(id); it != peers_.end()) return it->second.get();
+  // A sender not yet a member is answered through its remote; snapshots go
+  // to members only.
+  if (auto it = remotes_.find(id); !snapshot && it != remotes_.end()) return it->second.get();
+  return nullptr;
+}
+
 void PeerTransport::Send(std::vector<raftpb::Message> messages) {
   // Peers that dropped something in this call, ascending, each reported once.
   std::vector<uint64_t> dropped;
   for (raftpb::Message& message : messages) {
     const uint64_t to = message.to();
     if (to == 0) continue;
-    auto it = peers_.find(to);
-    if (it == peers_.end()) {
+    peer::PeerPipeline* pipeline = PipelineTo(to, message.type() == raftpb::MsgSnap);
+    if (pipeline == nullptr) {
       if (removed_.count(to) == 0) {
         context_.log().Debug("ignored message send request; unknown remote peer target",
                              {{"type", raftpb::MessageType_Name(message.type())},
@@ -220,16 +234,16 @@ void PeerTransport::Send(std::vector<raftpb::Message> messages) {
       SendSnapshot(std::move(message), std::move(*source));
       continue;
     }
-    if (!it->second->Enqueue(message) &&
+    if (!pipeline->Enqueue(message) &&
         std::find(dropped.begin(), dropped.end(), to) == dropped.end()) {
       dropped.push_back(to);
     }
   }
   std::sort(dropped.begin(), dropped.end());
   for (uint64_t to : dropped) {
-    auto it = peers_.find(to);
-    KEEL_ASSERT(it != peers_.end());
-    const bool active = it->second->active();
+    peer::PeerPipeline* pipeline = PipelineTo(to, false);
+    KEEL_ASSERT(pipeline != nullptr);
+    const bool active = pipeline->active();
     context_.log().Log(active ? LogLevel::kWarn : LogLevel::kDebug,
                        "dropped internal Raft message since sending buffer is full "
                        "(overloaded network)",
@@ -362,7 +376,11 @@ HandshakeStatus PeerTransport::CheckHandshake(const peer::Handshake& handshake) 
                          {"remote-peer-id-from", from}});
     return HandshakeStatus::kRemovedMember;
   }
-  if (peers_.count(handshake.sender_id) == 0) {
+  const bool member = peers_.count(handshake.sender_id) != 0;
+  const bool answerable =
+      !handshake.addresses.empty() &&
+      (remotes_.count(handshake.sender_id) != 0 || remotes_.size() < kMaxRemotes);
+  if (!member && !answerable) {
     context_.log().Error("failed to find remote peer in cluster",
                          {{"local-member-id", context_.local_id_text()},
                           {"remote-peer-id-from", from},
@@ -376,7 +394,44 @@ HandshakeStatus PeerTransport::CheckHandshake(const peer::Handshake& handshake) 
                          {"remote-peer-id-header", IdText(handshake.target_id)}});
     return HandshakeStatus::kTargetMismatch;
   }
+  if (!member) KeepRemote(handshake.sender_id, handshake.addresses);
   return HandshakeStatus::kAccepted;
+}
+
+void PeerTransport::KeepRemote(uint64_t id, const std::vector<std::string>& addresses) {
+  KEEL_ASSERT(peers_.count(id) == 0);
+  KEEL_ASSERT(!addresses.empty());
+  auto it = remotes_.find(id);
+  if (it != remotes_.end()) {
+    if (it->second->addresses() != addresses) it->second->SetAddresses(addresses);
+    return;
+  }
+  KEEL_ASSERT(remotes_.size() < kMaxRemotes);
+  std::string shown;
+  for (const std::string& address : addresses) StrAppend(&shown, shown.empty() ? "" : ",", address);
+  auto pipeline = std::make_unique<peer::PeerPipeline>(context_, id, addresses);
+  pipeline->Start();
+  remotes_.emplace(id, std::move(pipeline));
+  context_.log().Info("added new remote peer",
+                      {{"local-member-id", context_.local_id_text()},
+                       {"remote-peer-id", IdText(id)},
+                       {"remote-peer-urls", shown}});
+}
+
+Task<absl::Status> PeerTransport::ReadHandshakeAddresses(peer::FrameReader& reader,
+                                                         peer::Handshake* handshake) {
+  std::string block;
+  absl::StatusOr<std::string_view> length = co_await context_.Within(
+      context_.options().read_timeout, "handshake",
+      reader.ReadExact(peer::kHandshakeAddressesLengthBytes));
+  if (!length.ok()) co_return length.status();
+  block.assign(*length);
+  KEEL_CO_ASSIGN_OR_RETURN(const size_t remainder, peer::HandshakeAddressesRemainder(block));
+  absl::StatusOr<std::string_view> rest = co_await context_.Within(
+      context_.options().read_timeout, "handshake", reader.ReadExact(remainder));
+  if (!rest.ok()) co_return rest.status();
+  block.append(*rest);
+  co_return peer::DecodeHandshakeAddresses(block, handshake);
 }
 
 Task<void> PeerTransport::ServeInbound(std::unique_ptr<Connection> connection,
@@ -392,6 +447,12 @@ Task<void> PeerTransport::ServeInbound(std::unique_ptr<Connection> connection,
     co_return;
   }
   absl::StatusOr<peer::Handshake> handshake = peer::DecodeHandshake(*bytes);
+  if (handshake.ok() && handshake->version == peer::kProtocolVersion) {
+    // Another version's layout past the fixed part is not this one's: it is
+    // refused below without reading further.
+    absl::Status addresses = co_await ReadHandshakeAddresses(*link.reader, &*handshake);
+    if (!addresses.ok()) handshake = addresses;
+  }
   if (!handshake.ok()) {
     context_.log().Warn("rejected a peer connection with a malformed handshake",
                         {{"remote-address", link.connection->peer_address()},

@@ -7,8 +7,17 @@
 // its own per snapshot, its data streamed in checksummed chunks from a
 // SnapshotSource. Inbound, a listener accepts connections, checks each
 // handshake (protocol version, cluster id, that the sender is a current
-// member and the target is this member) and delivers what arrives: messages
-// at once, snapshots once complete, verified and synced.
+// member, or one not removed that says where it listens, and that the target
+// is this member) and delivers what arrives: messages at once, snapshots
+// once complete, verified and synced.
+//
+// A sender that is not a member yet (a member added after this one's last
+// known configuration: the leader of a learner that just joined, say) is
+// accepted if it is not known to be removed and its handshake names its
+// addresses; the transport then keeps a *remote* for it, an outbound
+// pipeline that carries this member's answers back until the sender becomes
+// a member (AddPeer) or is removed. This is etcd's rafthttp AddRemote, fed
+// by its X-PeerURLs header; raft itself decides what the messages are worth.
 //
 // The server builds one transport per member in its process, adds the other
 // members, calls Send() with every Ready's messages, and feeds what the
@@ -76,26 +85,33 @@ class PeerTransport {
   const std::string& listen_address() const { return listen_address_; }
 
   // Adds member `id` at `addresses` ("host:port", tried in turn) and starts
-  // dialing it. AlreadyExists if present; InvalidArgument for id 0, the
-  // local id or no addresses. Does not suspend.
+  // dialing it; a remote kept for `id` gives way to it. AlreadyExists if
+  // present; InvalidArgument for id 0, the local id or no addresses. Does
+  // not suspend.
   absl::Status AddPeer(uint64_t id, std::vector<std::string> addresses);
   // Replaces a member's addresses (its live connection stays). NotFound if
   // absent; InvalidArgument for no addresses.
   absl::Status UpdatePeer(uint64_t id, std::vector<std::string> addresses);
-  // Removes member `id`: its outbound connection and snapshots close, its
-  // inbound connections are cut, and later connections from it are refused
-  // as removed (etcd's "rejected stream from remote peer because it was
-  // removed"). NotFound if absent. Does not suspend.
+  // Removes member `id` (a member or a remote): its outbound connection and
+  // snapshots close, its inbound connections are cut, and later connections
+  // from it are refused as removed (etcd's "rejected stream from remote peer
+  // because it was removed"). An id the transport does not know is recorded
+  // as removed all the same (a restarted member learns its removed members
+  // before they call). InvalidArgument for id 0 or the local id. Does not
+  // suspend.
   absl::Status RemovePeer(uint64_t id);
   bool HasPeer(uint64_t id) const { return peers_.count(id) != 0; }
+  // Whether a remote is kept for `id` (a sender not yet a member).
+  bool HasRemote(uint64_t id) const { return remotes_.count(id) != 0; }
   bool IsRemoved(uint64_t id) const { return removed_.count(id) != 0; }
   // Member ids, ascending.
   std::vector<uint64_t> peer_ids() const;
 
-  // Queues each message for its peer, in order per peer, and returns at once.
-  // A MsgSnap starts a snapshot send (SendSnapshot with the source from
-  // callbacks.open_snapshot, or its own data). Messages to 0, to unknown or
-  // removed members are dropped; messages that do not fit a peer's queue, or
+  // Queues each message for its peer (or remote), in order per peer, and
+  // returns at once. A MsgSnap starts a snapshot send (SendSnapshot with the
+  // source from callbacks.open_snapshot, or its own data) to members only.
+  // Messages to 0, to unknown or removed members are dropped; messages that
+  // do not fit a peer's queue, or
   // meet a peer whose connection is down, are dropped and the peer is
   // reported through on_unreachable (once per call per peer). Never
   // suspends.
@@ -129,11 +145,20 @@ class PeerTransport {
   class SenderRegistration;
 
   void AssertInProcess() const;
+  // The pipeline that carries messages to `id`: its member's, else (not
+  // for a snapshot) its remote's; null if neither.
+  peer::PeerPipeline* PipelineTo(uint64_t id, bool snapshot);
 
   Task<void> AcceptLoop();
   Task<void> ServeInbound(std::unique_ptr<Connection> connection, uint64_t number);
-  // The acceptor's checks, in etcd's order; logs a refusal.
+  // The acceptor's checks, in etcd's order; logs a refusal. Keeps a remote
+  // for an unknown sender it accepts.
   peer::HandshakeStatus CheckHandshake(const peer::Handshake& handshake);
+  // Reads the address block after an accepted version's fixed handshake.
+  Task<absl::Status> ReadHandshakeAddresses(peer::FrameReader& reader,
+                                            peer::Handshake* handshake);
+  // Starts (or re-aims) the remote for `id` at `addresses`.
+  void KeepRemote(uint64_t id, const std::vector<std::string>& addresses);
   // Serves the accepted message connection `number` from `peer_id`.
   Task<absl::Status> ServeMessages(uint64_t peer_id, uint64_t number,
                                    peer::PeerLink* link);
@@ -154,6 +179,8 @@ class PeerTransport {
   std::string listen_address_;
   bool started_ = false;
   std::map<uint64_t, std::unique_ptr<peer::PeerPipeline>> peers_;
+  // Senders accepted before they are members: their answers go here.
+  std::map<uint64_t, std::unique_ptr<peer::PeerPipeline>> remotes_;
   std::set<uint64_t> removed_;
   // Inbound connections by arrival number.
   std::map<uint64_t, Inbound> inbound_;
@@ -163,6 +190,11 @@ class PeerTransport {
   // Declared last: connection frames go before the state they use.
   TaskGroup tasks_;
 };
+
+// Remotes kept at once (senders not yet members); beyond it an unknown
+// sender is refused as before. A cluster adds members one at a time, so a
+// handful is plenty; this only bounds a flood.
+inline constexpr size_t kMaxRemotes = 16;
 
 }  // namespace keel::net
 

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -93,6 +94,10 @@ struct PeerTransportOptions {
   // "host:port" to accept peers on (the listen-peer-url's host and port);
   // port 0 picks one. Empty: no listener (this member only dials).
   std::string listen_address;
+  // Where this member accepts peers ("host:port", its advertised peer URLs),
+  // sent in every handshake so that a member that does not know this one
+  // yet can answer it (etcd's X-PeerURLs header). May be empty.
+  std::vector<std::string> advertise_addresses;
   // Where received snapshots are written; created if missing. Required to
   // receive snapshots.
   std::string snapshot_dir;

@@ -37,6 +37,7 @@ Task<void> ApplyLoop::Loop() {
       // Entries below a key space installed from a leader's snapshot were
       // skipped: the applied index stays the key space's.
       parts_.applied.Advance(entry.index());
+      parts_.raft.Applied(entry.index());
       if (observer_ != nullptr) observer_->OnApplied(entry);
       // Buggify: a batch applied across several loop turns, so reads,
       // proposals and the raft loop interleave with it.
@@ -47,7 +48,7 @@ Task<void> ApplyLoop::Loop() {
       }
     }
     parts_.applied.Publish();
-    absl::Status compacted = co_await parts_.raft.MaybeCompactLog(parts_.applied.index());
+    absl::Status compacted = co_await parts_.raft.MaybeCompactLog();
     if (!compacted.ok()) {
       parts_.life.Fail(compacted);
       co_return;

@@ -39,8 +39,11 @@ void ClusterMembership::SyncPeers() {
   // A new member knows its peers from --initial-cluster before the bootstrap
   // entries that record them are applied; raft talks to them at once.
   for (const Member& member : bootstrap_members_) {
-    if (!raft_.HasPeer(member.id)) SetPeer(member);
+    if (!raft_.HasPeer(member.id) && !members().IsRemoved(member.id)) SetPeer(member);
   }
+  // Removed members are refused from the start, before they call (they
+  // may not know yet); the transport keeps only what it is told.
+  for (uint64_t id : members().removed()) (void)raft_.RemovePeer(id);
 }
 
 absl::Status ClusterMembership::Apply(const raft::ConfChange& change) {

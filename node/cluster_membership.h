@@ -46,8 +46,8 @@ class ClusterMembership {
   const MemberStore& members() const { return key_space_.members(); }
 
   // Points the raft node at every member's peer URLs (the applied list,
-  // then bootstrap members it lacks). At start, and after the key space was
-  // replaced by a snapshot.
+  // then bootstrap members it lacks) and tells it the removed ones. At
+  // start, and after the key space was replaced by a snapshot.
   void SyncPeers();
 
   // Applies a committed conf change that raft accepted: adds, promotes,

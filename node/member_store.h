@@ -46,6 +46,7 @@ class MemberStore {
   const std::map<uint64_t, Member>& members() const { return members_; }
   const Member* Find(uint64_t id) const;
   bool IsRemoved(uint64_t id) const { return removed_.count(id) > 0; }
+  const std::set<uint64_t>& removed() const { return removed_; }
 
   // Adds or replaces a member (an add, or a learner's promotion).
   absl::Status Put(const Member& member);

@@ -15,20 +15,40 @@
 namespace keel::node {
 namespace {
 
-std::string ReadContext(uint64_t id) {
-  std::string context(8, '\0');
-  for (int i = 0; i < 8; i++) context[i] = static_cast<char>(id >> (56 - 8 * i));
-  return context;
+constexpr size_t kReadContextBytes = 24;
+
+void PutBigEndian64(std::string* out, uint64_t v) {
+  for (int i = 0; i < 8; i++) out->push_back(static_cast<char>(v >> (56 - 8 * i)));
 }
 
-std::optional<uint64_t> ParseReadContext(std::string_view context) {
-  if (context.size() != 8) return std::nullopt;
-  uint64_t id = 0;
-  for (char c : context) id = (id << 8) | static_cast<uint8_t>(c);
-  return id;
+uint64_t GetBigEndian64(std::string_view bytes) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < 8; i++) v = (v << 8) | static_cast<uint8_t>(bytes[i]);
+  return v;
 }
 
 }  // namespace
+
+// The leader keeps pending ReadIndex requests by their context, one per
+// context, and answers may arrive long after they were asked for (a
+// partition, a pause): a context another member could use too, or this
+// member before a restart, would let one read take another's older index.
+// So it names the member and this run of it, as etcd's request ids do.
+std::string RaftNode::ReadContext(uint64_t read_id) const {
+  std::string context;
+  context.reserve(kReadContextBytes);
+  PutBigEndian64(&context, config_.id);
+  PutBigEndian64(&context, read_nonce_);
+  PutBigEndian64(&context, read_id);
+  return context;
+}
+
+std::optional<uint64_t> RaftNode::ParseReadContext(std::string_view context) const {
+  if (context.size() != kReadContextBytes) return std::nullopt;
+  if (GetBigEndian64(context) != config_.id) return std::nullopt;
+  if (GetBigEndian64(context.substr(8)) != read_nonce_) return std::nullopt;
+  return GetBigEndian64(context.substr(16));
+}
 
 RaftNode::RaftNode(Env& env, RaftNodeConfig config, std::unique_ptr<LogStore> log,
                    RaftNodeHost& host, MemberLife& life)
@@ -37,6 +57,7 @@ RaftNode::RaftNode(Env& env, RaftNodeConfig config, std::unique_ptr<LogStore> lo
       log_(std::move(log)),
       host_(host),
       life_(life),
+      read_nonce_(env.random().Next()),
       snapshot_sends_(env.process().executor()) {}
 
 RaftNode::~RaftNode() { Shutdown(); }
@@ -59,6 +80,7 @@ absl::StatusOr<std::unique_ptr<RaftNode>> RaftNode::Create(
   node->conf_state_ = initial.conf_state;
   node->snapshot_conf_state_ = initial.conf_state;
   node->snapshot_index_ = first_index - 1;
+  node->applied_index_ = node->snapshot_index_;
   node->term_ = initial.hard_state.term();
   node->commit_index_ = initial.hard_state.commit();
 
@@ -78,6 +100,9 @@ absl::StatusOr<std::unique_ptr<RaftNode>> RaftNode::Create(
   raft_config.max_uncommitted_entries_size = 1u << 30;
   raft_config.pre_vote = c.pre_vote;
   raft_config.check_quorum = true;
+#if KEEL_FAILPOINTS
+  raft_config.bugs = c.raft_bugs;
+#endif
   KEEL_ASSIGN_OR_RETURN(node->raw_, raft::RawNode::Create(raft_config));
   KEEL_ASSERT(node->commit_index_ <= node->persisted_index_);
   return node;
@@ -97,6 +122,10 @@ absl::Status RaftNode::Start() {
   options.cluster_id = config_.cluster_id;
   options.listen_address = config_.listen_address;
   options.snapshot_dir = JoinPath(config_.snap_dir, "incoming");
+  for (const std::string& url : config_.advertise_peer_urls) {
+    KEEL_ASSIGN_OR_RETURN(std::string address, net::PeerUrlToAddress(url));
+    options.advertise_addresses.push_back(std::move(address));
+  }
   if (config_.snapshot_chunk_bytes != 0) {
     options.snapshot_chunk_bytes = config_.snapshot_chunk_bytes;
   }
@@ -197,9 +226,7 @@ void RaftNode::SetPeer(uint64_t id, const std::vector<std::string>& peer_urls) {
 }
 
 absl::Status RaftNode::RemovePeer(uint64_t id) {
-  if (transport_ == nullptr || id == config_.id || !transport_->HasPeer(id)) {
-    return absl::OkStatus();
-  }
+  if (transport_ == nullptr || id == config_.id) return absl::OkStatus();
   return transport_->RemovePeer(id);
 }
 
@@ -429,17 +456,27 @@ Task<std::optional<ApplyWork>> RaftNode::NextApplyWork() {
   co_return work;
 }
 
+void RaftNode::Applied(uint64_t index) {
+  KEEL_ASSERT(index >= applied_index_);
+  KEEL_ASSERT(index <= commit_index_);
+  applied_index_ = index;
+}
+
 absl::StatusOr<raft::ConfState> RaftNode::ApplyConfChange(const raft::ConfChange& change,
                                                           uint64_t index) {
+  KEEL_ASSERT(index > applied_index_);
   absl::StatusOr<raft::ConfState> state = raw_->ApplyConfChange(change);
   if (state.ok()) NoteConfState(*state, index);
+  Applied(index);
   return state;
 }
 
 absl::StatusOr<raft::ConfState> RaftNode::ApplyConfChange(const raftpb::ConfChangeV2& change,
                                                           uint64_t index) {
+  KEEL_ASSERT(index > applied_index_);
   absl::StatusOr<raft::ConfState> state = raw_->ApplyConfChange(change);
   if (state.ok()) NoteConfState(*state, index);
+  Applied(index);
   return state;
 }
 
@@ -452,10 +489,12 @@ void RaftNode::NoteConfState(const raft::ConfState& state, uint64_t index) {
 
 void RaftNode::SnapshotInstalled(const raftpb::SnapshotMetadata& metadata) {
   KEEL_ASSERT(metadata.index() >= snapshot_index_);
+  KEEL_ASSERT(metadata.index() > applied_index_);
   conf_state_ = metadata.conf_state();
   conf_history_.clear();
   snapshot_conf_state_ = metadata.conf_state();
   snapshot_index_ = metadata.index();
+  applied_index_ = metadata.index();
 }
 
 }  // namespace keel::node

@@ -16,6 +16,18 @@
 // keel member (node/server.h) implements it over the key space; keel-sim's
 // raft scenario implements it over a small hash state machine.
 //
+// The applier tells it how far it got (Applied), so it knows the
+// configuration as applied at that index: a snapshot sent to a follower is
+// labelled with that index, its term and that configuration (etcd's
+// createMergedSnapshotMessage), not with the log's compaction point, so a
+// learner added since the last compaction finds itself in the snapshot; and
+// the log is compacted only up to it.
+//
+// A member that joins a running cluster starts with an empty log and no
+// Bootstrap: raft has no configuration until the leader's entries or
+// snapshot bring one, and it never campaigns meanwhile. Its transport
+// answers a leader it does not know yet through a remote (net/peer_transport.h).
+//
 // Single-threaded: every method runs on the member's loop. The loops run
 // until the MemberLife stops; Shutdown() then ends what is left.
 #ifndef KEEL_NODE_RAFT_NODE_H_
@@ -29,6 +41,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -38,6 +51,7 @@
 #include "node/log_store.h"
 #include "node/member_life.h"
 #include "raft/raw_node.h"
+#include "runtime/failpoints.h"
 #include "runtime/env.h"
 #include "runtime/sync.h"
 
@@ -48,6 +62,15 @@ namespace keel::node {
 struct ApplyWork {
   std::optional<raftpb::Snapshot> snapshot;
   std::vector<raft::Entry> entries;
+};
+
+// What RaftNodeHost::WriteSnapshotFile wrote.
+struct WrittenSnapshot {
+  uint64_t size_bytes = 0;
+  // The last entry the state machine in the file holds: its applied index
+  // and that entry's term.
+  uint64_t applied_index = 0;
+  uint64_t applied_term = 0;
 };
 
 // What a RaftNode needs of the member it serves. Called on the member's
@@ -65,15 +88,17 @@ class RaftNodeHost {
   // Raft answered ReadIndex request `read_id` with `index`.
   virtual void ReadIndexAnswered(uint64_t read_id, uint64_t index) = 0;
 
-  // Writes the state machine as of now (at or past raft's snapshot index)
-  // to a new file at `path`, for a follower. Returns its size in bytes.
-  // Suspends.
-  virtual Task<absl::StatusOr<uint64_t>> WriteSnapshotFile(std::string path) = 0;
+  // Writes the state machine as of now to a new file at `path`, for a
+  // follower. It holds at least every entry reported through
+  // RaftNode::Applied before the call (it may hold more: a state machine
+  // ahead of the applier while a restart replays the log). Returns what it
+  // wrote. Suspends.
+  virtual Task<absl::StatusOr<WrittenSnapshot>> WriteSnapshotFile(std::string path) = 0;
   // Checks a snapshot file received from the leader before raft may
   // persist the snapshot (after that the member cannot start without it).
   virtual absl::Status CheckSnapshotFile(const std::string& path) = 0;
-  // Makes everything applied so far durable: the log up to the applied
-  // index is about to be released.
+  // Makes everything applied so far durable: the log up to
+  // RaftNode::applied_index() is about to be released.
   virtual absl::Status SyncAppliedState() = 0;
 };
 
@@ -113,9 +138,18 @@ struct RaftNodeConfig {
   uint64_t snapshot_catchup_entries = 5000;
   // The peer listener ("10.0.0.1:2380").
   std::string listen_address;
+  // Where this member tells peers it listens (its advertised peer URLs),
+  // so a member that does not know it yet can answer it.
+  std::vector<std::string> advertise_peer_urls;
   // Where snapshot files live ("<data-dir>/member/snap").
   std::string snap_dir;
   uint64_t snapshot_chunk_bytes = 0;  // 0: the transport's default
+#if KEEL_FAILPOINTS
+  // Deliberate protocol bugs handed to raft's Config as they are
+  // (raft/failpoints.h): keel-sim's raft scenario sets them. The field
+  // exists only in the failpoint build.
+  raft::failpoints::Bugs raft_bugs;
+#endif
 };
 
 class RaftNode {
@@ -131,8 +165,9 @@ class RaftNode {
   RaftNode(const RaftNode&) = delete;
   RaftNode& operator=(const RaftNode&) = delete;
 
-  // A new member: starts the group with `peers` (raft's Bootstrap). The log
-  // must be empty.
+  // A new member of a new cluster: starts the group with `peers` (raft's
+  // Bootstrap). The log must be empty. A member joining a running cluster
+  // does not call it: it waits, with no configuration, for the leader.
   absl::Status Bootstrap(std::span<const raft::Peer> peers);
 
   void set_observer(RaftNodeObserver* observer) { observer_ = observer; }
@@ -160,7 +195,8 @@ class RaftNode {
   // Asks raft to hand leadership to `transferee`.
   void TransferLeadership(uint64_t transferee);
   // Asks raft for a read index; answered through the host's
-  // ReadIndexAnswered, re-asked every kReadIndexRetry until then.
+  // ReadIndexAnswered, re-asked every kReadIndexRetry until then. `read_id`
+  // need be unique only among this RaftNode's reads.
   void ReadIndex(uint64_t read_id);
   // Whether ReadIndex(read_id) is still waiting to be handed to raft.
   bool ReadQueued(uint64_t read_id) const {
@@ -179,7 +215,8 @@ class RaftNode {
 
   // Adds or updates where member `id` listens (its peer URLs).
   void SetPeer(uint64_t id, const std::vector<std::string>& peer_urls);
-  // Forgets member `id`; its messages are refused from now on.
+  // Forgets member `id`, known to the transport or not; its messages are
+  // refused from now on.
   absl::Status RemovePeer(uint64_t id);
   bool HasPeer(uint64_t id) const;
   // Whether the connection to `id` is up, and since when.
@@ -193,19 +230,25 @@ class RaftNode {
   // The next work to apply, suspending until there is some; nullopt once
   // the member is stopping.
   Task<std::optional<ApplyWork>> NextApplyWork();
-  // Applies a committed conf change (at `index`) to raft's configuration
-  // and records it for log compaction. Raft's refusal (every member
+  // Every committed entry up to `index` is in the state machine (applied,
+  // or skipped because it held it already). The applier reports each entry
+  // (or at least the last of each ApplyWork) in order.
+  void Applied(uint64_t index);
+  // Applies a committed conf change (at `index`, the entry after every one
+  // reported applied) to raft's configuration and records it for log
+  // compaction; the entry counts as applied. Raft's refusal (every member
   // refuses alike) leaves the configuration as it was.
   absl::StatusOr<raft::ConfState> ApplyConfChange(const raft::ConfChange& change,
                                                   uint64_t index);
   absl::StatusOr<raft::ConfState> ApplyConfChange(const raftpb::ConfChangeV2& change,
                                                   uint64_t index);
-  // A leader's snapshot is installed in the state machine.
+  // A leader's snapshot is installed in the state machine: it is applied up
+  // to metadata.index() with metadata.conf_state().
   void SnapshotInstalled(const raftpb::SnapshotMetadata& metadata);
-  // Compacts the log up to the applied index less the catch-up entries,
-  // once snapshot_count entries were applied since the last compaction:
-  // the host syncs its state first. The log's errors (fatal). Suspends.
-  Task<absl::Status> MaybeCompactLog(uint64_t applied_index);
+  // Compacts the log up to applied_index() less the catch-up entries, once
+  // snapshot_count entries were applied since the last compaction: the
+  // host syncs its state first. The log's errors (fatal). Suspends.
+  Task<absl::Status> MaybeCompactLog();
   // "<snap_dir>/<term>-<index>.snap": where a received snapshot is kept
   // until the state machine holds it.
   std::string SnapshotFilePath(uint64_t term, uint64_t index) const;
@@ -220,10 +263,16 @@ class RaftNode {
   bool is_leader() const { return leader_ == config_.id; }
   uint64_t term() const { return term_; }
   uint64_t commit_index() const { return commit_index_; }
+  // The last entry the applier reported in the state machine (Applied,
+  // ApplyConfChange, SnapshotInstalled); conf_state() is the configuration
+  // as of it. Raft's own applied index runs ahead: it counts what was
+  // handed to the applier.
+  uint64_t applied_index() const { return applied_index_; }
   // The last index the log holds durably.
   uint64_t persisted_index() const { return persisted_index_; }
   // The index the log was last compacted at (its snapshot).
   uint64_t snapshot_index() const { return snapshot_index_; }
+  // The configuration as applied (at applied_index()).
   const raft::ConfState& conf_state() const { return conf_state_; }
   // When this member last saw a leader elected (etcd's leadElectedTime).
   std::optional<TimePoint> leader_elected_at() const { return leader_elected_at_; }
@@ -256,6 +305,10 @@ class RaftNode {
   void NoteConfState(const raft::ConfState& state, uint64_t index);
   void SendMessages(std::vector<raft::Message> messages);
   void Wake() { work_.Set(); }
+  // A ReadIndex request's context for the host's `read_id`, and back
+  // (nullopt for a context that is not this run's).
+  std::string ReadContext(uint64_t read_id) const;
+  std::optional<uint64_t> ParseReadContext(std::string_view context) const;
 
   // raft_node_snapshot.cc
   Task<void> SendSnapshot(raft::Message message);
@@ -266,6 +319,8 @@ class RaftNode {
   std::unique_ptr<LogStore> log_;
   RaftNodeHost& host_;
   MemberLife& life_;
+  // Drawn at creation: ReadIndex contexts of this run are its own.
+  const uint64_t read_nonce_;
   RaftNodeObserver* observer_ = nullptr;
   std::unique_ptr<raft::RawNode> raw_;
   std::unique_ptr<net::PeerTransport> transport_;
@@ -295,6 +350,8 @@ class RaftNode {
   std::map<uint64_t, raft::ConfState> conf_history_;
   uint64_t snapshot_index_ = 0;
   uint64_t persisted_index_ = 0;
+  // Where the applier is (see applied_index()).
+  uint64_t applied_index_ = 0;
 
   // Raft state mirrored for readers.
   uint64_t leader_ = 0;

@@ -5,12 +5,22 @@
 // received file and keeps it under the snap directory until raft has
 // persisted the snapshot and the applier has installed it from there. The
 // log is compacted behind the applier once the state machine is durable.
+//
+// Raft asks for a snapshot labelled with the log's compaction point and its
+// configuration there. The snapshot sent is labelled instead with the
+// applier's position, the term of that entry and the configuration as
+// applied (etcd's createMergedSnapshotMessage): that is what the file
+// holds (or less: a state machine ahead of the applier after a restart
+// holds more, and the follower skips what it holds), and a learner added
+// since the last compaction is in that configuration, where raft on the
+// learner looks for itself before it takes a snapshot.
 #include <algorithm>
 
 #include "absl/strings/str_format.h"
 #include "node/membership.h"
 #include "node/raft_node.h"
 #include "node/snapshot_io.h"
+#include "raft/errors.h"
 #include "runtime/buggify.h"
 #include "runtime/status_macros.h"
 #include "runtime/strings.h"
@@ -23,13 +33,28 @@ std::string RaftNode::SnapshotFilePath(uint64_t term, uint64_t index) const {
 
 Task<void> RaftNode::SendSnapshot(raft::Message message) {
   const uint64_t to = message.to();
+  // The label, taken before the host reads its state: the file holds at
+  // least this much.
+  raftpb::SnapshotMetadata label;
+  label.set_index(applied_index_);
+  *label.mutable_conf_state() = conf_state_;
+  absl::StatusOr<uint64_t> term = log_->storage().Term(applied_index_);
+  if (!term.ok() || applied_index_ == 0) {
+    // The applier has not caught up with a leader's snapshot this member
+    // took just before it was elected: raft asks again.
+    env_.log().Info("cannot label a snapshot for a follower yet",
+                    {{"to", FormatId(to)},
+                     {"applied-index", applied_index_},
+                     {"error", term.ok() ? "nothing applied" : term.status().ToString()}});
+    raw_->ReportSnapshot(to, false);
+    Wake();
+    co_return;
+  }
+  label.set_term(*term);
   const std::string path = JoinPath(
-      config_.snap_dir, absl::StrFormat("send-%016x-%016x.tmp", to,
-                                        message.snapshot().metadata().index()));
+      config_.snap_dir, absl::StrFormat("send-%016x-%016x.tmp", to, label.index()));
   (void)env_.fs().Remove(path);
-  // The state machine is at or past raft's snapshot index; the follower's
-  // applier skips the entries it already holds, as after a restart.
-  absl::StatusOr<uint64_t> written = co_await host_.WriteSnapshotFile(path);
+  absl::StatusOr<WrittenSnapshot> written = co_await host_.WriteSnapshotFile(path);
   if (!written.ok() || transport_ == nullptr) {
     env_.log().Warn("failed to write a snapshot for a follower",
                     {{"to", FormatId(to)},
@@ -41,6 +66,7 @@ Task<void> RaftNode::SendSnapshot(raft::Message message) {
     }
     co_return;
   }
+  KEEL_ASSERT(written->applied_index >= label.index());
   auto source = FileSnapshotSource::Open(env_.fs(), path);
   if (!source.ok()) {
     raw_->ReportSnapshot(to, false);
@@ -49,9 +75,13 @@ Task<void> RaftNode::SendSnapshot(raft::Message message) {
   }
   env_.log().Info("sending database snapshot",
                   {{"to", FormatId(to)},
-                   {"snapshot-index", message.snapshot().metadata().index()},
-                   {"size", static_cast<int64_t>(*written)}});
+                   {"snapshot-index", label.index()},
+                   {"snapshot-term", label.term()},
+                   {"log-snapshot-index", message.snapshot().metadata().index()},
+                   {"state-applied-index", written->applied_index},
+                   {"size", static_cast<int64_t>(written->size_bytes)}});
   message.mutable_snapshot()->clear_data();
+  *message.mutable_snapshot()->mutable_metadata() = std::move(label);
   transport_->SendSnapshot(std::move(message), std::move(*source));
 }
 
@@ -90,24 +120,29 @@ void RaftNode::RemoveSnapshotFilesBelow(uint64_t below_index) {
   }
 }
 
-Task<absl::Status> RaftNode::MaybeCompactLog(uint64_t applied_index) {
+Task<absl::Status> RaftNode::MaybeCompactLog() {
+  // Only up to the applier: the configuration is known as of there, and
+  // the state machine holds at least that much.
+  const uint64_t applied_index = applied_index_;
   // Buggify: legal but tiny thresholds (a compaction every few entries,
   // few kept behind), so slow followers need snapshots.
   const bool tiny = Buggify();
-  const uint64_t count = tiny ? std::min<uint64_t>(config_.snapshot_count, 8) : config_.snapshot_count;
+  const uint64_t count =
+      tiny ? std::min<uint64_t>(config_.snapshot_count, 8) : config_.snapshot_count;
   if (applied_index - snapshot_index_ <= count) co_return absl::OkStatus();
   // Keep the catch-up entries behind so a follower that is a little behind
   // catches up from the log instead of needing a snapshot.
-  const uint64_t keep =
-      tiny ? std::min<uint64_t>(config_.snapshot_catchup_entries, 2) : config_.snapshot_catchup_entries;
-  // The log can only be compacted up to what it holds: after a leader's
-  // snapshot the state machine may be ahead of the log.
+  const uint64_t keep = tiny ? std::min<uint64_t>(config_.snapshot_catchup_entries, 2)
+                             : config_.snapshot_catchup_entries;
   absl::StatusOr<uint64_t> last_index = log_->storage().LastIndex();
   if (!last_index.ok()) co_return last_index.status();
+  // The log can only be compacted up to what it holds: after a leader's
+  // snapshot the state machine may be ahead of the log.
   const uint64_t applied_in_log = std::min(applied_index, *last_index);
   if (applied_in_log <= keep) co_return absl::OkStatus();
   const uint64_t index = applied_in_log - keep;
   if (index <= snapshot_index_) co_return absl::OkStatus();
+  KEEL_ASSERT(index <= *last_index);
   // The configuration at `index`: the last change at or before it.
   raft::ConfState conf_state = snapshot_conf_state_;
   for (auto it = conf_history_.begin(); it != conf_history_.end() && it->first <= index;
@@ -120,6 +155,9 @@ Task<absl::Status> RaftNode::MaybeCompactLog(uint64_t applied_index) {
   absl::Status synced = host_.SyncAppliedState();
   if (!synced.ok()) co_return synced;
   absl::Status status = co_await log_->Compact(index, conf_state);
+  // A leader's snapshot persisted while this waited for the log moved the
+  // log past `index`; the applier installs it next.
+  if (raft::IsError(status, raft::Error::kSnapshotOutOfDate)) co_return absl::OkStatus();
   if (!status.ok()) co_return status;
   env_.log().Info("compacted raft log",
                   {{"compact-index", index}, {"applied-index", applied_index}});

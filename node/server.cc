@@ -26,6 +26,7 @@ RaftNodeConfig RaftNodeConfigFor(const ServerConfig& config, uint64_t id,
   out.snapshot_count = config.snapshot_count;
   out.snapshot_catchup_entries = config.snapshot_catchup_entries;
   out.listen_address = std::move(listen_address);
+  out.advertise_peer_urls = config.initial_advertise_peer_urls;
   out.snap_dir = SnapDir(config);
   out.snapshot_chunk_bytes = config.snapshot_chunk_bytes;
   return out;
@@ -192,11 +193,16 @@ void Server::ReadIndexAnswered(uint64_t read_id, uint64_t index) {
   reads_->Answered(read_id, index);
 }
 
-Task<absl::StatusOr<uint64_t>> Server::WriteSnapshotFile(std::string path) {
+Task<absl::StatusOr<WrittenSnapshot>> Server::WriteSnapshotFile(std::string path) {
+  // The file holds the key space as of the call: node::WriteSnapshotFile
+  // takes its point-in-time view before it first suspends.
+  const store::EntryId applied = key_space_->mvcc().applied();
   auto written = co_await node::WriteSnapshotFile(env_, key_space_->mvcc(), std::move(path),
                                                   raft_->id(), raft_->cluster_id());
   if (!written.ok()) co_return written.status();
-  co_return written->file_bytes;
+  co_return WrittenSnapshot{.size_bytes = written->file_bytes,
+                            .applied_index = applied.index,
+                            .applied_term = applied.term};
 }
 
 absl::Status Server::CheckSnapshotFile(const std::string& path) {

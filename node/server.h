@@ -123,7 +123,7 @@ class Server final : private RaftNodeHost {
   bool ProposalWanted(uint64_t id) override;
   void ProposalFailed(uint64_t id, absl::Status status) override;
   void ReadIndexAnswered(uint64_t read_id, uint64_t index) override;
-  Task<absl::StatusOr<uint64_t>> WriteSnapshotFile(std::string path) override;
+  Task<absl::StatusOr<WrittenSnapshot>> WriteSnapshotFile(std::string path) override;
   absl::Status CheckSnapshotFile(const std::string& path) override;
   absl::Status SyncAppliedState() override;
 

@@ -30,15 +30,19 @@
 //   state machine safety  every member applies the same entry at each
 //                         index, each index once, in order, per incarnation
 //   snapshots             a member's state machine jumps forward only to
-//                         the canonical one: a snapshot taken or installed
-//                         at index i (a leader's, or the member's own at
-//                         restart) must describe index i, name the term
-//                         of the entry applied there, and hold the state
-//                         hash the first member to apply 1..i reached
-//                         (MixRaftState over those entries). A snapshot
-//                         persisted stands for the committed prefix up to
-//                         i in the member's durable log, so the properties
-//                         above keep reasoning about whole logs
+//                         the canonical one: a snapshot labelled index i
+//                         (taken: a member's durable state or a file for a
+//                         follower; installed: a leader's, or the member's
+//                         own at restart) must hold the state of some index
+//                         j >= i (a state machine may run ahead of its
+//                         raft log's label while a restart replays the
+//                         log), name the term of the entry applied at i,
+//                         and hold the state hash the first member to
+//                         apply 1..j reached (MixRaftState over those
+//                         entries). A snapshot persisted stands for the
+//                         committed prefix up to i in the member's durable
+//                         log, so the properties above keep reasoning
+//                         about whole logs
 //   linearizable reads    a read index answered to a client is at least
 //                         the index of every entry acknowledged to any
 //                         client (applied by its proposer) before the read
@@ -75,9 +79,18 @@
 #include "proto/raft.pb.h"
 #include "raft/raft.h"
 #include "raft/raw_node.h"
-#include "sim/scenarios/raft_log_file.h"
 
 namespace keel::sim {
+
+// A member's durable raft log as it found it at start.
+struct RecoveredLog {
+  raftpb::HardState hard_state;
+  // The log's snapshot (its compaction point, or a leader's snapshot);
+  // metadata().index() == 0 when there is none.
+  raftpb::Snapshot snapshot;
+  // Contiguous from snapshot.metadata().index() + 1.
+  std::vector<raftpb::Entry> entries;
+};
 
 // The running hash of a member's state machine after applying `entry` to
 // the state `hash` (0 before index 1). The checker keeps the same hash of
@@ -117,22 +130,23 @@ class RaftChecker {
   // durable: its append responses count toward their term's commit.
   void OnSending(uint64_t id, const std::vector<raftpb::Message>& messages);
   // Member `id` recovered `log` at start; all of it is durable.
-  void OnRecovered(uint64_t id, const RecoveredRaftLog& log);
+  void OnRecovered(uint64_t id, const RecoveredLog& log);
   // Member `id`'s disk was erased: the member is gone for good.
   void OnWiped(uint64_t id);
   // Member `id`, in its process incarnation `incarnation`, applied `entry`.
   void OnApplied(uint64_t id, uint64_t incarnation, const raftpb::Entry& entry);
   // Member `id` took a snapshot of its state machine (at `state_index`,
-  // with hash `state_hash`, as its data says) and labelled it `metadata`.
+  // with hash `state_hash`, as its data says) and labelled it `metadata`
+  // (index 0: no label to check but the state).
   void OnSnapshotTaken(uint64_t id, const raftpb::SnapshotMetadata& metadata,
                        uint64_t state_index, uint64_t state_hash);
   // Member `id` made a leader's snapshot durable: its durable log is now
-  // the committed prefix up to the snapshot's index (and, if it already
-  // held that entry, what it held after it).
+  // the committed prefix up to the snapshot's index.
   void OnSnapshotPersisted(uint64_t id, const raftpb::SnapshotMetadata& metadata);
   // Member `id`, in incarnation `incarnation`, set its state machine from a
   // snapshot (a leader's, or its own at restart) and applies from
-  // metadata.index() + 1 on.
+  // metadata.index() + 1 on (entries up to state_index are already in its
+  // state machine; it reports them applied all the same).
   void OnSnapshotInstalled(uint64_t id, uint64_t incarnation,
                            const raftpb::SnapshotMetadata& metadata,
                            uint64_t state_index, uint64_t state_hash);

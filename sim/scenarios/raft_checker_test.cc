@@ -103,12 +103,12 @@ TEST_F(RaftCheckerTest, ALogThatSharesAnEntryButNotItsPrefixIsCaught) {
 
 TEST_F(RaftCheckerTest, ARecoveryThatLostSyncedEntriesIsCaught) {
   Persist(1, 1, 5, 1, 1);
-  RecoveredRaftLog longer;
+  RecoveredLog longer;
   for (uint64_t i = 1; i <= 6; i++) longer.entries.push_back(MakeEntry(i, 1));
   longer.hard_state = MakeHardState(1, raft::kNone);
   checker_.OnRecovered(1, longer);  // an unsynced entry survived: fine
   EXPECT_FALSE(checker_.failed()) << Failure();
-  RecoveredRaftLog shorter = longer;
+  RecoveredLog shorter = longer;
   shorter.entries.resize(4);
   checker_.OnRecovered(1, shorter);
   ASSERT_TRUE(checker_.failed());
@@ -117,7 +117,7 @@ TEST_F(RaftCheckerTest, ARecoveryThatLostSyncedEntriesIsCaught) {
 
 TEST_F(RaftCheckerTest, ARecoveredSuffixOfANewerTermIsNotALoss) {
   Persist(1, 1, 5, 1, 1);
-  RecoveredRaftLog replaced;
+  RecoveredLog replaced;
   for (uint64_t i = 1; i <= 3; i++) replaced.entries.push_back(MakeEntry(i, 1));
   replaced.entries.push_back(MakeEntry(4, 2));
   replaced.hard_state = MakeHardState(2, 2);
@@ -353,6 +353,10 @@ TEST(RaftCheckerSnapshotTest, SnapshotsMustHoldTheCanonicalStateOfTheirIndex) {
        "but term 2 was applied there"},
       {"beyond anything applied", true, 6, 2, 6, 5,
        "but no member has applied that far (5)"},
+      {"a state ahead of its label (a restart replaying its log)", true, 3, 2, 5, 5, ""},
+      {"a state ahead of its label, not the canonical one", false, 3, 2, 5, 4,
+       "snapshots: n1(id 1) took a snapshot labelled index 3 term 2, but its state hash"},
+      {"no label, only a state", true, 0, 0, 4, 4, ""},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
@@ -394,7 +398,7 @@ TEST(RaftCheckerSnapshotTest, AMemberThatSkipsPastItsSnapshotIsCaught) {
 TEST(RaftCheckerSnapshotTest, ARestartFromAnOwnSnapshotKeepsTheDurableLog) {
   SnapshotHistory h;
   h.checker.OnSnapshotTaken(2, h.Metadata(4, 2), 4, h.HashAt(4));
-  RecoveredRaftLog recovered;
+  RecoveredLog recovered;
   *recovered.snapshot.mutable_metadata() = h.Metadata(4, 2);
   recovered.entries.push_back(h.Entry(5));
   recovered.hard_state = MakeHardState(2, raft::kNone, 5);
@@ -407,7 +411,7 @@ TEST(RaftCheckerSnapshotTest, ARestartFromAnOwnSnapshotKeepsTheDurableLog) {
 
 TEST(RaftCheckerSnapshotTest, ARestartThatLostEntriesBehindASnapshotIsCaught) {
   SnapshotHistory h;
-  RecoveredRaftLog recovered;
+  RecoveredLog recovered;
   *recovered.snapshot.mutable_metadata() = h.Metadata(3, 2);
   recovered.hard_state = MakeHardState(2, raft::kNone, 3);
   h.checker.OnRecovered(2, recovered);

@@ -1,4 +1,6 @@
-// The `raft` scenarios: a cluster of RaftMembers on simulated machines.
+// The `raft` scenarios: a cluster of RaftMembers on simulated machines, each
+// the production node::RaftNode over the WAL and the peer transport with a
+// small hash state machine (raft_member.h).
 //
 //   raft             3 or 5 members under the nemesis (partitions, isolation,
 //                    one-way cuts, clogs, kills, power loss, pauses, disk
@@ -10,13 +12,15 @@
 //                    property is checked as it happens (RaftChecker), and
 //                    at the end the faults stop and the cluster must elect a
 //                    leader and converge within kLivenessLimit of simulated
-//                    time. Members snapshot and compact their logs every
+//                    time. Members compact their logs every
 //                    snapshot_every entries (drawn per seed), so lagging
-//                    and new members catch up by snapshot.
+//                    and new members catch up by a leader's snapshot; new
+//                    members join with an empty log, knowing no peer.
 //                    --inject-bug double-vote | commit-old-term |
 //                    stale-read-index turns on raft's deliberate defects;
-//                    stale-snapshot makes members' snapshots hold the state
-//                    one entry short of their index.
+//                    stale-snapshot makes members' state files (durable
+//                    state and snapshots) hold the state one entry short of
+//                    the index they claim.
 //   raft-failover    3 members, no faults: the leader is killed again and
 //                    again; the summary lists how long each new election
 //                    took (elections_ms=...).
