@@ -1,0 +1,11 @@
+# store/ targets for bbolt files (bbolt_*) and etcd's schema over them
+# (etcd_*): the format etcd keeps its key space in and streams as
+# `snapshot save`. Included from store/CMakeLists.txt.
+
+keel_library(keel_bbolt
+  SOURCES bbolt_format.cc bbolt_reader.cc bbolt_writer.cc
+  DEPS keel_runtime absl::btree absl::status absl::statusor absl::function_ref)
+
+keel_test(bbolt_test LABEL unit
+  SOURCES bbolt_test.cc
+  DEPS keel_bbolt)
