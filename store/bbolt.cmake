@@ -9,3 +9,11 @@ keel_library(keel_bbolt
 keel_test(bbolt_test LABEL unit
   SOURCES bbolt_test.cc
   DEPS keel_bbolt)
+
+keel_library(keel_etcd_snapshot
+  SOURCES etcd_export.cc etcd_import.cc etcd_schema.cc etcd_snapshot.cc
+  DEPS keel_bbolt keel_mvcc keel_proto absl::flat_hash_map absl::str_format)
+
+keel_test(etcd_snapshot_test LABEL unit
+  SOURCES etcd_snapshot_test.cc
+  DEPS keel_etcd_snapshot ${LEVELDB_MEMENV_LIBRARY})
