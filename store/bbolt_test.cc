@@ -4,7 +4,7 @@
 // branch, a page header, a meta page, a freelist; a truncated file) that
 // the reader refuses or Check() reports, naming the page.
 #include <map>
-#include <random>
+#include "runtime/random.h"
 #include <string>
 
 #include "gtest/gtest.h"
@@ -193,21 +193,21 @@ TEST_F(BboltTest, EmptyDatabaseHasAnEmptyRootLeaf) {
 }
 
 TEST_F(BboltTest, RandomTreesRoundTrip) {
-  std::mt19937_64 rng(7);
+  Random rng(7);
   for (int round = 0; round < 30; round++) {
     Tree root;
-    const int buckets = 1 + static_cast<int>(rng() % 6);
+    const int buckets = 1 + static_cast<int>(rng.Next() % 6);
     for (int b = 0; b < buckets; b++) {
-      Tree& t = root.buckets["b" + std::to_string(rng() % 100)];
-      const int keys = static_cast<int>(rng() % 400);
+      Tree& t = root.buckets["b" + std::to_string(rng.Next() % 100)];
+      const int keys = static_cast<int>(rng.Next() % 400);
       for (int k = 0; k < keys; k++) {
-        std::string key(1 + rng() % 40, 'a');
-        for (char& c : key) c = static_cast<char>(rng());
-        t.values[key] = std::string(rng() % 3 == 0 ? rng() % 3000 : rng() % 30, 'q');
+        std::string key(1 + rng.Next() % 40, 'a');
+        for (char& c : key) c = static_cast<char>(rng.Next());
+        t.values[key] = std::string(rng.Next() % 3 == 0 ? rng.Next() % 3000 : rng.Next() % 30, 'q');
       }
-      if (rng() % 2) t.buckets["\xff" + std::to_string(b)].values["k"] = "v";
+      if (rng.Next() % 2) t.buckets["\xff" + std::to_string(b)].values["k"] = "v";
     }
-    const uint32_t page_bytes = rng() % 2 ? 512 : 4096;
+    const uint32_t page_bytes = rng.Next() % 2 ? 512 : 4096;
     Write(root, page_bytes);
     auto reader = Open();
     ASSERT_TRUE(reader.ok()) << reader.status();

@@ -22,23 +22,20 @@ absl::StatusOr<std::unique_ptr<EtcdSnapshotExporter>> EtcdSnapshotExporter::Star
   exporter->summary_.applied = mvcc.applied();
   exporter->summary_.revision = mvcc.current_revision();
   exporter->summary_.compact_revision = mvcc.compact_revision();
+  exporter->cursor_ = std::make_unique<EtcdKeyBucketCursor>(db, exporter->snapshot_,
+                                                            mvcc.compact_revision());
   KEEL_RETURN_IF_ERROR(exporter->WriteLeadingBuckets());
   return exporter;
 }
 
 EtcdSnapshotExporter::EtcdSnapshotExporter(MvccDb* db, const leveldb::Snapshot* snapshot,
                                            File& file, EtcdExportExtras extras)
-    : db_(db),
-      snapshot_(snapshot),
-      it_(db->NewIterator(snapshot)),
-      writer_(file),
-      extras_(std::move(extras)) {
+    : db_(db), snapshot_(snapshot), writer_(file), extras_(std::move(extras)) {
   KEEL_ASSERT(snapshot != nullptr);
-  it_->Seek(RevisionKey(Revision{0, 0}));
 }
 
 EtcdSnapshotExporter::~EtcdSnapshotExporter() {
-  it_.reset();
+  cursor_.reset();
   db_->ReleaseSnapshot(snapshot_);
 }
 
@@ -62,49 +59,64 @@ absl::Status EtcdSnapshotExporter::WriteLeadingBuckets() {
 absl::StatusOr<bool> EtcdSnapshotExporter::Step(size_t max_revisions) {
   KEEL_ASSERT(max_revisions > 0);
   if (done_) return true;
-  for (size_t n = 0; n < max_revisions; ++n) {
-    if (!it_->Valid() || it_->key()[0] != kRevisionTag) {
-      KEEL_RETURN_IF_ERROR(it_->status());
+  for (size_t visited = 0; visited < max_revisions;) {
+    KEEL_ASSIGN_OR_RETURN(std::optional<EtcdKeyBucketEntry> entry, cursor_->Next(&visited));
+    if (!entry) {
       KEEL_RETURN_IF_ERROR(WriteTrailingBuckets());
       KEEL_ASSIGN_OR_RETURN(summary_.bbolt, writer_.Finish());
       done_ = true;
       return true;
     }
-    KEEL_RETURN_IF_ERROR(WriteRevision());
-    it_->Next();
+    KEEL_RETURN_IF_ERROR(writer_.Put(EtcdRevisionKey(entry->rev, entry->tombstone),
+                                     EncodeEtcdKeyValue(entry->kv)));
+    summary_.revisions++;
   }
-  KEEL_RETURN_IF_ERROR(it_->status());
   return false;
 }
 
-absl::Status EtcdSnapshotExporter::WriteRevision() {
-  std::optional<Revision> rev = ParseRevisionKey(it_->key());
-  std::optional<RevEntry> entry = DecodeRevEntry(it_->value());
-  if (!rev || !entry) return CorruptRecord("revision");
-  const bool tombstone = entry->kind == ChangeKind::kDelete;
-  const int64_t compacted = summary_.compact_revision;
+EtcdKeyBucketCursor::EtcdKeyBucketCursor(MvccDb* db, const leveldb::Snapshot* snapshot,
+                                         int64_t compact_revision)
+    : db_(db),
+      snapshot_(snapshot),
+      compact_revision_(compact_revision),
+      it_(db->NewIterator(snapshot)) {
+  it_->Seek(RevisionKey(Revision{0, 0}));
+}
+
+absl::StatusOr<std::optional<EtcdKeyBucketEntry>> EtcdKeyBucketCursor::Next(size_t* visited) {
   MvccReader reader(db_, nullptr, snapshot_);
-  KeyValue kv;
-  if (rev->main <= compacted) {
-    // etcd keeps, at or below the compaction, only what is visible there.
-    if (tombstone) return absl::OkStatus();
-    KEEL_ASSIGN_OR_RETURN(std::optional<StoredVersion> visible, reader.At(entry->key, compacted));
-    if (!visible || visible->meta().mod != *rev) return absl::OkStatus();
-    kv = ToKeyValue(entry->key, visible->meta(), visible->value());
-  } else if (tombstone) {
-    kv.key.assign(entry->key);
-  } else {
-    // A key changes at most once per main revision, so the version visible
-    // at this main revision is the one this change wrote.
-    KEEL_ASSIGN_OR_RETURN(std::optional<StoredVersion> version, reader.At(entry->key, rev->main));
-    if (!version || version->meta().mod != *rev) {
-      return absl::DataLossError("mvcc: a revision's version is missing");
+  for (; it_->Valid() && it_->key()[0] == kRevisionTag; it_->Next()) {
+    if (visited != nullptr) ++*visited;
+    std::optional<Revision> rev = ParseRevisionKey(it_->key());
+    std::optional<RevEntry> change = DecodeRevEntry(it_->value());
+    if (!rev || !change) return CorruptRecord("revision");
+    EtcdKeyBucketEntry entry{.rev = *rev,
+                             .tombstone = change->kind == ChangeKind::kDelete,
+                             .kv = {}};
+    if (rev->main <= compact_revision_) {
+      // etcd keeps, at or below the compaction, only what is visible there.
+      if (entry.tombstone) continue;
+      KEEL_ASSIGN_OR_RETURN(std::optional<StoredVersion> visible,
+                            reader.At(change->key, compact_revision_));
+      if (!visible || visible->meta().mod != *rev) continue;
+      entry.kv = ToKeyValue(change->key, visible->meta(), visible->value());
+    } else if (entry.tombstone) {
+      entry.kv.key.assign(change->key);
+    } else {
+      // A key changes at most once per main revision, so the version
+      // visible at this main revision is the one this change wrote.
+      KEEL_ASSIGN_OR_RETURN(std::optional<StoredVersion> version,
+                            reader.At(change->key, rev->main));
+      if (!version || version->meta().mod != *rev) {
+        return absl::DataLossError("mvcc: a revision's version is missing");
+      }
+      entry.kv = ToKeyValue(change->key, version->meta(), version->value());
     }
-    kv = ToKeyValue(entry->key, version->meta(), version->value());
+    it_->Next();
+    return std::optional<EtcdKeyBucketEntry>(std::move(entry));
   }
-  KEEL_RETURN_IF_ERROR(writer_.Put(EtcdRevisionKey(*rev, tombstone), EncodeEtcdKeyValue(kv)));
-  summary_.revisions++;
-  return absl::OkStatus();
+  KEEL_RETURN_IF_ERROR(it_->status());
+  return std::optional<EtcdKeyBucketEntry>();
 }
 
 absl::Status EtcdSnapshotExporter::WriteTrailingBuckets() {

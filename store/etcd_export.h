@@ -23,6 +23,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,35 @@
 #include "store/mvcc.h"
 
 namespace keel::store {
+
+// One entry of the key bucket etcd would hold for keel's key space.
+struct EtcdKeyBucketEntry {
+  Revision rev;
+  bool tombstone = false;
+  KeyValue kv;  // a tombstone's holds only the key
+};
+
+// The key bucket etcd would hold for keel's key space, one entry at a time
+// in revision order: every change after the compaction, and at or below
+// it the version of each key alive there (etcd's keep set), whether or not
+// keel's compaction has removed the rest yet.
+class EtcdKeyBucketCursor {
+ public:
+  // Reads `db` as of `snapshot` (null: as it is), which must outlive the
+  // cursor, as must `db`.
+  EtcdKeyBucketCursor(MvccDb* db, const leveldb::Snapshot* snapshot, int64_t compact_revision);
+
+  // The next entry; nullopt after the last. `visited` counts the changes
+  // read (kept or not), for callers that bound their work per step.
+  // DataLoss for a malformed record; LevelDB's errors.
+  absl::StatusOr<std::optional<EtcdKeyBucketEntry>> Next(size_t* visited = nullptr);
+
+ private:
+  MvccDb* db_;
+  const leveldb::Snapshot* snapshot_;
+  const int64_t compact_revision_;
+  std::unique_ptr<DbIterator> it_;
+};
 
 struct EtcdExportExtras {
   std::vector<EtcdMember> members;
@@ -74,13 +104,11 @@ class EtcdSnapshotExporter {
                        EtcdExportExtras extras);
 
   absl::Status WriteLeadingBuckets();
-  // The key-bucket entry of the change under it_, if etcd keeps it.
-  absl::Status WriteRevision();
   absl::Status WriteTrailingBuckets();
 
   MvccDb* db_;
   const leveldb::Snapshot* snapshot_;
-  std::unique_ptr<DbIterator> it_;
+  std::unique_ptr<EtcdKeyBucketCursor> cursor_;
   BboltWriter writer_;
   const EtcdExportExtras extras_;
   EtcdExportSummary summary_;

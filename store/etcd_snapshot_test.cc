@@ -6,7 +6,7 @@
 // layout, byte for byte); an etcd compaction scheduled but unfinished is
 // finished by keel's; and the snapshot hash trailer and malformed
 // databases are refused.
-#include <random>
+#include "runtime/random.h"
 
 #include "runtime/crc32c.h"
 #include "store/bbolt_reader.h"
@@ -85,24 +85,24 @@ class EtcdSnapshotTest : public MvccTest {
   // single keys and ranges, txns, lease grants and revokes, compactions
   // (some left half done).
   void RandomHistory(uint64_t seed, int steps) {
-    std::mt19937_64 rng(seed);
+    Random rng(seed);
     std::vector<int64_t> leases;
     for (int i = 0; i < steps; i++) {
-      const std::string key = "k" + std::to_string(rng() % 12);
-      switch (rng() % 10) {
+      const std::string key = "k" + std::to_string(rng.Next() % 12);
+      switch (rng.Next() % 10) {
         case 0:
           leases.push_back(100 + i);
           GrantLease(leases.back(), 30 + i);
           break;
         case 1:
           if (!leases.empty()) {
-            const size_t at = rng() % leases.size();
+            const size_t at = rng.Next() % leases.size();
             ASSERT_TRUE(mvcc_->RevokeLease(NextEntry(), leases[at]).ok());
             leases.erase(leases.begin() + static_cast<ptrdiff_t>(at));
           }
           break;
         case 2:
-          Delete(key, rng() % 2 ? "" : "k5");
+          Delete(key, rng.Next() % 2 ? "" : "k5");
           break;
         case 3: {
           TxnRequest txn;
@@ -112,18 +112,18 @@ class EtcdSnapshotTest : public MvccTest {
           break;
         }
         case 4:
-          if (rng() % 3 == 0 && mvcc_->current_revision() > mvcc_->compact_revision() &&
+          if (rng.Next() % 3 == 0 && mvcc_->current_revision() > mvcc_->compact_revision() &&
               mvcc_->current_revision() > 2) {
             const uint64_t span =
                 static_cast<uint64_t>(mvcc_->current_revision() - mvcc_->compact_revision());
-            const int64_t at = mvcc_->compact_revision() + 1 + static_cast<int64_t>(rng() % span);
+            const int64_t at = mvcc_->compact_revision() + 1 + static_cast<int64_t>(rng.Next() % span);
             ASSERT_TRUE(mvcc_->Compact(NextEntry(), at).ok());
-            if (rng() % 2) CompactFully();
+            if (rng.Next() % 2) CompactFully();
           }
           break;
         default: {
-          const int64_t lease = !leases.empty() && rng() % 3 == 0 ? leases[rng() % leases.size()] : 0;
-          Put(key, std::string(rng() % 40, static_cast<char>('a' + i % 26)), lease);
+          const int64_t lease = !leases.empty() && rng.Next() % 3 == 0 ? leases[rng.Next() % leases.size()] : 0;
+          Put(key, std::string(rng.Next() % 40, static_cast<char>('a' + i % 26)), lease);
         }
       }
     }
