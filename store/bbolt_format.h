@@ -62,6 +62,12 @@ inline constexpr uint64_t kBboltNoFreelist = ~uint64_t{0};
 // first u64.
 inline constexpr uint16_t kBboltFreelistCountOverflow = 0xFFFF;
 
+// A node holds at least this many elements before it is split, however
+// large they are (bbolt's minKeysPerPage): a node of big keys takes
+// overflow pages instead, and every branch level has at most half the
+// nodes of the level below, so a tree of any keys has a root.
+inline constexpr size_t kBboltMinKeysPerPage = 2;
+
 inline constexpr size_t kBboltMaxKeyBytes = 32768;
 inline constexpr uint64_t kBboltMaxValueBytes = (uint64_t{1} << 31) - 2;
 

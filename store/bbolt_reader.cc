@@ -154,7 +154,7 @@ absl::StatusOr<std::unique_ptr<BboltReader>> BboltReader::Open(const File& file,
     return absl::DataLossError(StrCat(name, ": file holds ", size / meta.page_bytes,
                                       " pages but its meta page says ", meta.high_water));
   }
-  return std::unique_ptr<BboltReader>(new BboltReader(file, size, std::move(name), meta));
+  return std::unique_ptr<BboltReader>(new BboltReader(file, std::move(name), meta));
 }
 
 absl::Status BboltReader::Corrupt(uint64_t page, std::string_view problem) const {

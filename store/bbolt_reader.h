@@ -99,8 +99,8 @@ class BboltReader {
     bool is_bucket = false;
   };
 
-  BboltReader(const File& file, uint64_t size, std::string name, BboltMeta meta)
-      : file_(file), size_(size), name_(std::move(name)), meta_(meta) {}
+  BboltReader(const File& file, std::string name, BboltMeta meta)
+      : file_(file), name_(std::move(name)), meta_(meta) {}
 
   absl::Status Corrupt(uint64_t page, std::string_view problem) const;
   // Page `id` with its overflow pages. DataLoss if it lies past the
@@ -116,7 +116,6 @@ class BboltReader {
   absl::Status WalkLeaf(std::string_view page, uint64_t id, Walk& walk) const;
 
   const File& file_;
-  const uint64_t size_;
   const std::string name_;
   const BboltMeta meta_;
 };

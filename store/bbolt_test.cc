@@ -218,6 +218,20 @@ TEST_F(BboltTest, RandomTreesRoundTrip) {
   }
 }
 
+// Keys larger than half a page: every node holds two of them on overflow
+// pages, and the branch levels still narrow to one root.
+TEST_F(BboltTest, KeysLargerThanHalfAPageMakeATree) {
+  Tree tree;
+  for (int i = 0; i < 100; i++) tree.buckets["big-keys"].values[Key(i) + std::string(1000, 'k')] = "v";
+  Write(tree);
+  auto reader = Open();
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  auto read = ReadTree(**reader, (*reader)->root());
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_TRUE(*read == tree);
+  EXPECT_EQ(Problems(), std::vector<std::string>());
+}
+
 TEST_F(BboltTest, KeysOutOfOrderAreRefused) {
   BboltWriter writer(file_);
   ASSERT_TRUE(writer.BeginBucket("b").ok());

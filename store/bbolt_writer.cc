@@ -59,7 +59,8 @@ absl::Status BboltWriter::Put(std::string_view key, std::string_view value) {
 absl::Status BboltWriter::AddToLeaf(std::string key, std::string value, uint32_t flags) {
   Bucket& bucket = stack_.back();
   const uint64_t bytes = kBboltLeafElementBytes + key.size() + value.size();
-  if (!bucket.leaf.entries.empty() && bucket.leaf.bytes + bytes > page_bytes_) {
+  if (bucket.leaf.entries.size() >= kBboltMinKeysPerPage &&
+      bucket.leaf.bytes + bytes > page_bytes_) {
     KEEL_RETURN_IF_ERROR(FlushLeaf(bucket));
   }
   bucket.leaf.entries.push_back(Entry{.key = std::move(key), .value = std::move(value),
@@ -84,7 +85,7 @@ absl::Status BboltWriter::AddToBranch(Bucket& bucket, size_t level, std::string 
   if (level == bucket.branches.size()) bucket.branches.emplace_back();
   Node& node = bucket.branches[level];
   const uint64_t bytes = kBboltBranchElementBytes + key.size();
-  if (!node.entries.empty() && node.bytes + bytes > page_bytes_) {
+  if (node.entries.size() >= kBboltMinKeysPerPage && node.bytes + bytes > page_bytes_) {
     KEEL_RETURN_IF_ERROR(FlushBranch(bucket, level));
   }
   // FlushBranch may have grown `branches`: index again.

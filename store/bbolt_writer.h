@@ -3,9 +3,10 @@
 // snapshot keel serves to `etcdctl snapshot save`.
 //
 // It is a bulk loader, not a transactional store: each bucket's leaves
-// are filled to the page size in key order and written as soon as they are
-// full, with the branch levels above them built on the way, so memory
-// holds one page per tree level and no more. A nested bucket is written
+// are filled to the page size in key order (and to at least two elements,
+// taking overflow pages if those are large) and written as soon as they
+// are full, with the branch levels above them built on the way, so memory
+// holds one node per tree level and no more. A nested bucket is written
 // completely (Begin, its keys and buckets, End) before its parent goes on;
 // one that ends up small enough is stored inline in its parent's leaf, as
 // bbolt itself does (a single leaf of at most a quarter page, no nested
