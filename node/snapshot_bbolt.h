@@ -1,9 +1,9 @@
 // The key space as etcd's `snapshot save` file: a bbolt database with
 // etcd 3.4's buckets followed by its SHA-256 (store/etcd_export.h,
 // store/etcd_snapshot.h), which `etcdctl snapshot status` reads and
-// `etcdctl snapshot restore` restores into a real etcd. This is what
-// Maintenance.Snapshot serves; raft snapshots between keel members keep
-// keel's own format (snapshot_io.h).
+// `etcdctl snapshot restore` restores into a real etcd: the file
+// Maintenance.Snapshot is to stream as it is (no envelope). Raft snapshots
+// between keel members keep keel's own format (snapshot_io.h).
 #ifndef KEEL_NODE_SNAPSHOT_BBOLT_H_
 #define KEEL_NODE_SNAPSHOT_BBOLT_H_
 
