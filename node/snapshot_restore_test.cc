@@ -107,6 +107,20 @@ class SnapshotRestoreTest : public ::testing::Test {
     h_.KillAndRestart();
   }
 
+  // `server` serves what the saved member served: revision, HashKV and
+  // every key (24 of them) with its revisions.
+  void ExpectTheSavedKeySpace(Server* server) {
+    EXPECT_EQ(server->mvcc().current_revision(), old_revision_);
+    EXPECT_EQ(server->mvcc().HashKV(0)->hash, old_kv_hash_);
+    etcdserverpb::RangeResponse all = GetAll(server);
+    all.clear_header();
+    etcdserverpb::RangeResponse before;
+    ASSERT_TRUE(before.ParseFromString(old_range_));
+    before.clear_header();
+    EXPECT_EQ(all.SerializeAsString(), before.SerializeAsString());
+    EXPECT_EQ(all.count(), 24);
+  }
+
   // Replaces kBackup's bytes by what `change` makes of them.
   void RewriteBackup(const std::function<void(std::string&)>& change) {
     auto file = h_.env().fs().Open(kBackup, {});
@@ -171,15 +185,7 @@ TEST_F(SnapshotRestoreTest, ARestoredMemberServesTheSavedKeySpaceUnderANewIdenti
   EXPECT_EQ(server->id(), restored->member_id);
   EXPECT_EQ(server->cluster_id(), restored->cluster_id);
   EXPECT_NE(server->cluster_id(), old_cluster_id_);
-  EXPECT_EQ(server->mvcc().current_revision(), old_revision_);
-  EXPECT_EQ(server->mvcc().HashKV(0)->hash, old_kv_hash_);
-  etcdserverpb::RangeResponse all = GetAll(server);
-  all.clear_header();
-  etcdserverpb::RangeResponse before;
-  ASSERT_TRUE(before.ParseFromString(old_range_));
-  before.clear_header();
-  EXPECT_EQ(all.SerializeAsString(), before.SerializeAsString());
-  EXPECT_EQ(all.count(), 24);
+  ExpectTheSavedKeySpace(server);
   // Only the new member: the old cluster's membership is gone.
   ASSERT_EQ(server->members().members().size(), 1u);
   EXPECT_EQ(server->members().members().begin()->second.name, "fresh");
@@ -329,14 +335,7 @@ TEST_F(SnapshotRestoreTest, AnEtcdSnapshotRestoresWithEveryRevision) {
   EXPECT_TRUE(restored->not_carried.empty());
   Server* server = Boot(ConfigFor("fresh", "restored-cluster"));
   ASSERT_NE(server, nullptr);
-  EXPECT_EQ(server->mvcc().current_revision(), old_revision_);
-  EXPECT_EQ(server->mvcc().HashKV(0)->hash, old_kv_hash_);
-  etcdserverpb::RangeResponse all = GetAll(server);
-  all.clear_header();
-  etcdserverpb::RangeResponse before;
-  ASSERT_TRUE(before.ParseFromString(old_range_));
-  before.clear_header();
-  EXPECT_EQ(all.SerializeAsString(), before.SerializeAsString());
+  ExpectTheSavedKeySpace(server);
   ASSERT_EQ(server->members().members().size(), 1u);
   Put(server, "after", "restore");
   EXPECT_EQ(server->mvcc().current_revision(), old_revision_ + 1);

@@ -60,6 +60,17 @@ class MigrationTest(unittest.TestCase):
         self.clusters.append(c)
         return c
 
+    def restore(self, tool, snapshot, cluster):
+        """Restores `snapshot` into each of `cluster`'s members with `tool`
+        (keelutl and etcdctl take the same flags)."""
+        for m in cluster.members:
+            rc, _, err = run([tool, "snapshot", "restore", snapshot, "--name", m.name,
+                              "--data-dir", m.data_dir,
+                              "--initial-cluster", cluster.initial_cluster(),
+                              "--initial-cluster-token", cluster.token,
+                              "--initial-advertise-peer-urls", m.peer_url])
+            self.assertEqual(rc, 0, err)
+
     def ok(self, cluster, *args, members=None):
         r = cluster.ctl(*args, members=members)
         self.assertEqual(r.rc, 0, f"{cluster.flavor}: etcdctl {' '.join(args)}: {r}")
@@ -127,13 +138,7 @@ class MigrationTest(unittest.TestCase):
 
         # 2. Three keel members restored from it serve the same reads.
         keel = self.cluster("keel", "migrated-keel")
-        for m in keel.members:
-            rc, _, err = run([self.keelutl, "snapshot", "restore", snapshot, "--name", m.name,
-                              "--data-dir", m.data_dir,
-                              "--initial-cluster", keel.initial_cluster(),
-                              "--initial-cluster-token", keel.token,
-                              "--initial-advertise-peer-urls", m.peer_url])
-            self.assertEqual(rc, 0, err)
+        self.restore(self.keelutl, snapshot, keel)
         keel.start()
         self.assert_same_reads(expected, keel)
 
@@ -152,13 +157,7 @@ class MigrationTest(unittest.TestCase):
         self.assertEqual(json.loads(status)["revision"], expected["revision"])
 
         back = self.cluster("etcd", "restored-etcd")
-        for m in back.members:
-            rc, _, err = run([self.etcdctl, "snapshot", "restore", exported, "--name", m.name,
-                              "--data-dir", m.data_dir,
-                              "--initial-cluster", back.initial_cluster(),
-                              "--initial-cluster-token", back.token,
-                              "--initial-advertise-peer-urls", m.peer_url])
-            self.assertEqual(rc, 0, err)
+        self.restore(self.etcdctl, exported, back)
         back.start()
         self.assert_same_reads(expected, back)
         # HashKV agrees with keel's own, offline.
