@@ -13,6 +13,8 @@
 //       must pass `keelutl check`, and the copy is checked again.
 //   keelutl check DIR [--wal-dir W]
 //       verifies every checksum (tools/keelutl_check.h); exits 1 on damage.
+#include <algorithm>
+
 #include "absl/strings/str_format.h"
 #include "runtime/console.h"
 #include "runtime/posix_env.h"

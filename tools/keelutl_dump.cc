@@ -50,11 +50,10 @@ std::string Id(uint64_t id) { return absl::StrFormat("%x", id); }
 
 const std::set<std::string>& KnownEntryTypes() {
   static const std::set<std::string> types = {
-      "ConfigChange",   "Normal",         "Request",           "InternalRaftRequest",
-      "UnknownNormal",  "IRRRange",       "IRRPut",            "IRRDeleteRange",
-      "IRRTxn",         "IRRCompaction",  "IRRLeaseGrant",     "IRRLeaseRevoke",
-      "IRRLeaseCheckpoint", "IRRLeaseExpire", "IRRAlarm",      "IRRMemberAttributes",
-      "IRRAuth"};
+      "ConfigChange", "Normal", "Request", "InternalRaftRequest", "UnknownNormal",
+      "IRRRange", "IRRPut", "IRRDeleteRange", "IRRTxn", "IRRCompaction", "IRRLeaseGrant",
+      "IRRLeaseRevoke", "IRRLeaseCheckpoint", "IRRLeaseExpire", "IRRAlarm",
+      "IRRMemberAttributes", "IRRAuth"};
   return types;
 }
 
