@@ -18,6 +18,10 @@
 #include "proto/raft.pb.h"
 #include "proto/rpc.pb.h"
 #include "runtime/assert.h"
+#include "store/bbolt_writer.h"
+#include "store/etcd_schema.h"
+#include "store/etcd_snapshot.h"
+#include "store/string_file.h"
 #include "store/wal_record.h"
 
 namespace keel::fuzz {
@@ -124,6 +128,53 @@ void SnapshotFile() {
     if (variant == 1) out.Number(40, 2).Byte(4);
     out.Byte(1);  // no truncation
     Write("snapshot_file", "round-trip-" + std::to_string(variant), out.bytes());
+  }
+}
+
+// fuzz_bbolt: an etcd database as keel writes one (mode 0), its status
+// (mode 1), and round trips (mode 2). A snapshot saved from a real etcd
+// 3.4 is checked in beside them (etcd-3.4.23-snapshot-*).
+void Bbolt() {
+  store::StringFile file;
+  store::BboltWriter writer(file);
+  KEEL_ASSERT(writer.BeginBucket(store::kEtcdKeyBucket).ok());
+  for (int64_t rev = 2; rev < 40; rev++) {
+    store::KeyValue kv{.key = "key" + std::to_string(rev % 9), .create_revision = 2,
+                       .mod_revision = rev, .version = rev - 1, .value = "value", .lease = 0};
+    KEEL_ASSERT(writer.Put(store::EtcdRevisionKey({rev, 0}, false),
+                           store::EncodeEtcdKeyValue(kv)).ok());
+  }
+  KEEL_ASSERT(writer.EndBucket().ok());
+  KEEL_ASSERT(writer.BeginBucket(store::kEtcdLeaseBucket).ok());
+  KEEL_ASSERT(writer.Put(store::EncodeEtcdUint64(7),
+                         store::EncodeEtcdLease({.id = 7, .ttl_seconds = 60,
+                                                 .remaining_ttl_seconds = 0})).ok());
+  KEEL_ASSERT(writer.EndBucket().ok());
+  KEEL_ASSERT(writer.BeginBucket(store::kEtcdMetaBucket).ok());
+  KEEL_ASSERT(writer.Put(store::kEtcdConsistentIndexKey, store::EncodeEtcdUint64(50)).ok());
+  KEEL_ASSERT(writer.EndBucket().ok());
+  KEEL_ASSERT(writer.Finish().ok());
+  Write("bbolt", "etcd-schema-db", std::string(1, '\0') + file.data());
+  KEEL_ASSERT(store::AppendEtcdSnapshotHash(file, file.data().size()).ok());
+  Write("bbolt", "etcd-schema-snapshot", std::string(1, '\1') + file.data());
+  for (int variant = 0; variant < 2; variant++) {
+    FuzzOutput out;
+    out.Byte(2);
+    out.Byte(variant);  // page size: 512, 4096
+    out.Byte(3);        // plain keys in the root, beside the buckets
+    for (int i = 0; i < 3; i++) out.String("r" + std::to_string(i)).String("x").Byte(1);
+    out.Byte(0);  // one root bucket
+    out.String("bucket");
+    out.Byte(40);
+    for (int i = 0; i < 40; i++) {
+      out.String("k" + std::to_string(i)).String(std::string(i, 'v')).Byte(i == 7 ? 0 : 1);
+      if (i == 7) out.Number(6000, 2);
+    }
+    out.Byte(1).String("nested").Byte(2).String("a").String("b").Byte(1).String("c")
+        .String("d").Byte(1).Byte(0);
+    out.Byte(variant);  // byte flips
+    if (variant == 1) out.Number(5000, 4).Byte(4);
+    Write("bbolt", "round-trip-" + std::to_string(variant), out.bytes());
   }
 }
 
@@ -356,6 +407,7 @@ int main(int argc, char** argv) {
   keel::fuzz::root = argv[1];
   keel::fuzz::Wal();
   keel::fuzz::SnapshotFile();
+  keel::fuzz::Bbolt();
   keel::fuzz::Raft();
   keel::fuzz::Peer();
   keel::fuzz::Http2();

@@ -5,11 +5,9 @@
 
 #include "absl/strings/str_format.h"
 #include "node/errors.h"
-#include "node/snapshot_io.h"
+#include "node/snapshot_bbolt.h"
 #include "node/version.h"
-#include "runtime/sha256.h"
 #include "runtime/strings.h"
-#include "store/snapshot_envelope.h"
 
 namespace keel::node {
 namespace {
@@ -91,8 +89,11 @@ Task<absl::Status> MaintenanceService::StreamSnapshot(SnapshotStream& stream) {
       JoinPath(parts_.snap_dir, absl::StrFormat("save-%016x.tmp", ++saves_));
   (void)fs.Remove(path);
   RemoveOnExit cleanup{fs, path};
-  auto written = co_await WriteSnapshotFile(parts_.env, parts_.key_space.mvcc(), path,
-                                            parts_.raft.id(), parts_.raft.cluster_id());
+  // etcd's own format (snapshot_bbolt.h): a bbolt database followed by its
+  // SHA-256, streamed as it is, so etcdctl's `snapshot save` checks and
+  // `snapshot restore` into a real etcd accept it.
+  auto written = co_await WriteEtcdSnapshotFile(parts_.env, parts_.key_space.mvcc(),
+                                                parts_.key_space.members().members(), path);
   if (!written.ok()) {
     parts_.env.log().Warn("failed to write a snapshot for a client",
                           {{"error", written.status().ToString()}});
@@ -100,32 +101,20 @@ Task<absl::Status> MaintenanceService::StreamSnapshot(SnapshotStream& stream) {
   }
   auto file = fs.Open(path, {.read_only = true});
   if (!file.ok()) co_return absl::InternalError(std::string(file.status().message()));
-  const uint64_t file_bytes = written->file_bytes;
-  Sha256 hash;
-  std::string tail;
-  const uint64_t total = file_bytes + store::EnvelopeTail(file_bytes, Sha256()).size();
+  const uint64_t total = written->file_bytes;
   uint64_t sent = 0;
   parts_.env.log().Info("sending database snapshot to client", {{"total-bytes", total}});
   while (sent < total) {
-    std::string piece;
-    if (sent < file_bytes) {
-      const uint64_t n = std::min<uint64_t>(kSnapshotPieceBytes, file_bytes - sent);
-      auto read = (*file)->ReadAt(sent, n);
-      if (!read.ok() || read->size() != n) {
-        co_return absl::InternalError("etcdserver: snapshot file changed while sending");
-      }
-      piece = std::move(*read);
-      hash.Update(piece);
-      if (sent + n == file_bytes) tail = store::EnvelopeTail(file_bytes, std::move(hash));
-    } else {
-      piece = std::move(tail);
-      tail.clear();
+    const uint64_t n = std::min<uint64_t>(kSnapshotPieceBytes, total - sent);
+    auto read = (*file)->ReadAt(sent, n);
+    if (!read.ok() || read->size() != n) {
+      co_return absl::InternalError("etcdserver: snapshot file changed while sending");
     }
-    sent += piece.size();
+    sent += n;
     etcdserverpb::SnapshotResponse response;
     *response.mutable_header() = parts_.headers.Make();
     response.set_remaining_bytes(total - sent);
-    response.set_blob(std::move(piece));
+    response.set_blob(std::move(*read));
     absl::Status status = co_await stream.Write(response);
     if (!status.ok()) co_return status;
   }

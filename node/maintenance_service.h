@@ -47,8 +47,8 @@ class MaintenanceService {
   using SnapshotStream =
       net::TypedServerStream<etcdserverpb::SnapshotRequest, etcdserverpb::SnapshotResponse>;
   // The key space as of the call, written to a file under the snap
-  // directory, then streamed in etcd's envelope (store/
-  // snapshot_envelope.h) so that etcdctl snapshot save accepts it.
+  // directory as etcd's snapshot file (node/snapshot_bbolt.h), then
+  // streamed as it is: what etcdctl snapshot save, status and restore take.
   Task<absl::Status> StreamSnapshot(SnapshotStream& stream);
 
   MaintenanceParts parts_;

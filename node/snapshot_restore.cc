@@ -9,6 +9,7 @@
 #include "node/server_config.h"
 #include "node/snapshot_io.h"
 #include "node/wal_raft_storage.h"
+#include "node/snapshot_restore_etcd.h"
 #include "runtime/status_macros.h"
 #include "runtime/strings.h"
 #include "store/leveldb_env.h"
@@ -29,9 +30,18 @@ ServerConfig ConfigOf(const RestoreOptions& options) {
   return config;
 }
 
-// The key space of the snapshot, without the old cluster's membership and
-// identity, plus the new members and this member's identity.
-absl::StatusOr<store::SnapshotFileMetadata> RestoreKeySpace(
+// What a restore needs to know of the key space it built.
+struct RestoredKeySpace {
+  int64_t revision = 0;
+  uint64_t consistent_index = 0;
+  uint64_t consistent_term = 0;
+  std::vector<std::string> not_carried;
+};
+
+// The key space of the snapshot (keel's format or etcd's), without the old
+// cluster's membership and identity, plus the new members and this
+// member's identity.
+absl::StatusOr<RestoredKeySpace> RestoreKeySpace(
     Env& env, const RestoreOptions& options, const std::string& kv_dir,
     const std::vector<Member>& members, uint64_t cluster_id, uint64_t member_id) {
   store::LevelDbEnv leveldb_env(env.fs(), env.clock(), env.log(),
@@ -40,13 +50,29 @@ absl::StatusOr<store::SnapshotFileMetadata> RestoreKeySpace(
   mvcc_options.path = kv_dir;
   mvcc_options.env = &leveldb_env;
   mvcc_options.after_db_call = [&leveldb_env] { leveldb_env.RunPending(); };
-  KEEL_ASSIGN_OR_RETURN(
-      store::SnapshotFileMetadata metadata,
-      RestoreSnapshotFile(env.fs(), options.snapshot_path, mvcc_options,
-                          {.skip_hash_check = options.skip_hash_check,
-                           .drop_membership = true}));
+  KEEL_ASSIGN_OR_RETURN(bool from_etcd, IsEtcdSnapshotFile(env.fs(), options.snapshot_path));
+  RestoredKeySpace restored;
+  if (from_etcd) {
+    KEEL_ASSIGN_OR_RETURN(store::EtcdImportSummary imported,
+                          RestoreEtcdKeySpace(env.fs(), options.snapshot_path, mvcc_options,
+                                              options.skip_hash_check));
+    restored = RestoredKeySpace{.revision = imported.revision,
+                                .consistent_index = imported.applied.index,
+                                .consistent_term = imported.applied.term,
+                                .not_carried = NotCarried(imported)};
+  } else {
+    KEEL_ASSIGN_OR_RETURN(
+        store::SnapshotFileMetadata metadata,
+        RestoreSnapshotFile(env.fs(), options.snapshot_path, mvcc_options,
+                            {.skip_hash_check = options.skip_hash_check,
+                             .drop_membership = true}));
+    restored = RestoredKeySpace{.revision = metadata.revision,
+                                .consistent_index = metadata.consistent_index,
+                                .consistent_term = metadata.consistent_term,
+                                .not_carried = {}};
+  }
   KEEL_ASSIGN_OR_RETURN(std::unique_ptr<store::Mvcc> mvcc, store::Mvcc::Open(mvcc_options));
-  if (mvcc->current_revision() != metadata.revision) {
+  if (mvcc->current_revision() != restored.revision) {
     return absl::DataLossError(StrCat(
         options.snapshot_path, ": the key space inside (revision ",
         mvcc->current_revision(), ") does not match the file's metadata"));
@@ -55,7 +81,7 @@ absl::StatusOr<store::SnapshotFileMetadata> RestoreKeySpace(
   KEEL_RETURN_IF_ERROR(member_store.Load());
   for (const Member& member : members) KEEL_RETURN_IF_ERROR(member_store.Put(member));
   KEEL_RETURN_IF_ERROR(member_store.SetIdentity(cluster_id, member_id));
-  return metadata;
+  return restored;
 }
 
 }  // namespace
@@ -87,13 +113,13 @@ Task<absl::StatusOr<RestoreResult>> RestoreSnapshot(Env& env, RestoreOptions opt
       result = made;
       break;
     }
-    auto metadata = RestoreKeySpace(env, options, JoinPath(member_dir, "kv"), members,
-                                    cluster_id, member_id);
-    if (!metadata.ok()) {
-      result = metadata.status();
+    auto key_space = RestoreKeySpace(env, options, JoinPath(member_dir, "kv"), members,
+                                     cluster_id, member_id);
+    if (!key_space.ok()) {
+      result = key_space.status();
       break;
     }
-    if (metadata->consistent_index == 0 || metadata->consistent_term == 0) {
+    if (key_space->consistent_index == 0 || key_space->consistent_term == 0) {
       result = absl::DataLossError(StrCat(options.snapshot_path,
                                           " holds no applied raft index"));
       break;
@@ -112,12 +138,12 @@ Task<absl::StatusOr<RestoreResult>> RestoreSnapshot(Env& env, RestoreOptions opt
       break;
     }
     raftpb::Snapshot snapshot;
-    snapshot.mutable_metadata()->set_index(metadata->consistent_index);
-    snapshot.mutable_metadata()->set_term(metadata->consistent_term);
+    snapshot.mutable_metadata()->set_index(key_space->consistent_index);
+    snapshot.mutable_metadata()->set_term(key_space->consistent_term);
     *snapshot.mutable_metadata()->mutable_conf_state() = conf_state;
     raftpb::HardState hard_state;
-    hard_state.set_term(metadata->consistent_term);
-    hard_state.set_commit(metadata->consistent_index);
+    hard_state.set_term(key_space->consistent_term);
+    hard_state.set_commit(key_space->consistent_index);
     absl::Status saved = co_await (*wal)->Save(hard_state, {}, snapshot, true);
     if (!saved.ok()) {
       result = saved;
@@ -125,9 +151,10 @@ Task<absl::StatusOr<RestoreResult>> RestoreSnapshot(Env& env, RestoreOptions opt
     }
     result = RestoreResult{.member_id = member_id,
                            .cluster_id = cluster_id,
-                           .raft_index = metadata->consistent_index,
-                           .revision = metadata->revision,
-                           .data_dir = data_dir};
+                           .raft_index = key_space->consistent_index,
+                           .revision = key_space->revision,
+                           .data_dir = data_dir,
+                           .not_carried = std::move(key_space->not_carried)};
   } while (false);
   if (!result.ok()) {
     // Remove what this restore created, and no more: a directory that was
@@ -144,6 +171,14 @@ Task<absl::StatusOr<RestoreResult>> RestoreSnapshot(Env& env, RestoreOptions opt
 }
 
 absl::StatusOr<SnapshotStatus> ReadSnapshotStatus(FileSystem& fs, const std::string& path) {
+  KEEL_ASSIGN_OR_RETURN(bool from_etcd, IsEtcdSnapshotFile(fs, path));
+  if (from_etcd) {
+    KEEL_ASSIGN_OR_RETURN(store::EtcdDatabaseStatus db, ReadEtcdSnapshotStatus(fs, path));
+    return SnapshotStatus{.hash = db.hash,
+                          .revision = db.revision,
+                          .total_keys = db.total_keys,
+                          .total_size = db.total_size};
+  }
   KEEL_ASSIGN_OR_RETURN(std::unique_ptr<store::SnapshotFileReader> reader,
                         store::SnapshotFileReader::Open(fs, path));
   const store::SnapshotFileSummary& summary = reader->summary();

@@ -1,5 +1,8 @@
 // `keelutl snapshot restore`: a new member's data directory from a
-// `snapshot save` file, under a new cluster identity.
+// `snapshot save` file, under a new cluster identity. The file may be
+// keel's own (store/snapshot_file.h) or one saved from a real etcd 3.4 or
+// 3.5 (a bbolt database, node/snapshot_restore_etcd.h): the migration path
+// from etcd.
 //
 // As etcd's restore does, the key space keeps every key and revision of the
 // snapshot while the membership is replaced by --initial-cluster: new member
@@ -41,6 +44,9 @@ struct RestoreResult {
   uint64_t raft_index = 0;  // where the new WAL's log starts
   int64_t revision = 0;
   std::string data_dir;
+  // What an etcd snapshot held that keel could not carry (users, roles,
+  // alarms), one line each, for the operator.
+  std::vector<std::string> not_carried;
 };
 
 // Builds the data directory, in an existing empty one or a new one.
@@ -51,7 +57,8 @@ struct RestoreResult {
 // it created (an existing directory stays, empty). Suspends (WAL sync).
 Task<absl::StatusOr<RestoreResult>> RestoreSnapshot(Env& env, RestoreOptions options);
 
-// `snapshot status`: etcdctl's hash, revision, total keys and total size.
+// `snapshot status`: etcdctl's hash, revision, total keys and total size,
+// of either kind of file (for etcd's, exactly as etcdctl computes them).
 struct SnapshotStatus {
   uint32_t hash = 0;       // the first 32 bits of the file's hash
   int64_t revision = 0;

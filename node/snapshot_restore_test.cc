@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "node/membership.h"
 #include "node/server.h"
+#include "node/snapshot_bbolt.h"
 #include "node/snapshot_io.h"
 #include "node/testing/sim_members.h"
 #include "runtime/crc32c.h"
@@ -68,9 +69,10 @@ class SnapshotRestoreTest : public ::testing::Test {
     return response.ok() ? *response : etcdserverpb::RangeResponse{};
   }
 
-  // A member with some history, saved to kBackup; the member is then
-  // killed (its data stays on the disk).
-  void SaveBackup() {
+  // A member with some history, saved to kBackup (in keel's format, or as
+  // etcd's bbolt snapshot); the member is then killed (its data stays on
+  // the disk).
+  void SaveBackup(bool etcd_format = false) {
     Server* source = Boot(ConfigFor("old", "etcd-cluster"));
     ASSERT_NE(source, nullptr);
     for (int i = 0; i < 40; i++) Put(source, "key" + std::to_string(i % 25), "v" + std::to_string(i));
@@ -82,11 +84,33 @@ class SnapshotRestoreTest : public ::testing::Test {
     old_revision_ = source->key_space().mvcc().current_revision();
     old_kv_hash_ = source->key_space().mvcc().HashKV(0)->hash;
     old_range_ = GetAll(source).SerializeAsString();
-    auto written = c_.RunOn(0, WriteSnapshotFile(c_.env(0), source->key_space().mvcc(), kBackup,
-                                                 old_id_, old_cluster_id_));
-    ASSERT_TRUE(written.ok()) << written.status();
-    saved_ = *written;
+    if (etcd_format) {
+      auto written = c_.RunOn(0, WriteEtcdSnapshotFile(c_.env(0), source->key_space().mvcc(),
+                                                       source->key_space().members().members(),
+                                                       kBackup));
+      ASSERT_TRUE(written.ok()) << written.status();
+      etcd_saved_ = *written;
+    } else {
+      auto written = c_.RunOn(0, WriteSnapshotFile(c_.env(0), source->key_space().mvcc(),
+                                                   kBackup, old_id_, old_cluster_id_));
+      ASSERT_TRUE(written.ok()) << written.status();
+      saved_ = *written;
+    }
     c_.Kill(0);
+  }
+
+  // `server` serves what the saved member served: revision, HashKV and
+  // every key (24 of them) with its revisions.
+  void ExpectTheSavedKeySpace(Server* server) {
+    EXPECT_EQ(server->key_space().mvcc().current_revision(), old_revision_);
+    EXPECT_EQ(server->key_space().mvcc().HashKV(0)->hash, old_kv_hash_);
+    etcdserverpb::RangeResponse all = GetAll(server);
+    all.clear_header();
+    etcdserverpb::RangeResponse before;
+    ASSERT_TRUE(before.ParseFromString(old_range_));
+    before.clear_header();
+    EXPECT_EQ(all.SerializeAsString(), before.SerializeAsString());
+    EXPECT_EQ(all.count(), 24);
   }
 
   // Replaces kBackup's bytes by what `change` makes of them.
@@ -137,6 +161,7 @@ class SnapshotRestoreTest : public ::testing::Test {
   uint32_t old_kv_hash_ = 0;
   std::string old_range_;
   store::SnapshotFileSummary saved_;
+  EtcdSnapshotFileSummary etcd_saved_;
 };
 
 TEST_F(SnapshotRestoreTest, ARestoredMemberServesTheSavedKeySpaceUnderANewIdentity) {
@@ -152,15 +177,7 @@ TEST_F(SnapshotRestoreTest, ARestoredMemberServesTheSavedKeySpaceUnderANewIdenti
   EXPECT_EQ(server->id(), restored->member_id);
   EXPECT_EQ(server->cluster_id(), restored->cluster_id);
   EXPECT_NE(server->cluster_id(), old_cluster_id_);
-  EXPECT_EQ(server->key_space().mvcc().current_revision(), old_revision_);
-  EXPECT_EQ(server->key_space().mvcc().HashKV(0)->hash, old_kv_hash_);
-  etcdserverpb::RangeResponse all = GetAll(server);
-  all.clear_header();
-  etcdserverpb::RangeResponse before;
-  ASSERT_TRUE(before.ParseFromString(old_range_));
-  before.clear_header();
-  EXPECT_EQ(all.SerializeAsString(), before.SerializeAsString());
-  EXPECT_EQ(all.count(), 24);
+  ExpectTheSavedKeySpace(server);
   // Only the new member: the old cluster's membership is gone.
   ASSERT_EQ(server->key_space().members().members().size(), 1u);
   EXPECT_EQ(server->key_space().members().members().begin()->second.name, "fresh");
@@ -287,6 +304,69 @@ TEST_F(SnapshotRestoreTest, ADamagedFileIsRefusedAndLeavesNoDataDir) {
   auto refused = Restore("fresh", "t");
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kDataLoss) << refused.status();
+  EXPECT_FALSE(c_.env(0).fs().Stat("fresh.keel").ok());
+}
+
+// etcd's snapshot format (what a real etcd's `snapshot save` downloads and
+// what Maintenance.Snapshot serves): status as etcdctl computes it, and a
+// restore with every key and revision.
+TEST_F(SnapshotRestoreTest, AnEtcdSnapshotRestoresWithEveryRevision) {
+  SaveBackup(/*etcd_format=*/true);
+  EXPECT_EQ(etcd_saved_.file_bytes, c_.env(0).fs().Stat(kBackup)->size);
+  EXPECT_EQ(etcd_saved_.file_bytes % 512, 32u);
+  auto status = ReadSnapshotStatus(c_.env(0).fs(), kBackup);
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_EQ(status->revision, old_revision_);
+  EXPECT_EQ(status->total_size, etcd_saved_.file_bytes - 32);
+  // 41 revisions in the key bucket, plus the other buckets' keys.
+  EXPECT_GT(status->total_keys, 41u);
+
+  auto restored = Restore("fresh", "restored-cluster");
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  EXPECT_EQ(restored->revision, old_revision_);
+  EXPECT_TRUE(restored->not_carried.empty());
+  Server* server = Boot(ConfigFor("fresh", "restored-cluster"));
+  ASSERT_NE(server, nullptr);
+  ExpectTheSavedKeySpace(server);
+  ASSERT_EQ(server->members().members().size(), 1u);
+  Put(server, "after", "restore");
+  EXPECT_EQ(server->key_space().mvcc().current_revision(), old_revision_ + 1);
+}
+
+TEST_F(SnapshotRestoreTest, AnEtcdSnapshotWhoseSha256FailsIsRestoredOnlyWithSkipHashCheck) {
+  SaveBackup(/*etcd_format=*/true);
+  RewriteBackup([](std::string& bytes) { bytes.back() ^= 0x40; });
+  Server* server = RestoredOnlyWithSkipHashCheck("SHA-256");
+  ASSERT_NE(server, nullptr);
+  EXPECT_EQ(server->key_space().mvcc().HashKV(0)->hash, old_kv_hash_);
+}
+
+// A database copied out of an etcd data directory has no hash: etcd's
+// restore wants --skip-hash-check for it, and so does keel's.
+TEST_F(SnapshotRestoreTest, AnEtcdDatabaseWithoutHashNeedsSkipHashCheck) {
+  SaveBackup(/*etcd_format=*/true);
+  RewriteBackup([](std::string& bytes) { bytes.resize(bytes.size() - 32); });
+  auto refused = Restore("fresh", "t");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.status().message().find("snapshot missing hash but --skip-hash-check=false"),
+            std::string::npos)
+      << refused.status();
+  EXPECT_FALSE(c_.env(0).fs().Stat("fresh.keel").ok());
+  auto restored = Restore("fresh", "t", /*skip_hash_check=*/true);
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  EXPECT_EQ(restored->revision, old_revision_);
+}
+
+// A damaged page that the SHA-256 check is told to skip is still refused
+// by bbolt's structure checks, before anything is written.
+TEST_F(SnapshotRestoreTest, AnEtcdSnapshotWithADamagedPageIsRefusedEvenSkippingTheHash) {
+  SaveBackup(/*etcd_format=*/true);
+  RewriteBackup([](std::string& bytes) { bytes[3 * 4096] ^= 0x01; });  // page 3's id
+  auto refused = Restore("fresh", "t", /*skip_hash_check=*/true);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kDataLoss) << refused.status();
+  EXPECT_NE(refused.status().message().find("page 3"), std::string::npos) << refused.status();
   EXPECT_FALSE(c_.env(0).fs().Stat("fresh.keel").ok());
 }
 

@@ -108,6 +108,19 @@ LevelDbLogScan ScanLevelDbLog(std::string_view data) {
                                     "fragment follows at offset ", probe));
         }
       }
+      // A write cut short has lost part of its payload; a fragment whose
+      // CRC holds over the bytes up to the end of the file is complete,
+      // and only its length is damaged.
+      const char type_byte = static_cast<char>(type);
+      const uint32_t rest_crc =
+          crc32c::Extend(crc32c::Value(&type_byte, 1), header + kFragmentHeaderBytes,
+                         size - offset - kFragmentHeaderBytes);
+      if (crc32c::Unmask(Fixed32(header)) == rest_crc) {
+        return stop(false, StrCat("fragment claims ", length,
+                                  " bytes, past the end of the file, but its checksum "
+                                  "holds for the ", size - offset - kFragmentHeaderBytes,
+                                  " there are"));
+      }
       return stop(true, "fragment cut off by the end of the file");
     }
     const bool fits = kFragmentHeaderBytes + length <= left_in_block;

@@ -12,10 +12,10 @@
 // all zeros or the file ends inside it; any other bad fragment is damage
 // and the file is refused, never cut. LevelDB's fragment CRC does not cover
 // the length, so a fragment that runs past the end is torn only if no good
-// fragment starts inside what it claims (else its length is damaged).
-// Known limit: a damaged length in the very last fragment, or a payload
-// that happens to hold a good fragment inside a torn tail, are taken for
-// what they look like.
+// fragment starts inside what it claims, and its CRC does not hold over the
+// bytes up to the end of the file (either means its length is damaged).
+// Known limit: a payload that happens to hold a good fragment inside a
+// torn tail is taken for what it looks like.
 #ifndef KEEL_STORE_LEVELDB_ENV_LOG_SCAN_H_
 #define KEEL_STORE_LEVELDB_ENV_LOG_SCAN_H_
 

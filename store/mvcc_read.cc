@@ -82,8 +82,9 @@ KeyRange MakeKeyRange(std::string_view key, std::string_view range_end) {
   return range;
 }
 
-MvccReader::MvccReader(MvccDb* db, const Overlay* overlay)
-    : db_(db), overlay_(overlay) {
+MvccReader::MvccReader(MvccDb* db, const Overlay* overlay,
+                       const leveldb::Snapshot* snapshot)
+    : db_(db), overlay_(overlay), snapshot_(snapshot) {
   KEEL_ASSERT(db != nullptr);
 }
 
@@ -96,7 +97,8 @@ absl::StatusOr<std::optional<StoredVersion>> MvccReader::Latest(
       return std::optional<StoredVersion>(found->second);
     }
   }
-  absl::StatusOr<std::optional<std::string>> raw = db_->Get(LatestKey(key));
+  absl::StatusOr<std::optional<std::string>> raw =
+      db_->Get(LatestKey(key), snapshot_);
   if (!raw.ok()) return raw.status();
   if (!raw->has_value()) return std::optional<StoredVersion>();
   std::optional<StoredVersion> version =
@@ -107,7 +109,8 @@ absl::StatusOr<std::optional<StoredVersion>> MvccReader::Latest(
 
 absl::StatusOr<std::optional<StoredVersion>> MvccReader::At(
     std::string_view key, int64_t revision) {
-  absl::StatusOr<std::optional<std::string>> raw = db_->Get(LatestKey(key));
+  absl::StatusOr<std::optional<std::string>> raw =
+      db_->Get(LatestKey(key), snapshot_);
   if (!raw.ok()) return raw.status();
   if (raw->has_value()) {
     std::optional<StoredVersion> version =
@@ -115,7 +118,7 @@ absl::StatusOr<std::optional<StoredVersion>> MvccReader::At(
     if (!version || version->meta().tombstone) return CorruptRecord("latest");
     if (version->meta().mod.main <= revision) return version;
   }
-  std::unique_ptr<DbIterator> it = db_->NewIterator();
+  std::unique_ptr<DbIterator> it = db_->NewIterator(snapshot_);
   return HistoryAt(it.get(), key, revision);
 }
 
@@ -155,7 +158,7 @@ absl::Status MvccReader::VisitLatest(const KeyRange& range, bool use_overlay,
 absl::Status MvccReader::VisitLatestMerged(const KeyRange& range,
                                            const Overlay* overlay,
                                            Visitor visit) {
-  std::unique_ptr<DbIterator> it = db_->NewIterator();
+  std::unique_ptr<DbIterator> it = db_->NewIterator(snapshot_);
   it->Seek(LatestKey(range.key));
   Overlay::const_iterator pending, pending_end;
   if (overlay != nullptr) {
@@ -196,8 +199,8 @@ absl::Status MvccReader::VisitAt(const KeyRange& range, int64_t revision,
     }
     return absl::OkStatus();
   }
-  std::unique_ptr<DbIterator> latest = db_->NewIterator();
-  std::unique_ptr<DbIterator> history = db_->NewIterator();
+  std::unique_ptr<DbIterator> latest = db_->NewIterator(snapshot_);
+  std::unique_ptr<DbIterator> history = db_->NewIterator(snapshot_);
   latest->Seek(LatestKey(range.key));
   history->Seek(HistoryLowerBound(range.key));
   const std::string history_end = range.end

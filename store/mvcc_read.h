@@ -75,8 +75,10 @@ class MvccReader {
  public:
   using Visitor = absl::FunctionRef<void(const VersionView&)>;
 
-  // `overlay` may be null; neither is owned.
-  MvccReader(MvccDb* db, const Overlay* overlay);
+  // `overlay` may be null; neither is owned. With `snapshot`, reads see
+  // the DB as of that LevelDB snapshot.
+  MvccReader(MvccDb* db, const Overlay* overlay,
+             const leveldb::Snapshot* snapshot = nullptr);
 
   // The latest live version of `key`, overlay first. nullopt if absent.
   // Errors: DataLoss on a malformed record, or LevelDB's.
@@ -103,6 +105,7 @@ class MvccReader {
 
   MvccDb* db_;
   const Overlay* overlay_;
+  const leveldb::Snapshot* snapshot_;
 };
 
 absl::Status CorruptRecord(std::string_view where);

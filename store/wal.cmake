@@ -5,6 +5,7 @@
 keel_library(keel_wal
   SOURCES
     wal.cc
+    wal_inspect.cc
     wal_open.cc
     wal_record.cc
     wal_replay.cc
@@ -18,6 +19,7 @@ keel_library(keel_leveldb
     leveldb_env.cc
     leveldb_env_files.cc
     leveldb_env_log_scan.cc
+    leveldb_table_check.cc
   DEPS
     keel_runtime leveldb::leveldb absl::status absl::statusor)
 

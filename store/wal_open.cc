@@ -9,6 +9,7 @@
 #include "runtime/strings.h"
 #include "store/wal.h"
 #include "store/wal_coding.h"
+#include "store/wal_inspect.h"
 #include "store/wal_record.h"
 
 namespace keel::store {
@@ -49,29 +50,6 @@ absl::StatusOr<std::string> ReadWhole(const File& file) {
     data += piece;
   }
   return data;
-}
-
-struct SegmentHeader {
-  WalIdentity identity;
-  uint64_t seq = 0;
-  uint64_t first_index = 0;
-};
-
-absl::StatusOr<SegmentHeader> DecodeSegmentHeader(std::string_view payload) {
-  if (payload.size() != kSegmentHeaderPayloadBytes ||
-      DecodeFixed64(payload.data()) != kWalMagic) {
-    return absl::DataLossError("not a keel WAL segment header");
-  }
-  const uint32_t version = DecodeFixed32(payload.data() + 8);
-  if (version != kWalFormatVersion) {
-    return absl::FailedPreconditionError(
-        StrCat("WAL format version ", version, " is not supported"));
-  }
-  return SegmentHeader{
-      .identity = {.member_id = DecodeFixed64(payload.data() + 16),
-                   .cluster_id = DecodeFixed64(payload.data() + 24)},
-      .seq = DecodeFixed64(payload.data() + 32),
-      .first_index = DecodeFixed64(payload.data() + 40)};
 }
 
 }  // namespace
@@ -204,7 +182,7 @@ Task<absl::Status> Wal::Recover(Wal* wal, std::vector<Segment> segments,
       co_return absl::DataLossError(
           StrCat("wal: ", path, ": the segment does not start with its header"));
     }
-    auto header = DecodeSegmentHeader(scan.records[0].payload);
+    auto header = DecodeWalSegmentHeader(scan.records[0].payload);
     if (!header.ok()) {
       co_return absl::Status(header.status().code(),
                              StrCat("wal: ", path, ": ", header.status().message()));
