@@ -328,7 +328,7 @@ TEST_F(SnapshotRestoreTest, AnEtcdSnapshotRestoresWithEveryRevision) {
   Server* server = Boot(ConfigFor("fresh", "restored-cluster"));
   ASSERT_NE(server, nullptr);
   ExpectTheSavedKeySpace(server);
-  ASSERT_EQ(server->members().members().size(), 1u);
+  ASSERT_EQ(server->key_space().members().members().size(), 1u);
   Put(server, "after", "restore");
   EXPECT_EQ(server->key_space().mvcc().current_revision(), old_revision_ + 1);
 }

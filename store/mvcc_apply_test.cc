@@ -120,13 +120,13 @@ TEST(MvccWriteErrorTest, AfterAFailedWriteNothingMoreIsWrittenAndReopenIsConsist
   std::unique_ptr<leveldb::Env> mem(leveldb::NewMemEnv(leveldb::Env::Default()));
   FailingLogEnv env(mem.get());
   MvccOptions options{.path = "/mvcc", .env = &env};
-  auto open = [&] {
+  auto open_store = [&] {
     absl::StatusOr<std::unique_ptr<Mvcc>> opened = Mvcc::Open(options);
     KEEL_ASSERT_MSG(opened.ok(), opened.status().ToString().c_str());
     return std::move(*opened);
   };
   {
-    std::unique_ptr<Mvcc> mvcc = open();
+    std::unique_ptr<Mvcc> mvcc = open_store();
     ASSERT_TRUE(mvcc->Put(EntryId{1, 1}, PutRequest{.key = "a", .value = "1"}).ok());
     env.fail_appends = true;
     absl::Status failed =
@@ -142,7 +142,7 @@ TEST(MvccWriteErrorTest, AfterAFailedWriteNothingMoreIsWrittenAndReopenIsConsist
   }
   // The failed record survived (its bytes were written): the reopened store
   // has applied entry 2 at revision 3, and writes on from there.
-  std::unique_ptr<Mvcc> mvcc = open();
+  std::unique_ptr<Mvcc> mvcc = open_store();
   EXPECT_EQ(mvcc->applied().index, 2u);
   EXPECT_EQ(mvcc->current_revision(), 3);
   absl::StatusOr<PutResult> put =
