@@ -80,6 +80,15 @@ class Applier {
 ApplyResult ApplyRequest(Applier& applier, const ApplyContext& context,
                          const internal::InternalRaftRequest& request);
 
+// Refuses a request with `status`: `consumer` consumes the entry unchanged
+// (Skip); the store's error instead if that failed.
+inline ApplyResult RefuseEntry(Applier& consumer, const ApplyContext& context,
+                               absl::Status status) {
+  absl::Status skipped = consumer.Skip(context);
+  if (!skipped.ok()) return ApplyResult{std::move(skipped)};
+  return ApplyResult{std::move(status)};
+}
+
 // One link of the chain: passes every request to `next` unless a subclass
 // overrides it.
 class ApplierWrapper : public Applier {
@@ -132,9 +141,7 @@ class ApplierWrapper : public Applier {
   // Refuses the request with `status`: the entry is consumed unchanged.
   // The store's error instead if consuming it failed.
   ApplyResult Refuse(const ApplyContext& context, absl::Status status) {
-    absl::Status skipped = next_.Skip(context);
-    if (!skipped.ok()) return ApplyResult{std::move(skipped)};
-    return ApplyResult{std::move(status)};
+    return RefuseEntry(next_, context, std::move(status));
   }
 
   Applier& next_;

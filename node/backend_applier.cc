@@ -30,42 +30,31 @@ absl::Status CheckLeaderTerm(const ApplyContext& context) {
              " but appended in term ", context.entry.term, ": refused"));
 }
 
-}  // namespace
-
-ApplyResult BackendApplier::Refuse(const ApplyContext& context, absl::Status status) {
-  absl::Status skipped = Skip(context);
-  if (!skipped.ok()) return ApplyResult{std::move(skipped)};
-  return ApplyResult{std::move(status)};
+// A wire response or etcd's error as the request's result.
+template <typename Response>
+ApplyResult Answer(absl::StatusOr<Response> response) {
+  if (!response.ok()) return ApplyResult{response.status()};
+  return ApplyResult{absl::OkStatus(), std::move(*response)};
 }
+
+}  // namespace
 
 ApplyResult BackendApplier::Put(const ApplyContext& context,
                                 const etcdserverpb::PutRequest& request) {
   auto result = key_space_.mvcc().Put(context.entry, FromWire(request));
-  if (!result.ok()) return Failed(result.status());
-  etcdserverpb::PutResponse response;
-  ToWire(std::move(*result), &response);
-  *response.mutable_header() = headers_.Make(response.header().revision());
-  return ApplyResult{absl::OkStatus(), std::move(response)};
+  return Answer(WireResponse<etcdserverpb::PutResponse>(std::move(result), headers_));
 }
 
 ApplyResult BackendApplier::DeleteRange(const ApplyContext& context,
                                         const etcdserverpb::DeleteRangeRequest& request) {
   auto result = key_space_.mvcc().DeleteRange(context.entry, FromWire(request));
-  if (!result.ok()) return Failed(result.status());
-  etcdserverpb::DeleteRangeResponse response;
-  ToWire(std::move(*result), &response);
-  *response.mutable_header() = headers_.Make(response.header().revision());
-  return ApplyResult{absl::OkStatus(), std::move(response)};
+  return Answer(WireResponse<etcdserverpb::DeleteRangeResponse>(std::move(result), headers_));
 }
 
 ApplyResult BackendApplier::Txn(const ApplyContext& context,
                                 const etcdserverpb::TxnRequest& request) {
   auto result = key_space_.mvcc().Txn(context.entry, FromWire(request));
-  if (!result.ok()) return Failed(result.status());
-  etcdserverpb::TxnResponse response;
-  ToWire(std::move(*result), &response);
-  *response.mutable_header() = headers_.Make(response.header().revision());
-  return ApplyResult{absl::OkStatus(), std::move(response)};
+  return Answer(WireResponse<etcdserverpb::TxnResponse>(std::move(result), headers_));
 }
 
 ApplyResult BackendApplier::Compaction(const ApplyContext& context,
@@ -101,7 +90,7 @@ ApplyResult BackendApplier::LeaseRevoke(const ApplyContext& context,
 
 ApplyResult BackendApplier::LeaseCheckpoint(
     const ApplyContext& context, const etcdserverpb::LeaseCheckpointRequest& request) {
-  if (absl::Status stale = CheckLeaderTerm(context); !stale.ok()) return Refuse(context, stale);
+  if (absl::Status stale = CheckLeaderTerm(context); !stale.ok()) return RefuseEntry(*this, context, stale);
   absl::Status status = key_space_.lessor().Checkpoint(context.entry, request);
   if (!status.ok()) return ApplyResult{status};
   etcdserverpb::LeaseCheckpointResponse response;
@@ -111,7 +100,7 @@ ApplyResult BackendApplier::LeaseCheckpoint(
 
 ApplyResult BackendApplier::LeaseExpire(const ApplyContext& context,
                                         const internal::LeaseExpire& request) {
-  if (absl::Status stale = CheckLeaderTerm(context); !stale.ok()) return Refuse(context, stale);
+  if (absl::Status stale = CheckLeaderTerm(context); !stale.ok()) return RefuseEntry(*this, context, stale);
   absl::StatusOr<int> revoked = key_space_.lessor().Expire(
       context.entry, std::vector<int64_t>(request.ids().begin(), request.ids().end()));
   return ApplyResult{revoked.status()};

@@ -47,9 +47,6 @@ class BackendApplier final : public Applier {
   absl::Status Skip(const ApplyContext& context) override;
 
  private:
-  // Consumes the entry unchanged and answers `status`.
-  ApplyResult Refuse(const ApplyContext& context, absl::Status status);
-
   KeySpace& key_space_;
   const ResponseHeaders& headers_;
   const std::function<void()> compaction_scheduled_;

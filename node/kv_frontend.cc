@@ -9,7 +9,6 @@
 #include "node/quota.h"
 #include "node/request_checks.h"
 #include "runtime/status_macros.h"
-#include "store/mvcc_check.h"
 
 namespace keel::node {
 
@@ -17,12 +16,8 @@ Task<absl::StatusOr<etcdserverpb::RangeResponse>> KvFrontend::Range(
     etcdserverpb::RangeRequest request) {
   KEEL_CO_RETURN_IF_ERROR(CheckRangeRequest(request));
   if (!request.serializable()) KEEL_CO_RETURN_IF_ERROR(co_await parts_.reads.Barrier());
-  auto result = parts_.key_space.mvcc().Range(FromWire(request));
-  if (!result.ok()) co_return FromStoreError(result.status());
-  etcdserverpb::RangeResponse response;
-  ToWire(std::move(*result), &response);
-  *response.mutable_header() = parts_.headers.Make(response.header().revision());
-  co_return response;
+  co_return WireResponse<etcdserverpb::RangeResponse>(
+      parts_.key_space.mvcc().Range(FromWire(request)), parts_.headers);
 }
 
 Task<absl::StatusOr<etcdserverpb::PutResponse>> KvFrontend::Put(
@@ -47,16 +42,13 @@ Task<absl::StatusOr<etcdserverpb::DeleteRangeResponse>> KvFrontend::DeleteRange(
 Task<absl::StatusOr<etcdserverpb::TxnResponse>> KvFrontend::Txn(
     etcdserverpb::TxnRequest request) {
   KEEL_CO_RETURN_IF_ERROR(CheckTxnRequest(request, max_txn_ops_));
-  store::TxnRequest txn = FromWire(request);
-  if (store::IsReadOnlyTxn(txn)) {
+  // Decided on the wire form: a writing txn is proposed as it came, so
+  // only a txn of reads is converted for the store.
+  if (TxnOnlyRanges(request)) {
     // etcd serves a txn of reads without a raft entry.
     if (!TxnIsSerializable(request)) KEEL_CO_RETURN_IF_ERROR(co_await parts_.reads.Barrier());
-    auto result = parts_.key_space.mvcc().ReadOnlyTxn(txn);
-    if (!result.ok()) co_return FromStoreError(result.status());
-    etcdserverpb::TxnResponse response;
-    ToWire(std::move(*result), &response);
-    *response.mutable_header() = parts_.headers.Make(response.header().revision());
-    co_return response;
+    co_return WireResponse<etcdserverpb::TxnResponse>(
+        parts_.key_space.mvcc().ReadOnlyTxn(FromWire(request)), parts_.headers);
   }
   KEEL_CO_RETURN_IF_ERROR(parts_.no_space.Check(Quota::Cost(request)));
   internal::InternalRaftRequest proposal;

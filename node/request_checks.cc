@@ -156,6 +156,18 @@ bool TxnWrites(const etcdserverpb::TxnRequest& request) {
   return false;
 }
 
+bool TxnOnlyRanges(const etcdserverpb::TxnRequest& request) {
+  for (const auto* branch : {&request.success(), &request.failure()}) {
+    for (const etcdserverpb::RequestOp& op : *branch) {
+      // An empty op is applied as an empty range (kv_convert.h).
+      if (op.has_request_put() || op.has_request_delete_range() || op.has_request_txn()) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
 bool TxnIsSerializable(const etcdserverpb::TxnRequest& request) {
   for (const auto* branch : {&request.success(), &request.failure()}) {
     for (const etcdserverpb::RequestOp& op : *branch) {

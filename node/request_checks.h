@@ -22,6 +22,10 @@ absl::Status CheckTxnRequest(const etcdserverpb::TxnRequest& request,
 // Whether a txn writes (puts or deletes), in either branch or a nested txn:
 // a txn that only reads is served without a raft entry.
 bool TxnWrites(const etcdserverpb::TxnRequest& request);
+// Whether every operation of both branches is a range or empty (no nested
+// txn): the wire form of store::IsReadOnlyTxn, the txns served without a
+// raft entry.
+bool TxnOnlyRanges(const etcdserverpb::TxnRequest& request);
 // Whether every range of a txn (nested ones too) is serializable: then no
 // linearizable barrier is needed.
 bool TxnIsSerializable(const etcdserverpb::TxnRequest& request);

@@ -95,6 +95,26 @@ TEST(RequestChecksTest, BranchesOfANestedTxnMayPutTheSameKey) {
   EXPECT_TRUE(IsError(CheckTxnRequest(txn, 128), EtcdError::kDuplicateKey));
 }
 
+// The txns served without a raft entry: ranges (or empty ops) only, in both
+// branches; a
+// nested txn goes through raft even if it only reads (as store::IsReadOnlyTxn).
+TEST(RequestChecksTest, OnlyATxnOfRangesIsServedWithoutAnEntry) {
+  TxnRequest reads;
+  reads.add_success()->mutable_request_range()->set_key("a");
+  reads.add_failure()->mutable_request_range()->set_key("b");
+  reads.add_failure();  // an empty op, applied as an empty range
+  EXPECT_TRUE(TxnOnlyRanges(reads));
+  EXPECT_TRUE(TxnOnlyRanges(TxnRequest{}));
+
+  TxnRequest put = reads;
+  AddPut(put.mutable_failure(), "c");
+  EXPECT_FALSE(TxnOnlyRanges(put));
+
+  TxnRequest nested = reads;
+  nested.add_success()->mutable_request_txn()->add_success()->mutable_request_range()->set_key("d");
+  EXPECT_FALSE(TxnOnlyRanges(nested));
+}
+
 TEST(RequestChecksTest, SuccessAndFailureMayPutTheSameKey) {
   TxnRequest txn;
   AddPut(txn.mutable_success(), "a");

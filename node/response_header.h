@@ -7,7 +7,10 @@
 #include <functional>
 #include <utility>
 
+#include "absl/status/statusor.h"
+#include "node/errors.h"
 #include "node/key_space.h"
+#include "node/kv_convert.h"
 #include "proto/rpc.pb.h"
 
 namespace keel::node {
@@ -39,6 +42,19 @@ class ResponseHeaders {
   const uint64_t member_id_;
   const std::function<uint64_t()> raft_term_;
 };
+
+// The store's `result` as the wire response (kv_convert.h's ToWire), its
+// header made at the revision the result carries; etcd's error
+// (FromStoreError) if the store refused.
+template <typename Response, typename Result>
+absl::StatusOr<Response> WireResponse(absl::StatusOr<Result> result,
+                                      const ResponseHeaders& headers) {
+  if (!result.ok()) return FromStoreError(result.status());
+  Response response;
+  ToWire(std::move(*result), &response);
+  *response.mutable_header() = headers.Make(response.header().revision());
+  return response;
+}
 
 }  // namespace keel::node
 
