@@ -152,8 +152,7 @@ absl::Status ApplyLoop::ApplyConfChange(const raft::Entry& entry) {
   KEEL_RETURN_IF_ERROR(parts_.key_space.mvcc().SkipEntry({entry.index(), entry.term()}));
   parts_.proposer.Deliver(change.id(), ApplyResult{absl::OkStatus()});
   if (change.type() == raftpb::ConfChangeRemoveNode && change.node_id() == parts_.raft.id()) {
-    parts_.life.Fail(absl::FailedPreconditionError(
-        "the member has been permanently removed from the cluster"));
+    parts_.life.Fail(MemberRemovedError());
   }
   return absl::OkStatus();
 }

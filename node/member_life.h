@@ -25,6 +25,16 @@
 
 namespace keel::node {
 
+// Why a member stops once it knows it is no longer in the cluster (its own
+// removal applied, or a peer refusing it as removed): etcd's words.
+inline absl::Status MemberRemovedError() {
+  return absl::FailedPreconditionError(
+      "the member has been permanently removed from the cluster");
+}
+inline bool IsMemberRemoved(const absl::Status& status) {
+  return status == MemberRemovedError();
+}
+
 class MemberLife {
  public:
   // Counts a loop in while it runs.

@@ -7,6 +7,7 @@
 #include "net/grpc_wire.h"
 #include "node/errors.h"
 #include "node/membership.h"
+#include "raft/confchange.h"
 #include "raft/errors.h"
 #include "runtime/buggify.h"
 #include "runtime/status_macros.h"
@@ -143,8 +144,7 @@ absl::Status RaftNode::Start() {
     return AcceptSnapshot(std::move(snapshot));
   };
   callbacks.on_removed = [this](uint64_t peer) {
-    life_.Fail(absl::FailedPreconditionError(
-        "the member has been permanently removed from the cluster"));
+    life_.Fail(MemberRemovedError());
   };
   transport_ = std::make_unique<net::PeerTransport>(env_, std::move(options),
                                                     std::move(callbacks));
@@ -464,11 +464,7 @@ void RaftNode::Applied(uint64_t index) {
 
 absl::StatusOr<raft::ConfState> RaftNode::ApplyConfChange(const raft::ConfChange& change,
                                                           uint64_t index) {
-  KEEL_ASSERT(index > applied_index_);
-  absl::StatusOr<raft::ConfState> state = raw_->ApplyConfChange(change);
-  if (state.ok()) NoteConfState(*state, index);
-  Applied(index);
-  return state;
+  return ApplyConfChange(raft::AsV2(change), index);
 }
 
 absl::StatusOr<raft::ConfState> RaftNode::ApplyConfChange(const raftpb::ConfChangeV2& change,

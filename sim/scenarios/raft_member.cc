@@ -15,10 +15,6 @@
 namespace keel::sim {
 namespace {
 
-// What RaftNode tells a member that a peer refused as removed.
-constexpr std::string_view kRemovedByPeers =
-    "the member has been permanently removed from the cluster";
-
 Duration Between(Random& random, Duration min, Duration max) {
   if (max <= min) return min;
   return min + Duration(static_cast<int64_t>(
@@ -72,7 +68,7 @@ Task<void> RaftMember::Run() {
   co_await life_.WaitLoopsExited();
   raft_->Shutdown();
   stop_reason_ = std::string(life_.fatal().message());
-  removed_ = removed_ || stop_reason_ == kRemovedByPeers;
+  removed_ = removed_ || node::IsMemberRemoved(life_.fatal());
   if (removed_) {
     cluster_.stats.removed_stops++;
   } else {
