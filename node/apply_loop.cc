@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/time/time.h"
 #include "node/errors.h"
 #include "runtime/buggify.h"
 #include "runtime/status_macros.h"
@@ -105,6 +106,23 @@ absl::Status ApplyLoop::ApplyEntry(const raft::Entry& entry) {
   }
 }
 
+namespace {
+
+// "150.2ms", as zap prints a Go duration.
+std::string FormatDuration(Duration d) {
+  return absl::FormatDuration(absl::Nanoseconds(d.count()));
+}
+
+// The request's kind ("put", "txn", ...): its field in the oneof.
+std::string_view RequestKindName(const internal::InternalRaftRequest& request) {
+  const google::protobuf::FieldDescriptor* field =
+      request.GetReflection()->GetOneofFieldDescriptor(
+          request, request.GetDescriptor()->FindOneofByName("request"));
+  return field == nullptr ? std::string_view("none") : std::string_view(field->name());
+}
+
+}  // namespace
+
 absl::Status ApplyLoop::ApplyNormal(const raft::Entry& entry) {
   if (Applied(entry)) return absl::OkStatus();
   const store::EntryId entry_id{entry.index(), entry.term()};
@@ -119,8 +137,19 @@ absl::Status ApplyLoop::ApplyNormal(const raft::Entry& entry) {
         StrCat("committed entry at index ", entry.index(), " does not parse"));
   }
   const ApplyContext context{.entry = entry_id, .header = &request.header()};
+  const TimePoint started = parts_.env.clock().Now();
   ApplyResult result = ApplyRequest(parts_.applier, context, request);
   result.index = entry.index();
+  if (const Duration took = parts_.env.clock().Now() - started;
+      took > parts_.warning_apply_duration) {
+    // etcd's warnOfExpensiveRequest words, which operators grep for.
+    parts_.env.log().Warn("apply request took too long",
+                          {{"took", FormatDuration(took)},
+                           {"expected-duration", FormatDuration(parts_.warning_apply_duration)},
+                           {"index", entry.index()},
+                           {"request", RequestKindName(request)},
+                           {"error", std::string(result.status.message())}});
+  }
   // A store failure (not a request error) must stop the member: the entry
   // may not have been recorded.
   if (absl::IsInternal(result.status) || absl::IsDataLoss(result.status)) {

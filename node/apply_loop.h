@@ -43,6 +43,9 @@ struct ApplyParts {
   NoSpaceAlarm& no_space;
   AppliedIndex& applied;
   MemberLife& life;
+  // Applies slower than this are logged (etcd's
+  // --experimental-warning-apply-duration).
+  Duration warning_apply_duration = Milliseconds(100);
 };
 
 // Watches the apply loop (keel-sim's failpoints). Null in production.

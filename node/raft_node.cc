@@ -4,6 +4,7 @@
 
 #include <utility>
 
+#include "absl/strings/str_format.h"
 #include "net/grpc_wire.h"
 #include "node/errors.h"
 #include "node/membership.h"
@@ -347,9 +348,21 @@ void RaftNode::IssueReads() {
 void RaftNode::NoteSoftState(const raft::SoftState& soft_state) {
   const uint64_t lead = soft_state.lead;
   if (lead == leader_) return;
-  env_.log().Info("leader changed", {{"local-member-id", FormatId(config_.id)},
-                                     {"leader", FormatId(lead)},
-                                     {"term", raw_->Status().hard_state.term()}});
+  // etcd's raft.node lines, word for word: operators grep for "elected
+  // leader" and "lost leader".
+  const uint64_t term = raw_->Status().hard_state.term();
+  std::string message;
+  if (leader_ == 0) {
+    message = absl::StrFormat("raft.node: %x elected leader %x at term %d", config_.id, lead, term);
+  } else if (lead == 0) {
+    message = absl::StrFormat("raft.node: %x lost leader %x at term %d", config_.id, leader_, term);
+  } else {
+    message = absl::StrFormat("raft.node: %x changed leader from %x to %x at term %d", config_.id,
+                              leader_, lead, term);
+  }
+  env_.log().Info(message, {{"local-member-id", FormatId(config_.id)},
+                            {"leader", FormatId(lead)},
+                            {"term", term}});
   leader_ = lead;
   if (lead != 0) {
     leader_elected_at_ = env_.clock().Now();

@@ -105,7 +105,7 @@ absl::Status Server::Build(BootstrappedMember member) {
       config_.max_txn_ops);
   apply_loop_ = std::make_unique<ApplyLoop>(
       ApplyParts{env_, *raft_, *key_space_, *quota_applier_, *proposer_, *membership_,
-                 *leases_, *no_space_, *applied_, life_});
+                 *leases_, *no_space_, *applied_, life_, config_.WarningApplyDuration()});
 #if KEEL_FAILPOINTS
   failpoints_ = failpoints::ServerFailpoints::Install(config_.failpoints, *raft_, *apply_loop_,
                                                       *key_space_, *proposer_, *headers_);

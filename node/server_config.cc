@@ -2,6 +2,10 @@
 #include "node/server_config.h"
 
 #include <algorithm>
+#include <optional>
+
+#include "absl/time/time.h"
+#include "runtime/assert.h"
 
 #include "runtime/strings.h"
 
@@ -134,8 +138,32 @@ absl::Status CheckSupportedUrls(const ServerConfig& config) {
 
 }  // namespace
 
+namespace {
+
+// A Go duration ("100ms", "1.5s", "2m"); absl reads the same grammar.
+std::optional<Duration> ParseDurationFlag(std::string_view text) {
+  absl::Duration parsed;
+  if (!absl::ParseDuration(std::string(text), &parsed) || parsed < absl::ZeroDuration()) {
+    return std::nullopt;
+  }
+  return Nanoseconds(absl::ToInt64Nanoseconds(parsed));
+}
+
+}  // namespace
+
+Duration ServerConfig::WarningApplyDuration() const {
+  std::optional<Duration> parsed = ParseDurationFlag(warning_apply_duration);
+  KEEL_ASSERT_MSG(parsed.has_value(), "WarningApplyDuration() before Validate()");
+  return *parsed;
+}
+
 absl::Status ServerConfig::Validate() const {
   if (name.empty()) return absl::InvalidArgumentError("--name must not be empty");
+  if (!ParseDurationFlag(warning_apply_duration).has_value()) {
+    return absl::InvalidArgumentError(
+        StrCat("invalid value \"", warning_apply_duration,
+               "\" for flag -experimental-warning-apply-duration: want a duration like 100ms"));
+  }
   if (heartbeat_interval_ms <= 0) {
     return absl::InvalidArgumentError(StrCat(
         "--heartbeat-interval must be positive (got ", heartbeat_interval_ms, ")"));

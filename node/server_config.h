@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "net/peer_format.h"
 #include "runtime/failpoints.h"
+#include "runtime/time.h"
 
 namespace keel::node {
 
@@ -110,6 +111,16 @@ struct ServerConfig {
   bool unsafe_no_fsync = false;
 
   std::string log_level = "info";
+  // --experimental-warning-apply-duration, a Go duration: an entry whose
+  // apply takes longer is logged ("apply request took too long").
+  std::string warning_apply_duration = "100ms";
+  // Where and how tools/keel writes log lines (runtime/log_outputs.h):
+  // "default" is stderr; etcd 3.6's --log-format, json or console.
+  std::vector<std::string> log_outputs = {"default"};
+  std::string log_format = "json";
+  // The YAML file the configuration came from (tools/server_config_file.h);
+  // empty when it came from flags and ETCD_* variables.
+  std::string config_file;
 
 #if KEEL_FAILPOINTS
   // keel-sim only; see failpoints::ServerBugs.
@@ -119,6 +130,8 @@ struct ServerConfig {
   // The data directory after defaults: data_dir or "<name>.keel".
   std::string DataDir() const;
   std::string WalDir() const;
+  // warning_apply_duration parsed (Validate checks it parses).
+  Duration WarningApplyDuration() const;
 
   // etcd's start-up checks: heartbeat and election timeout in range and
   // election >= 5 x heartbeat; URLs well formed; the name present in

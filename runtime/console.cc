@@ -83,6 +83,25 @@ absl::StatusOr<std::string> ReadStdin() {
   }
 }
 
+absl::StatusOr<std::string> ReadFileBeforeEnv(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoToStatus(errno, path);
+  std::string out;
+  char buffer[64 * 1024];
+  while (true) {
+    const ssize_t n = ::read(fd, buffer, sizeof(buffer));
+    if (n > 0) {
+      out.append(buffer, static_cast<size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    const int error = errno;
+    ::close(fd);
+    if (n == 0) return out;
+    return ErrnoToStatus(error, path);
+  }
+}
+
 absl::StatusOr<std::optional<std::string>> ReadStdinLine() {
   std::string line;
   bool any = false;

@@ -41,6 +41,10 @@ absl::StatusOr<std::optional<std::string>> ReadStdinLine();
 // FailedPrecondition if neither can be read.
 absl::StatusOr<std::string> ReadPassword(std::string_view prompt);
 
+// Reads a whole file a tool was given before it has an Env (keel's
+// --config-file). The open or read error, naming the path, if it cannot.
+absl::StatusOr<std::string> ReadFileBeforeEnv(const std::string& path);
+
 // The value of environment variable `name`, or nullopt if it is not set.
 std::optional<std::string> GetEnvVar(std::string_view name);
 

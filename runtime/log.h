@@ -21,9 +21,16 @@ namespace keel {
 
 enum class LogLevel { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
 
+// How a production sink renders lines: zap's JSON encoder (etcd's default,
+// what log shippers parse) or zap's console encoder (tab-separated, for a
+// person reading a terminal: `make run`). etcd 3.6's --log-format values.
+enum class LogFormat { kJson, kConsole };
+
 std::string_view LogLevelName(LogLevel level);
 // Parses etcd's --log-level values: debug, info, warn, error.
 bool ParseLogLevel(std::string_view text, LogLevel* level);
+// Parses --log-format values: json, console.
+bool ParseLogFormat(std::string_view text, LogFormat* format);
 
 // One key/value of a log line. Numbers are kept as numbers in the JSON.
 struct LogField {
@@ -97,6 +104,14 @@ class Logger {
 // Formats a record as etcd's JSON log line (without the trailing newline):
 // {"level":"info","ts":"2026-11-23T13:09:13.123Z","caller":"node/server.cc:42","msg":"...",...}
 std::string FormatLogLine(const LogRecord& record, int64_t wall_unix_micros);
+
+// Formats a record as zap's console encoder does (without the newline):
+// 2026-11-23T13:09:13.123Z\tINFO\tnode/server.cc:42\tmsg\t{"k":"v",...}
+// The fields, if any, are one JSON object, as in zap.
+std::string FormatConsoleLine(const LogRecord& record, int64_t wall_unix_micros);
+
+// FormatLogLine or FormatConsoleLine.
+std::string FormatLog(LogFormat format, const LogRecord& record, int64_t wall_unix_micros);
 
 // Appends `text` to `out` as a JSON string body (no quotes), escaping what
 // JSON requires.

@@ -17,17 +17,19 @@ int64_t PosixClock::WallUnixMicros() const {
       .count();
 }
 
-void StderrLogSink::Write(const LogRecord& record) {
-  std::string line = FormatLogLine(record, clock_.WallUnixMicros());
+void FdLogSink::Write(const LogRecord& record) {
+  std::string line = FormatLog(format_, record, clock_.WallUnixMicros());
   line.push_back('\n');
-  size_t written = 0;
-  while (written < line.size()) {
-    const ssize_t n =
-        ::write(STDERR_FILENO, line.data() + written, line.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    // Nowhere to report a failing stderr; drop the rest of the line.
-    if (n <= 0) return;
-    written += static_cast<size_t>(n);
+  for (const int fd : fds_) {
+    size_t written = 0;
+    while (written < line.size()) {
+      const ssize_t n = ::write(fd, line.data() + written, line.size() - written);
+      if (n < 0 && errno == EINTR) continue;
+      // Nowhere to report a failing log output; drop the rest of the line
+      // there and still write it to the others.
+      if (n <= 0) break;
+      written += static_cast<size_t>(n);
+    }
   }
 }
 
@@ -51,7 +53,7 @@ PosixEnv::PosixEnv(PosixEnvOptions options)
       random_(SeedFromOs()),
       net_(loop_),
       fs_(loop_, pool_),
-      sink_(clock_),
+      sink_(clock_, std::move(options.log_fds), options.log_format),
       logger_(&sink_, options.log_level),
       process_(loop_.executor(), options.process_name) {}
 

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/functional/any_invocable.h"
 #include "runtime/clock.h"
@@ -37,15 +38,20 @@ class PosixClock final : public Clock {
   int64_t WallUnixMicros() const override;
 };
 
-// Writes each record as one JSON line (FormatLogLine) to stderr with a
-// single write(2), so lines from several threads do not interleave.
-class StderrLogSink final : public LogSink {
+// Writes each record as one line (FormatLog) to every output with a single
+// write(2) each, so lines from several threads do not interleave. The
+// outputs are descriptors OpenLogOutputs (runtime/log_outputs.h) opened, or
+// stderr.
+class FdLogSink final : public LogSink {
  public:
-  explicit StderrLogSink(const Clock& clock) : clock_(clock) {}
+  FdLogSink(const Clock& clock, std::vector<int> fds, LogFormat format)
+      : clock_(clock), fds_(std::move(fds)), format_(format) {}
   void Write(const LogRecord& record) override;
 
  private:
   const Clock& clock_;
+  const std::vector<int> fds_;
+  const LogFormat format_;
 };
 
 // 64 bits from the kernel's random source (getrandom), for seeding Random.
@@ -55,6 +61,10 @@ struct PosixEnvOptions {
   std::string process_name = "keel";
   int io_threads = IoPool::kDefaultThreads;
   LogLevel log_level = LogLevel::kInfo;
+  LogFormat log_format = LogFormat::kJson;
+  // Where log lines go (--log-outputs, opened by OpenLogOutputs). The Env
+  // does not close them: stdio, or files that live as long as the process.
+  std::vector<int> log_fds = {2};
   // SIGINT/SIGTERM become loop().shutdown_requested().
   bool handle_signals = true;
 };
@@ -95,7 +105,7 @@ class PosixEnv final : public Env {
   Random random_;
   PosixNetwork net_;
   PosixFileSystem fs_;
-  StderrLogSink sink_;
+  FdLogSink sink_;
   Logger logger_;
   Process process_;
 };

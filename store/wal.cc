@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_format.h"
+#include "absl/time/time.h"
 #include "runtime/assert.h"
 #include "runtime/buggify.h"
 #include "runtime/status_macros.h"
@@ -18,6 +19,9 @@ namespace {
 // Buffered records are written to the page cache once they pass this, so
 // a large Ready does not sit in memory twice.
 constexpr size_t kFlushBytes = 1 << 20;
+
+// A sync slower than this is logged, as etcd's WAL does (warnSyncDuration).
+constexpr Duration kWarnSyncDuration = Seconds(1);
 
 bool IsHex16(std::string_view text) {
   if (text.size() != 16) return false;
@@ -168,8 +172,15 @@ Task<absl::Status> Wal::Sync() {
   KEEL_CO_RETURN_IF_ERROR(Flush());
   busy_ = true;
   const uint64_t target = offset_;
+  const TimePoint started = env_.clock().Now();
   absl::Status synced = co_await file_->Sync();
   busy_ = false;
+  if (const Duration took = env_.clock().Now() - started; took > kWarnSyncDuration) {
+    // etcd's words (wal.go), which operators grep for.
+    env_.log().Warn("slow fdatasync",
+                    {{"took", absl::FormatDuration(absl::Nanoseconds(took.count()))},
+                     {"expected-duration", "1s"}});
+  }
   if (!synced.ok()) co_return Break(synced);
   KEEL_ASSERT(target >= synced_offset_);
   synced_offset_ = target;

@@ -7,6 +7,7 @@
 #include "node/version.h"
 #include "runtime/console.h"
 #include "runtime/failpoints.h"
+#include "runtime/log_outputs.h"
 #include "runtime/posix_env.h"
 #include "runtime/strings.h"
 #include "tools/server_flags.h"
@@ -50,7 +51,7 @@ Task<int> Serve(PosixEnv& env, node::ServerConfig config) {
 int Main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   auto command_line = tools::ParseServerCommandLine(
-      args, [](const std::string& name) { return GetEnvVar(name); });
+      args, [](const std::string& name) { return GetEnvVar(name); }, ReadFileBeforeEnv);
   if (!command_line.ok()) {
     (void)WriteStderr(StrCat("keel: ", command_line.status().message(), "\n"));
     return 2;
@@ -76,7 +77,21 @@ int Main(int argc, char** argv) {
                              "\" (want debug, info, warn or error)\n"));
     return 1;
   }
+  if (!ParseLogFormat(config.log_format, &env_options.log_format)) {
+    (void)WriteStderr(StrCat("keel: unknown --log-format \"", config.log_format,
+                             "\" (want json or console)\n"));
+    return 1;
+  }
+  auto log_fds = OpenLogOutputs(config.log_outputs);
+  if (!log_fds.ok()) {
+    (void)WriteStderr(StrCat("keel: ", log_fds.status().message(), "\n"));
+    return 1;
+  }
+  env_options.log_fds = *std::move(log_fds);
   PosixEnv env(env_options);
+  if (!config.config_file.empty()) {
+    env.log().Info("loaded server configuration", {{"path", config.config_file}});
+  }
   return env.RunMain(Serve(env, std::move(config)));
 }
 

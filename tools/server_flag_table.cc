@@ -18,8 +18,10 @@ constexpr ServerFlag kFlags[] = {
      .note = "Prints the flags with their status (also -h).", .example = "true"},
     {.section = "Usage", .name = "version", .etcd_default = "false", .status = kImplemented,
      .note = "Prints keel's version and the etcd API version it speaks.", .example = "true"},
-    {.section = "Usage", .name = "config-file", .etcd_default = "", .status = kNotYet,
-     .note = "No YAML configuration file: flags and ETCD_* variables only.",
+    {.section = "Usage", .name = "config-file", .etcd_default = "", .status = kImplemented,
+     .note = "etcd's YAML configuration file (embed.Config's keys). Other flags and ETCD_* "
+             "variables are refused beside it (etcd ignores them); so is a key keel does not "
+             "know.",
      .example = "etcd.conf.yml"},
 
     // Member.
@@ -203,19 +205,26 @@ constexpr ServerFlag kFlags[] = {
 
     // Logging.
     {.section = "Logging", .name = "logger", .etcd_default = "zap", .status = kNotApplicable,
-     .note = "keel has one logger, writing zap's JSON lines.", .example = "capnslog"},
-    {.section = "Logging", .name = "log-outputs", .etcd_default = "default", .status = kNotYet,
-     .note = "keel logs to stderr; other targets are not supported yet.",
-     .example = "stdout", .also_accepted = "stderr"},
+     .note = "keel has one logger, zap's (etcd 3.5's default); capnslog, deprecated in etcd 3.5, is refused.",
+     .example = "capnslog"},
+    {.section = "Logging", .name = "log-outputs", .etcd_default = "default",
+     .status = kImplemented,
+     .note = "stderr (default), stdout or file paths, several at once; journal is refused "
+             "(no journal writer: systemd collects stderr).",
+     .example = "stdout"},
     {.section = "Logging", .name = "log-level", .etcd_default = "info", .status = kImplemented,
      .note = "debug, info, warn or error (etcd's dpanic, panic and fatal are refused at start).",
      .example = "debug"},
+    {.section = "Logging", .name = "log-format", .etcd_default = "json", .status = kImplemented,
+     .note = "json (zap's JSON lines) or console (zap's tab-separated lines, for a terminal); "
+             "etcd 3.6's flag.",
+     .example = "console"},
     {.section = "Logging", .name = "enable-log-rotation", .etcd_default = "false",
-     .status = kNotYet, .note = "keel logs to stderr only.", .example = "true"},
+     .status = kNotYet, .note = "keel does not rotate its log files (logrotate with copytruncate does).", .example = "true"},
     {.section = "Logging", .name = "log-rotation-config-json",
      .etcd_default =
          R"({"maxsize": 100, "maxage": 0, "maxbackups": 0, "localtime": false, "compress": false})",
-     .status = kNotYet, .note = "keel logs to stderr only.", .example = R"({"maxsize": 10})"},
+     .status = kNotYet, .note = "keel does not rotate its log files (logrotate with copytruncate does).", .example = R"({"maxsize": 10})"},
 
     // Experimental distributed tracing.
     {.section = "Experimental distributed tracing",
@@ -266,8 +275,9 @@ constexpr ServerFlag kFlags[] = {
      .etcd_default = "10m", .status = kNotYet,
      .note = "keel sends watch progress notifications every 10m (fixed).", .example = "1m"},
     {.section = "Experimental", .name = "experimental-warning-apply-duration",
-     .etcd_default = "100ms", .status = kNotYet, .note = "keel logs no slow-apply warning.",
-     .example = "200ms"},
+     .etcd_default = "100ms", .status = kImplemented,
+     .note = "An entry whose apply takes longer is logged: \"apply request took too long\".",
+     .example = "1s"},
     {.section = "Experimental", .name = "experimental-txn-mode-write-with-shared-buffer",
      .etcd_default = "true", .status = kNotApplicable,
      .note = "bbolt's read buffer: keel's backend is LevelDB.", .example = "false"},

@@ -10,6 +10,7 @@
 #include "runtime/assert.h"
 #include "runtime/strings.h"
 #include "tools/flags.h"
+#include "tools/server_config_file.h"
 #include "tools/server_flag_table.h"
 
 namespace keel::tools {
@@ -87,6 +88,11 @@ void BindConfig(FlagSet& flags, node::ServerConfig& c) {
   flags.Bool("unsafe-no-fsync", &c.unsafe_no_fsync, HelpFor("unsafe-no-fsync"));
   flags.Bool("force-new-cluster", &c.force_new_cluster, HelpFor("force-new-cluster"));
   flags.String("log-level", &c.log_level, HelpFor("log-level"));
+  flags.String("experimental-warning-apply-duration", &c.warning_apply_duration,
+               HelpFor("experimental-warning-apply-duration"));
+  flags.List("log-outputs", &c.log_outputs, HelpFor("log-outputs"));
+  flags.String("log-format", &c.log_format, HelpFor("log-format"));
+  flags.String("config-file", &c.config_file, HelpFor("config-file"));
 }
 
 // Values of the rows nothing binds. A deque: FlagSet keeps pointers.
@@ -130,14 +136,16 @@ absl::Status RefuseShadowedEnvironment(
 
 // A flag keel does not act on may only hold etcd's default (or the one
 // other value that means what keel does anyway).
-absl::Status RefuseUnsupported(const FlagSet& flags) {
+absl::Status RefuseUnsupported(const FlagSet& flags, std::string_view config_file) {
   for (const ServerFlag& row : ServerFlagTable()) {
     if (row.status == FlagStatus::kImplemented || !flags.Changed(row.name)) continue;
     const std::string value = flags.Value(row.name);
     if (value == row.etcd_default) continue;
     if (!row.also_accepted.empty() && value == row.also_accepted) continue;
     std::string message = StrCat("--", row.name);
-    if (flags.FromEnvironment(row.name)) {
+    if (!config_file.empty()) {
+      StrAppend(&message, " (set by ", row.name, " in ", config_file, ")");
+    } else if (flags.FromEnvironment(row.name)) {
       StrAppend(&message, " (set by ", EnvironmentVariableFor(row.name), ")");
     }
     if (row.status == FlagStatus::kNotYet) {
@@ -152,11 +160,57 @@ absl::Status RefuseUnsupported(const FlagSet& flags) {
   return absl::OkStatus();
 }
 
+// With a config file, the file is the whole configuration: a flag or an
+// ETCD_* variable beside it would be ignored by etcd, so keel refuses it.
+absl::Status RefuseBesideConfigFile(
+    const FlagSet& flags, const std::string& path,
+    const std::function<std::optional<std::string>(const std::string&)>& getenv) {
+  for (const ServerFlag& row : ServerFlagTable()) {
+    if (row.name == "config-file") continue;
+    if (flags.Changed(row.name)) {
+      return absl::InvalidArgumentError(
+          StrCat("--", row.name, " may not be given with --config-file ", path,
+                 " (etcd ignores flags beside a config file; set ", row.name,
+                 " in the file instead)"));
+    }
+    const std::string variable = EnvironmentVariableFor(row.name);
+    if (getenv(variable).has_value()) {
+      return absl::InvalidArgumentError(
+          StrCat(variable, " may not be set with --config-file ", path,
+                 " (etcd ignores environment variables beside a config file; set ", row.name,
+                 " in the file instead)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Reads `path` and sets each of its keys as its flag.
+absl::Status ApplyConfigFile(FlagSet& flags, const std::string& path,
+                             const ReadFileFunction& read_file) {
+  if (read_file == nullptr) {
+    return absl::FailedPreconditionError("--config-file cannot be read here");
+  }
+  auto text = read_file(path);
+  if (!text.ok()) {
+    return absl::InvalidArgumentError(
+        StrCat("cannot read --config-file ", path, ": ", text.status().message()));
+  }
+  auto values = ParseServerConfigFile(*text);
+  if (!values.ok()) return absl::InvalidArgumentError(StrCat(path, ": ", values.status().message()));
+  for (const ConfigFileValue& value : *values) {
+    absl::Status set = flags.Parse({StrCat("--", value.flag, "=", value.value)},
+                                   /*allow_interspersed=*/false);
+    if (!set.ok()) return absl::InvalidArgumentError(StrCat(path, ": ", set.message()));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<ServerCommandLine> ParseServerCommandLine(
     const std::vector<std::string>& args,
-    const std::function<std::optional<std::string>(const std::string&)>& getenv) {
+    const std::function<std::optional<std::string>(const std::string&)>& getenv,
+    const ReadFileFunction& read_file) {
   ServerCommandLine out;
   FlagSet flags("keel");
   BindConfig(flags, out.config);
@@ -176,13 +230,23 @@ absl::StatusOr<ServerCommandLine> ParseServerCommandLine(
   if (out.show_help || out.show_version) return out;
   absl::Status shadowed = RefuseShadowedEnvironment(flags, getenv);
   if (!shadowed.ok()) return shadowed;
-  absl::Status from_env = flags.ApplyEnvironment("ETCD_", getenv);
-  if (!from_env.ok()) return from_env;
+  std::string config_file = out.config.config_file;
+  if (config_file.empty()) config_file = getenv(EnvironmentVariableFor("config-file")).value_or("");
+  if (!config_file.empty()) {
+    absl::Status alone = RefuseBesideConfigFile(flags, config_file, getenv);
+    if (!alone.ok()) return alone;
+    out.config.config_file = config_file;
+    absl::Status applied = ApplyConfigFile(flags, config_file, read_file);
+    if (!applied.ok()) return applied;
+  } else {
+    absl::Status from_env = flags.ApplyEnvironment("ETCD_", getenv);
+    if (!from_env.ok()) return from_env;
+  }
   // ETCD_HELP and ETCD_VERSION do nothing in etcd (it has answered those
   // flags already); a malformed one is still an error, as in etcd.
   out.show_help = false;
   out.show_version = false;
-  absl::Status supported = RefuseUnsupported(flags);
+  absl::Status supported = RefuseUnsupported(flags, config_file);
   if (!supported.ok()) return supported;
   return out;
 }

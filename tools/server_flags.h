@@ -22,8 +22,15 @@ struct ServerCommandLine {
   std::string usage;
 };
 
+// Reads a file's text (for --config-file).
+using ReadFileFunction = std::function<absl::StatusOr<std::string>(const std::string& path)>;
+
 // Parses `args` (without the program name), then, unless --help or
-// --version was given, the ETCD_* variables `getenv` returns. InvalidArgument
+// --version was given, the ETCD_* variables `getenv` returns, or instead of
+// both, the YAML file --config-file (or ETCD_CONFIG_FILE) names, read with
+// `read_file` (tools/server_config_file.h). etcd ignores the other flags
+// and variables when a config file is given; keel refuses them, naming the
+// first, so that no setting is accepted and dropped. InvalidArgument
 // for an unknown flag or a bad value (Go's wording), for a flag given both
 // on the command line and in the environment (etcd's wording), and for a
 // flag keel does not support given another value than etcd's default
@@ -31,7 +38,8 @@ struct ServerCommandLine {
 // validated here.
 absl::StatusOr<ServerCommandLine> ParseServerCommandLine(
     const std::vector<std::string>& args,
-    const std::function<std::optional<std::string>(const std::string&)>& getenv);
+    const std::function<std::optional<std::string>(const std::string&)>& getenv,
+    const ReadFileFunction& read_file = nullptr);
 
 }  // namespace keel::tools
 

@@ -34,12 +34,25 @@ std::string ReadFile(std::string_view path) {
 
 using Environment = std::map<std::string, std::string>;
 
+// The files --config-file may name in these tests: path -> YAML text. The
+// flag table's example names etcd.conf.yml.
+using Files = std::map<std::string, std::string>;
+const Files kExampleFiles = {{"etcd.conf.yml", "name: from-file\n"}};
+
 absl::StatusOr<ServerCommandLine> Parse(const std::vector<std::string>& args,
-                                        const Environment& env = {}) {
-  return ParseServerCommandLine(args, [&env](const std::string& name) {
-    auto it = env.find(name);
-    return it == env.end() ? std::nullopt : std::optional<std::string>(it->second);
-  });
+                                        const Environment& env = {},
+                                        const Files& files = kExampleFiles) {
+  return ParseServerCommandLine(
+      args,
+      [&env](const std::string& name) {
+        auto it = env.find(name);
+        return it == env.end() ? std::nullopt : std::optional<std::string>(it->second);
+      },
+      [&files](const std::string& path) -> absl::StatusOr<std::string> {
+        auto it = files.find(path);
+        if (it == files.end()) return absl::NotFoundError(StrCat(path, ": No such file"));
+        return it->second;
+      });
 }
 
 // Whether the command line asked for anything the defaults do not.
@@ -118,7 +131,8 @@ TEST(ServerFlagTableTest, EveryEtcdFlagHasARowWithEtcdsDefault) {
     if (!etcd.contains(std::string(row.name))) extra.emplace_back(row.name);
     EXPECT_EQ(FindServerFlag(row.name), &row) << row.name << " has two rows";
   }
-  EXPECT_EQ(extra, std::vector<std::string>{"experimental-snapshot-catchup-entries"});
+  EXPECT_EQ(extra, (std::vector<std::string>{"log-format",
+                                             "experimental-snapshot-catchup-entries"}));
 }
 
 TEST(ServerFlagTableTest, ImplementedFlagsReachTheConfig) {
