@@ -12,11 +12,11 @@ CTEST_JOBS ?= $(JOBS)
 FUZZ_S     ?= 60
 SEEDS      ?= 1..1000
 
-.PHONY: help deps configure build fuzz-build test test-asan lint run cluster sim sweep fuzz bench bench-compare recovery-bench clean
+.PHONY: help deps configure build install fuzz-build test test-asan lint run cluster sim sweep fuzz bench bench-compare recovery-bench clean
 
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
-	@echo "make deps | build | test-asan | lint | cluster | sweep | fuzz | bench | bench-compare | recovery-bench | clean"
+	@echo "make deps | build | install [PREFIX=/usr/local DESTDIR=] | test-asan | lint | cluster | sweep | fuzz | bench | bench-compare | recovery-bench | clean"
 
 deps:
 	@ci/install-deps
@@ -28,6 +28,13 @@ configure: deps $(BUILD)/build.ninja
 
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)
+
+# The binaries, the systemd unit and /etc/default/keel (packaging/README.md).
+PREFIX ?= /usr/local
+install: configure
+	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	cmake --build $(BUILD) -j $(JOBS) --target keel keelctl keelutl
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD)
 
 lint:
 	ci/lint-determinism

@@ -10,6 +10,7 @@
 #include "runtime/log_outputs.h"
 #include "runtime/posix_env.h"
 #include "runtime/strings.h"
+#include "runtime/systemd_notify.h"
 #include "tools/server_flags.h"
 
 // keel is a release program: it links no failpoint twin
@@ -35,6 +36,20 @@ Task<int> Serve(PosixEnv& env, node::ServerConfig config) {
   node::Server& server = (*member)->server();
   env.log().Info("ready to serve client requests",
                  {{"local-member-id", node::FormatId(server.id())}});
+  // Clients are served once the member published itself (Node serves its
+  // listeners then): that is when a Type=notify unit counts as started.
+  {
+    std::vector<Task<void>> first;
+    first.push_back(server.ready().Wait());
+    first.push_back(env.loop().shutdown_requested().Wait());
+    first.push_back(server.stopped().Wait());
+    co_await WhenAny(std::move(first));
+  }
+  if (server.ready().is_set()) {
+    if (absl::Status told = NotifySystemdReady(); !told.ok()) {
+      env.log().Warn("failed to notify systemd of readiness", {{"error", told.ToString()}});
+    }
+  }
   std::vector<Task<void>> ends;
   ends.push_back(env.loop().shutdown_requested().Wait());
   ends.push_back(server.stopped().Wait());
@@ -44,6 +59,7 @@ Task<int> Serve(PosixEnv& env, node::ServerConfig config) {
     env.log().Info("received signal; shutting down",
                    {{"signal", static_cast<int64_t>(env.loop().shutdown_signal())}});
   }
+  (void)NotifySystemdStopping();
   co_await (*member)->Stop(Seconds(1));
   co_return fatal ? 1 : 0;
 }

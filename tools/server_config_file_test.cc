@@ -4,7 +4,9 @@
 // name), and a key keel does not know or refuses is an error naming it.
 #include "tools/server_config_file.h"
 
+#include <fstream>  // lint-determinism: allow (test reads packaging/)
 #include <map>
+#include <sstream>
 #include <optional>
 #include <string>
 #include <vector>
@@ -153,6 +155,18 @@ TEST(ServerConfigFileTest, WhatItRefusesIsNamed) {
                                 "/etc/keel/keel.conf.yml: config file is not valid YAML: yaml-cpp: "
                                 "error at line"))
       << bad_yaml.status();
+}
+
+// The sample `make install` ships is one keel reads.
+TEST(ServerConfigFileTest, TheInstalledSampleParses) {
+  std::ifstream in(KEEL_SOURCE_DIR "/packaging/keel.conf.yml.sample");  // lint-determinism: allow (test input)
+  std::stringstream text;
+  text << in.rdbuf();
+  ASSERT_FALSE(text.str().empty());
+  auto parsed = ParseWithFile(text.str());
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->config.name, "host1");
+  EXPECT_TRUE(parsed->config.Validate().ok()) << parsed->config.Validate();
 }
 
 // etcd ignores flags and variables beside a config file; keel refuses them.

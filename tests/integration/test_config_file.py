@@ -7,13 +7,16 @@
   2. keel with --log-format console and an apply warning threshold of 1ns:
      its log file holds zap's console lines, etcd's "elected leader" line
      and its "apply request took too long" warnings.
-  3. What keel refuses, by name: a key it does not know, a flag beside the
+  3. Under a Type=notify unit (NOTIFY_SOCKET set, as systemd sets it) keel
+     sends READY=1 once it serves clients and STOPPING=1 on SIGTERM.
+  4. What keel refuses, by name: a key it does not know, a flag beside the
      file, an ETCD_* variable beside it, --log-outputs=journal.
 """
 
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -130,6 +133,23 @@ experimental-corrupt-check-time: 0
         slow = [l for l in lines if "\tWARN\t" in l and "apply request took too long" in l]
         self.assertTrue(slow, "a 1ns threshold warns on every apply")
         self.assertIn('"expected-duration":"1ns"', slow[0])
+
+    def test_systemd_hears_ready_then_stopping(self):
+        config, port, _ = self.write_config("keel6")
+        notify_path = os.path.join(self.dir, "notify.sock")
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        try:
+            listener.bind(notify_path)
+            listener.settimeout(30)
+            proc = self.start(harness.keel_binary(), config, port,
+                              env=dict(os.environ, NOTIFY_SOCKET=notify_path))
+            self.assertEqual(listener.recv(64), b"READY=1")
+            proc.send_signal(signal.SIGTERM)
+            self.assertEqual(listener.recv(64), b"STOPPING=1")
+            self.assertEqual(proc.wait(timeout=30), 0)
+            self.procs.remove(proc)
+        finally:
+            listener.close()
 
     def test_refusals_name_what_is_refused(self):
         keel = harness.keel_binary()
