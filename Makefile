@@ -69,7 +69,7 @@ CHAOS_RUNS ?= 3
 chaos: configure
 	cmake --build $(BUILD) -j $(JOBS) --target keel keel-check keel-chaos-client
 	cd $(BUILD) && CHAOS_RUNS=$(CHAOS_RUNS) $(if $(CHAOS_SEED),CHAOS_SEED=$(CHAOS_SEED)) \
-	  ctest -L chaos --output-on-failure
+	  ctest -L chaos --verbose
 
 # A quick look at the simulator.
 sim: build

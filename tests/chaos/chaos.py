@@ -53,6 +53,9 @@ NS_PREFIX = "kchaos"
 FAULT_KINDS = ["partition", "partition-pair", "one-way", "client-cut", "delay", "loss",
                "pause", "kill", "disk-full"]
 # Relative weights once every kind has been drawn once.
+# Network faults that may run alongside another fault, on another member.
+COMPANION_KINDS = ["one-way", "loss", "delay", "client-cut"]
+COMPANION_CHANCE = 0.3
 FAULT_WEIGHTS = {"partition": 3, "partition-pair": 1, "one-way": 2, "client-cut": 1,
                  "delay": 2, "loss": 2, "pause": 3, "kill": 3, "disk-full": 1}
 
@@ -362,12 +365,24 @@ def draw_faults(rng, count, start, end):
         other = rng.choice([j for j in range(MEMBERS) if j != target])
         at_leader = kind in ("partition", "pause", "kill", "delay", "one-way") and \
             rng.random() < 0.4
-        faults.append({"kind": kind, "at": at, "lasts": lasts, "target": target,
-                       "other": other, "at_leader": at_leader,
-                       "delay_ms": rng.choice([50, 100, 200, 400]),
-                       "jitter_ms": rng.choice([10, 30, 60]),
-                       "loss": rng.choice([10, 25, 40, 60])})
+        fault = draw_params(rng, {"kind": kind, "at": at, "lasts": lasts, "target": target,
+                                  "other": other, "at_leader": at_leader})
+        # Now and then a network fault on another member at the same time
+        # (a kill while another member's link is lossy, say): faults overlap
+        # in the world too.
+        if rng.random() < COMPANION_CHANCE:
+            fault["companion"] = draw_params(rng, {
+                "kind": rng.choice(COMPANION_KINDS), "target": rng.randrange(MEMBERS),
+                "other": rng.randrange(MEMBERS), "at_leader": False})
+        faults.append(fault)
     return faults
+
+
+def draw_params(rng, fault):
+    fault.update({"delay_ms": rng.choice([50, 100, 200, 400]),
+                  "jitter_ms": rng.choice([10, 30, 60]),
+                  "loss": rng.choice([10, 25, 40, 60])})
+    return fault
 
 
 class Nemesis:
@@ -381,14 +396,30 @@ class Nemesis:
         self.disk_full = False
 
     def start(self, f, t):
-        c = self.cluster
         target = f["target"]
         who = ""
         if f["at_leader"]:
-            leader = c.leader()
+            leader = self.cluster.leader()
             if leader is not None:
                 target = leader
                 who = " (the leader)"
+        f["resolved"] = self.inject(f, target, who)
+        self.note(f, f"  {t:6.1f}s +{f['lasts']:.1f}s  {f['kind']:<14} {f['what']}")
+        companion = f.get("companion")
+        if companion is not None:
+            busy = f["resolved"]
+            ctarget = companion["target"] if companion["target"] != busy else (busy + 1) % MEMBERS
+            companion["resolved"] = self.inject(companion, ctarget, "")
+            self.note(companion, f"         and  {companion['kind']:<14} {companion['what']}")
+
+    def note(self, f, line):
+        self.counts[f["kind"]] = self.counts.get(f["kind"], 0) + 1
+        self.log.append(line)
+        log("fault" + line)
+
+    def inject(self, f, target, who):
+        """Starts fault `f` on member `target`; returns the member it hit."""
+        c = self.cluster
         other = f["other"] if f["other"] != target else (target + 1) % MEMBERS
         kind = f["kind"]
         ips = [member_ip(j) for j in range(MEMBERS) if j != target]
@@ -429,13 +460,12 @@ class Nemesis:
             what = f"fill m{target}'s data disk ({free // (1 << 20)} MiB ballast, tmpfs full)"
         else:
             raise AssertionError(kind)
-        f["resolved"] = target
-        self.counts[kind] = self.counts.get(kind, 0) + 1
-        line = f"  {t:6.1f}s +{f['lasts']:.1f}s  {kind:<14} {what}"
-        self.log.append(line)
-        log("fault" + line)
+        f["what"] = what
+        return target
 
     def end(self, f):
+        if f.get("companion") is not None:
+            self.end(f["companion"])
         c = self.cluster
         target = f["resolved"]
         kind = f["kind"]
@@ -576,6 +606,8 @@ def one_run(args, seed, workdir, cleanup):
     summary = [f"chaos: seed {seed}, {args.duration:.0f}s of workload, "
                f"{sum(nemesis.counts.values())} faults:"]
     summary += [line for line in nemesis.log]
+    summary.append(f"  {len(faults)} slots, {sum(1 for f in faults if 'companion' in f)} with a "
+                   "second fault on another member alongside")
     summary.append("  by kind: " + ", ".join(f"{k} {v}" for k, v in sorted(nemesis.counts.items())))
     if not net.netem:
         summary.append("  (delay faults used tbf: this kernel has no sch_netem)")
@@ -589,7 +621,7 @@ def one_run(args, seed, workdir, cleanup):
     restarts = sum(m.starts - 1 for m in cluster.members)
     summary.append(f"  member restarts: {restarts}")
     if check is not None:
-        summary.append("  keel-check: " + check.stdout.strip().replace("\n", "\n    "))
+        summary.append("  keel-check (linearizability, watches, leases, durability): " + check.stdout.strip().replace("\n", "\n    "))
     summary.append(f"  HashKV: {'same on every member' if converged else 'DIFFERENT'}, {hashes}")
     return summary, problems, cluster
 
