@@ -3,6 +3,7 @@
 #   make run    install what is missing, build, start one member on
 #               127.0.0.1:2379 with data in ./default.keel
 #   make test   install what is missing, build, run every test CI runs
+#   make chaos  three runs of the chaos test (root; tests/chaos/README.md)
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
@@ -12,11 +13,11 @@ CTEST_JOBS ?= $(JOBS)
 FUZZ_S     ?= 60
 SEEDS      ?= 1..1000
 
-.PHONY: help deps configure build install fuzz-build test test-asan lint run cluster sim sweep fuzz bench bench-compare recovery-bench clean
+.PHONY: help deps configure build install fuzz-build test test-asan lint run cluster sim sweep fuzz bench bench-compare recovery-bench chaos clean
 
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
-	@echo "make deps | build | install [PREFIX=/usr/local DESTDIR=] | test-asan | lint | cluster | sweep | fuzz | bench | bench-compare | recovery-bench | clean"
+	@echo "make deps | build | install [PREFIX=/usr/local DESTDIR=] | test-asan | lint | cluster | sweep | fuzz | bench | bench-compare | recovery-bench | chaos | clean"
 
 deps:
 	@ci/install-deps
@@ -58,7 +59,7 @@ test-asan: deps
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  ctest --output-on-failure -j $(CTEST_JOBS) -LE integration --timeout 1800
+	  ctest --output-on-failure -j $(CTEST_JOBS) -LE 'integration|chaos' --timeout 1800
 
 # Starts one member on 127.0.0.1:2379 (data in ./default.keel).
 run: build
@@ -67,6 +68,15 @@ run: build
 # Three members on loopback: clients 2379/22379/32379, peers 2380/22380/32380.
 cluster: build
 	ci/run-cluster
+
+# Real faults on three real members in network namespaces (needs root):
+# CHAOS_RUNS runs in a row, each CHAOS_DURATION seconds under CHAOS_FAULTS
+# faults; CHAOS_SEED repeats a run.
+CHAOS_RUNS ?= 3
+chaos: configure
+	cmake --build $(BUILD) -j $(JOBS) --target keel keel-check keel-chaos-client
+	cd $(BUILD) && CHAOS_RUNS=$(CHAOS_RUNS) $(if $(CHAOS_SEED),CHAOS_SEED=$(CHAOS_SEED)) \
+	  ctest -L chaos --verbose
 
 # A quick look at the simulator.
 sim: build
