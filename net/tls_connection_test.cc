@@ -16,6 +16,10 @@
 #include "absl/strings/str_join.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "net/grpc_client.h"
+#include "net/grpc_server.h"
+#include "net/http_message.h"
+#include "net/server.h"
 #include "net/tls_network.h"
 #include "net/tls_random.h"
 #include "net/tls_self_signed.h"
@@ -424,6 +428,59 @@ TEST_F(TlsConnectionTest, AutoTlsMakesAPairOnceAndKeepsIt) {
   TlsConfig client;
   client.skip_verify = true;
   EXPECT_TRUE(Exchange(Context(TlsRole::kClient, client), "auto").ok());
+}
+
+TEST_F(TlsConnectionTest, GrpcAndHttp1ShareATlsPort) {
+  GrpcServer grpc;
+  HttpRouter http;
+  grpc.RegisterUnary("/test.Echo/Unary",
+                     [](CallContext&, std::string request) -> Task<absl::StatusOr<std::string>> {
+                       co_return request;
+                     });
+  http.Handle("/health", [](HttpRequest) -> Task<HttpResponse> {
+    HttpResponse response;
+    response.body = "{\"health\":\"true\"}";
+    co_return response;
+  });
+  Server server(env().clock(), grpc, http);
+  auto listener = env().net().Listen(kAddress);
+  ASSERT_TRUE(listener.ok());
+  server.Start(TlsListen(std::move(*listener), Context(TlsRole::kServer, ServerConfig()), env()));
+  auto client = Context(TlsRole::kClient, ClientConfig(false));
+  auto reply = harness_.Run([](Env& env, std::shared_ptr<TlsContext> client)
+                                -> Task<absl::StatusOr<std::string>> {
+    auto connection = co_await TlsDial(env.net(), client, env, kAddress);
+    if (!connection.ok()) co_return connection.status();
+    GrpcChannel channel(std::move(*connection), env.clock());
+    co_return co_await channel.Call("/test.Echo/Unary", std::string(40000, 'g'));
+  }(env(), client));
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(*reply, std::string(40000, 'g'));
+  TlsConfig http1 = ClientConfig(false);
+  http1.alpn = {"http/1.1"};
+  auto health = harness_.Run([](Env& env, std::shared_ptr<TlsContext> client)
+                                 -> Task<absl::StatusOr<std::string>> {
+    auto connection = co_await TlsDial(env.net(), client, env, kAddress);
+    if (!connection.ok()) co_return connection.status();
+    absl::Status written =
+        co_await (*connection)->Write("GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    if (!written.ok()) co_return written;
+    std::string all;
+    std::vector<char> buffer(1000);
+    while (true) {
+      auto n = co_await (*connection)->Read(buffer);
+      if (!n.ok() || *n == 0) break;
+      all.append(buffer.data(), *n);
+    }
+    co_return all;
+  }(env(), Context(TlsRole::kClient, http1)));
+  ASSERT_TRUE(health.ok()) << health.status();
+  EXPECT_THAT(*health, HasSubstr("HTTP/1.1 200"));
+  EXPECT_THAT(*health, HasSubstr("{\"health\":\"true\"}"));
+  EXPECT_TRUE(harness_.Run([](Server& server) -> Task<absl::Status> {
+    co_await server.Shutdown(Seconds(1));
+    co_return absl::OkStatus();
+  }(server)).ok());
 }
 
 // Everything a client sent, for a handshake and an exchange under `seed`.

@@ -302,7 +302,6 @@ absl::StatusOr<std::shared_ptr<SSL_CTX>> TlsContext::Build(const Files& files) c
   SSL_CTX_set_options(c, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
   SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF);
   SSL_CTX_set_num_tickets(c, 0);
-  SSL_CTX_set_mode(c, SSL_MODE_RELEASE_BUFFERS);
   if (!config_.cert_file.empty()) KEEL_RETURN_IF_ERROR(UseCertificateAndKey(c, config_, files));
   KEEL_RETURN_IF_ERROR(UseTrustedCas(c, config_, files));
   if (server) {
