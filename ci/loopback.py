@@ -17,10 +17,15 @@ def free_ports(n):
     return ports
 
 
-def healthy(port):
-    """True if the member on this client port answers /health with true."""
+def healthy(port, ssl_context=None):
+    """True if the member on this client port answers /health with true.
+
+    With an ssl.SSLContext, over https (the context holds the CA and the
+    client certificate)."""
+    scheme = "https" if ssl_context is not None else "http"
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as r:
+        with urllib.request.urlopen(f"{scheme}://127.0.0.1:{port}/health", timeout=1,
+                                    context=ssl_context) as r:
             return json.loads(r.read()).get("health") == "true"
     except Exception:
         return False

@@ -53,6 +53,9 @@ Task<void> WaitOn(WaitQueue* queue) { co_await queue->Wait(); }
 
 EtcdClient::EtcdClient(Env& env, ClientOptions options)
     : env_(env), options_(std::move(options)), endpoints_(options_.endpoints) {
+  if (options_.tls != nullptr) {
+    tls_network_ = std::make_unique<net::TlsNetwork>(env_, nullptr, options_.tls);
+  }
   for (size_t i = 0; i < endpoints_.size(); i++) {
     state_.push_back(std::make_unique<Endpoint>());
   }
@@ -147,7 +150,8 @@ Task<absl::StatusOr<net::GrpcChannel*>> EtcdClient::ConnectTo(
   net::ChannelOptions channel_options = options_.channel;
   std::optional<absl::StatusOr<std::unique_ptr<net::GrpcChannel>>> dialed =
       co_await clock.WithTimeout(
-          limit, net::DialGrpc(env_.net(), clock, address, std::move(channel_options)));
+          limit, net::DialGrpc(tls_network_ != nullptr ? *tls_network_ : env_.net(), clock,
+                                   address, std::move(channel_options)));
   if (!dialed.has_value()) {
     endpoint.last_dial = absl::UnavailableError(
         AsAbsl(StrCat("dial ", address, ": connection timed out")));

@@ -44,6 +44,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "net/grpc_client.h"
+#include "net/tls_network.h"
 #include "proto/rpc.pb.h"
 #include "proto/v3election.pb.h"
 #include "runtime/env.h"
@@ -68,6 +69,11 @@ struct ClientOptions {
   Duration retry_backoff = Milliseconds(25);
   Duration retry_backoff_max = Milliseconds(500);
   net::ChannelOptions channel;
+  // With a client TLS context, every endpoint is dialled with TLS: the
+  // server's certificate is verified against the context's CAs and the
+  // endpoint's host, and the context's certificate is presented if it has
+  // one (net/tls_network.h). Null: plaintext.
+  std::shared_ptr<net::TlsContext> tls;
   // With a user name, the client authenticates (Auth.Authenticate) before
   // its first call and sends the token with every call after, as clientv3
   // does; a call refused with "etcdserver: invalid auth token" (the token
@@ -281,6 +287,8 @@ class EtcdClient {
   void CollectRetired();
 
   Env& env_;
+  // Dials with TLS when options.tls is set; else null (env.net()).
+  std::unique_ptr<Network> tls_network_;
   const ClientOptions options_;
   const std::vector<std::string> endpoints_;
   std::vector<std::unique_ptr<Endpoint>> state_;

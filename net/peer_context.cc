@@ -172,7 +172,7 @@ Task<absl::StatusOr<std::unique_ptr<PeerLink>>> DialPeer(PeerContext& context,
   KEEL_CO_ASSIGN_OR_RETURN(
       std::unique_ptr<Connection> connection,
       co_await context.Within(context.options().dial_timeout, "dial",
-                              context.env().net().Connect(address)));
+                              context.network().Connect(address)));
   auto link = std::make_unique<PeerLink>(std::move(connection));
   Handshake handshake;
   handshake.kind = kind;

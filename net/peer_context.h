@@ -32,6 +32,10 @@ class PeerContext {
 
   Env& env() const { return env_; }
   Logger& log() const { return env_.log(); }
+  // The network peers are reached through (options.network or env.net()).
+  Network& network() const {
+    return options_.network != nullptr ? *options_.network : env_.net();
+  }
   const PeerTransportOptions& options() const { return options_; }
   uint64_t local_id() const { return options_.local_id; }
   uint64_t cluster_id() const { return options_.cluster_id; }

@@ -108,7 +108,7 @@ absl::Status PeerTransport::Start() {
     KEEL_RETURN_IF_ERROR(peer::PrepareSnapshotDir(context_));
   }
   if (options.listen_address.empty()) return absl::OkStatus();
-  KEEL_ASSIGN_OR_RETURN(listener_, env_.net().Listen(options.listen_address));
+  KEEL_ASSIGN_OR_RETURN(listener_, context_.network().Listen(options.listen_address));
   listen_address_ = listener_->address();
   tasks_.Start(AcceptLoop());
   context_.log().Info("started peer transport",

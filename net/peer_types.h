@@ -15,6 +15,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "net/peer_format.h"
+#include "runtime/network.h"
 #include "proto/raft.pb.h"
 #include "runtime/task.h"
 #include "runtime/time.h"
@@ -120,6 +121,9 @@ struct PeerTransportOptions {
   size_t snapshot_chunk_bytes = peer::kSnapshotChunkBytes;
   // Snapshots received at once; more are refused (kTooManySnapshots).
   size_t inbound_snapshots_max = 4;
+  // Where to listen and dial; null means env.net(). A TlsNetwork here makes
+  // the transport speak TLS (net/tls_network.h). Must outlive the transport.
+  Network* network = nullptr;
 };
 
 // Whether the outbound connection to a peer is up, and since when.

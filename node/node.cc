@@ -2,6 +2,8 @@
 #include "node/node.h"
 
 #include "net/health_service.h"
+#include "net/tls_network.h"
+#include "node/member_tls.h"
 #include "node/server_config.h"
 #include "runtime/status_macros.h"
 #include "runtime/strings.h"
@@ -11,6 +13,11 @@ namespace keel::node {
 Task<absl::StatusOr<std::unique_ptr<Node>>> Node::Start(
     Env& env, ServerConfig config, NodeOptions options) {
   std::unique_ptr<Node> member(new Node(env, std::move(options)));
+  // Checked before any file is made for --auto-tls.
+  KEEL_CO_RETURN_IF_ERROR(config.Validate());
+  absl::StatusOr<std::shared_ptr<net::TlsContext>> client_tls = ClientTlsContext(env, config);
+  if (!client_tls.ok()) co_return client_tls.status();
+  member->client_tls_ = std::move(*client_tls);
   auto server = co_await Server::Open(env, std::move(config), member->options_.storage);
   if (!server.ok()) co_return server.status();
   member->server_ = std::move(*server);
@@ -32,16 +39,17 @@ Task<absl::StatusOr<std::unique_ptr<Node>>> Node::Start(
 absl::Status Node::Listen() {
   for (const std::string& url : server_->config().listen_client_urls) {
     KEEL_ASSIGN_OR_RETURN(Url parsed, ParseUrl(url));
-    if (parsed.scheme != "http") {
-      return absl::UnimplementedError(
-          StrCat("--listen-client-urls ", url, ": TLS is not supported yet"));
-    }
     auto listener = env_.net().Listen(parsed.HostPort());
     if (!listener.ok()) {
       return absl::Status(listener.status().code(),
                           StrCat("listen on ", url, ": ", listener.status().message()));
     }
     bound_addresses_.push_back((*listener)->address());
+    if (parsed.scheme == "https") {
+      // Validate() saw to it that an https URL has client TLS.
+      KEEL_ASSERT(client_tls_ != nullptr);
+      *listener = net::TlsListen(std::move(*listener), client_tls_, env_);
+    }
     bound_.push_back(std::move(*listener));
     listeners_.push_back(std::make_unique<net::Server>(env_.clock(), grpc_, http_));
   }

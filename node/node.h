@@ -15,6 +15,7 @@
 #include "net/http_message.h"
 #include "net/server.h"
 #include "net/task_group.h"
+#include "net/tls_context.h"
 #include "node/member_services.h"
 #include "node/server.h"
 #include "node/watch_service.h"
@@ -65,6 +66,8 @@ class Node {
   std::unique_ptr<MemberServices> services_;
   net::GrpcServer grpc_;
   net::HttpRouter http_;
+  // The https listeners' TLS context; null without client TLS.
+  std::shared_ptr<net::TlsContext> client_tls_;
   std::vector<std::unique_ptr<net::Server>> listeners_;
   // Bound, not yet accepting: handed to listeners_[i] when the server is ready.
   std::vector<std::unique_ptr<Listener>> bound_;

@@ -138,6 +138,9 @@ struct RaftNodeConfig {
   uint64_t snapshot_catchup_entries = 5000;
   // The peer listener ("10.0.0.1:2380").
   std::string listen_address;
+  // The network of the peer transport; null: env.net() (see
+  // net::PeerTransportOptions::network).
+  Network* peer_network = nullptr;
   // Where this member tells peers it listens (its advertised peer URLs),
   // so a member that does not know it yet can answer it.
   std::vector<std::string> advertise_peer_urls;

@@ -4,6 +4,8 @@
 #include <utility>
 
 #include "net/peer_transport.h"
+#include "net/tls_network.h"
+#include "node/member_tls.h"
 #include "node/errors.h"
 #include "node/snapshot_io.h"
 #include "runtime/status_macros.h"
@@ -13,8 +15,10 @@ namespace keel::node {
 namespace {
 
 RaftNodeConfig RaftNodeConfigFor(const ServerConfig& config, uint64_t id,
-                                 uint64_t cluster_id, std::string listen_address) {
+                                 uint64_t cluster_id, std::string listen_address,
+                                 Network* peer_network) {
   RaftNodeConfig out;
+  out.peer_network = peer_network;
   out.id = id;
   out.cluster_id = cluster_id;
   out.heartbeat_interval_ms = config.heartbeat_interval_ms;
@@ -48,9 +52,15 @@ Duration Server::request_timeout() const {
 Task<absl::StatusOr<std::unique_ptr<Server>>> Server::Open(Env& env, ServerConfig config,
                                                            StorageOptions storage) {
   KEEL_CO_RETURN_IF_ERROR(config.Validate());
+  absl::StatusOr<PeerTlsContexts> peer_tls = PeerTlsContextsFor(env, config);
+  if (!peer_tls.ok()) co_return peer_tls.status();
   auto member = co_await BootstrapMember(env, config, storage);
   if (!member.ok()) co_return member.status();
   std::unique_ptr<Server> server(new Server(env, std::move(config)));
+  if (peer_tls->server != nullptr) {
+    server->peer_network_ =
+        std::make_unique<net::TlsNetwork>(env, peer_tls->server, peer_tls->client);
+  }
   KEEL_CO_RETURN_IF_ERROR(server->Build(std::move(*member)));
   co_return server;
 }
@@ -63,7 +73,8 @@ absl::Status Server::Build(BootstrappedMember member) {
   KEEL_ASSIGN_OR_RETURN(
       raft_, RaftNode::Create(env_,
                               RaftNodeConfigFor(config_, member.member_id,
-                                                member.cluster_id, std::move(listen_address)),
+                                                member.cluster_id, std::move(listen_address),
+                                                peer_network_.get()),
                               std::move(member.log), *this, life_));
   if (!member.raft_peers.empty()) KEEL_RETURN_IF_ERROR(raft_->Bootstrap(member.raft_peers));
 

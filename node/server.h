@@ -132,6 +132,8 @@ class Server final : private RaftNodeHost {
   // Declared in dependency order: each part is destroyed before those it
   // uses.
   MemberLife life_;
+  // TLS for the peer transport when configured; outlives raft_.
+  std::unique_ptr<Network> peer_network_;
   std::unique_ptr<KeySpace> key_space_;
   std::unique_ptr<RaftNode> raft_;
   std::unique_ptr<ResponseHeaders> headers_;

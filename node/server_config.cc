@@ -7,6 +7,7 @@
 #include "absl/time/time.h"
 #include "runtime/assert.h"
 
+#include "runtime/status_macros.h"
 #include "runtime/strings.h"
 
 namespace keel::node {
@@ -102,36 +103,47 @@ absl::Status CheckUrls(std::string_view flag,
   return absl::OkStatus();
 }
 
-// keel has no TLS: an https URL it would listen on or dial is refused
-// rather than served or dialled in the clear.
-absl::Status RefuseHttps(std::string_view flag, const std::vector<std::string>& urls) {
+// An https URL needs that side's TLS, and peer TLS needs https peer URLs
+// (peers dial with TLS exactly when it is configured).
+absl::Status CheckSchemes(std::string_view flag, const std::vector<std::string>& urls,
+                          bool tls, std::string_view tls_flags) {
   for (const std::string& url : urls) {
-    if (url.starts_with("https://")) {
-      return absl::UnimplementedError(
-          StrCat("--", flag, " ", url, ": TLS is not supported yet"));
+    const bool https = url.starts_with("https://");
+    if (https && !tls) {
+      return absl::InvalidArgumentError(StrCat("TLS key/cert (", tls_flags,
+                                               ") must be provided for --", flag, " ", url,
+                                               " with HTTPS scheme"));
+    }
+    if (!https && tls && flag != "listen-client-urls" && flag != "advertise-client-urls") {
+      return absl::InvalidArgumentError(
+          StrCat("--", flag, " ", url, ": peer TLS is configured, so peer URLs must be https"));
     }
   }
   return absl::OkStatus();
 }
 
-// What keel's listeners and peer transport cannot do yet.
+// What keel's listeners and peer transport can do.
 absl::Status CheckSupportedUrls(const ServerConfig& config) {
   if (config.listen_peer_urls.size() > 1) {
     return absl::UnimplementedError(
         "--listen-peer-urls: keel listens on one peer URL; more are not supported yet");
   }
-  for (auto [flag, urls] :
-       {std::pair{"listen-peer-urls", &config.listen_peer_urls},
-        std::pair{"listen-client-urls", &config.listen_client_urls},
-        std::pair{"initial-advertise-peer-urls", &config.initial_advertise_peer_urls}}) {
-    absl::Status status = RefuseHttps(flag, *urls);
-    if (!status.ok()) return status;
-  }
+  constexpr std::string_view kClientFiles = "--cert-file, --key-file";
+  constexpr std::string_view kPeerFiles = "--peer-cert-file, --peer-key-file";
+  const bool client = config.client_tls.enabled();
+  const bool peer = config.peer_tls.enabled();
+  KEEL_RETURN_IF_ERROR(
+      CheckSchemes("listen-client-urls", config.listen_client_urls, client, kClientFiles));
+  KEEL_RETURN_IF_ERROR(CheckSchemes("listen-peer-urls", config.listen_peer_urls, peer, kPeerFiles));
+  KEEL_RETURN_IF_ERROR(CheckSchemes("initial-advertise-peer-urls",
+                                    config.initial_advertise_peer_urls, peer, kPeerFiles));
   auto cluster = ParseInitialCluster(config.initial_cluster);
   if (!cluster.ok()) return cluster.status();
   for (const auto& [name, urls] : *cluster) {
-    absl::Status status = RefuseHttps("initial-cluster", urls);
-    if (!status.ok()) return status;
+    KEEL_RETURN_IF_ERROR(CheckSchemes("initial-cluster", urls, peer, kPeerFiles));
+  }
+  if (config.self_signed_cert_validity <= 0) {
+    return absl::InvalidArgumentError("--self-signed-cert-validity must be positive");
   }
   return absl::OkStatus();
 }

@@ -49,6 +49,26 @@ struct ServerBugs {
 }  // namespace failpoints
 #endif  // KEEL_FAILPOINTS
 
+// One side's TLS flags: --cert-file ... for clients, --peer-cert-file ...
+// for peers.
+struct MemberTlsFlags {
+  std::string cert_file;
+  std::string key_file;
+  std::string trusted_ca_file;
+  std::string crl_file;
+  bool client_cert_auth = false;
+  // --auto-tls / --peer-auto-tls: a self-signed pair made at start-up when
+  // no cert and key files are given.
+  bool auto_tls = false;
+  // --peer-cert-allowed-cn, --peer-cert-allowed-hostname,
+  // --client-cert-allowed-hostname.
+  std::string allowed_cn;
+  std::string allowed_hostname;
+  // Whether this side serves TLS at all.
+  bool enabled() const { return !cert_file.empty() || !key_file.empty() || auto_tls; }
+  bool operator==(const MemberTlsFlags&) const = default;
+};
+
 struct ServerConfig {
   std::string name = "default";
   std::string data_dir;  // empty: "<name>.keel"
@@ -109,6 +129,18 @@ struct ServerConfig {
   // kMaxSnapshotChunkBytes, what a receiver accepts.
   uint64_t snapshot_chunk_bytes = net::peer::kSnapshotChunkBytes;
   bool unsafe_no_fsync = false;
+
+  // Security: TLS on the client listeners (https URLs) and on the peer
+  // transport (node/member_tls.h builds the contexts).
+  MemberTlsFlags client_tls;
+  MemberTlsFlags peer_tls;
+  // --self-signed-cert-validity, in years, for --auto-tls/--peer-auto-tls.
+  int64_t self_signed_cert_validity = 1;
+  // --cipher-suites (Go's names), --tls-min-version, --tls-max-version:
+  // both sides.
+  std::vector<std::string> cipher_suites;
+  std::string tls_min_version = "TLS1.2";
+  std::string tls_max_version;
 
   std::string log_level = "info";
   // --experimental-warning-apply-duration, a Go duration: an entry whose

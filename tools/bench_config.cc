@@ -43,6 +43,12 @@ void AddGlobalFlags(FlagSet& flags, BenchConfig& config, GlobalFlags& global) {
   flags.Int("clients", &config.clients, "Total number of gRPC clients");
   flags.Bool("precise", &config.precise, "use full floating point precision");
   flags.Bool("target-leader", &config.target_leader, "connect only to the leader node");
+  flags.String("cacert", &config.cacert,
+               "verify certificates of TLS-enabled secure servers using this CA bundle");
+  flags.String("cert", &config.cert, "identify secure client using this TLS certificate file");
+  flags.String("key", &config.key, "identify secure client using this TLS key file");
+  flags.Bool("insecure-skip-tls-verify", &config.insecure_skip_tls_verify,
+             "skip server certificate verification");
   flags.String("dial-timeout", &global.dial_timeout, "dial timeout for client connections");
   flags.String("output", &global.output,
                "Output format for benchmark results (only json is currently supported)",

@@ -48,6 +48,11 @@ struct BenchConfig {
   bool precise = false;
   bool target_leader = false;
   bool json = false;  // --output json / -o json
+  // TLS as etcd's benchmark tool: any of these makes every connection TLS.
+  std::string cacert;
+  std::string cert;
+  std::string key;
+  bool insecure_skip_tls_verify = false;
 
   BenchCommand command = BenchCommand::kPut;
   int64_t total = 10000;

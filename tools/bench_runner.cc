@@ -14,9 +14,33 @@ namespace keel::tools {
 
 namespace {
 
+// The TLS context the flags ask for; null for plaintext. InvalidArgument
+// naming the flag for a file that does not load.
+absl::StatusOr<std::shared_ptr<net::TlsContext>> TlsFor(Env& env, const BenchConfig& config) {
+  if (config.cacert.empty() && config.cert.empty() && config.key.empty() &&
+      !config.insecure_skip_tls_verify) {
+    return nullptr;
+  }
+  if (config.cacert.empty() && !config.insecure_skip_tls_verify) {
+    return absl::InvalidArgumentError("TLS needs --cacert (or --insecure-skip-tls-verify)");
+  }
+  net::TlsConfig tls;
+  tls.trusted_ca_file = config.cacert;
+  tls.cert_file = config.cert;
+  tls.key_file = config.key;
+  tls.skip_verify = config.insecure_skip_tls_verify;
+  tls.alpn = {"h2"};
+  tls.flags.cert = "--cert";
+  tls.flags.key = "--key";
+  tls.flags.trusted_ca = "--cacert";
+  return net::TlsContext::Create(env.fs(), net::TlsRole::kClient, std::move(tls));
+}
+
 client::ClientOptions ConnectionOptions(const BenchConfig& config,
-                                        std::vector<std::string> endpoints) {
+                                        std::vector<std::string> endpoints,
+                                        std::shared_ptr<net::TlsContext> tls) {
   client::ClientOptions options;
+  options.tls = std::move(tls);
   options.endpoints = std::move(endpoints);
   options.dial_timeout = config.dial_timeout;
   // etcd's tool sets none; a bound keeps a dead cluster from hanging a run.
@@ -25,8 +49,9 @@ client::ClientOptions ConnectionOptions(const BenchConfig& config,
 }
 
 // The endpoint whose member says it is the leader, if any.
-Task<std::optional<std::string>> FindLeader(Env& env, BenchConfig config) {
-  client::EtcdClient probe(env, ConnectionOptions(config, config.endpoints));
+Task<std::optional<std::string>> FindLeader(Env& env, BenchConfig config,
+                                            std::shared_ptr<net::TlsContext> tls) {
+  client::EtcdClient probe(env, ConnectionOptions(config, config.endpoints, std::move(tls)));
   for (const std::string& endpoint : config.endpoints) {
     auto status = co_await probe.Status(endpoint, client::RequestOptions::WithTimeout(
                                                       config.dial_timeout + Seconds(1)));
@@ -45,8 +70,10 @@ Task<absl::StatusOr<std::unique_ptr<BenchConnections>>> BenchConnections::Open(
   KEEL_ASSERT(!config.endpoints.empty());
   KEEL_ASSERT(config.conns >= 1);
   std::vector<std::string> endpoints = config.endpoints;
+  absl::StatusOr<std::shared_ptr<net::TlsContext>> tls = TlsFor(env, config);
+  if (!tls.ok()) co_return tls.status();
   if (config.target_leader) {
-    std::optional<std::string> leader = co_await FindLeader(env, config);
+    std::optional<std::string> leader = co_await FindLeader(env, config, *tls);
     if (!leader.has_value()) {
       co_return absl::UnavailableError("no endpoint reports itself as the leader");
     }
@@ -59,7 +86,7 @@ Task<absl::StatusOr<std::unique_ptr<BenchConnections>>> BenchConnections::Open(
     std::rotate(order.begin(), order.begin() + static_cast<int64_t>(i % order.size()),
                 order.end());
     conns->conns_.push_back(
-        std::make_unique<client::EtcdClient>(env, ConnectionOptions(config, std::move(order))));
+        std::make_unique<client::EtcdClient>(env, ConnectionOptions(config, std::move(order), *tls)));
   }
   co_return conns;
 }

@@ -59,21 +59,21 @@ absl::StatusOr<Duration> Positive(std::string_view name, const std::string& text
 
 absl::StatusOr<GlobalConfig> ResolveGlobals(const GlobalFlags& g) {
   GlobalConfig config;
-  if (!g.cacert.empty() || !g.cert.empty() || !g.key.empty() || g.insecure_skip_tls_verify ||
-      !g.insecure_transport) {
-    return absl::UnimplementedError(
-        "TLS is not supported yet: keelctl talks plain HTTP/2 only (drop --cacert, --cert, "
-        "--key, --insecure-skip-tls-verify and --insecure-transport=false)");
-  }
+  config.use_tls = !g.cacert.empty() || !g.cert.empty() || !g.key.empty() ||
+                   g.insecure_skip_tls_verify || !g.insecure_transport;
   if (!g.discovery_srv.empty()) {
     return absl::UnimplementedError(
         "DNS SRV discovery (--discovery-srv) is not supported yet: list the members with "
         "--endpoints");
   }
   for (std::string endpoint : g.endpoints) {
-    if (endpoint.starts_with("https://") || endpoint.starts_with("unixs://")) {
+    if (endpoint.starts_with("unixs://") || endpoint.starts_with("unix://")) {
       return absl::UnimplementedError(
-          AsAbsl(StrCat("TLS is not supported yet: cannot reach ", endpoint)));
+          AsAbsl(StrCat("unix sockets are not supported: cannot reach ", endpoint)));
+    }
+    if (endpoint.starts_with("https://")) {
+      config.use_tls = true;
+      endpoint = endpoint.substr(8);
     }
     if (endpoint.starts_with("http://")) endpoint = endpoint.substr(7);
     while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
@@ -109,6 +109,21 @@ absl::StatusOr<GlobalConfig> ResolveGlobals(const GlobalFlags& g) {
   } else {
     return absl::InvalidArgumentError("unsupported output format");
   }
+  if (config.use_tls) {
+    if (g.cacert.empty() && !g.insecure_skip_tls_verify) {
+      return absl::UnimplementedError(
+          "TLS without --cacert is not supported (keelctl does not read the system's CAs): "
+          "give --cacert or --insecure-skip-tls-verify");
+    }
+    config.tls_config.trusted_ca_file = g.cacert;
+    config.tls_config.cert_file = g.cert;
+    config.tls_config.key_file = g.key;
+    config.tls_config.skip_verify = g.insecure_skip_tls_verify;
+    config.tls_config.alpn = {"h2"};
+    config.tls_config.flags.cert = "--cert";
+    config.tls_config.flags.key = "--key";
+    config.tls_config.flags.trusted_ca = "--cacert";
+  }
   config.hex = g.hex;
   config.user = g.user;
   config.password = g.password;
@@ -137,6 +152,7 @@ client::ClientOptions ClientOptionsFor(const GlobalConfig& config,
   options.channel.pump.keepalive_timeout = config.keepalive_timeout;
   options.username = config.user;
   options.password = config.password;
+  options.tls = config.tls;
   return options;
 }
 

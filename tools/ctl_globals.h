@@ -3,8 +3,11 @@
 // for --endpoints; a flag on the command line wins), and what they make of
 // the client: endpoints, timeouts, keepalive, the user to authenticate as.
 //
-// Flags keel cannot honour yet are refused, never ignored: any TLS flag
-// ("TLS is not supported yet") and DNS SRV discovery.
+// TLS as etcdctl: https endpoints, --cacert, --cert, --key or
+// --insecure-skip-tls-verify make every connection TLS. Flags keel cannot
+// honour yet are refused, never ignored: DNS SRV discovery, unixs://
+// endpoints, and TLS without --cacert (etcdctl would use the system's
+// roots).
 #ifndef KEEL_TOOLS_CTL_GLOBALS_H_
 #define KEEL_TOOLS_CTL_GLOBALS_H_
 
@@ -13,6 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "client/etcd_client.h"
+#include "net/tls_context.h"
 #include "runtime/time.h"
 #include "tools/flags.h"
 
@@ -56,6 +60,11 @@ struct GlobalConfig {
   bool password_needed = false;  // --user without a password: prompt
   OutputFormat format = OutputFormat::kSimple;
   bool hex = false;
+  // Whether to dial with TLS, and with what (files not read yet; keelctl
+  // builds `tls` from them once it has an Env).
+  bool use_tls = false;
+  net::TlsConfig tls_config;
+  std::shared_ptr<net::TlsContext> tls;
 };
 
 // Registers the global flags on `flags`, bound to `globals`.

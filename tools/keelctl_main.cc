@@ -259,6 +259,14 @@ int Run(int argc, char** argv) {
   env_options.log_level = globals.debug ? LogLevel::kDebug : LogLevel::kError;
   env_options.handle_signals = command->HandlesSignals();
   PosixEnv env(env_options);
+  if (config->use_tls) {
+    auto tls = net::TlsContext::Create(env.fs(), net::TlsRole::kClient, config->tls_config);
+    if (!tls.ok()) {
+      (void)WriteStderr(StrCat("Error: ", tls.status().message(), "\n"));
+      return kExitBadArgs;
+    }
+    config->tls = std::move(*tls);
+  }
   Ctl ctl(env, std::move(*config));
   return env.RunMain(command->Run(ctl, std::move(invocation)));
 }

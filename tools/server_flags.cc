@@ -43,6 +43,33 @@ std::string HelpFor(std::string_view name) {
                 "; only ", AcceptedValues(row), " is accepted. ", row.note);
 }
 
+void BindTlsSide(FlagSet& flags, std::string_view prefix, node::MemberTlsFlags& t) {
+  auto name = [&](std::string_view flag) { return StrCat(prefix, flag); };
+  flags.String(name("cert-file"), &t.cert_file, HelpFor(name("cert-file")));
+  flags.String(name("key-file"), &t.key_file, HelpFor(name("key-file")));
+  flags.String(name("trusted-ca-file"), &t.trusted_ca_file, HelpFor(name("trusted-ca-file")));
+  flags.Bool(name("client-cert-auth"), &t.client_cert_auth, HelpFor(name("client-cert-auth")));
+  flags.Bool(name("auto-tls"), &t.auto_tls, HelpFor(name("auto-tls")));
+}
+
+// The Security rows: TLS for clients and peers.
+void BindSecurity(FlagSet& flags, node::ServerConfig& c) {
+  BindTlsSide(flags, "", c.client_tls);
+  BindTlsSide(flags, "peer-", c.peer_tls);
+  flags.String("client-crl-file", &c.client_tls.crl_file, HelpFor("client-crl-file"));
+  flags.String("client-cert-allowed-hostname", &c.client_tls.allowed_hostname,
+               HelpFor("client-cert-allowed-hostname"));
+  flags.String("peer-crl-file", &c.peer_tls.crl_file, HelpFor("peer-crl-file"));
+  flags.String("peer-cert-allowed-cn", &c.peer_tls.allowed_cn, HelpFor("peer-cert-allowed-cn"));
+  flags.String("peer-cert-allowed-hostname", &c.peer_tls.allowed_hostname,
+               HelpFor("peer-cert-allowed-hostname"));
+  flags.Int("self-signed-cert-validity", &c.self_signed_cert_validity,
+            HelpFor("self-signed-cert-validity"));
+  flags.List("cipher-suites", &c.cipher_suites, HelpFor("cipher-suites"));
+  flags.String("tls-min-version", &c.tls_min_version, HelpFor("tls-min-version"));
+  flags.String("tls-max-version", &c.tls_max_version, HelpFor("tls-max-version"));
+}
+
 // Binds the flags keel parses into the config. A refused flag bound here
 // (its config field exists, its feature does not) is still refused by
 // RefuseUnsupported: flipping its row is all that implementing it changes
@@ -93,6 +120,7 @@ void BindConfig(FlagSet& flags, node::ServerConfig& c) {
   flags.List("log-outputs", &c.log_outputs, HelpFor("log-outputs"));
   flags.String("log-format", &c.log_format, HelpFor("log-format"));
   flags.String("config-file", &c.config_file, HelpFor("config-file"));
+  BindSecurity(flags, c);
 }
 
 // Values of the rows nothing binds. A deque: FlagSet keeps pointers.

@@ -131,7 +131,7 @@ TEST(ServerFlagTableTest, EveryEtcdFlagHasARowWithEtcdsDefault) {
     if (!etcd.contains(std::string(row.name))) extra.emplace_back(row.name);
     EXPECT_EQ(FindServerFlag(row.name), &row) << row.name << " has two rows";
   }
-  EXPECT_EQ(extra, (std::vector<std::string>{"log-format",
+  EXPECT_EQ(extra, (std::vector<std::string>{"tls-min-version", "tls-max-version", "log-format",
                                              "experimental-snapshot-catchup-entries"}));
 }
 
@@ -241,25 +241,49 @@ TEST(ServerFlagsTest, HelpSaysWhichFlagsAreRefused) {
 TEST(ServerFlagsTest, ValidateRefusesUrlsKeelCannotServe) {
   struct Case {
     std::vector<std::string> args;
+    absl::StatusCode code;
     std::string message;
   } cases[] = {
       {{"--listen-peer-urls=http://localhost:2380,http://127.0.0.1:2381"},
+       absl::StatusCode::kUnimplemented,
        "--listen-peer-urls: keel listens on one peer URL; more are not supported yet"},
       {{"--listen-client-urls=https://localhost:2379"},
-       "--listen-client-urls https://localhost:2379: TLS is not supported yet"},
+       absl::StatusCode::kInvalidArgument,
+       "TLS key/cert (--cert-file, --key-file) must be provided for --listen-client-urls "
+       "https://localhost:2379 with HTTPS scheme"},
       {{"--initial-advertise-peer-urls=https://localhost:2380",
         "--initial-cluster=default=https://localhost:2380"},
-       "--initial-advertise-peer-urls https://localhost:2380: TLS is not supported yet"},
+       absl::StatusCode::kInvalidArgument,
+       "TLS key/cert (--peer-cert-file, --peer-key-file) must be provided for "
+       "--initial-advertise-peer-urls https://localhost:2380 with HTTPS scheme"},
       {{"--initial-cluster=default=http://localhost:2380,b=https://10.0.0.2:2380"},
-       "--initial-cluster https://10.0.0.2:2380: TLS is not supported yet"},
+       absl::StatusCode::kInvalidArgument,
+       "TLS key/cert (--peer-cert-file, --peer-key-file) must be provided for "
+       "--initial-cluster https://10.0.0.2:2380 with HTTPS scheme"},
+      {{"--peer-auto-tls"},
+       absl::StatusCode::kInvalidArgument,
+       "--listen-peer-urls http://localhost:2380: peer TLS is configured, so peer URLs must "
+       "be https"},
   };
   for (const Case& c : cases) {
     auto parsed = Parse(c.args);
     ASSERT_TRUE(parsed.ok()) << parsed.status();
     absl::Status valid = parsed->config.Validate();
-    EXPECT_EQ(valid.code(), absl::StatusCode::kUnimplemented) << valid;
+    EXPECT_EQ(valid.code(), c.code) << valid;
     EXPECT_EQ(valid.message(), c.message);
   }
+}
+
+TEST(ServerFlagsTest, HttpsUrlsAreAcceptedWithTheirSidesTls) {
+  auto parsed = Parse({"--listen-client-urls=https://localhost:2379,http://localhost:22379",
+                       "--cert-file=s.crt", "--key-file=s.key",
+                       "--listen-peer-urls=https://localhost:2380",
+                       "--initial-advertise-peer-urls=https://localhost:2380",
+                       "--initial-cluster=default=https://localhost:2380", "--peer-auto-tls"});
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_TRUE(parsed->config.Validate().ok()) << parsed->config.Validate();
+  EXPECT_TRUE(parsed->config.client_tls.enabled());
+  EXPECT_TRUE(parsed->config.peer_tls.auto_tls);
 }
 
 }  // namespace

@@ -684,13 +684,16 @@ class KeelctlAlone(unittest.TestCase):
         self.assertIn("command timeout 1s", err)
         self.assertTrue(err.rstrip().endswith("Error: context deadline exceeded"), err)
 
-    def test_tls_and_discovery_are_refused_not_ignored(self):
-        for flags in (["--cacert=/tmp/ca.pem"], ["--cert=c", "--key=k"],
-                      ["--insecure-skip-tls-verify"], ["--insecure-transport=false"],
+    def test_tls_without_a_ca_and_discovery_are_refused_not_ignored(self):
+        # TLS itself works (test_tls.py); the system's CAs keelctl does not read.
+        for flags in (["--cert=c", "--key=k"], ["--insecure-transport=false"],
                       ["--endpoints=https://127.0.0.1:1"]):
             rc, out, err = self.keelctl(*flags, "get", "foo")
             self.assertEqual(rc, 4, (flags, err))
-            self.assertIn("TLS is not supported yet", err)
+            self.assertIn("TLS without --cacert is not supported", err)
+        rc, out, err = self.keelctl("--cacert=/nonexistent/ca.pem", "get", "foo")
+        self.assertNotEqual(rc, 0)
+        self.assertIn("--cacert /nonexistent/ca.pem: cannot open", err)
         rc, out, err = self.keelctl("--discovery-srv=example.com", "get", "foo")
         self.assertEqual(rc, 4)
         self.assertIn("discovery", err)
