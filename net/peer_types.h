@@ -14,6 +14,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "net/http_message.h"
 #include "net/peer_format.h"
 #include "proto/raft.pb.h"
 #include "runtime/task.h"
@@ -120,6 +121,11 @@ struct PeerTransportOptions {
   size_t snapshot_chunk_bytes = peer::kSnapshotChunkBytes;
   // Snapshots received at once; more are refused (kTooManySnapshots).
   size_t inbound_snapshots_max = 4;
+  // Serves plain HTTP/1.1 on the peer listener (etcd's peer handlers, such
+  // as the /members a joining member asks): a connection whose first bytes
+  // are not the handshake magic goes to it. Null: such a connection is a
+  // malformed handshake. Must outlive the transport.
+  const HttpRouter* http_router = nullptr;
 };
 
 // Whether the outbound connection to a peer is up, and since when.

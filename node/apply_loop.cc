@@ -139,8 +139,31 @@ absl::Status ApplyLoop::ApplyConfChange(const raft::Entry& entry) {
     return absl::DataLossError(
         StrCat("conf change at index ", entry.index(), " does not parse"));
   }
-  auto state = parts_.raft.ApplyConfChange(change, entry.index());
   const bool replay = Applied(entry);
+  MemberStore& members = parts_.key_space.members();
+  // The member list decides first, as etcd's applyConfChange does: a change
+  // it refuses is withheld from raft on every member. A replay cannot ask
+  // the list (it is past this entry) and reads the recorded verdict.
+  absl::Status verdict;
+  if (replay) {
+    KEEL_ASSIGN_OR_RETURN(const bool refused, members.WasRefused(entry.index()));
+    if (refused) return absl::OkStatus();
+  } else {
+    verdict = parts_.membership.Validate(change);
+    if (absl::IsDataLoss(verdict)) return verdict;
+  }
+  if (!verdict.ok()) {
+    parts_.env.log().Warn("refused a membership change",
+                          {{"index", entry.index()},
+                           {"type", raftpb::ConfChangeType_Name(change.type())},
+                           {"member-id", FormatId(change.node_id())},
+                           {"error", verdict.ToString()}});
+    KEEL_RETURN_IF_ERROR(members.RecordRefused(entry.index()));
+    KEEL_RETURN_IF_ERROR(parts_.key_space.mvcc().SkipEntry({entry.index(), entry.term()}));
+    parts_.proposer.Deliver(change.id(), ApplyResult{verdict});
+    return absl::OkStatus();
+  }
+  auto state = parts_.raft.ApplyConfChange(change, entry.index());
   if (!state.ok()) {
     // Every member refuses the same change; it is a no-op.
     parts_.proposer.Deliver(change.id(), ApplyResult{state.status()});

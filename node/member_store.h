@@ -56,6 +56,12 @@ class MemberStore {
   absl::Status SetAttributes(uint64_t id, const std::string& name,
                              const std::vector<std::string>& client_urls);
 
+  // Conf changes the member list refused (etcd's ValidateConfigurationChange
+  // failed) are recorded by raft index, so a replay after a restart, when
+  // the list is already past the entry, withholds them from raft again.
+  absl::Status RecordRefused(uint64_t index);
+  absl::StatusOr<bool> WasRefused(uint64_t index) const;
+
  private:
   absl::Status Persist(const Member& member, bool removed);
 

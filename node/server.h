@@ -32,6 +32,7 @@
 #include "node/lease_coordinator.h"
 #include "node/member_life.h"
 #include "node/mvcc_compactor.h"
+#include "net/http_message.h"
 #include "node/no_space_alarm.h"
 #include "node/proposer.h"
 #include "node/quota.h"
@@ -132,6 +133,9 @@ class Server final : private RaftNodeHost {
   // Declared in dependency order: each part is destroyed before those it
   // uses.
   MemberLife life_;
+  // The peer port's HTTP endpoints (/members); the raft node's transport
+  // serves them.
+  net::HttpRouter peer_http_;
   std::unique_ptr<KeySpace> key_space_;
   std::unique_ptr<RaftNode> raft_;
   std::unique_ptr<ResponseHeaders> headers_;
