@@ -74,7 +74,6 @@ absl::Status DecideIdentity(Env& env, const ServerConfig& config, const MemberSt
     // A joined member that crashed before its log got anything joins again
     // (it waits for the leader); it was never bootstrapped from the flags.
     out->joining = config.initial_cluster_state == "existing";
-    if (out->joining) return absl::OkStatus();
     return CheckStoredIdentity(env, config, members, out->member_id, out->cluster_id);
   }
   KEEL_ASSERT(config.initial_cluster_state != "existing");  // JoinExisting's

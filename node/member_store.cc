@@ -22,7 +22,8 @@ std::string MemberKey(uint64_t id) {
   AppendBigEndian(&key, id);
   return key;
 }
-// 'c' 'r' <raft index big-endian> -> empty: a refused conf change.
+// 'c' 'r' <raft index big-endian> -> "1" refused, "0" accepted: the
+// verdict on a conf change.
 std::string RefusedKey(uint64_t index) {
   std::string key{store::kClusterTag, 'r'};
   AppendBigEndian(&key, index);
@@ -124,18 +125,19 @@ absl::Status MemberStore::Remove(uint64_t id) {
   return absl::OkStatus();
 }
 
-absl::Status MemberStore::RecordRefused(uint64_t index) {
+absl::Status MemberStore::RecordVerdict(uint64_t index, bool refused) {
   leveldb::WriteBatch batch;
-  batch.Put(RefusedKey(index), "");
-  // Unsynced like the entry's applied index written after it: LevelDB
-  // keeps the order, so a recovered applied index implies this record.
+  batch.Put(RefusedKey(index), refused ? "1" : "0");
+  // Unsynced like the change written after it: LevelDB keeps the order, so
+  // a recovered change implies its verdict.
   return db_->Write(&batch, /*sync=*/false);
 }
 
-absl::StatusOr<bool> MemberStore::WasRefused(uint64_t index) const {
+absl::StatusOr<std::optional<bool>> MemberStore::RefusedAt(uint64_t index) const {
   auto value = db_->Get(RefusedKey(index));
   if (!value.ok()) return value.status();
-  return value->has_value();
+  if (!value->has_value()) return std::optional<bool>();
+  return std::optional<bool>(**value == "1");
 }
 
 absl::Status MemberStore::SetAttributes(uint64_t id, const std::string& name,
