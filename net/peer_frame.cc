@@ -403,6 +403,22 @@ Task<absl::StatusOr<std::string_view>> FrameReader::ReadExact(size_t n) {
   co_return bytes;
 }
 
+Task<absl::StatusOr<std::string_view>> FrameReader::Peek(size_t n) {
+  KEEL_ASSERT(n > 0);
+  absl::Status filled = co_await Fill(n);
+  if (absl::IsOutOfRange(filled)) {
+    co_return absl::DataLossError("peer stream ended before the handshake");
+  }
+  KEEL_CO_RETURN_IF_ERROR(filled);
+  co_return std::string_view(buffer_.data() + begin_, n);
+}
+
+std::string FrameReader::TakeBuffered() {
+  std::string bytes(buffer_.data() + begin_, buffered());
+  begin_ = end_;
+  return bytes;
+}
+
 Task<absl::StatusOr<Frame>> FrameReader::ReadFrame() {
   KEEL_CO_RETURN_IF_ERROR(co_await Fill(kFrameHeaderBytes));
   KEEL_CO_ASSIGN_OR_RETURN(

@@ -151,6 +151,14 @@ class FrameReader {
   // Suspends.
   Task<absl::StatusOr<std::string_view>> ReadExact(size_t n);
 
+  // Waits until `n` bytes are buffered and shows them without consuming
+  // them (the listener tells a handshake from an HTTP request). Errors as
+  // ReadExact. Suspends.
+  Task<absl::StatusOr<std::string_view>> Peek(size_t n);
+  // Hands over the bytes read and not consumed: the connection changes
+  // hands (to an HTTP server).
+  std::string TakeBuffered();
+
   // Reads the next frame. OutOfRange if the stream ended cleanly between
   // frames; DataLoss if it ended inside a frame or a checksum fails;
   // InvalidArgument for an unknown type or an oversized length (checked

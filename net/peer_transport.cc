@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "net/http1_connection.h"
 #include "net/peer_snapshot.h"
 #include "runtime/assert.h"
 #include "runtime/buggify.h"
@@ -438,6 +439,23 @@ Task<void> PeerTransport::ServeInbound(std::unique_ptr<Connection> connection,
                                        uint64_t number) {
   InboundRegistration registration(this, number);
   peer::PeerLink link(std::move(connection));
+  if (const HttpRouter* router = context_.options().http_router; router != nullptr) {
+    // A keel peer opens with the handshake magic; anything else may be an
+    // HTTP request for the peer handlers (shorter than a handshake, so only
+    // the magic's first bytes are awaited).
+    absl::StatusOr<std::string_view> head = co_await context_.Within(
+        context_.options().read_timeout, "handshake", link.reader->Peek(kHttpSniffBytes));
+    if (!head.ok()) {
+      context_.log().Debug("peer connection ended before its handshake",
+                           {{"error", head.status().ToString()}});
+      co_return;
+    }
+    if (*head != peer::kHandshakeMagic.substr(0, kHttpSniffBytes)) {
+      Http1Connection http(*link.connection, *router, context_.env().clock());
+      co_await http.Run(link.reader->TakeBuffered());
+      co_return;
+    }
+  }
   absl::StatusOr<std::string_view> bytes = co_await context_.Within(
       context_.options().read_timeout, "handshake",
       link.reader->ReadExact(peer::kHandshakeBytes));

@@ -195,6 +195,8 @@ class PeerTransport {
 // sender is refused as before. A cluster adds members one at a time, so a
 // handful is plenty; this only bounds a flood.
 inline constexpr size_t kMaxRemotes = 16;
+// Bytes the listener reads to tell a handshake from an HTTP request.
+inline constexpr size_t kHttpSniffBytes = 4;
 
 }  // namespace keel::net
 

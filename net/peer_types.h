@@ -14,6 +14,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "net/http_message.h"
 #include "net/peer_format.h"
 #include "runtime/network.h"
 #include "proto/raft.pb.h"
@@ -124,6 +125,11 @@ struct PeerTransportOptions {
   // Where to listen and dial; null means env.net(). A TlsNetwork here makes
   // the transport speak TLS (net/tls_network.h). Must outlive the transport.
   Network* network = nullptr;
+  // Serves plain HTTP/1.1 on the peer listener (etcd's peer handlers, such
+  // as the /members a joining member asks): a connection whose first bytes
+  // are not the handshake magic goes to it. Null: such a connection is a
+  // malformed handshake. Must outlive the transport.
+  const HttpRouter* http_router = nullptr;
 };
 
 // Whether the outbound connection to a peer is up, and since when.

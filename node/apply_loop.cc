@@ -168,8 +168,36 @@ absl::Status ApplyLoop::ApplyConfChange(const raft::Entry& entry) {
     return absl::DataLossError(
         StrCat("conf change at index ", entry.index(), " does not parse"));
   }
-  auto state = parts_.raft.ApplyConfChange(change, entry.index());
   const bool replay = Applied(entry);
+  MemberStore& members = parts_.key_space.members();
+  // The member list decides first, as etcd's applyConfChange does: a change
+  // it refuses is withheld from raft on every member. The verdict is
+  // recorded before the change is applied, so an entry seen again (a replay,
+  // or the list's writes ahead of the applied index at a crash) gets the
+  // same verdict without asking a list that may already hold its change.
+  KEEL_ASSIGN_OR_RETURN(const std::optional<bool> recorded, members.RefusedAt(entry.index()));
+  absl::Status verdict;
+  if (recorded.has_value()) {
+    if (*recorded) verdict = absl::FailedPreconditionError("refused when first applied");
+  } else if (!replay) {
+    verdict = parts_.membership.Validate(change);
+    if (absl::IsDataLoss(verdict)) return verdict;
+    KEEL_RETURN_IF_ERROR(members.RecordVerdict(entry.index(), !verdict.ok()));
+  }
+  if (!verdict.ok()) {
+    if (replay) return absl::OkStatus();
+    if (!recorded.has_value()) {
+      parts_.env.log().Warn("refused a membership change",
+                            {{"index", entry.index()},
+                             {"type", raftpb::ConfChangeType_Name(change.type())},
+                             {"member-id", FormatId(change.node_id())},
+                             {"error", verdict.ToString()}});
+    }
+    KEEL_RETURN_IF_ERROR(parts_.key_space.mvcc().SkipEntry({entry.index(), entry.term()}));
+    parts_.proposer.Deliver(change.id(), ApplyResult{verdict});
+    return absl::OkStatus();
+  }
+  auto state = parts_.raft.ApplyConfChange(change, entry.index());
   if (!state.ok()) {
     // Every member refuses the same change; it is a no-op.
     parts_.proposer.Deliver(change.id(), ApplyResult{state.status()});

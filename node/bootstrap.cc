@@ -2,8 +2,12 @@
 // each other.
 #include "node/bootstrap.h"
 
+#include <algorithm>
 #include <utility>
 
+#include "node/force_new_cluster.h"
+#include "node/member_life.h"
+#include "node/peer_members.h"
 #include "node/snapshot_io.h"
 #include "proto/internal.pb.h"
 #include "node/wal_log_store.h"
@@ -64,13 +68,15 @@ absl::Status DecideIdentity(Env& env, const ServerConfig& config, const MemberSt
     out->member_id = *members.local_id();
     out->cluster_id = *members.cluster_id();
     *create = false;
+    // A removed member stays removed: its data dir is of no use to the
+    // cluster any more (etcd exits the same way once it learns it).
+    if (members.IsRemoved(out->member_id)) return MemberRemovedError();
+    // A joined member that crashed before its log got anything joins again
+    // (it waits for the leader); it was never bootstrapped from the flags.
+    out->joining = config.initial_cluster_state == "existing";
     return CheckStoredIdentity(env, config, members, out->member_id, out->cluster_id);
   }
-  if (config.initial_cluster_state == "existing") {
-    return absl::UnimplementedError(
-        "--initial-cluster-state=existing: joining a running cluster needs "
-        "runtime membership, which keel does not have yet");
-  }
+  KEEL_ASSERT(config.initial_cluster_state != "existing");  // JoinExisting's
   KEEL_ASSIGN_OR_RETURN(std::vector<Member> initial_members, BootstrapMembers(config));
   const BootstrapIds ids = IdsOf(initial_members, config.name);
   KEEL_ASSERT(ids.member_id != 0);
@@ -78,6 +84,55 @@ absl::Status DecideIdentity(Env& env, const ServerConfig& config, const MemberSt
   out->cluster_id = ids.cluster_id;
   *create = true;
   return absl::OkStatus();
+}
+
+// A new member of a running cluster (--initial-cluster-state existing): the
+// cluster ID, its own ID (given by MemberAdd) and the members come from
+// the other members' /members, which --initial-cluster must match (etcd's
+// GetClusterFromRemotePeers and ValidateClusterAndAssignIDs).
+Task<absl::Status> JoinExisting(Env& env, const ServerConfig& config, BootstrappedMember* out) {
+  absl::StatusOr<std::vector<Member>> local = BootstrapMembers(config);
+  if (!local.ok()) co_return local.status();
+  std::vector<std::string> remote_urls;
+  for (const Member& member : *local) {
+    if (member.name == config.name) continue;
+    remote_urls.insert(remote_urls.end(), member.peer_urls.begin(), member.peer_urls.end());
+  }
+  std::sort(remote_urls.begin(), remote_urls.end());
+  // Each peer in turn: one that has not applied the MemberAdd yet answers
+  // a list without this member, and the next may have.
+  absl::Status fetched = absl::UnavailableError("no peer in --initial-cluster");
+  absl::StatusOr<RemoteCluster> cluster = fetched;
+  absl::StatusOr<std::vector<Member>> matched = fetched;
+  for (const std::string& url : remote_urls) {
+    // A named vector: GCC 12 mishandles a braced list across a co_await.
+    std::vector<std::string> one(1, url);
+    absl::StatusOr<RemoteCluster> answer =
+        co_await FetchClusterFromPeers(env, std::move(one), kJoinFetchTimeout);
+    if (!answer.ok()) {
+      fetched = answer.status();
+      continue;
+    }
+    cluster = std::move(answer);
+    matched = MatchJoiningMembers(*local, *cluster);
+    if (matched.ok()) break;
+  }
+  if (!cluster.ok()) {
+    co_return absl::FailedPreconditionError(
+        StrCat("cannot fetch cluster info from peer urls: ", fetched.message()));
+  }
+  if (!matched.ok()) co_return matched.status();
+  for (const Member& member : *matched) {
+    if (member.name == config.name) out->member_id = member.id;
+  }
+  KEEL_ASSERT(out->member_id != 0);
+  out->cluster_id = cluster->cluster_id;
+  out->initial_members = std::move(*matched);
+  out->joining = true;
+  env.log().Info("joining an existing cluster",
+                 {{"local-member-id", FormatId(out->member_id)},
+                  {"cluster-id", FormatId(out->cluster_id)}});
+  co_return absl::OkStatus();
 }
 
 Task<absl::StatusOr<std::unique_ptr<LogStore>>> OpenLog(Env& env, const ServerConfig& config,
@@ -165,7 +220,8 @@ absl::Status CheckLogAgainstKeySpace(Env& env, const ServerConfig& config,
                   {"cluster-id", FormatId(member->cluster_id)},
                   {"commit-index", initial.hard_state.commit()},
                   {"applied-index", key_space.mvcc().applied().index}});
-  if (log_empty) KEEL_RETURN_IF_ERROR(BootstrapPeers(config, member));
+  // A joining member waits, with an empty log, for the leader instead.
+  if (log_empty && !member->joining) KEEL_RETURN_IF_ERROR(BootstrapPeers(config, member));
 
   // A snapshot the WAL recorded but the key space does not hold yet: the
   // member crashed between persisting a received snapshot and installing
@@ -234,12 +290,21 @@ Task<absl::StatusOr<BootstrappedMember>> BootstrapMember(Env& env, const ServerC
   if (!key_space.ok()) co_return key_space.status();
   member.key_space = std::move(*key_space);
   bool create = false;
-  KEEL_CO_RETURN_IF_ERROR(
-      DecideIdentity(env, config, member.key_space->members(), &member, &create));
+  if (!member.key_space->members().local_id().has_value() &&
+      config.initial_cluster_state == "existing") {
+    KEEL_CO_RETURN_IF_ERROR(co_await JoinExisting(env, config, &member));
+    create = true;
+  } else {
+    KEEL_CO_RETURN_IF_ERROR(
+        DecideIdentity(env, config, member.key_space->members(), &member, &create));
+  }
   auto log = co_await OpenLog(env, config, member, create);
   if (!log.ok()) co_return log.status();
   member.log = std::move(*log);
   KEEL_CO_RETURN_IF_ERROR(CheckLogAgainstKeySpace(env, config, &member, create));
+  if (config.force_new_cluster && !create) {
+    KEEL_CO_RETURN_IF_ERROR(co_await ForceNewCluster(env, config, &member));
+  }
   KEEL_ASSERT(member.member_id != 0);
   KEEL_ASSERT(member.cluster_id != 0);
   co_return member;

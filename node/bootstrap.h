@@ -49,16 +49,25 @@ struct BootstrappedMember {
   // Non-empty when raft must start a new group (the log is empty): one peer
   // per member of --initial-cluster.
   std::vector<raft::Peer> raft_peers;
-  // The members of --initial-cluster when this start bootstrapped.
+  // The members of --initial-cluster when this start bootstrapped (with
+  // the running cluster's IDs when it joined one).
   std::vector<Member> initial_members;
+  // A new member of a running cluster (--initial-cluster-state existing):
+  // raft starts with an empty log and no configuration and waits for the
+  // leader.
+  bool joining = false;
 };
+
+// How long a joining member waits for one peer's /members.
+inline constexpr Duration kJoinFetchTimeout = Seconds(10);
 
 // Opens the member's state from its data directory, or bootstraps a new
 // member from the configuration (which must be valid). FailedPrecondition
 // if the data belongs to another cluster or member, or the flags changed
-// before a bootstrap finished; DataLoss if it is damaged or partial;
-// Unimplemented for --initial-cluster-state existing. Suspends (the WAL's
-// recovery).
+// before a bootstrap finished, a joining member's peers cannot be reached
+// or do not list it, or the member was removed from its cluster; DataLoss
+// if it is damaged or partial. Suspends (the WAL's recovery, a joining
+// member's /members requests).
 Task<absl::StatusOr<BootstrappedMember>> BootstrapMember(Env& env, const ServerConfig& config,
                                                          const StorageOptions& storage);
 

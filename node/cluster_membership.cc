@@ -4,7 +4,9 @@
 
 #include <utility>
 
+#include "node/errors.h"
 #include "runtime/status_macros.h"
+#include "runtime/strings.h"
 #include "runtime/when.h"
 
 namespace keel::node {
@@ -44,6 +46,63 @@ void ClusterMembership::SyncPeers() {
   // Removed members are refused from the start, before they call (they
   // may not know yet); the transport keeps only what it is told.
   for (uint64_t id : members().removed()) (void)raft_.RemovePeer(id);
+}
+
+absl::Status ClusterMembership::Validate(const raft::ConfChange& change) const {
+  const MemberStore& store = members();
+  const uint64_t id = change.node_id();
+  if (store.IsRemoved(id)) return MakeError(EtcdError::kMemberNotFound);
+  const Member* existing = store.Find(id);
+  // Peer URLs held by members other than `except`.
+  auto url_taken = [&store](const std::string& url, uint64_t except) {
+    for (const auto& [other_id, other] : store.members()) {
+      if (other_id == except) continue;
+      for (const std::string& taken : other.peer_urls) {
+        if (taken == url) return true;
+      }
+    }
+    return false;
+  };
+  switch (change.type()) {
+    case raftpb::ConfChangeAddNode:
+    case raftpb::ConfChangeAddLearnerNode: {
+      internal::ConfChangeMember context;
+      if (!context.ParseFromString(change.context())) {
+        return absl::DataLossError("conf change context does not parse");
+      }
+      if (context.is_promote()) {
+        if (existing == nullptr) return MakeError(EtcdError::kMemberNotFound);
+        if (!existing->is_learner) return MakeError(EtcdError::kMemberNotLearner);
+        return absl::OkStatus();
+      }
+      if (existing != nullptr) return MakeError(EtcdError::kMemberExist);
+      for (const std::string& url : context.peer_urls()) {
+        if (url_taken(url, /*except=*/0)) return MakeError(EtcdError::kPeerURLExist);
+      }
+      if (change.type() == raftpb::ConfChangeAddLearnerNode) {
+        size_t learners = 0;
+        for (const auto& [other_id, other] : store.members()) learners += other.is_learner;
+        if (learners + 1 > kMaxLearners) return MakeError(EtcdError::kTooManyLearners);
+      }
+      return absl::OkStatus();
+    }
+    case raftpb::ConfChangeRemoveNode:
+      if (existing == nullptr) return MakeError(EtcdError::kMemberNotFound);
+      return absl::OkStatus();
+    case raftpb::ConfChangeUpdateNode: {
+      if (existing == nullptr) return MakeError(EtcdError::kMemberNotFound);
+      internal::ConfChangeMember context;
+      if (!context.ParseFromString(change.context())) {
+        return absl::DataLossError("conf change context does not parse");
+      }
+      for (const std::string& url : context.peer_urls()) {
+        if (url_taken(url, /*except=*/id)) return MakeError(EtcdError::kPeerURLExist);
+      }
+      return absl::OkStatus();
+    }
+    default:
+      return absl::DataLossError(StrCat("conf change of unknown type ", change.type()));
+  }
 }
 
 absl::Status ClusterMembership::Apply(const raft::ConfChange& change) {

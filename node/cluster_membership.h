@@ -3,8 +3,9 @@
 // the raft node reaches each peer, and publishing this member's own name
 // and client URLs through raft once it starts (etcd's publish).
 //
-// Conf changes reach it from the apply loop after raft applied them to its
-// configuration; the member list then follows in the same entry, so every
+// Conf changes reach it from the apply loop, which asks Validate first (a
+// refused change is a no-op everywhere) and then applies the change to
+// raft's configuration; the member list then follows in the same entry, so every
 // member holds the same list at the same index.
 #ifndef KEEL_NODE_CLUSTER_MEMBERSHIP_H_
 #define KEEL_NODE_CLUSTER_MEMBERSHIP_H_
@@ -23,6 +24,9 @@
 #include "runtime/sync.h"
 
 namespace keel::node {
+
+// Learners a cluster may hold at once (etcd's maxLearners).
+inline constexpr size_t kMaxLearners = 1;
 
 // What this member publishes about itself.
 struct LocalMember {
@@ -49,6 +53,14 @@ class ClusterMembership {
   // then bootstrap members it lacks) and tells it the removed ones. At
   // start, and after the key space was replaced by a snapshot.
   void SyncPeers();
+
+  // etcd's ValidateConfigurationChange against the applied member list:
+  // OK, or the client error that refuses `change` (a removed or unknown ID,
+  // an ID or peer URL in use, a promotion of a non-learner, a second
+  // learner). Every member decides alike at the same index; a refused
+  // change reaches neither raft nor the list. DataLoss if the context
+  // does not parse.
+  absl::Status Validate(const raft::ConfChange& change) const;
 
   // Applies a committed conf change that raft accepted: adds, promotes,
   // updates or removes the member, and tells the raft node. DataLoss if its

@@ -33,8 +33,25 @@ absl::Status CheckLeaderRequirement(const net::CallContext& context, const RaftN
   return absl::OkStatus();
 }
 
+absl::Status CheckLearnerSupport(std::string_view method, const google::protobuf::Message* request,
+                                 const MemberStore& members, uint64_t self) {
+  const Member* member = members.Find(self);
+  if (member == nullptr || !member->is_learner) return absl::OkStatus();
+  if (method == "/etcdserverpb.Maintenance/Status") return absl::OkStatus();
+  if (method == "/etcdserverpb.KV/Range") {
+    const auto* range = dynamic_cast<const etcdserverpb::RangeRequest*>(request);
+    if (range != nullptr && range->serializable()) return absl::OkStatus();
+  }
+  return MakeError(EtcdError::kNotSupportedForLearner);
+}
+
 void InstallInterceptors(net::GrpcServer& grpc, Clock& clock, const RaftNode& raft,
-                         const Proposer& proposer) {
+                         const Proposer& proposer, const MemberStore& members) {
+  // First, as etcd checks it before anything else.
+  grpc.AddInterceptor([&raft, &members](net::CallContext& context,
+                                        const google::protobuf::Message* request) {
+    return CheckLearnerSupport(context.method, request, members, raft.id());
+  });
   grpc.AddInterceptor([&raft](net::CallContext& context, const google::protobuf::Message*) {
     return CheckLeaderRequirement(context, raft);
   });

@@ -14,7 +14,10 @@ MemberServices::MemberServices(Env& env, Server& server, WatchServiceOptions wat
       maintenance_(MaintenanceParts{env, server.key_space(), server.raft(), server.proposer(),
                                     server.applied(), server.headers(), server.life(),
                                     SnapDir(server.config())}),
-      cluster_(server.key_space().members(), server.headers()),
+      admin_(env, server.raft(), server.proposer(), server.key_space().members(),
+             MemberAdminOptions{.strict_reconfig_check = server.config().strict_reconfig_check}),
+      cluster_(ClusterServiceParts{env, server.key_space().members(), server.headers(), admin_,
+                                   server.raft(), server.request_timeout()}),
       watch_(server.key_space().watch_hub(), env.clock(), env.random(),
              [&server] { return server.headers().Make(); },
              [&server] { return server.raft().leader() != 0; }, watch),
@@ -23,7 +26,8 @@ MemberServices::MemberServices(Env& env, Server& server, WatchServiceOptions wat
                                server.request_timeout()}) {}
 
 void MemberServices::Register(net::GrpcServer& grpc, net::HttpRouter& http) {
-  InstallInterceptors(grpc, env_.clock(), server_.raft(), server_.proposer());
+  InstallInterceptors(grpc, env_.clock(), server_.raft(), server_.proposer(),
+                     server_.key_space().members());
   kv_.Register(grpc);
   maintenance_.Register(grpc);
   cluster_.Register(grpc);

@@ -16,6 +16,7 @@
 #include "node/kv_service.h"
 #include "node/lease_service.h"
 #include "node/maintenance_service.h"
+#include "node/member_admin.h"
 #include "node/server.h"
 #include "node/watch_service.h"
 
@@ -37,6 +38,7 @@ class MemberServices {
   KvService& kv() { return kv_; }
   MaintenanceService& maintenance() { return maintenance_; }
   ClusterService& cluster() { return cluster_; }
+  MemberAdmin& admin() { return admin_; }
   WatchService& watch() { return watch_; }
   LeaseService& lease() { return lease_; }
 
@@ -45,6 +47,7 @@ class MemberServices {
   Server& server_;
   KvService kv_;
   MaintenanceService maintenance_;
+  MemberAdmin admin_;
   ClusterService cluster_;
   WatchService watch_;
   LeaseService lease_;

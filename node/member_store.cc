@@ -12,11 +12,21 @@ namespace {
 
 std::string IdentityKey() { return std::string{store::kClusterTag, 'i'}; }
 std::string MemberPrefix() { return std::string{store::kClusterTag, 'm'}; }
+void AppendBigEndian(std::string* key, uint64_t value) {
+  for (int shift = 56; shift >= 0; shift -= 8) {
+    key->push_back(static_cast<char>((value >> shift) & 0xff));
+  }
+}
 std::string MemberKey(uint64_t id) {
   std::string key = MemberPrefix();
-  for (int shift = 56; shift >= 0; shift -= 8) {
-    key.push_back(static_cast<char>((id >> shift) & 0xff));
-  }
+  AppendBigEndian(&key, id);
+  return key;
+}
+// 'c' 'r' <raft index big-endian> -> "1" refused, "0" accepted: the
+// verdict on a conf change.
+std::string RefusedKey(uint64_t index) {
+  std::string key{store::kClusterTag, 'r'};
+  AppendBigEndian(&key, index);
   return key;
 }
 
@@ -113,6 +123,21 @@ absl::Status MemberStore::Remove(uint64_t id) {
   members_.erase(id);
   removed_.insert(id);
   return absl::OkStatus();
+}
+
+absl::Status MemberStore::RecordVerdict(uint64_t index, bool refused) {
+  leveldb::WriteBatch batch;
+  batch.Put(RefusedKey(index), refused ? "1" : "0");
+  // Unsynced like the change written after it: LevelDB keeps the order, so
+  // a recovered change implies its verdict.
+  return db_->Write(&batch, /*sync=*/false);
+}
+
+absl::StatusOr<std::optional<bool>> MemberStore::RefusedAt(uint64_t index) const {
+  auto value = db_->Get(RefusedKey(index));
+  if (!value.ok()) return value.status();
+  if (!value->has_value()) return std::optional<bool>();
+  return std::optional<bool>(**value == "1");
 }
 
 absl::Status MemberStore::SetAttributes(uint64_t id, const std::string& name,

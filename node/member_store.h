@@ -56,6 +56,14 @@ class MemberStore {
   absl::Status SetAttributes(uint64_t id, const std::string& name,
                              const std::vector<std::string>& client_urls);
 
+  // The member list's verdict on each conf change (etcd's
+  // ValidateConfigurationChange), recorded by raft index before the change
+  // is applied. A replay after a restart, or an entry whose change the list
+  // already holds (its writes may be ahead of the applied index), must not
+  // ask the list again: it reads the verdict. Nullopt: none recorded.
+  absl::Status RecordVerdict(uint64_t index, bool refused);
+  absl::StatusOr<std::optional<bool>> RefusedAt(uint64_t index) const;
+
  private:
   absl::Status Persist(const Member& member, bool removed);
 

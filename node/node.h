@@ -49,6 +49,7 @@ class Node {
 
   Server& server() { return *server_; }
   LeaseService& lease_service() { return services_->lease(); }
+  MemberServices& services() { return *services_; }
   // The client addresses actually bound ("127.0.0.1:2379").
   std::vector<std::string> client_addresses() const;
   // Whether client connections are being accepted (the server is ready).

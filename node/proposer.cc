@@ -36,6 +36,32 @@ Task<ApplyResult> Proposer::Propose(internal::InternalRaftRequest request) {
   co_return std::move(waiter.result());
 }
 
+Task<absl::Status> Proposer::ProposeConfChange(raft::ConfChange change) {
+  auto holder = life_.EnterRequest();
+  if (!holder.ok()) co_return holder.status();
+  const uint64_t id = NewRequestId();
+  change.set_id(id);
+  Clock& clock = env_.clock();
+  const TimePoint start = clock.Now();
+  const TimePoint deadline = start + options_.request_timeout;
+  Waiter waiter(waiters_, id);
+  while (!waiter.done() && !life_.stopping()) {
+    if (clock.Now() >= deadline) co_return ProposalTimeout(start);
+    if (raft_.ProposeConfChange(change).ok()) {
+      // Taken (appended by the leader, or forwarded to it): wait for the
+      // apply. A forward lost on the way times out, as etcd's does.
+      const bool answered = co_await clock.WithTimeout(deadline - clock.Now(), waiter.Wait());
+      if (!answered) co_return ProposalTimeout(start);
+      break;
+    }
+    const Duration pause = std::min<Duration>(
+        Milliseconds(raft_.config().heartbeat_interval_ms), deadline - clock.Now());
+    (void)co_await clock.WithTimeout(pause, waiter.Wait());
+  }
+  if (!waiter.done()) co_return MakeError(EtcdError::kStopped);
+  co_return waiter.result().status;
+}
+
 absl::Status Proposer::ProposalTimeout(TimePoint start) const {
   const uint64_t leader = raft_.leader();
   if (leader == 0 && raft_.leaderless_since() <= start) {

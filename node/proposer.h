@@ -50,6 +50,14 @@ class Proposer {
   // Suspends.
   Task<ApplyResult> Propose(internal::InternalRaftRequest request);
 
+  // Proposes a membership change through raft (etcd's configure): gives it
+  // a fresh id and waits until it is applied here. OK, the member list's
+  // refusal (ClusterMembership::Validate), kStopped, or a timeout as
+  // ProposalTimeout names it. A change raft drops (no leader yet, another
+  // change pending) is offered again every heartbeat until the deadline.
+  // Suspends.
+  Task<absl::Status> ProposeConfChange(raft::ConfChange change);
+
   // Propose() for a request answered with a `Response`.
   template <typename Response>
   Task<absl::StatusOr<Response>> ProposeFor(internal::InternalRaftRequest request);

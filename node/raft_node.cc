@@ -124,6 +124,7 @@ absl::Status RaftNode::Start() {
   options.cluster_id = config_.cluster_id;
   options.listen_address = config_.listen_address;
   options.network = config_.peer_network;
+  options.http_router = config_.peer_http_router;
   options.snapshot_dir = JoinPath(config_.snap_dir, "incoming");
   for (const std::string& url : config_.advertise_peer_urls) {
     KEEL_ASSIGN_OR_RETURN(std::string address, net::PeerUrlToAddress(url));

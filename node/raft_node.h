@@ -144,6 +144,9 @@ struct RaftNodeConfig {
   // Where this member tells peers it listens (its advertised peer URLs),
   // so a member that does not know it yet can answer it.
   std::vector<std::string> advertise_peer_urls;
+  // Plain HTTP served on the peer listener (the /members a joining member
+  // asks); null for none. Must outlive the raft node.
+  const net::HttpRouter* peer_http_router = nullptr;
   // Where snapshot files live ("<data-dir>/member/snap").
   std::string snap_dir;
   uint64_t snapshot_chunk_bytes = 0;  // 0: the transport's default

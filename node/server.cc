@@ -7,6 +7,7 @@
 #include "net/tls_network.h"
 #include "node/member_tls.h"
 #include "node/errors.h"
+#include "node/peer_members.h"
 #include "node/snapshot_io.h"
 #include "runtime/status_macros.h"
 #include "store/snapshot_file.h"
@@ -70,12 +71,13 @@ absl::Status Server::Build(BootstrappedMember member) {
   KEEL_ASSIGN_OR_RETURN(std::string listen_address,
                         net::PeerUrlToAddress(config_.listen_peer_urls.front()));
   key_space_ = std::move(member.key_space);
-  KEEL_ASSIGN_OR_RETURN(
-      raft_, RaftNode::Create(env_,
-                              RaftNodeConfigFor(config_, member.member_id,
-                                                member.cluster_id, std::move(listen_address),
-                                                peer_network_.get()),
-                              std::move(member.log), *this, life_));
+  RegisterPeerMembersEndpoint(peer_http_, key_space_->members(), member.cluster_id);
+  RaftNodeConfig raft_config =
+      RaftNodeConfigFor(config_, member.member_id, member.cluster_id, std::move(listen_address),
+                        peer_network_.get());
+  raft_config.peer_http_router = &peer_http_;
+  KEEL_ASSIGN_OR_RETURN(raft_, RaftNode::Create(env_, std::move(raft_config),
+                                                std::move(member.log), *this, life_));
   if (!member.raft_peers.empty()) KEEL_RETURN_IF_ERROR(raft_->Bootstrap(member.raft_peers));
 
   headers_ = std::make_unique<ResponseHeaders>(*key_space_, member.cluster_id, member.member_id,
@@ -173,6 +175,15 @@ Task<void> Server::Stop() {
 
 void Server::OnFatal(const absl::Status& status) {
   env_.log().Error("member stopped on a fatal error", {{"error", status.ToString()}});
+  if (IsMemberRemoved(status)) {
+    // A peer refused this member as removed, possibly before it applied its
+    // own removal: remember it, so a restart stops at once instead of
+    // rejoining (the removal entry, if it comes, rewrites the same record).
+    absl::Status recorded = key_space_->members().Remove(raft_->id());
+    if (!recorded.ok()) {
+      env_.log().Warn("failed to record this member's removal", {{"error", recorded.ToString()}});
+    }
+  }
   Interrupt(MakeError(EtcdError::kStopped));
   stopped_.Set();
 }

@@ -32,6 +32,7 @@
 #include "node/lease_coordinator.h"
 #include "node/member_life.h"
 #include "node/mvcc_compactor.h"
+#include "net/http_message.h"
 #include "node/no_space_alarm.h"
 #include "node/proposer.h"
 #include "node/quota.h"
@@ -134,6 +135,9 @@ class Server final : private RaftNodeHost {
   MemberLife life_;
   // TLS for the peer transport when configured; outlives raft_.
   std::unique_ptr<Network> peer_network_;
+  // The peer port's HTTP endpoints (/members); the raft node's transport
+  // serves them.
+  net::HttpRouter peer_http_;
   std::unique_ptr<KeySpace> key_space_;
   std::unique_ptr<RaftNode> raft_;
   std::unique_ptr<ResponseHeaders> headers_;

@@ -108,8 +108,10 @@ constexpr ServerFlag kFlags[] = {
      .example = "m1=http://127.0.0.1:12380"},
     {.section = "Clustering", .name = "initial-cluster-state", .etcd_default = "new",
      .status = kImplemented,
-     .note = "new bootstraps a cluster; existing (joining one) fails at start until "
-             "members can be added.",
+     .note = "new bootstraps a cluster; existing joins a running one: the member learns "
+             "the cluster ID and its own ID from the peers' /members and refuses to start "
+             "unless --initial-cluster matches the running membership (as etcdctl member "
+             "add prints it).",
      .example = "existing"},
     {.section = "Clustering", .name = "initial-cluster-token", .etcd_default = "etcd-cluster",
      .status = kImplemented, .note = "Mixed into the member and cluster IDs at bootstrap.",
@@ -130,8 +132,9 @@ constexpr ServerFlag kFlags[] = {
     {.section = "Clustering", .name = "discovery-srv-name", .etcd_default = "",
      .status = kNotYet, .note = "No DNS SRV bootstrap.", .example = "keel"},
     {.section = "Clustering", .name = "strict-reconfig-check", .etcd_default = "true",
-     .status = kNotYet,
-     .note = "Membership changes are not served yet, so there is nothing to check.",
+     .status = kImplemented,
+     .note = "Refuses a member add, remove or promote that would leave the cluster without a "
+             "quorum of started, connected voting members (etcd's rules and errors).",
      .example = "false"},
     {.section = "Clustering", .name = "pre-vote", .etcd_default = "true", .status = kImplemented,
      .note = "Raft's pre-vote phase.", .example = "false"},
@@ -321,8 +324,9 @@ constexpr ServerFlag kFlags[] = {
 
     // Unsafe.
     {.section = "Unsafe", .name = "force-new-cluster", .etcd_default = "false",
-     .status = kNotYet,
-     .note = "Would rewrite the membership to this member alone; refused, never ignored.",
+     .status = kImplemented,
+     .note = "Restarts an existing member as the only member of its cluster, keeping its "
+             "data: uncommitted entries are dropped and every other member is removed.",
      .example = "true"},
     {.section = "Unsafe", .name = "unsafe-no-fsync", .etcd_default = "false",
      .status = kImplemented,

@@ -184,18 +184,18 @@ TEST(ServerFlagTableTest, RefusedFlagsAcceptOnlyEtcdsDefault) {
   }
 }
 
-TEST(ServerFlagsTest, ForceNewClusterIsRefusedNotIgnored) {
-  auto parsed = Parse({"--force-new-cluster"});
+TEST(ServerFlagsTest, ARefusedFlagIsRefusedNotIgnored) {
+  auto parsed = Parse({"--enable-log-rotation"});
   ASSERT_FALSE(parsed.ok());
   EXPECT_EQ(parsed.status().message(),
-            "--force-new-cluster is not supported yet (keel accepts only 'false'; "
+            "--enable-log-rotation is not supported yet (keel accepts only 'false'; "
             "see doc/flags.md)");
   auto v2 = Parse({"--enable-v2"});
   ASSERT_FALSE(v2.ok());
   EXPECT_EQ(v2.status().message(),
             "--enable-v2 is not supported: keel serves the v3 API only (keel accepts only "
             "'false'; see doc/flags.md)");
-  EXPECT_TRUE(Parse({"--force-new-cluster=false", "--enable-v2=false"}).ok());
+  EXPECT_TRUE(Parse({"--enable-log-rotation=false", "--enable-v2=false"}).ok());
 }
 
 TEST(ServerFlagsTest, UnknownFlagsKeepGosWording) {
@@ -232,7 +232,7 @@ TEST(ServerFlagsTest, HelpSaysWhichFlagsAreRefused) {
   auto parsed = Parse({"-h"});
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   EXPECT_TRUE(parsed->show_help);
-  EXPECT_NE(parsed->usage.find("--force-new-cluster\n\tNot supported yet; only 'false' is "
+  EXPECT_NE(parsed->usage.find("--enable-log-rotation\n\tNot supported yet; only 'false' is "
                                "accepted."),
             std::string::npos)
       << parsed->usage;

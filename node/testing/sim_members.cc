@@ -85,10 +85,11 @@ class SimMembers::MemberHandle {
 SimMembers::SimMembers(SimMembersOptions options)
     : options_(std::move(options)), world_(options_.world) {
   KEEL_ASSERT(options_.size >= 1);
-  for (int i = 0; i < options_.size; i++) {
+  KEEL_ASSERT(options_.spares >= 0);
+  for (int i = 0; i < slots(); i++) {
     slots_.push_back(std::make_unique<Slot>());
     Slot& s = *slots_.back();
-    s.config = MemberConfig(i, options_.size);
+    s.config = MemberConfig(i, i < options_.size ? options_.size : slots());
     s.machine = &world_.AddMachine({.name = MemberName(i),
                                     .host = MemberHost(i),
                                     .boot = [&s](Env& env) { return Idle(env, &s.env); }});
@@ -105,12 +106,12 @@ SimMembers::~SimMembers() = default;
 
 SimMembers::Slot& SimMembers::slot(int i) {
   KEEL_ASSERT(0 <= i);
-  KEEL_ASSERT(i < options_.size);
+  KEEL_ASSERT(i < slots());
   return *slots_[static_cast<size_t>(i)];
 }
 const SimMembers::Slot& SimMembers::slot(int i) const {
   KEEL_ASSERT(0 <= i);
-  KEEL_ASSERT(i < options_.size);
+  KEEL_ASSERT(i < slots());
   return *slots_[static_cast<size_t>(i)];
 }
 
@@ -251,7 +252,7 @@ absl::Status SimMembers::Stop(int i) {
 
 absl::Status SimMembers::StopAll() {
   absl::Status first;
-  for (int i = 0; i < options_.size; i++) {
+  for (int i = 0; i < slots(); i++) {
     if (up(i)) first.Update(Stop(i));
   }
   return first;
@@ -259,7 +260,7 @@ absl::Status SimMembers::StopAll() {
 
 void SimMembers::Isolate(int i) {
   std::vector<std::string> others;
-  for (int j = 0; j < options_.size; j++) {
+  for (int j = 0; j < slots(); j++) {
     if (j != i) others.push_back(MemberHost(j));
   }
   world_.net().Partition({MemberHost(i)}, others);
@@ -267,14 +268,14 @@ void SimMembers::Isolate(int i) {
 
 int SimMembers::Leader() {
   int leader = -1;
-  for (int i = 0; i < options_.size; i++) {
+  for (int i = 0; i < slots(); i++) {
     if (!up(i) || !server(i).raft().is_leader()) continue;
     if (leader != -1) return -1;
     leader = i;
   }
   if (leader == -1) return -1;
   const uint64_t id = server(leader).id();
-  for (int i = 0; i < options_.size; i++) {
+  for (int i = 0; i < slots(); i++) {
     if (up(i) && server(i).raft().leader() != id) return -1;
   }
   return leader;
@@ -287,7 +288,7 @@ int SimMembers::WaitLeader(Duration limit) {
 
 int SimMembers::Follower() {
   const int leader = Leader();
-  for (int i = 0; i < options_.size; i++) {
+  for (int i = 0; i < slots(); i++) {
     if (up(i) && i != leader) return i;
   }
   return -1;
@@ -296,12 +297,14 @@ int SimMembers::Follower() {
 bool SimMembers::WaitPublished(Duration limit) {
   return world_.RunUntil(
       [&] {
-        for (int i = 0; i < options_.size; i++) {
+        for (int i = 0; i < slots(); i++) {
           if (!up(i)) continue;
           const auto& members = server(i).key_space().members().members();
-          if (members.size() != static_cast<size_t>(options_.size)) return false;
           for (const auto& [id, member] : members) {
             if (member.client_urls.empty()) return false;
+          }
+          for (int j = 0; j < slots(); j++) {
+            if (up(j) && members.count(server(j).id()) == 0) return false;
           }
         }
         return true;

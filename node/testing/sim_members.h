@@ -81,7 +81,13 @@ enum class MemberKind {
 };
 
 struct SimMembersOptions {
+  // Members of the initial cluster: 0 .. size-1, started by StartAll.
   int size = 1;
+  // Machines for members added at runtime: size .. size+spares-1, each
+  // configured as MemberConfig(i, size + spares); a test sets its config
+  // (--initial-cluster-state existing, the --initial-cluster MemberAdd
+  // gave) and starts it with Start(i).
+  int spares = 0;
   MemberKind kind = MemberKind::kServer;
   sim::SimWorldOptions world;
 };
@@ -99,6 +105,8 @@ class SimMembers {
 
   sim::SimWorld& world() { return world_; }
   int size() const { return options_.size; }
+  // Every member slot, spares included.
+  int slots() const { return options_.size + options_.spares; }
   sim::SimMachine& machine(int i);
   // Member i's machine's process (alive whether or not the member runs).
   Env& env(int i);
@@ -148,7 +156,8 @@ class SimMembers {
   int Follower();
   // Runs the world until every running member knows every member's client
   // URLs (each publishes its own through raft on start, as etcd's does),
-  // so followers reach the leader; false if `limit` passed first.
+  // so followers reach the leader, and lists every running member; false if
+  // `limit` passed first.
   bool WaitPublished(Duration limit = Seconds(30));
 
   // Runs `task` as a root of the client's process (Run) or of member i's
