@@ -13,7 +13,7 @@ MemberServices::MemberServices(Env& env, Server& server, WatchServiceOptions wat
       kv_(server.kv()),
       maintenance_(MaintenanceParts{env, server.key_space(), server.raft(), server.proposer(),
                                     server.applied(), server.headers(), server.life(),
-                                    SnapDir(server.config())}),
+                                    server.request_timeout(), SnapDir(server.config())}),
       cluster_(server.key_space().members(), server.headers()),
       watch_(server.key_space().watch_hub(), env.clock(), env.random(),
              [&server] { return server.headers().Make(); },
