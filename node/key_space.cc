@@ -177,7 +177,8 @@ Task<absl::Status> KeySpace::Defragment() {
     store::MvccDb* db = mvcc_->db();
     // The database stays open: Replace() waits for off_loop_jobs_, and the
     // caller is a root task the member's stop waits for.
-    co_await env_.RunBlocking([db] { db->CompactAllBlocking(); });
+    absl::AnyInvocable<void() &&> work = [db] { db->CompactAllBlocking(); };
+    co_await env_.RunBlocking(std::move(work));
   }
   size_read_at_.reset();
   // LevelDB records a failed background compaction and refuses writes
@@ -227,9 +228,17 @@ Task<absl::StatusOr<int64_t>> KeySpace::LiveBytes() {
     co_return db->LiveBytes();
   }
   OffLoopJob job(off_loop_jobs_, off_loop_done_);
-  auto bytes = std::make_shared<absl::StatusOr<int64_t>>(absl::InternalError("not counted"));
-  co_await env_.RunBlocking([db, bytes] { *bytes = db->LiveBytes(); });
-  co_return std::move(*bytes);
+  // The result lands in a member, and the work captures only pointers: a
+  // callable with a non-trivial capture (a shared_ptr) crashed on the pool
+  // thread when destroyed there after the loop had resumed. The key space
+  // outlives the work (see the header).
+  auto slot = live_bytes_.emplace(live_bytes_.end(), absl::InternalError("not counted"));
+  absl::StatusOr<int64_t>* out = &*slot;
+  absl::AnyInvocable<void() &&> work = [db, out] { *out = db->LiveBytes(); };
+  co_await env_.RunBlocking(std::move(work));
+  absl::StatusOr<int64_t> bytes = std::move(*out);
+  live_bytes_.erase(slot);
+  co_return bytes;
 }
 
 Task<void> KeySpace::WaitOffLoopIdle() {

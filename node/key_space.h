@@ -22,6 +22,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -167,6 +168,9 @@ class KeySpace {
   // Defragment() and LiveBytes() calls whose LevelDB work runs off the loop.
   int off_loop_jobs_ = 0;
   WaitQueue off_loop_done_;
+  // Where the pool writes the result of each LiveBytes() running (a list:
+  // stable addresses).
+  std::list<absl::StatusOr<int64_t>> live_bytes_;
   mutable int64_t size_bytes_ = 0;
   mutable std::optional<TimePoint> size_read_at_;
 };

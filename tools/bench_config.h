@@ -48,6 +48,10 @@ struct BenchConfig {
   bool precise = false;
   bool target_leader = false;
   bool json = false;  // --output json / -o json
+  // keel only (--samples FILE): one line per request, "<start, unix µs>
+  // <latency µs> <1 ok | 0 failed>", for scripts that need the requests of
+  // a time window (ci/defrag-bench).
+  std::string samples_path;
 
   BenchCommand command = BenchCommand::kPut;
   int64_t total = 10000;
