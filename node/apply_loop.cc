@@ -23,6 +23,9 @@ Task<void> ApplyLoop::Loop() {
     std::optional<ApplyWork> work = co_await parts_.raft.NextApplyWork();
     if (!work.has_value()) break;
     if (work->snapshot.has_value()) {
+      // A defragmentation running off the loop holds the live database.
+      co_await parts_.key_space.WaitOffLoopIdle();
+      if (parts_.life.stopping()) break;
       absl::Status installed = InstallSnapshot(*work->snapshot);
       if (!installed.ok()) {
         parts_.life.Fail(installed);

@@ -122,6 +122,9 @@ ErrorInfo Lookup(EtcdError error) {
       return {absl::StatusCode::kUnavailable, "etcdserver: rpc not supported for learner"};
     case EtcdError::kBadLeaderTransferee:
       return {absl::StatusCode::kFailedPrecondition, "etcdserver: bad leader transferee"};
+    case EtcdError::kLeaderTransferTimeout:
+      return {absl::StatusCode::kUnknown,
+              "etcdserver: request timed out, leader transfer took too long"};
   }
   KEEL_UNREACHABLE();
 }

@@ -75,6 +75,8 @@ enum class EtcdError {
   kCorrupt,
   kNotSupportedForLearner,
   kBadLeaderTransferee,
+  // Not in etcd's gRPC table: togRPCError answers it with code Unknown.
+  kLeaderTransferTimeout,
 };
 
 // The status etcd returns for `error`: its gRPC code and exact message.

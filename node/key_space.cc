@@ -9,6 +9,7 @@
 #include "runtime/status_macros.h"
 #include "runtime/strings.h"
 #include "store/leveldb_env.h"
+#include "leveldb/write_batch.h"
 
 namespace keel::node {
 
@@ -52,7 +53,7 @@ store::MvccOptions KeySpace::MvccOptionsAt(std::string path) const {
   return options;
 }
 
-absl::Status KeySpace::OpenMvcc() {
+absl::Status KeySpace::OpenMvcc(bool same_state) {
   KEEL_ASSERT(mvcc_ == nullptr || mvcc_->closed());
   KEEL_ASSIGN_OR_RETURN(std::unique_ptr<store::Mvcc> opened,
                         store::Mvcc::Open(MvccOptionsAt(options_.dir)));
@@ -74,7 +75,11 @@ absl::Status KeySpace::OpenMvcc() {
   mvcc_->SetListener(watch_hub_.get());
   watch_hub_->Restore(mvcc_.get());
   KEEL_RETURN_IF_ERROR(members_->Reload(db));
-  KEEL_RETURN_IF_ERROR(lessor_->Reload(*mvcc_));
+  if (same_state) {
+    lessor_->Repoint(*mvcc_);
+  } else {
+    KEEL_RETURN_IF_ERROR(lessor_->Reload(*mvcc_));
+  }
   return alarms_->Reload(db);
 }
 
@@ -121,14 +126,123 @@ absl::Status KeySpace::InstallSnapshot(const std::string& file, uint64_t index,
 }
 
 absl::Status KeySpace::Replace(const std::string& fresh_dir) {
+  return SwapIn(fresh_dir, /*same_state=*/false);
+}
+
+absl::Status KeySpace::SwapIn(const std::string& fresh_dir, bool same_state) {
   KEEL_ASSERT(!closed_);
+  // LevelDB work off the loop would outlive the database it uses.
+  KEEL_ASSERT(off_loop_jobs_ == 0);
   mvcc_->SetListener(nullptr);
   mvcc_->Close();
   KEEL_RETURN_IF_ERROR(SwapKeySpace(env_.fs(), options_.dir, fresh_dir));
   size_read_at_.reset();
-  KEEL_RETURN_IF_ERROR(OpenMvcc());
+  KEEL_RETURN_IF_ERROR(OpenMvcc(same_state));
   KEEL_ASSERT(!mvcc_->closed());
   return absl::OkStatus();
+}
+
+namespace {
+
+// Counts a call whose LevelDB work may run off the loop.
+class OffLoopJob {
+ public:
+  OffLoopJob(int& jobs, WaitQueue& done) : jobs_(jobs), done_(done) { jobs_++; }
+  ~OffLoopJob() {
+    KEEL_ASSERT(jobs_ > 0);
+    jobs_--;
+    done_.WakeAll();
+  }
+  OffLoopJob(const OffLoopJob&) = delete;
+  OffLoopJob& operator=(const OffLoopJob&) = delete;
+
+ private:
+  int& jobs_;
+  WaitQueue& done_;
+};
+
+// Entries copied per LevelDB batch by DefragmentByCopy.
+constexpr int kCopyBatchEntries = 1000;
+
+}  // namespace
+
+Task<absl::Status> KeySpace::Defragment() {
+  KEEL_ASSERT(!closed_);
+  if (mvcc_->closed()) co_return store::ClosedDbError();
+  if (options_.leveldb_background == store::LevelDbBackground::kQueue) {
+    co_return DefragmentByCopy();
+  }
+  {
+    OffLoopJob job(off_loop_jobs_, off_loop_done_);
+    store::MvccDb* db = mvcc_->db();
+    // The database stays open: Replace() waits for off_loop_jobs_, and the
+    // caller is a root task the member's stop waits for.
+    absl::AnyInvocable<void() &&> work = [db] { db->CompactAllBlocking(); };
+    co_await env_.RunBlocking(std::move(work));
+  }
+  size_read_at_.reset();
+  // LevelDB records a failed background compaction and refuses writes
+  // after it; a sync shows whether that happened.
+  co_return mvcc_->SyncBarrier();
+}
+
+absl::Status KeySpace::DefragmentByCopy() {
+  const std::string fresh = options_.dir + ".restore";
+  KEEL_RETURN_IF_ERROR(RemoveTree(env_.fs(), fresh));
+  // Everything applied so far is in the copy: nothing suspends from here
+  // to the swap, so no entry is applied in between.
+  KEEL_RETURN_IF_ERROR(mvcc_->SyncBarrier());
+  {
+    store::MvccOptions copy_options = MvccOptionsAt(fresh);
+    copy_options.error_if_exists = true;
+    KEEL_ASSIGN_OR_RETURN(std::unique_ptr<store::MvccDb> copy,
+                          store::MvccDb::Open(copy_options));
+    std::unique_ptr<store::DbIterator> it = mvcc_->db()->NewIterator();
+    leveldb::WriteBatch batch;
+    int in_batch = 0;
+    for (it->Seek(""); it->Valid(); it->Next()) {
+      batch.Put(leveldb::Slice(it->key().data(), it->key().size()),
+                leveldb::Slice(it->value().data(), it->value().size()));
+      if (++in_batch == kCopyBatchEntries) {
+        KEEL_RETURN_IF_ERROR(copy->Write(&batch, /*sync=*/false));
+        batch.Clear();
+        in_batch = 0;
+      }
+    }
+    KEEL_RETURN_IF_ERROR(it->status());
+    KEEL_RETURN_IF_ERROR(copy->Write(&batch, /*sync=*/true));
+  }
+  const int64_t revision = mvcc_->current_revision();
+  const uint64_t applied = mvcc_->applied().index;
+  KEEL_RETURN_IF_ERROR(SwapIn(fresh, /*same_state=*/true));
+  KEEL_ASSERT(mvcc_->current_revision() == revision);
+  KEEL_ASSERT(mvcc_->applied().index == applied);
+  return absl::OkStatus();
+}
+
+Task<absl::StatusOr<int64_t>> KeySpace::LiveBytes() {
+  KEEL_ASSERT(!closed_);
+  if (mvcc_->closed()) co_return store::ClosedDbError();
+  store::MvccDb* db = mvcc_->db();
+  if (options_.leveldb_background == store::LevelDbBackground::kQueue) {
+    co_return db->LiveBytes();
+  }
+  OffLoopJob job(off_loop_jobs_, off_loop_done_);
+  // The result lands in a member, and the work captures only pointers: a
+  // callable with a non-trivial capture (a shared_ptr) crashed on the pool
+  // thread when destroyed there after the loop had resumed. The key space
+  // outlives the work (see the header).
+  auto slot = live_bytes_.emplace(live_bytes_.end(), absl::InternalError("not counted"));
+  absl::StatusOr<int64_t>* out = &*slot;
+  absl::AnyInvocable<void() &&> work = [db, out] { *out = db->LiveBytes(); };
+  co_await env_.RunBlocking(std::move(work));
+  absl::StatusOr<int64_t> bytes = std::move(*out);
+  live_bytes_.erase(slot);
+  co_return bytes;
+}
+
+Task<void> KeySpace::WaitOffLoopIdle() {
+  while (off_loop_jobs_ > 0) co_await off_loop_done_.Wait();
 }
 
 absl::Status KeySpace::Close() {

@@ -4,19 +4,25 @@
 // applied raft entry), and the views rebuilt from the Mvcc: the watch hub
 // (fed by every apply), the membership (MemberStore), the lease table
 // (Lessor) and the alarms (AlarmStore). Everything that replaces the
-// LevelDB directory under a running member (installing a leader's snapshot
-// today, defragmentation next) goes through Replace(), which reopens the
+// LevelDB directory under a running member (installing a leader's snapshot,
+// defragmentation in the simulator) goes through Replace(), which reopens the
 // Mvcc and re-points every view in one place; holders keep their
 // references to the views, which outlive the swap.
 //
-// Nothing here suspends; LevelDB runs synchronously on the caller's loop
-// (its background work on a thread in production, queued on the loop in
-// the simulator). LevelDB's types stay inside key_space.cc.
+// LevelDB runs synchronously on the caller's loop (its background work on a
+// thread in production, queued on the loop in the simulator). Only
+// Defragment() and LiveBytes() suspend: in production they run their long
+// LevelDB work off the loop (Env::RunBlocking) while the loop keeps using
+// the database; Replace() must not run meanwhile (WaitOffLoopIdle()), and
+// their callers must not be destroyed while they run (they are root tasks
+// of the member, counted by its MemberLife; node/defragmenter.h).
+// LevelDB's types stay inside key_space.cc.
 #ifndef KEEL_NODE_KEY_SPACE_H_
 #define KEEL_NODE_KEY_SPACE_H_
 
 #include <cstddef>
 #include <cstdint>
+#include <list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,6 +35,8 @@
 #include "node/member_store.h"
 #include "node/watch_hub.h"
 #include "runtime/env.h"
+#include "runtime/sync.h"
+#include "runtime/task.h"
 #include "store/leveldb_background.h"
 #include "store/mvcc.h"
 
@@ -98,6 +106,26 @@ class KeySpace {
   // with Unavailable and keeps its last revision (never a dangling one).
   absl::Status Replace(const std::string& fresh_dir);
 
+  // Defragmentation, online: drops what overwrites, deletes and MVCC
+  // compaction left behind in LevelDB, so the files on disk shrink to the
+  // live data (etcd's defrag rewrites its bbolt file for the same reason,
+  // but stops the member meanwhile). Production: LevelDB's CompactRange over
+  // the whole key range on the I/O pool while the loop keeps reading and
+  // writing. Simulator (no LevelDB thread to wait for): a copy of every
+  // live entry into a fresh directory and Replace(), without suspending, so
+  // no write falls between. LevelDB's errors.
+  Task<absl::Status> Defragment();
+  // Bytes of the live LevelDB entries, keys plus values (store::MvccDb::
+  // LiveBytes): what the key space would take on disk right after a
+  // Defragment(), before LevelDB's framing. This is "in use" for Status's
+  // dbSizeInUse, against SizeBytes()'s files on disk. A scan of the whole
+  // key space, off the loop in production.
+  Task<absl::StatusOr<int64_t>> LiveBytes();
+  // Waits until no Defragment() or LiveBytes() runs off the loop (before
+  // Replace()). Suspends.
+  Task<void> WaitOffLoopIdle();
+  bool off_loop_busy() const { return off_loop_jobs_ > 0; }
+
   // One synced write: everything applied so far survives a crash.
   absl::Status SyncBarrier() { return mvcc_->SyncBarrier(); }
 
@@ -115,7 +143,13 @@ class KeySpace {
   KeySpace(Env& env, KeySpaceOptions options);
   store::MvccOptions MvccOptionsAt(std::string path) const;
   // Opens the Mvcc in options_.dir and (re)attaches every view to it.
-  absl::Status OpenMvcc();
+  // With `same_state` (a defragmented copy of the live store) the lessor
+  // keeps its leader's expiry state: only the store behind it changed.
+  absl::Status OpenMvcc(bool same_state = false);
+  absl::Status SwapIn(const std::string& fresh_dir, bool same_state);
+  // The simulator's Defragment(): copies the live entries into a fresh
+  // directory and swaps it in, all without suspending.
+  absl::Status DefragmentByCopy();
 
   Env& env_;
   const KeySpaceOptions options_;
@@ -131,6 +165,12 @@ class KeySpace {
   std::unique_ptr<Lessor> lessor_;
   std::unique_ptr<AlarmStore> alarms_;
   bool closed_ = false;
+  // Defragment() and LiveBytes() calls whose LevelDB work runs off the loop.
+  int off_loop_jobs_ = 0;
+  WaitQueue off_loop_done_;
+  // Where the pool writes the result of each LiveBytes() running (a list:
+  // stable addresses).
+  std::list<absl::StatusOr<int64_t>> live_bytes_;
   mutable int64_t size_bytes_ = 0;
   mutable std::optional<TimePoint> size_read_at_;
 };

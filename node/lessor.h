@@ -111,6 +111,9 @@ class Lessor {
   // After a snapshot replaced the key space: the lessor works on `mvcc`
   // from now on, with the leases it holds (not primary any more).
   absl::Status Reload(store::Mvcc& mvcc);
+  // After a defragmentation swapped in a copy of the same store: reads and
+  // writes go to `mvcc`; the leases and the leader's expiry state stay.
+  void Repoint(store::Mvcc& mvcc) { mvcc_ = &mvcc; }
 
   // ---- apply side: every member, deterministic. Each call consumes
   // `entry` in the Mvcc exactly once, also when it refuses the request. ----

@@ -1,6 +1,8 @@
-// MaintenanceService: Status, Hash, HashKV, Snapshot and Alarm.
+// MaintenanceService: Status, Hash, HashKV, Snapshot, Alarm, Defragment and
+// MoveLeader.
 #include "node/maintenance_service.h"
 
+#include <algorithm>
 #include <memory>
 
 #include "absl/strings/str_format.h"
@@ -25,14 +27,15 @@ struct RemoveOnExit {
 
 }  // namespace
 
-etcdserverpb::StatusResponse MaintenanceService::Status() const {
+Task<etcdserverpb::StatusResponse> MaintenanceService::Status() {
+  const int64_t db_size = parts_.key_space.SizeBytes();
+  const int64_t in_use = co_await defragmenter_.InUseBytes(db_size);
   const RaftNode& raft = parts_.raft;
   etcdserverpb::StatusResponse response;
   *response.mutable_header() = parts_.headers.Make();
   response.set_version(std::string(kEtcdServerVersion));
-  const int64_t db_size = parts_.key_space.SizeBytes();
   response.set_dbsize(db_size);
-  response.set_dbsizeinuse(db_size);
+  response.set_dbsizeinuse(in_use);
   response.set_leader(raft.leader());
   response.set_raftindex(raft.commit_index());
   response.set_raftterm(raft.term());
@@ -52,7 +55,42 @@ etcdserverpb::StatusResponse MaintenanceService::Status() const {
   if (!parts_.life.fatal().ok()) {
     response.add_errors(std::string(parts_.life.fatal().message()));
   }
-  return response;
+  co_return response;
+}
+
+Task<absl::StatusOr<etcdserverpb::DefragmentResponse>> MaintenanceService::Defragment() {
+  absl::Status status = co_await defragmenter_.Defragment();
+  if (!status.ok()) co_return FromStoreError(status);
+  // etcd answers with an empty response, header unset.
+  co_return etcdserverpb::DefragmentResponse();
+}
+
+Task<absl::StatusOr<etcdserverpb::MoveLeaderResponse>> MaintenanceService::MoveLeader(
+    const etcdserverpb::MoveLeaderRequest& request, std::optional<TimePoint> deadline) {
+  RaftNode& raft = parts_.raft;
+  if (!raft.is_leader()) co_return MakeError(EtcdError::kNotLeader);
+  const uint64_t transferee = request.targetid();
+  const Member* target = parts_.key_space.members().Find(transferee);
+  if (target == nullptr || target->is_learner) {
+    co_return MakeError(EtcdError::kBadLeaderTransferee);
+  }
+  Clock& clock = parts_.env.clock();
+  const TimePoint until = deadline.value_or(clock.Now() + parts_.request_timeout);
+  const Duration poll = Milliseconds(raft.config().heartbeat_interval_ms);
+  parts_.env.log().Info("leadership transfer starting",
+                        {{"current-leader-member-id", FormatId(raft.id())},
+                         {"transferee-member-id", FormatId(transferee)}});
+  // To itself: raft ignores it, and this member already leads.
+  raft.TransferLeadership(transferee);
+  while (raft.leader() != transferee) {
+    if (clock.Now() >= until) co_return MakeError(EtcdError::kLeaderTransferTimeout);
+    co_await clock.SleepUntil(std::min(until, clock.Now() + poll));
+    if (parts_.life.stopping()) co_return MakeError(EtcdError::kStopped);
+  }
+  parts_.env.log().Info("leadership transfer finished",
+                        {{"old-leader-member-id", FormatId(raft.id())},
+                         {"new-leader-member-id", FormatId(transferee)}});
+  co_return etcdserverpb::MoveLeaderResponse();
 }
 
 absl::StatusOr<etcdserverpb::HashResponse> MaintenanceService::Hash() {
@@ -128,7 +166,21 @@ void MaintenanceService::Register(net::GrpcServer& grpc) {
   grpc.AddUnary<StatusRequest, StatusResponse>(
       "/etcdserverpb.Maintenance/Status",
       [this](net::CallContext&, StatusRequest) -> Task<absl::StatusOr<StatusResponse>> {
-        co_return Status();
+        co_return co_await Status();
+      });
+  grpc.AddUnary<DefragmentRequest, DefragmentResponse>(
+      "/etcdserverpb.Maintenance/Defragment",
+      [this](net::CallContext&, DefragmentRequest) -> Task<absl::StatusOr<DefragmentResponse>> {
+        co_return co_await Defragment();
+      });
+  grpc.AddUnary<MoveLeaderRequest, MoveLeaderResponse>(
+      "/etcdserverpb.Maintenance/MoveLeader",
+      [this](net::CallContext& call,
+             MoveLeaderRequest request) -> Task<absl::StatusOr<MoveLeaderResponse>> {
+        // etcd's wait ends with its own error when the client's context
+        // does; the client is gone by then, but its deadline says which.
+        call.deadline_status = [] { return MakeError(EtcdError::kLeaderTransferTimeout); };
+        co_return co_await MoveLeader(request, call.deadline);
       });
   grpc.AddUnary<HashRequest, HashResponse>(
       "/etcdserverpb.Maintenance/Hash",

@@ -96,6 +96,7 @@ class Server final : private RaftNodeHost {
   const ResponseHeaders& headers() const { return *headers_; }
   AppliedIndex& applied() { return *applied_; }
   const MemberLife& life() const { return life_; }
+  MemberLife& life() { return life_; }
 
   const ServerConfig& config() const { return config_; }
   Env& env() { return env_; }

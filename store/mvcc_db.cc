@@ -166,6 +166,32 @@ void MvccDb::Close() {
   KEEL_ASSERT(closed());
 }
 
+void MvccDb::CompactAllBlocking() {
+  KEEL_ASSERT(!closed());
+  // No AfterCall(): off the loop, and with a background thread the hook is
+  // empty (a queueing Env never gets here).
+  db_->CompactRange(nullptr, nullptr);
+}
+
+absl::StatusOr<int64_t> MvccDb::LiveBytes() {
+  if (closed()) return ClosedDbError();
+  // No block cache fill: a scan of everything would evict what reads use.
+  leveldb::ReadOptions read_options;
+  read_options.fill_cache = false;
+  read_options.verify_checksums = true;
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(read_options));
+  int64_t total = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    AfterCall();
+    total += static_cast<int64_t>(it->key().size() + it->value().size());
+  }
+  leveldb::Status s = it->status();
+  it.reset();
+  AfterCall();
+  if (!s.ok()) return FromLevelDb(s);
+  return total;
+}
+
 absl::StatusOr<std::optional<std::string>> MvccDb::Get(
     std::string_view key, const leveldb::Snapshot* snapshot) {
   if (closed()) return ClosedDbError();

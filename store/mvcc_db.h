@@ -5,8 +5,10 @@
 // DB (a Get, a Write, each iterator step, and before closing) it runs
 // `after_db_call`, so that an owner whose leveldb::Env queues background
 // work instead of running it on a thread (the simulator's) can run that
-// work there, on its own loop. It never calls CompactRange or the TEST_
-// methods: those wait for background work, which would hang such an Env.
+// work there, on its own loop. Only CompactAllBlocking() calls
+// CompactRange, and only with LevelDB's own background thread: it waits for
+// background work, which would hang a queueing Env (so do the TEST_ methods,
+// which nothing calls).
 #ifndef KEEL_STORE_MVCC_DB_H_
 #define KEEL_STORE_MVCC_DB_H_
 
@@ -116,6 +118,20 @@ class MvccDb {
 
   // Runs the owner's hook; for callers that touched the DB in other ways.
   void AfterCall() const;
+
+  // Compacts every level over the whole key range (leveldb::DB::
+  // CompactRange): entries overwritten, deleted or removed by MVCC
+  // compaction are dropped and the table files rewritten, so the files shrink
+  // to the live data. Blocks until LevelDB's background thread has done it:
+  // call it only with that thread (a queueing Env would wait forever) and
+  // off the loop (Env::RunBlocking); the loop's calls go on meanwhile
+  // (LevelDB is thread-safe). The database must stay open until it returns.
+  void CompactAllBlocking();
+  // The bytes of the live entries, keys plus values: what a full compaction
+  // keeps, less LevelDB's per-entry framing and block overhead. Counted by
+  // a scan at a LevelDB snapshot, so it costs a read of the whole key space;
+  // off the loop under the rule above when the data is large.
+  absl::StatusOr<int64_t> LiveBytes();
 
   // LevelDB's own figures (for benchmarks), e.g. "leveldb.stats".
   std::string Property(std::string_view name);

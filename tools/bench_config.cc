@@ -53,6 +53,8 @@ void AddGlobalFlags(FlagSet& flags, BenchConfig& config, GlobalFlags& global) {
   flags.String("output", &global.output,
                "Output format for benchmark results (only json is currently supported)",
                "o");
+  flags.String("samples", &config.samples_path,
+               "keel: write each request's start (unix us), latency (us) and outcome to FILE");
   flags.Bool("help", &global.help, "help for keel-bench", "h");
 }
 

@@ -53,6 +53,10 @@ struct BenchConfig {
   std::string cert;
   std::string key;
   bool insecure_skip_tls_verify = false;
+  // keel only (--samples FILE): one line per request, "<start, unix µs>
+  // <latency µs> <1 ok | 0 failed>", for scripts that need the requests of
+  // a time window (ci/defrag-bench).
+  std::string samples_path;
 
   BenchCommand command = BenchCommand::kPut;
   int64_t total = 10000;

@@ -186,8 +186,14 @@ Task<void> Work(RunState* state, int64_t worker) {
     if (n >= state->options.total) break;
     co_await state->pacer.Wait(n);
     const TimePoint start = clock.Now();
+    const int64_t start_wall = clock.WallUnixMicros();
     const absl::Status status = co_await state->source.Issue(worker, conn, n);
-    state->report.Add(clock.Now() - start, status);
+    const Duration latency = clock.Now() - start;
+    state->report.Add(latency, status);
+    if (state->options.samples != nullptr) {
+      state->options.samples->push_back(RequestSample{
+          start_wall, latency.count() / 1000, status.ok()});
+    }
     state->progress.Add();
   }
 }

@@ -109,12 +109,21 @@ class RequestSource {
   virtual Task<absl::Status> Issue(int64_t worker, client::EtcdClient& conn, int64_t n) = 0;
 };
 
+struct RequestSample {
+  int64_t start_unix_micros = 0;
+  int64_t latency_micros = 0;
+  bool ok = false;
+};
+
 struct RunOptions {
   RunOptions() {}
   std::string name;
   int64_t total = 0;
   int64_t workers = 1;
   int64_t rate = 0;
+  // If set, every request's start (wall clock, unix µs), latency and
+  // outcome, in the order they finish.
+  std::vector<RequestSample>* samples = nullptr;
 };
 
 // Runs options.total requests of `source` from options.workers workers over

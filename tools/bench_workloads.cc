@@ -145,8 +145,20 @@ Task<absl::StatusOr<std::vector<Stats>>> RunBench(Env& env, BenchConfig config,
   options.total = config.total;
   options.workers = config.clients;
   options.rate = config.rate;
+  std::vector<RequestSample> samples;
+  if (!config.samples_path.empty()) options.samples = &samples;
   auto stats = co_await RunRequests(env, **conns, *source, std::move(options), progress);
   if (!stats.ok()) co_return stats.status();
+  if (!config.samples_path.empty()) {
+    std::string text;
+    for (const RequestSample& s : samples) {
+      StrAppend(&text, s.start_unix_micros, " ", s.latency_micros, " ", s.ok ? 1 : 0, "\n");
+    }
+    auto file = env.fs().Open(config.samples_path, {.create = true, .truncate = true});
+    if (!file.ok()) co_return file.status();
+    const absl::Status written = (*file)->Append(text);
+    if (!written.ok()) co_return written;
+  }
   std::vector<Stats> out;
   out.push_back(std::move(*stats));
   co_return out;
