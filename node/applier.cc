@@ -7,6 +7,26 @@
 
 namespace keel::node {
 
+bool IsAuthChange(const internal::InternalRaftRequest& request) {
+  using Request = internal::InternalRaftRequest;
+  switch (request.request_case()) {
+    case Request::kAuthEnable:
+    case Request::kAuthDisable:
+    case Request::kAuthUserAdd:
+    case Request::kAuthUserDelete:
+    case Request::kAuthUserChangePassword:
+    case Request::kAuthUserGrantRole:
+    case Request::kAuthUserRevokeRole:
+    case Request::kAuthRoleAdd:
+    case Request::kAuthRoleDelete:
+    case Request::kAuthRoleGrantPermission:
+    case Request::kAuthRoleRevokePermission:
+      return true;
+    default:
+      return false;
+  }
+}
+
 ApplyResult ApplyRequest(Applier& applier, const ApplyContext& context,
                          const internal::InternalRaftRequest& request) {
   KEEL_ASSERT(context.header != nullptr);
@@ -32,7 +52,10 @@ ApplyResult ApplyRequest(Applier& applier, const ApplyContext& context,
       return applier.Alarm(context, request.alarm());
     case Request::kMemberAttributes:
       return applier.MemberAttributes(context, request.member_attributes());
+    case Request::kAuthenticate:
+      return applier.Authenticate(context, request.authenticate());
     default: {
+      if (IsAuthChange(request)) return applier.AuthChange(context, request);
       // A request this version cannot apply. Every member refuses it the
       // same way, so the key spaces stay equal.
       absl::Status skipped = applier.Skip(context);

@@ -5,7 +5,7 @@
 // applier, each adding one rule and passing the rest on (node/server.cc
 // builds it):
 //   QuotaApplier      --quota-backend-bytes and the NOSPACE alarm
-//   (AuthApplier)     permissions, once auth lands
+//   AuthApplier       users, roles and permissions (node/auth_applier.h)
 //   CorruptApplier    the CORRUPT alarm
 //   BackendApplier    the key space: Mvcc, Lessor, members, alarms
 // A new rule is a new wrapper in its own file, not more cases here.
@@ -67,6 +67,14 @@ class Applier {
   // A member publishing its name and client URLs.
   virtual ApplyResult MemberAttributes(const ApplyContext& context,
                                        const internal::MemberAttributes& request) = 0;
+  // A change to users, roles or permissions, or enabling or disabling
+  // auth: `request` holds one of the auth_* kinds (IsAuthChange). Answered
+  // with its status alone; the Auth service builds the response.
+  virtual ApplyResult AuthChange(const ApplyContext& context,
+                                 const internal::InternalRaftRequest& request) = 0;
+  // A login whose password the proposing member checked.
+  virtual ApplyResult Authenticate(const ApplyContext& context,
+                                   const internal::Authenticate& request) = 0;
 
   // Consumes the entry without changing anything (a request a wrapper
   // refused, one this version cannot apply, an empty entry). The store's
@@ -79,6 +87,9 @@ class Applier {
 // Unimplemented, its entry consumed, alike on every member.
 ApplyResult ApplyRequest(Applier& applier, const ApplyContext& context,
                          const internal::InternalRaftRequest& request);
+
+// Whether `request` is one of the kinds AuthChange applies.
+bool IsAuthChange(const internal::InternalRaftRequest& request);
 
 // Refuses a request with `status`: `consumer` consumes the entry unchanged
 // (Skip); the store's error instead if that failed.
@@ -134,6 +145,14 @@ class ApplierWrapper : public Applier {
   ApplyResult MemberAttributes(const ApplyContext& context,
                                const internal::MemberAttributes& request) override {
     return next_.MemberAttributes(context, request);
+  }
+  ApplyResult AuthChange(const ApplyContext& context,
+                         const internal::InternalRaftRequest& request) override {
+    return next_.AuthChange(context, request);
+  }
+  ApplyResult Authenticate(const ApplyContext& context,
+                           const internal::Authenticate& request) override {
+    return next_.Authenticate(context, request);
   }
   absl::Status Skip(const ApplyContext& context) override { return next_.Skip(context); }
 

@@ -151,7 +151,7 @@ TEST_F(ApplierTest, TheChainAppliesOrRefusesEachRequestAndAlwaysConsumesItsEntry
       {"lease revoke under CORRUPT is refused", {CORRUPT}, kNoQuota, RevokeRequest,
        EtcdError::kCorrupt},
       {"a request this version cannot apply is refused alike everywhere", {}, kNoQuota,
-       [](internal::InternalRaftRequest* r) { r->mutable_auth_enable(); }, {},
+       [](internal::InternalRaftRequest* r) { r->mutable_header()->set_id(1); }, {},
        absl::StatusCode::kUnimplemented},
       {"an expiry the leader of this term decided revokes the lease and its key", {}, kNoQuota,
        [](internal::InternalRaftRequest* r) {

@@ -160,3 +160,78 @@ absl::Status BackendApplier::Skip(const ApplyContext& context) {
 }
 
 }  // namespace keel::node
+
+namespace keel::node {
+namespace {
+
+// The store's change for one auth request kind.
+absl::Status ChangeAuth(AuthStore& auth, const internal::InternalRaftRequest& request) {
+  using Request = internal::InternalRaftRequest;
+  switch (request.request_case()) {
+    case Request::kAuthEnable:
+      return auth.Enable();
+    case Request::kAuthDisable:
+      return auth.Disable();
+    case Request::kAuthUserAdd: {
+      const auto& r = request.auth_user_add();
+      return auth.UserAdd(r.name(), r.hashedpassword(), r.options().no_password());
+    }
+    case Request::kAuthUserDelete:
+      return auth.UserDelete(request.auth_user_delete().name());
+    case Request::kAuthUserChangePassword: {
+      const auto& r = request.auth_user_change_password();
+      return auth.UserChangePassword(r.name(), r.hashedpassword());
+    }
+    case Request::kAuthUserGrantRole:
+      return auth.UserGrantRole(request.auth_user_grant_role().user(),
+                                request.auth_user_grant_role().role());
+    case Request::kAuthUserRevokeRole:
+      return auth.UserRevokeRole(request.auth_user_revoke_role().name(),
+                                 request.auth_user_revoke_role().role());
+    case Request::kAuthRoleAdd:
+      return auth.RoleAdd(request.auth_role_add().name());
+    case Request::kAuthRoleDelete:
+      return auth.RoleDelete(request.auth_role_delete().role());
+    case Request::kAuthRoleGrantPermission:
+      return auth.RoleGrantPermission(request.auth_role_grant_permission().name(),
+                                      request.auth_role_grant_permission().perm());
+    case Request::kAuthRoleRevokePermission: {
+      const auto& r = request.auth_role_revoke_permission();
+      return auth.RoleRevokePermission(r.role(), r.key(), r.range_end());
+    }
+    default:
+      KEEL_ASSERT(!IsAuthChange(request));
+      return absl::InternalError("not an auth change");
+  }
+}
+
+}  // namespace
+
+ApplyResult BackendApplier::AuthChange(const ApplyContext& context,
+                                       const internal::InternalRaftRequest& request) {
+  KEEL_ASSERT(IsAuthChange(request));
+  absl::Status status = ChangeAuth(key_space_.auth(), request);
+  // An etcd error refuses the request alike everywhere; a store error stops
+  // the member (ApplyResult's contract), after the entry is consumed if it
+  // can be.
+  absl::Status skipped = Skip(context);
+  if (!skipped.ok()) return ApplyResult{skipped};
+  return ApplyResult{status};
+}
+
+ApplyResult BackendApplier::Authenticate(const ApplyContext& context,
+                                         const internal::Authenticate& request) {
+  const AuthStore& auth = key_space_.auth();
+  absl::Status status;
+  const authpb::User* user = auth.FindUser(request.name());
+  if (!auth.enabled()) {
+    status = MakeError(EtcdError::kAuthNotEnabled);
+  } else if (user == nullptr || user->options().no_password()) {
+    status = MakeError(EtcdError::kAuthFailed);
+  }
+  absl::Status skipped = Skip(context);
+  if (!skipped.ok()) return ApplyResult{skipped};
+  return ApplyResult{status};
+}
+
+}  // namespace keel::node

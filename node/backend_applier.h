@@ -1,8 +1,8 @@
 // BackendApplier: the end of the applier chain, where requests change the
 // key space (etcd's applierV3backend): keys through the Mvcc, leases
-// through the Lessor, alarms and published member attributes through their
-// stores. Membership changes (raft conf changes) are applied by the apply
-// loop through Membership, not here.
+// through the Lessor, alarms, users and roles, and published member
+// attributes through their stores. Membership changes (raft conf changes)
+// are applied by the apply loop through Membership, not here.
 #ifndef KEEL_NODE_BACKEND_APPLIER_H_
 #define KEEL_NODE_BACKEND_APPLIER_H_
 
@@ -44,6 +44,12 @@ class BackendApplier final : public Applier {
                     const etcdserverpb::AlarmRequest& request) override;
   ApplyResult MemberAttributes(const ApplyContext& context,
                                const internal::MemberAttributes& request) override;
+  ApplyResult AuthChange(const ApplyContext& context,
+                         const internal::InternalRaftRequest& request) override;
+  // Refuses a login that no longer holds (auth disabled, the user gone or
+  // without a password since the check); the token is the AuthApplier's.
+  ApplyResult Authenticate(const ApplyContext& context,
+                           const internal::Authenticate& request) override;
   absl::Status Skip(const ApplyContext& context) override;
 
  private:

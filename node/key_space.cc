@@ -32,6 +32,7 @@ KeySpace::~KeySpace() {
   if (!closed_ && leveldb_env_ != nullptr) leveldb_env_->Abandon();
   if (mvcc_ != nullptr) mvcc_->SetListener(nullptr);
   // The views hold pointers into the Mvcc: they go first.
+  auth_.reset();
   alarms_.reset();
   lessor_.reset();
   members_.reset();
@@ -66,9 +67,11 @@ absl::Status KeySpace::OpenMvcc(bool same_state) {
     members_ = std::make_unique<MemberStore>(db);
     lessor_ = std::make_unique<Lessor>(env_.clock(), *mvcc_, options_.lessor);
     alarms_ = std::make_unique<AlarmStore>(db);
+    auth_ = std::make_unique<AuthStore>(db);
     mvcc_->SetListener(watch_hub_.get());
     KEEL_RETURN_IF_ERROR(members_->Load());
     KEEL_RETURN_IF_ERROR(lessor_->Load());
+    KEEL_RETURN_IF_ERROR(auth_->Load());
     return alarms_->Load();
   }
   // A replacement: the same views read the new store.
@@ -80,6 +83,7 @@ absl::Status KeySpace::OpenMvcc(bool same_state) {
   } else {
     KEEL_RETURN_IF_ERROR(lessor_->Reload(*mvcc_));
   }
+  KEEL_RETURN_IF_ERROR(auth_->Reload(db));
   return alarms_->Reload(db);
 }
 

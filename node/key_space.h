@@ -3,9 +3,10 @@
 // It owns the LevelDB environment, the Mvcc (keys, revisions, leases, the
 // applied raft entry), and the views rebuilt from the Mvcc: the watch hub
 // (fed by every apply), the membership (MemberStore), the lease table
-// (Lessor) and the alarms (AlarmStore). Everything that replaces the
-// LevelDB directory under a running member (installing a leader's snapshot,
-// defragmentation in the simulator) goes through Replace(), which reopens the
+// (Lessor), the alarms (AlarmStore) and users and roles (AuthStore).
+// Everything that replaces the LevelDB directory under a running member
+// (installing a leader's snapshot, defragmentation in the simulator) goes
+// through Replace(), which reopens the
 // Mvcc and re-points every view in one place; holders keep their
 // references to the views, which outlive the swap.
 //
@@ -31,6 +32,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "node/alarm_store.h"
+#include "node/auth_store.h"
 #include "node/lessor.h"
 #include "node/member_store.h"
 #include "node/watch_hub.h"
@@ -86,6 +88,8 @@ class KeySpace {
   const Lessor& lessor() const { return *lessor_; }
   AlarmStore& alarms() { return *alarms_; }
   const AlarmStore& alarms() const { return *alarms_; }
+  AuthStore& auth() { return *auth_; }
+  const AuthStore& auth() const { return *auth_; }
 
   // Installs the snapshot file `file` (a leader's key space, written by
   // WriteSnapshotFile) as the key space at raft index >= `index`: builds it
@@ -164,6 +168,7 @@ class KeySpace {
   std::unique_ptr<MemberStore> members_;
   std::unique_ptr<Lessor> lessor_;
   std::unique_ptr<AlarmStore> alarms_;
+  std::unique_ptr<AuthStore> auth_;
   bool closed_ = false;
   // Defragment() and LiveBytes() calls whose LevelDB work runs off the loop.
   int off_loop_jobs_ = 0;

@@ -7,6 +7,7 @@
 #define KEEL_NODE_KV_FRONTEND_H_
 
 #include "absl/status/statusor.h"
+#include "node/auth_store.h"
 #include "node/key_space.h"
 #include "node/member_life.h"
 #include "node/mvcc_compactor.h"
@@ -38,16 +39,22 @@ class KvFrontend {
 
   // Every method answers etcd's errors (node/errors.h): the request checks'
   // (request_checks.h), kNoSpace for a write over quota, the barrier's for
-  // linearizable reads, Propose's and the applier's for writes. Suspend.
-  Task<absl::StatusOr<etcdserverpb::RangeResponse>> Range(etcdserverpb::RangeRequest request);
-  Task<absl::StatusOr<etcdserverpb::PutResponse>> Put(etcdserverpb::PutRequest request);
+  // linearizable reads, Propose's and the applier's for writes. `caller`
+  // is who made the request (node/auth_frontend.h): reads are checked here
+  // against the local auth store, writes are stamped with it and checked
+  // in apply (node/auth_applier.h). Suspend.
+  Task<absl::StatusOr<etcdserverpb::RangeResponse>> Range(etcdserverpb::RangeRequest request,
+                                                          AuthInfo caller = {});
+  Task<absl::StatusOr<etcdserverpb::PutResponse>> Put(etcdserverpb::PutRequest request,
+                                                      AuthInfo caller = {});
   Task<absl::StatusOr<etcdserverpb::DeleteRangeResponse>> DeleteRange(
-      etcdserverpb::DeleteRangeRequest request);
+      etcdserverpb::DeleteRangeRequest request, AuthInfo caller = {});
   // A txn of reads only is served without a raft entry, as etcd does.
-  Task<absl::StatusOr<etcdserverpb::TxnResponse>> Txn(etcdserverpb::TxnRequest request);
+  Task<absl::StatusOr<etcdserverpb::TxnResponse>> Txn(etcdserverpb::TxnRequest request,
+                                                      AuthInfo caller = {});
   // With `physical`, answers once the superseded revisions are gone.
   Task<absl::StatusOr<etcdserverpb::CompactionResponse>> Compact(
-      etcdserverpb::CompactionRequest request);
+      etcdserverpb::CompactionRequest request, AuthInfo caller = {});
 
  private:
   KvParts parts_;

@@ -4,6 +4,7 @@
 #include <deque>
 #include <utility>
 
+#include "node/auth_applier.h"
 #include "node/errors.h"
 #include "node/membership.h"
 #include "runtime/buggify.h"
@@ -99,8 +100,8 @@ Task<absl::StatusOr<etcdserverpb::LeaseGrantResponse>> LeaseCoordinator::Grant(
 }
 
 Task<absl::StatusOr<etcdserverpb::LeaseRevokeResponse>> LeaseCoordinator::Revoke(
-    etcdserverpb::LeaseRevokeRequest request) {
-  internal::InternalRaftRequest proposal;
+    etcdserverpb::LeaseRevokeRequest request, AuthInfo caller) {
+  internal::InternalRaftRequest proposal = StampedProposal(caller);
   *proposal.mutable_lease_revoke() = std::move(request);
   co_return co_await parts_.proposer.ProposeFor<etcdserverpb::LeaseRevokeResponse>(
       std::move(proposal));

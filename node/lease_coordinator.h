@@ -69,9 +69,11 @@ class LeaseCoordinator {
   // Propose's.
   Task<absl::StatusOr<etcdserverpb::LeaseGrantResponse>> Grant(
       etcdserverpb::LeaseGrantRequest request);
-  // Revokes through raft. kLeaseNotFound, Propose's errors.
+  // Revokes through raft, stamped with `caller` (the auth applier checks
+  // write permission on the lease's keys). kLeaseNotFound, Propose's and
+  // the auth applier's errors.
   Task<absl::StatusOr<etcdserverpb::LeaseRevokeResponse>> Revoke(
-      etcdserverpb::LeaseRevokeRequest request);
+      etcdserverpb::LeaseRevokeRequest request, AuthInfo caller = {});
   // On the leader: renews lease `id` and returns its TTL. kNotLeader if
   // this member is not the leader (the caller forwards), kLeaseNotFound,
   // kTimeoutWaitAppliedIndex, kTimeout, kStopped. Suspends.

@@ -98,7 +98,13 @@ Task<absl::StatusOr<etcdserverpb::LeaseGrantResponse>> LeaseService::Grant(
 
 Task<absl::StatusOr<etcdserverpb::LeaseRevokeResponse>> LeaseService::Revoke(
     net::CallContext& context, etcdserverpb::LeaseRevokeRequest request) {
-  co_return co_await parts_.leases.Revoke(std::move(request));
+  AuthInfo caller;
+  if (callers_) {
+    absl::StatusOr<AuthInfo> resolved = callers_(context);
+    if (!resolved.ok()) co_return resolved.status();
+    caller = *std::move(resolved);
+  }
+  co_return co_await parts_.leases.Revoke(std::move(request), std::move(caller));
 }
 
 Task<absl::Status> LeaseService::KeepAlive(const net::CallContext& context,

@@ -85,6 +85,11 @@ class LeaseService {
   Task<absl::StatusOr<etcdserverpb::LeaseTimeToLiveResponse>> TimeToLiveOnLeader(
       etcdserverpb::LeaseTimeToLiveRequest request, bool forwarded);
 
+  // Who a call's token names (AuthFrontend::Caller), for the revocations
+  // the auth applier checks. Unset: every call is anonymous.
+  using CallerResolver = std::function<absl::StatusOr<AuthInfo>(const net::CallContext&)>;
+  void set_callers(CallerResolver callers) { callers_ = std::move(callers); }
+
   // Channels dialled to leaders so far (for tests).
   int dials() const { return dials_; }
 
@@ -100,6 +105,7 @@ class LeaseService {
   Task<void> Backoff(TimePoint until);
 
   LeaseServiceParts parts_;
+  CallerResolver callers_;
   Mutex dial_mutex_;
   std::shared_ptr<net::GrpcChannel> channel_;
   uint64_t channel_leader_ = 0;

@@ -131,7 +131,8 @@ Task<absl::Status> MaintenanceService::StreamSnapshot(SnapshotStream& stream) {
   // SHA-256, streamed as it is, so etcdctl's `snapshot save` checks and
   // `snapshot restore` into a real etcd accept it.
   auto written = co_await WriteEtcdSnapshotFile(parts_.env, parts_.key_space.mvcc(),
-                                                parts_.key_space.members().members(), path);
+                                                parts_.key_space.members().members(),
+                                                parts_.key_space.auth().Records(), path);
   if (!written.ok()) {
     parts_.env.log().Warn("failed to write a snapshot for a client",
                           {{"error", written.status().ToString()}});

@@ -2,6 +2,7 @@
 // them.
 #include "node/member_services.h"
 
+#include "node/auth_service.h"
 #include "node/http_endpoints.h"
 #include "node/interceptors.h"
 
@@ -10,7 +11,7 @@ namespace keel::node {
 MemberServices::MemberServices(Env& env, Server& server, WatchServiceOptions watch)
     : env_(env),
       server_(server),
-      kv_(server.kv()),
+      kv_(server.kv(), server.auth()),
       maintenance_(MaintenanceParts{env, server.key_space(), server.raft(), server.proposer(),
                                     server.applied(), server.headers(), server.life(),
                                     server.request_timeout(), SnapDir(server.config())}),
@@ -28,11 +29,21 @@ MemberServices::MemberServices(Env& env, Server& server, WatchServiceOptions wat
 void MemberServices::Register(net::GrpcServer& grpc, net::HttpRouter& http) {
   InstallInterceptors(grpc, env_.clock(), server_.raft(), server_.proposer(),
                      server_.key_space().members());
+  InstallAdminInterceptor(grpc, server_.auth());
   kv_.Register(grpc);
+  RegisterAuthService(grpc, server_.auth());
   maintenance_.Register(grpc);
   cluster_.Register(grpc);
   health_.Register(grpc);
+  AuthFrontend& auth = server_.auth();
+  watch_.set_permission([&auth](const net::CallContext& context, std::string_view key,
+                                std::string_view range_end) {
+    absl::StatusOr<AuthInfo> caller = auth.Caller(context);
+    return caller.ok() && auth.store().CheckRead(*caller, key, range_end).ok();
+  });
   RegisterWatchService(grpc, watch_);
+  lease_.set_callers(
+      [&auth](const net::CallContext& context) { return auth.Caller(context); });
   RegisterLeaseService(grpc, lease_);
   RegisterHttpEndpoints(http, env_.clock(), server_.raft(), server_.reads());
 }

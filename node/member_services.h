@@ -1,5 +1,5 @@
 // MemberServices: every client-facing service of a member, built over its
-// Server's parts: KV, Watch, Lease, Maintenance, Cluster and gRPC health on
+// Server's parts: KV, Auth, Watch, Lease, Maintenance, Cluster and gRPC health on
 // a gRPC registry behind the member's interceptors (node/interceptors.h),
 // and /health and /version on an HTTP router. Node serves them on its
 // client URLs; tests and fuzz targets call them without a listener; the

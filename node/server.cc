@@ -98,8 +98,11 @@ absl::Status Server::Build(BootstrappedMember member) {
   backend_applier_ = std::make_unique<BackendApplier>(
       *key_space_, *headers_, [compactor = compactor_.get()] { compactor->Wake(); });
   corrupt_applier_ = std::make_unique<CorruptApplier>(*backend_applier_, key_space_->alarms());
+  tokens_ = std::make_unique<SimpleTokens>(env_.clock(), env_.random(),
+                                           Seconds(config_.auth_token_ttl_seconds));
+  auth_applier_ = std::make_unique<AuthApplier>(*corrupt_applier_, *key_space_, *tokens_);
   quota_applier_ =
-      std::make_unique<QuotaApplier>(*corrupt_applier_, *quota_, key_space_->alarms());
+      std::make_unique<QuotaApplier>(*auth_applier_, *quota_, key_space_->alarms());
 
   membership_ = std::make_unique<ClusterMembership>(
       env_, *key_space_, *raft_, *proposer_, life_,
@@ -116,6 +119,10 @@ absl::Status Server::Build(BootstrappedMember member) {
   kv_ = std::make_unique<KvFrontend>(
       KvParts{*key_space_, *proposer_, *reads_, *compactor_, *no_space_, *headers_, life_},
       config_.max_txn_ops);
+  auth_ = std::make_unique<AuthFrontend>(
+      AuthParts{.env = env_, .key_space = *key_space_, .proposer = *proposer_, .reads = *reads_,
+                .headers = *headers_, .tokens = *tokens_,
+                .bcrypt_cost = static_cast<int>(config_.bcrypt_cost)});
   apply_loop_ = std::make_unique<ApplyLoop>(
       ApplyParts{env_, *raft_, *key_space_, *quota_applier_, *proposer_, *membership_,
                  *leases_, *no_space_, *applied_, life_, config_.WarningApplyDuration()});

@@ -9,6 +9,7 @@
 //   Proposer          proposals and their waiting callers
 //   ReadIndexBatcher  linearizable reads
 //   KvFrontend        the KV requests
+//   AuthFrontend      the Auth requests, and who a call's token names
 //   LeaseCoordinator  lease requests and the leader's lease loop
 //   ClusterMembership conf changes, peers, publishing this member
 // The same class runs in production (tools/keel) and in keel-sim; all it
@@ -22,6 +23,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "node/applied_index.h"
+#include "node/auth_applier.h"
+#include "node/auth_frontend.h"
+#include "node/auth_tokens.h"
 #include "node/apply_loop.h"
 #include "node/backend_applier.h"
 #include "node/bootstrap.h"
@@ -88,6 +92,7 @@ class Server final : private RaftNodeHost {
   RaftNode& raft() { return *raft_; }
   const RaftNode& raft() const { return *raft_; }
   KvFrontend& kv() { return *kv_; }
+  AuthFrontend& auth() { return *auth_; }
   LeaseCoordinator& leases() { return *leases_; }
   ReadIndexBatcher& reads() { return *reads_; }
   Proposer& proposer() { return *proposer_; }
@@ -151,10 +156,13 @@ class Server final : private RaftNodeHost {
   // The applier chain, back to front; quota_applier_ is its head.
   std::unique_ptr<BackendApplier> backend_applier_;
   std::unique_ptr<CorruptApplier> corrupt_applier_;
+  std::unique_ptr<SimpleTokens> tokens_;
+  std::unique_ptr<AuthApplier> auth_applier_;
   std::unique_ptr<QuotaApplier> quota_applier_;
   std::unique_ptr<ClusterMembership> membership_;
   std::unique_ptr<LeaseCoordinator> leases_;
   std::unique_ptr<KvFrontend> kv_;
+  std::unique_ptr<AuthFrontend> auth_;
   std::unique_ptr<ApplyLoop> apply_loop_;
 #if KEEL_FAILPOINTS
   std::unique_ptr<failpoints::ServerFailpoints> failpoints_;

@@ -238,6 +238,17 @@ absl::Status ServerConfig::Validate() const {
         StrCat("--quota-backend-bytes ", quota_backend_bytes,
                " is out of range (0 to ", kMaxQuotaBytes, ")"));
   }
+  if (auth_token != "simple") {
+    return absl::InvalidArgumentError(
+        StrCat("--auth-token ", auth_token, " is not supported: keel issues simple tokens only"));
+  }
+  if (auth_token_ttl_seconds <= 0) {
+    return absl::InvalidArgumentError("--auth-token-ttl must be positive");
+  }
+  if (bcrypt_cost < 4 || bcrypt_cost > 31) {
+    return absl::InvalidArgumentError(
+        StrCat("--bcrypt-cost ", bcrypt_cost, " is out of range (4 to 31)"));
+  }
   if (snapshot_count == 0) {
     return absl::InvalidArgumentError("--snapshot-count must be positive");
   }

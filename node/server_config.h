@@ -99,6 +99,13 @@ struct ServerConfig {
   // 0 means etcd's default (2 GiB), negative means none.
   int64_t quota_backend_bytes = 0;
 
+  // Auth (node/auth_frontend.h): --auth-token ("simple"; etcd's jwt form
+  // is refused until it is implemented), --auth-token-ttl (seconds a
+  // simple token lives after its last use), --bcrypt-cost.
+  std::string auth_token = "simple";
+  int64_t auth_token_ttl_seconds = 300;
+  int64_t bcrypt_cost = 10;
+
   // Not acted on yet: tools/keel refuses any value but these, etcd's
   // defaults (tools/server_flag_table.cc, doc/flags.md).
   bool strict_reconfig_check = true;

@@ -34,7 +34,8 @@ struct RemovePartOnFailure {
 }  // namespace
 
 Task<absl::StatusOr<EtcdSnapshotFileSummary>> WriteEtcdSnapshotFile(
-    Env& env, store::Mvcc& mvcc, const std::map<uint64_t, Member>& members, std::string path) {
+    Env& env, store::Mvcc& mvcc, const std::map<uint64_t, Member>& members,
+    AuthRecords auth, std::string path) {
   FileSystem& fs = env.fs();
   const std::string part = path + ".part";
   if (fs.Stat(path).ok()) {
@@ -51,6 +52,10 @@ Task<absl::StatusOr<EtcdSnapshotFileSummary>> WriteEtcdSnapshotFile(
                                                .client_urls = m.client_urls,
                                                .is_learner = m.is_learner});
   }
+  extras.auth.enabled = auth.enabled;
+  extras.auth.revision = auth.revision;
+  for (const auto& user : auth.users) extras.auth.users[user.name()] = user.SerializeAsString();
+  for (const auto& role : auth.roles) extras.auth.roles[role.name()] = role.SerializeAsString();
   KEEL_CO_ASSIGN_OR_RETURN(std::unique_ptr<store::EtcdSnapshotExporter> exporter,
                            store::EtcdSnapshotExporter::Start(mvcc, *file, std::move(extras)));
   while (true) {

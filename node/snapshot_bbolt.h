@@ -12,6 +12,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "node/auth_store.h"
 #include "node/membership.h"
 #include "runtime/env.h"
 #include "runtime/task.h"
@@ -28,13 +29,16 @@ struct EtcdSnapshotFileSummary {
 // Writes the key space, as of the call, to `path`: built as
 // "<path>.part", synced and renamed into place, so a file at `path` is
 // always complete. `members` go in etcd's members bucket (etcd's restore
-// replaces them; etcd's own snapshots carry them). Applies may go on
+// replaces them; etcd's own snapshots carry them); `auth` in its auth,
+// authUsers and authRoles buckets, so a real etcd restored from the file
+// keeps the users, roles and the auth switch. Applies may go on
 // meanwhile; they do not show. Yields to the loop every few thousand
 // revisions and every few MiB hashed. Errors: the store's (DataLoss for a
 // malformed record) and the file system's; the ".part" file is removed on
 // failure. Suspends.
 Task<absl::StatusOr<EtcdSnapshotFileSummary>> WriteEtcdSnapshotFile(
-    Env& env, store::Mvcc& mvcc, const std::map<uint64_t, Member>& members, std::string path);
+    Env& env, store::Mvcc& mvcc, const std::map<uint64_t, Member>& members,
+    AuthRecords auth, std::string path);
 
 }  // namespace keel::node
 

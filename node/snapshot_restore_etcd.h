@@ -25,14 +25,15 @@ absl::StatusOr<bool> IsEtcdSnapshotFile(FileSystem& fs, const std::string& path)
 // etcd's restore), then the whole database is checked as bbolt's Tx.Check
 // does, then imported. DataLoss for damage or a hash mismatch;
 // FailedPrecondition for a file without a hash and no skip, or a database
-// that is not etcd's.
+// that is not etcd's. Users, roles and the auth switch come along.
 absl::StatusOr<store::EtcdImportSummary> RestoreEtcdKeySpace(FileSystem& fs,
                                                              const std::string& path,
                                                              store::MvccOptions options,
                                                              bool skip_hash_check);
 
 // What keel did not carry over from an etcd snapshot, one line each
-// (users, roles, the auth switch, alarms); empty if nothing was lost.
+// (alarms); empty if nothing was lost. Users, roles and the auth switch
+// are restored into the auth store.
 std::vector<std::string> NotCarried(const store::EtcdImportSummary& summary);
 
 // etcdctl's `snapshot status` of the etcd snapshot at `path` (the hash is

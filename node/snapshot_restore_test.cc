@@ -87,6 +87,7 @@ class SnapshotRestoreTest : public ::testing::Test {
     if (etcd_format) {
       auto written = c_.RunOn(0, WriteEtcdSnapshotFile(c_.env(0), source->key_space().mvcc(),
                                                        source->key_space().members().members(),
+                                                       source->key_space().auth().Records(),
                                                        kBackup));
       ASSERT_TRUE(written.ok()) << written.status();
       etcd_saved_ = *written;

@@ -21,12 +21,18 @@
 namespace keel::node {
 
 using etcdserverpb::WatchCreateRequest;
+
+// grpc-go's Error() of etcd's ErrGRPCPermissionDenied.
+constexpr std::string_view kWatchPermissionDenied =
+    "rpc error: code = PermissionDenied desc = etcdserver: permission denied";
 using etcdserverpb::WatchRequest;
 
 class ServerWatchStream {
  public:
-  ServerWatchStream(WatchService* service, net::ServerStream* raw)
+  ServerWatchStream(WatchService* service, const net::CallContext* context,
+                    net::ServerStream* raw)
       : service_(service),
+        context_(context),
         raw_(raw),
         typed_(*raw),
         watches_(service->hub_.NewStream()) {
@@ -62,6 +68,7 @@ class ServerWatchStream {
   Task<absl::Status> Send(WatchResponse response);
 
   WatchService* service_;
+  const net::CallContext* context_;
   net::ServerStream* raw_;
   net::TypedServerStream<WatchRequest, etcdserverpb::WatchResponse> typed_;
   std::unique_ptr<WatchStream> watches_;
@@ -111,6 +118,19 @@ void ServerWatchStream::Handle(const WatchRequest& request) {
 }
 
 void ServerWatchStream::HandleCreate(const WatchCreateRequest& request) {
+  if (service_->permission_ &&
+      !service_->permission_(*context_, request.key(), request.range_end())) {
+    // etcd's answer: the watch is created and canceled at once, under the
+    // id the client asked for, with gRPC's text of the error.
+    WatchResponse response;
+    response.created = true;
+    response.canceled = true;
+    response.watch_id = request.watch_id();
+    response.revision = watches_->current_revision();
+    response.cancel_reason = std::string(kWatchPermissionDenied);
+    watches_->Enqueue(std::move(response));
+    return;
+  }
   WatchOptions options;
   options.id = request.watch_id();
   options.key = request.key();
@@ -287,7 +307,7 @@ Task<absl::Status> WatchService::Serve(net::CallContext& context,
   if (require_leader && !has_leader_()) {
     co_return MakeError(EtcdError::kNoLeader);
   }
-  ServerWatchStream call(this, &stream);
+  ServerWatchStream call(this, &context, &stream);
   std::vector<Task<absl::Status>> tasks;
   tasks.push_back(call.ReceiveLoop());
   tasks.push_back(call.SendLoop());

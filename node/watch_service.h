@@ -70,6 +70,10 @@ class WatchService {
   using HeaderSource = std::function<etcdserverpb::ResponseHeader()>;
   // True while the member knows a leader.
   using LeaderCheck = std::function<bool()>;
+  // Whether the call may watch [key, range_end) (read permission for the
+  // caller its token names: node/auth_frontend.h). Asked at each create.
+  using WatchPermission = std::function<bool(const net::CallContext& context,
+                                             std::string_view key, std::string_view range_end)>;
 
   // `hub`, `clock` and `random` (progress jitter) must outlive the service;
   // the service must outlive every call it serves.
@@ -85,6 +89,11 @@ class WatchService {
   // "etcdserver: no leader"). Suspends.
   Task<absl::Status> Serve(net::CallContext& context,
                            net::ServerStream& stream);
+
+  // Refuses the creates `permission` refuses, as etcd does: a created and
+  // canceled response naming "etcdserver: permission denied". Unset: every
+  // create is permitted.
+  void set_permission(WatchPermission permission) { permission_ = std::move(permission); }
 
   // Calls being served now.
   size_t open_streams() const { return open_streams_; }
@@ -117,6 +126,7 @@ class WatchService {
   Random& random_;
   HeaderSource header_source_;
   LeaderCheck has_leader_;
+  WatchPermission permission_;
   const WatchServiceOptions options_;
   size_t open_streams_ = 0;
 };

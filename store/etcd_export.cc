@@ -42,13 +42,18 @@ EtcdSnapshotExporter::~EtcdSnapshotExporter() {
 absl::Status EtcdSnapshotExporter::WriteLeadingBuckets() {
   KEEL_RETURN_IF_ERROR(writer_.BeginBucket(kEtcdAlarmBucket));
   KEEL_RETURN_IF_ERROR(writer_.EndBucket());
-  // A fresh etcd's auth store: revision 1, never enabled.
+  // etcd writes authEnabled only once auth was switched; absent reads as
+  // disabled. Keys in bbolt's order: authEnabled < authRevision.
+  const EtcdAuthBuckets& auth = extras_.auth;
   KEEL_RETURN_IF_ERROR(writer_.BeginBucket(kEtcdAuthBucket));
-  KEEL_RETURN_IF_ERROR(writer_.Put(kEtcdAuthRevisionKey, EncodeEtcdUint64(1)));
+  if (auth.enabled) KEEL_RETURN_IF_ERROR(writer_.Put(kEtcdAuthEnabledKey, std::string(1, '\1')));
+  KEEL_RETURN_IF_ERROR(writer_.Put(kEtcdAuthRevisionKey, EncodeEtcdUint64(auth.revision)));
   KEEL_RETURN_IF_ERROR(writer_.EndBucket());
   KEEL_RETURN_IF_ERROR(writer_.BeginBucket(kEtcdAuthRolesBucket));
+  for (const auto& [name, role] : auth.roles) KEEL_RETURN_IF_ERROR(writer_.Put(name, role));
   KEEL_RETURN_IF_ERROR(writer_.EndBucket());
   KEEL_RETURN_IF_ERROR(writer_.BeginBucket(kEtcdAuthUsersBucket));
+  for (const auto& [name, user] : auth.users) KEEL_RETURN_IF_ERROR(writer_.Put(name, user));
   KEEL_RETURN_IF_ERROR(writer_.EndBucket());
   KEEL_RETURN_IF_ERROR(writer_.BeginBucket(kEtcdClusterBucket));
   KEEL_RETURN_IF_ERROR(writer_.Put(kEtcdClusterVersionKey, extras_.cluster_version));

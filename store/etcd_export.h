@@ -15,13 +15,15 @@
 //   meta   consistent_index and term (the applied entry), and the
 //          compaction (finishedCompactRev, scheduledCompactRev) if any;
 //   members, members_removed, cluster: from the caller (node/ knows them);
-//   alarm, auth, authRoles, authUsers: as a fresh etcd has them (keel keeps
-//          no alarms, users or roles of its own).
+//   auth, authRoles, authUsers: from the caller (node/auth_store.h): the
+//          switch, the revision, and each user and role as authpb bytes;
+//   alarm: empty.
 // The work is cut in steps so a server can yield between them.
 #ifndef KEEL_STORE_ETCD_EXPORT_H_
 #define KEEL_STORE_ETCD_EXPORT_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -65,8 +67,18 @@ class EtcdKeyBucketCursor {
   std::unique_ptr<DbIterator> it_;
 };
 
+// etcd's auth store as its buckets hold it.
+struct EtcdAuthBuckets {
+  bool enabled = false;
+  uint64_t revision = 1;  // a fresh etcd's
+  // name -> authpb.User / authpb.Role bytes; ordered as bbolt's keys.
+  std::map<std::string, std::string> users;
+  std::map<std::string, std::string> roles;
+};
+
 struct EtcdExportExtras {
   std::vector<EtcdMember> members;
+  EtcdAuthBuckets auth;
   std::vector<uint64_t> removed_members;
   std::string cluster_version = "3.4.0";
 };

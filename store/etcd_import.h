@@ -14,9 +14,10 @@
 // scheduled but not finished is left for keel's compaction to finish.
 // Memory holds each key once (no values).
 //
-// keel has no auth store or alarms: users, roles, the auth switch and
-// alarms are counted in the summary, for the caller to report, and not
-// carried. Membership is not carried either (a restore replaces it).
+// Users, roles and the auth switch are counted in the summary; node/
+// (snapshot_restore_etcd.cc) carries them into its auth store. Alarms are
+// counted and not carried. Membership is not carried either (a restore
+// replaces it).
 #ifndef KEEL_STORE_ETCD_IMPORT_H_
 #define KEEL_STORE_ETCD_IMPORT_H_
 

@@ -49,8 +49,10 @@ Task<int> RunExport(PosixEnv& env, MemberDirs dirs, std::string path) {
   if (!opened.ok()) co_return Fail(opened.status().message());
   node::MemberStore members(*opened->mvcc->db());
   if (absl::Status loaded = members.Load(); !loaded.ok()) co_return Fail(loaded.message());
-  auto written =
-      co_await node::WriteEtcdSnapshotFile(env, *opened->mvcc, members.members(), path);
+  node::AuthStore auth(*opened->mvcc->db());
+  if (absl::Status loaded = auth.Load(); !loaded.ok()) co_return Fail(loaded.message());
+  auto written = co_await node::WriteEtcdSnapshotFile(env, *opened->mvcc, members.members(),
+                                                      auth.Records(), path);
   if (!written.ok()) co_return Fail(written.status().message());
   (void)WriteStdout(StrCat("Snapshot saved at ", path, "\n"));
   env.log().Info("exported snapshot",

@@ -218,12 +218,17 @@ constexpr ServerFlag kFlags[] = {
      .note = "keel answers HTTP requests for any Host.", .example = "example.com"},
 
     // Auth.
-    {.section = "Auth", .name = "auth-token", .etcd_default = "simple", .status = kNotYet,
-     .note = "No authentication yet.", .example = "jwt"},
-    {.section = "Auth", .name = "bcrypt-cost", .etcd_default = "10", .status = kNotYet,
-     .note = "No authentication yet.", .example = "12"},
-    {.section = "Auth", .name = "auth-token-ttl", .etcd_default = "300", .status = kNotYet,
-     .note = "No authentication yet.", .example = "600"},
+    {.section = "Auth", .name = "auth-token", .etcd_default = "simple", .status = kImplemented,
+     .note = "simple only: tokens registered on every member through raft, carried in the "
+             "`token` metadata; etcd's jwt,pub-key=...,priv-key=...,sign-method=... is "
+             "refused at start (not yet).",
+     .example = "simple"},
+    {.section = "Auth", .name = "bcrypt-cost", .etcd_default = "10", .status = kImplemented,
+     .note = "bcrypt's cost for password hashes (4 to 31), computed off the event loop on "
+             "the member that receives the password.",
+     .example = "12"},
+    {.section = "Auth", .name = "auth-token-ttl", .etcd_default = "300", .status = kImplemented,
+     .note = "Seconds a simple token lives after its last use.", .example = "600"},
 
     // Profiling and monitoring.
     {.section = "Profiling and monitoring", .name = "enable-pprof", .etcd_default = "false",
