@@ -44,17 +44,38 @@ class KvFrontend {
   // against the local auth store, writes are stamped with it and checked
   // in apply (node/auth_applier.h). Suspend.
   Task<absl::StatusOr<etcdserverpb::RangeResponse>> Range(etcdserverpb::RangeRequest request,
-                                                          AuthInfo caller = {});
+                                                          AuthInfo caller);
   Task<absl::StatusOr<etcdserverpb::PutResponse>> Put(etcdserverpb::PutRequest request,
-                                                      AuthInfo caller = {});
+                                                      AuthInfo caller);
   Task<absl::StatusOr<etcdserverpb::DeleteRangeResponse>> DeleteRange(
-      etcdserverpb::DeleteRangeRequest request, AuthInfo caller = {});
+      etcdserverpb::DeleteRangeRequest request, AuthInfo caller);
   // A txn of reads only is served without a raft entry, as etcd does.
   Task<absl::StatusOr<etcdserverpb::TxnResponse>> Txn(etcdserverpb::TxnRequest request,
-                                                      AuthInfo caller = {});
+                                                      AuthInfo caller);
   // With `physical`, answers once the superseded revisions are gone.
   Task<absl::StatusOr<etcdserverpb::CompactionResponse>> Compact(
-      etcdserverpb::CompactionRequest request, AuthInfo caller = {});
+      etcdserverpb::CompactionRequest request, AuthInfo caller);
+
+  // The same for an anonymous caller (no token). Not coroutines themselves:
+  // GCC mishandles class-type default arguments of coroutines (a double
+  // free), so the anonymous forms forward instead.
+  Task<absl::StatusOr<etcdserverpb::RangeResponse>> Range(etcdserverpb::RangeRequest request) {
+    return Range(std::move(request), AuthInfo{});
+  }
+  Task<absl::StatusOr<etcdserverpb::PutResponse>> Put(etcdserverpb::PutRequest request) {
+    return Put(std::move(request), AuthInfo{});
+  }
+  Task<absl::StatusOr<etcdserverpb::DeleteRangeResponse>> DeleteRange(
+      etcdserverpb::DeleteRangeRequest request) {
+    return DeleteRange(std::move(request), AuthInfo{});
+  }
+  Task<absl::StatusOr<etcdserverpb::TxnResponse>> Txn(etcdserverpb::TxnRequest request) {
+    return Txn(std::move(request), AuthInfo{});
+  }
+  Task<absl::StatusOr<etcdserverpb::CompactionResponse>> Compact(
+      etcdserverpb::CompactionRequest request) {
+    return Compact(std::move(request), AuthInfo{});
+  }
 
  private:
   KvParts parts_;

@@ -73,7 +73,13 @@ class LeaseCoordinator {
   // write permission on the lease's keys). kLeaseNotFound, Propose's and
   // the auth applier's errors.
   Task<absl::StatusOr<etcdserverpb::LeaseRevokeResponse>> Revoke(
-      etcdserverpb::LeaseRevokeRequest request, AuthInfo caller = {});
+      etcdserverpb::LeaseRevokeRequest request, AuthInfo caller);
+  // Revoke() for an anonymous caller (a forwarder, not a coroutine: see
+  // KvFrontend's anonymous forms).
+  Task<absl::StatusOr<etcdserverpb::LeaseRevokeResponse>> Revoke(
+      etcdserverpb::LeaseRevokeRequest request) {
+    return Revoke(std::move(request), AuthInfo{});
+  }
   // On the leader: renews lease `id` and returns its TTL. kNotLeader if
   // this member is not the leader (the caller forwards), kLeaseNotFound,
   // kTimeoutWaitAppliedIndex, kTimeout, kStopped. Suspends.

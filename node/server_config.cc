@@ -238,10 +238,6 @@ absl::Status ServerConfig::Validate() const {
         StrCat("--quota-backend-bytes ", quota_backend_bytes,
                " is out of range (0 to ", kMaxQuotaBytes, ")"));
   }
-  if (auth_token != "simple") {
-    return absl::InvalidArgumentError(
-        StrCat("--auth-token ", auth_token, " is not supported: keel issues simple tokens only"));
-  }
   if (auth_token_ttl_seconds <= 0) {
     return absl::InvalidArgumentError("--auth-token-ttl must be positive");
   }

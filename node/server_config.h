@@ -99,10 +99,9 @@ struct ServerConfig {
   // 0 means etcd's default (2 GiB), negative means none.
   int64_t quota_backend_bytes = 0;
 
-  // Auth (node/auth_frontend.h): --auth-token ("simple"; etcd's jwt form
-  // is refused until it is implemented), --auth-token-ttl (seconds a
-  // simple token lives after its last use), --bcrypt-cost.
-  std::string auth_token = "simple";
+  // Auth (node/auth_frontend.h): --auth-token-ttl (seconds a simple token
+  // lives after its last use), --bcrypt-cost. (--auth-token accepts only
+  // etcd's default, simple: tools/server_flag_table.cc.)
   int64_t auth_token_ttl_seconds = 300;
   int64_t bcrypt_cost = 10;
 

@@ -218,11 +218,11 @@ constexpr ServerFlag kFlags[] = {
      .note = "keel answers HTTP requests for any Host.", .example = "example.com"},
 
     // Auth.
-    {.section = "Auth", .name = "auth-token", .etcd_default = "simple", .status = kImplemented,
-     .note = "simple only: tokens registered on every member through raft, carried in the "
-             "`token` metadata; etcd's jwt,pub-key=...,priv-key=...,sign-method=... is "
-             "refused at start (not yet).",
-     .example = "simple"},
+    {.section = "Auth", .name = "auth-token", .etcd_default = "simple", .status = kNotYet,
+     .note = "keel issues simple tokens (etcd's default): registered on every member through "
+             "raft, carried in the `token` metadata. jwt,pub-key=...,priv-key=...,"
+             "sign-method=... is refused.",
+     .example = "jwt,pub-key=app.rsa.pub,priv-key=app.rsa,sign-method=RS256"},
     {.section = "Auth", .name = "bcrypt-cost", .etcd_default = "10", .status = kImplemented,
      .note = "bcrypt's cost for password hashes (4 to 31), computed off the event loop on "
              "the member that receives the password.",

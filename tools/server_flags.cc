@@ -102,7 +102,6 @@ void BindConfig(FlagSet& flags, node::ServerConfig& c) {
   flags.Int("max-txn-ops", &c.max_txn_ops, HelpFor("max-txn-ops"));
   flags.Int("max-request-bytes", &c.max_request_bytes, HelpFor("max-request-bytes"));
   flags.Int("quota-backend-bytes", &c.quota_backend_bytes, HelpFor("quota-backend-bytes"));
-  flags.String("auth-token", &c.auth_token, HelpFor("auth-token"));
   flags.Int("auth-token-ttl", &c.auth_token_ttl_seconds, HelpFor("auth-token-ttl"));
   flags.Int("bcrypt-cost", &c.bcrypt_cost, HelpFor("bcrypt-cost"));
   flags.Uint("max-snapshots", &c.max_snapshots, HelpFor("max-snapshots"));
