@@ -3,6 +3,9 @@
 
 #include <algorithm>
 
+#include "absl/time/time.h"
+#include "node/auto_compaction.h"
+#include "runtime/status_macros.h"
 #include "runtime/strings.h"
 
 namespace keel::node {
@@ -134,8 +137,20 @@ absl::Status CheckSupportedUrls(const ServerConfig& config) {
 
 }  // namespace
 
+absl::StatusOr<Duration> ParseCorruptCheckTime(std::string_view text) {
+  absl::Duration parsed;
+  if (!absl::ParseDuration(std::string(text), &parsed) || parsed < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(StrCat(
+        "invalid --experimental-corrupt-check-time: time: invalid duration \"", text, "\""));
+  }
+  return Nanoseconds(absl::ToInt64Nanoseconds(parsed));
+}
+
 absl::Status ServerConfig::Validate() const {
   if (name.empty()) return absl::InvalidArgumentError("--name must not be empty");
+  KEEL_RETURN_IF_ERROR(
+      ParseAutoCompaction(auto_compaction_mode, auto_compaction_retention).status());
+  KEEL_RETURN_IF_ERROR(ParseCorruptCheckTime(corrupt_check_time).status());
   if (heartbeat_interval_ms <= 0) {
     return absl::InvalidArgumentError(StrCat(
         "--heartbeat-interval must be positive (got ", heartbeat_interval_ms, ")"));
