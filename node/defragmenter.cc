@@ -31,6 +31,13 @@ Task<void> Defragmenter::RunDefragment(std::shared_ptr<Job> job,
     std::shared_ptr<Job> count = count_;
     co_await count->done.Wait();
   }
+  // A compaction's superseded revisions are removed in the background
+  // (MvccCompactor); a defrag right after `compact` must drop them too, so
+  // it waits for that removal first (etcd's defrag after a compaction
+  // likewise finds the freed pages).
+  while (key_space_.mvcc().compaction_pending() && !life_.stopping()) {
+    co_await env_.clock().Sleep(Milliseconds(10));
+  }
   env_.log().Info("starting defragment", {});
   const int64_t before = key_space_.SizeBytes();
   const TimePoint start = env_.clock().Now();

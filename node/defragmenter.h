@@ -36,8 +36,9 @@ class Defragmenter {
   Defragmenter(Env& env, KeySpace& key_space, MemberLife& life)
       : env_(env), key_space_(key_space), life_(life) {}
 
-  // Defragments the key space online (KeySpace::Defragment). kStopped once
-  // the member stops; LevelDB's errors.
+  // Defragments the key space online (KeySpace::Defragment), once the
+  // physical removal of a compaction in progress has finished. kStopped
+  // once the member stops; LevelDB's errors.
   Task<absl::Status> Defragment();
 
   // dbSizeInUse: the live bytes (KeySpace::LiveBytes), at most `db_size`

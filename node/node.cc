@@ -31,6 +31,14 @@ Task<absl::StatusOr<std::unique_ptr<Node>>> Node::Start(
   member->services_->Register(member->grpc_, member->http_);
   absl::Status started = s.Start();
   if (!started.ok()) co_return started;
+  if (s.config().initial_corrupt_check) {
+    // Before any client is served, as etcd checks.
+    absl::Status checked = co_await s.corruption_checker().InitialCheck();
+    if (!checked.ok()) {
+      co_await s.Stop();
+      co_return checked;
+    }
+  }
   absl::Status listening = member->Listen();
   if (!listening.ok()) co_return listening;
   co_return member;

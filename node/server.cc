@@ -123,6 +123,30 @@ absl::Status Server::Build(BootstrappedMember member) {
       AuthParts{.env = env_, .key_space = *key_space_, .proposer = *proposer_, .reads = *reads_,
                 .headers = *headers_, .tokens = *tokens_,
                 .bcrypt_cost = static_cast<int>(config_.bcrypt_cost)});
+  KEEL_ASSIGN_OR_RETURN(AutoCompaction auto_compaction,
+                        ParseAutoCompaction(config_.auto_compaction_mode,
+                                            config_.auto_compaction_retention));
+  if (auto_compaction.enabled()) {
+    auto_compactor_ = std::make_unique<AutoCompactor>(
+        env_, auto_compaction, *raft_,
+        [key_space = key_space_.get()] { return key_space->mvcc().current_revision(); },
+        [kv = kv_.get()](int64_t revision) -> Task<absl::Status> {
+          // An empty key space has nothing to compact (etcd's answer would
+          // be "compacted" too).
+          if (revision <= 0) co_return absl::OkStatus();
+          etcdserverpb::CompactionRequest request;
+          request.set_revision(revision);
+          auto response = co_await kv->Compact(std::move(request));
+          co_return response.status();
+        },
+        life_);
+  }
+  KEEL_ASSIGN_OR_RETURN(Duration corrupt_check_every,
+                        ParseCorruptCheckTime(config_.corrupt_check_time));
+  corruption_checker_ = std::make_unique<CorruptionChecker>(
+      CorruptionCheckParts{env_, *key_space_, *raft_, *reads_, *proposer_, life_,
+                           request_timeout()},
+      corrupt_check_every);
   apply_loop_ = std::make_unique<ApplyLoop>(
       ApplyParts{env_, *raft_, *key_space_, *quota_applier_, *proposer_, *membership_,
                  *leases_, *no_space_, *applied_, life_, config_.WarningApplyDuration()});
@@ -141,6 +165,8 @@ absl::Status Server::Start() {
   membership_->SyncPeers();
   apply_loop_->Start();
   compactor_->Start();
+  if (auto_compactor_ != nullptr) auto_compactor_->Start();
+  corruption_checker_->Start();
   leases_->Start();
   env_.Spawn(key_space_->watch_hub().Run());
   env_.Spawn(membership_->PublishAttributes());

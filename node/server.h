@@ -27,6 +27,8 @@
 #include "node/auth_frontend.h"
 #include "node/auth_tokens.h"
 #include "node/apply_loop.h"
+#include "node/auto_compactor.h"
+#include "node/corruption_checker.h"
 #include "node/backend_applier.h"
 #include "node/bootstrap.h"
 #include "node/cluster_membership.h"
@@ -97,6 +99,7 @@ class Server final : private RaftNodeHost {
   ReadIndexBatcher& reads() { return *reads_; }
   Proposer& proposer() { return *proposer_; }
   ClusterMembership& membership() { return *membership_; }
+  CorruptionChecker& corruption_checker() { return *corruption_checker_; }
   const ApplyLoop& apply_loop() const { return *apply_loop_; }
   const ResponseHeaders& headers() const { return *headers_; }
   AppliedIndex& applied() { return *applied_; }
@@ -153,6 +156,9 @@ class Server final : private RaftNodeHost {
   std::unique_ptr<Quota> quota_;
   std::unique_ptr<NoSpaceAlarm> no_space_;
   std::unique_ptr<MvccCompactor> compactor_;
+  std::unique_ptr<CorruptionChecker> corruption_checker_;
+  // Only with --auto-compaction-retention set.
+  std::unique_ptr<AutoCompactor> auto_compactor_;
   // The applier chain, back to front; quota_applier_ is its head.
   std::unique_ptr<BackendApplier> backend_applier_;
   std::unique_ptr<CorruptApplier> corrupt_applier_;

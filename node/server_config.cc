@@ -5,8 +5,8 @@
 #include <optional>
 
 #include "absl/time/time.h"
+#include "node/auto_compaction.h"
 #include "runtime/assert.h"
-
 #include "runtime/status_macros.h"
 #include "runtime/strings.h"
 
@@ -163,6 +163,15 @@ std::optional<Duration> ParseDurationFlag(std::string_view text) {
 
 }  // namespace
 
+absl::StatusOr<Duration> ParseCorruptCheckTime(std::string_view text) {
+  std::optional<Duration> parsed = ParseDurationFlag(text);
+  if (!parsed.has_value()) {
+    return absl::InvalidArgumentError(StrCat(
+        "invalid --experimental-corrupt-check-time: time: invalid duration \"", text, "\""));
+  }
+  return *parsed;
+}
+
 Duration ServerConfig::WarningApplyDuration() const {
   std::optional<Duration> parsed = ParseDurationFlag(warning_apply_duration);
   KEEL_ASSERT_MSG(parsed.has_value(), "WarningApplyDuration() before Validate()");
@@ -176,6 +185,9 @@ absl::Status ServerConfig::Validate() const {
         StrCat("invalid value \"", warning_apply_duration,
                "\" for flag -experimental-warning-apply-duration: want a duration like 100ms"));
   }
+  KEEL_RETURN_IF_ERROR(
+      ParseAutoCompaction(auto_compaction_mode, auto_compaction_retention).status());
+  KEEL_RETURN_IF_ERROR(ParseCorruptCheckTime(corrupt_check_time).status());
   if (heartbeat_interval_ms <= 0) {
     return absl::InvalidArgumentError(StrCat(
         "--heartbeat-interval must be positive (got ", heartbeat_interval_ms, ")"));

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -109,9 +110,16 @@ struct ServerConfig {
   // defaults (tools/server_flag_table.cc, doc/flags.md).
   bool strict_reconfig_check = true;
   uint64_t max_snapshots = 5;
+  bool force_new_cluster = false;
+
+  // --auto-compaction-retention and --auto-compaction-mode, as etcd reads
+  // them (node/auto_compaction.h); "0" is off.
   std::string auto_compaction_retention = "0";
   std::string auto_compaction_mode = "periodic";
-  bool force_new_cluster = false;
+  // --experimental-initial-corrupt-check and --experimental-corrupt-check-time
+  // (a Go duration, "0s" off): node/corruption_checker.h.
+  bool initial_corrupt_check = false;
+  std::string corrupt_check_time = "0s";
 
   // --experimental-enable-lease-checkpoint: off by default, as in etcd 3.4.
   bool enable_lease_checkpoint = false;
@@ -181,6 +189,10 @@ struct ServerConfig {
 
   bool operator==(const ServerConfig&) const = default;
 };
+
+// --experimental-corrupt-check-time as a duration ("0s": off).
+absl::StatusOr<Duration> ParseCorruptCheckTime(std::string_view text);
+
 
 // The default backend quota when --quota-backend-bytes is 0 (etcd's).
 inline constexpr int64_t kDefaultQuotaBytes = int64_t{2} * 1024 * 1024 * 1024;

@@ -139,10 +139,16 @@ constexpr ServerFlag kFlags[] = {
     {.section = "Clustering", .name = "pre-vote", .etcd_default = "true", .status = kImplemented,
      .note = "Raft's pre-vote phase.", .example = "false"},
     {.section = "Clustering", .name = "auto-compaction-retention", .etcd_default = "0",
-     .status = kNotYet, .note = "No automatic compaction: keel compacts when a client asks.",
+     .status = kImplemented,
+     .note = "History the leader keeps when it compacts on its own: a duration or hours "
+             "(\"1h\", \"30m\", \"1\") in periodic mode, revisions (\"1000\") in revision "
+             "mode; 0 is off. Scheduled as etcd 3.4 does (node/auto_compactor.h).",
      .example = "1h"},
     {.section = "Clustering", .name = "auto-compaction-mode", .etcd_default = "periodic",
-     .status = kNotYet, .note = "No automatic compaction.", .example = "revision"},
+     .status = kImplemented,
+     .note = "periodic (every retention/10, at most 6 min, compacting at the revision one "
+             "retention old) or revision (every 5 min, at current - retention).",
+     .example = "revision"},
     {.section = "Clustering", .name = "enable-v2", .etcd_default = "false",
      .status = kNotApplicable, .note = "keel serves the v3 API only.", .example = "true"},
     {.section = "Clustering", .name = "v2-deprecation", .etcd_default = "not-yet",
@@ -293,11 +299,16 @@ constexpr ServerFlag kFlags[] = {
 
     // Experimental.
     {.section = "Experimental", .name = "experimental-initial-corrupt-check",
-     .etcd_default = "false", .status = kNotYet,
-     .note = "No cross-member corruption check yet.", .example = "true"},
+     .etcd_default = "false", .status = kImplemented,
+     .note = "Before serving clients, compare HashKV with the peers (asked on their client "
+             "URLs) at this member's revision; a mismatch refuses the start with etcd's "
+             "\"found data inconsistency with peers\".",
+     .example = "true"},
     {.section = "Experimental", .name = "experimental-corrupt-check-time",
-     .etcd_default = "0s", .status = kNotYet,
-     .note = "No cross-member corruption check yet.", .example = "1m"},
+     .etcd_default = "0s", .status = kImplemented,
+     .note = "How often the leader compares HashKV with its peers; a mismatch raises the "
+             "CORRUPT alarm through raft and the cluster refuses writes. 0s is off.",
+     .example = "1m"},
     {.section = "Experimental", .name = "experimental-enable-v2v3", .etcd_default = "",
      .status = kNotApplicable, .note = "v2 over v3: keel has no v2 API.", .example = "/v2"},
     {.section = "Experimental", .name = "experimental-enable-lease-checkpoint",

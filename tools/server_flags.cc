@@ -110,6 +110,10 @@ void BindConfig(FlagSet& flags, node::ServerConfig& c) {
                HelpFor("auto-compaction-retention"));
   flags.String("auto-compaction-mode", &c.auto_compaction_mode,
                HelpFor("auto-compaction-mode"));
+  flags.Bool("experimental-initial-corrupt-check", &c.initial_corrupt_check,
+             HelpFor("experimental-initial-corrupt-check"));
+  flags.String("experimental-corrupt-check-time", &c.corrupt_check_time,
+               HelpFor("experimental-corrupt-check-time"));
   flags.Bool("experimental-enable-lease-checkpoint", &c.enable_lease_checkpoint,
              HelpFor("experimental-enable-lease-checkpoint"));
   flags.Int("experimental-compaction-batch-limit", &c.compaction_batch_limit,
