@@ -1,5 +1,7 @@
 // Membership persisted under the 'c' tag of the member's LevelDB:
-// 'c' 'i' -> ClusterIdentity, 'c' 'm' <id big-endian> -> MemberRecord.
+// 'c' 'i' -> ClusterIdentity, 'c' 'm' <id big-endian> -> MemberRecord,
+// 'c' 'd' <index> -> a conf change's verdict. The tag's other second bytes
+// belong to AlarmStore ('a') and AuthStore ('u', 'r', 'e', 'v').
 #include "node/member_store.h"
 
 #include "leveldb/write_batch.h"
@@ -22,10 +24,10 @@ std::string MemberKey(uint64_t id) {
   AppendBigEndian(&key, id);
   return key;
 }
-// 'c' 'r' <raft index big-endian> -> "1" refused, "0" accepted: the
+// 'c' 'd' <raft index big-endian> -> "1" refused, "0" accepted: the
 // verdict on a conf change.
 std::string RefusedKey(uint64_t index) {
-  std::string key{store::kClusterTag, 'r'};
+  std::string key{store::kClusterTag, 'd'};
   AppendBigEndian(&key, index);
   return key;
 }
