@@ -119,21 +119,9 @@ Task<absl::StatusOr<etcdserverpb::MemberPromoteResponse>> ClusterService::Member
 
 Task<absl::StatusOr<etcdserverpb::MemberPromoteResponse>> ClusterService::ForwardPromote(
     uint64_t leader, const etcdserverpb::MemberPromoteRequest& request, TimePoint deadline) {
-  const Member* member = parts_.members.Find(leader);
-  std::string address;
-  if (member != nullptr) {
-    for (const std::string& url : member->client_urls) {
-      absl::StatusOr<Url> parsed = ParseUrl(url);
-      if (parsed.ok()) {
-        address = parsed->HostPort();
-        break;
-      }
-    }
-  }
-  if (address.empty()) {
-    co_return absl::UnavailableError(
-        StrCat("no client URL known for leader ", FormatId(leader)));
-  }
+  absl::StatusOr<std::string> leader_address = LeaderClientAddress(parts_.members, leader);
+  if (!leader_address.ok()) co_return leader_address.status();
+  const std::string& address = *leader_address;
   Clock& clock = parts_.env.clock();
   const Duration left = std::max<Duration>(deadline - clock.Now(), Duration::zero());
   std::optional<absl::StatusOr<std::unique_ptr<net::GrpcChannel>>> dialed =

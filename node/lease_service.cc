@@ -220,24 +220,22 @@ LeaseService::TimeToLiveOnLeader(etcdserverpb::LeaseTimeToLiveRequest request,
   co_return saw_leader ? MakeError(EtcdError::kTimeout) : MakeError(EtcdError::kNoLeader);
 }
 
+absl::StatusOr<std::string> LeaderClientAddress(const MemberStore& members, uint64_t leader) {
+  if (const Member* member = members.Find(leader)) {
+    for (const std::string& url : member->client_urls) {
+      absl::StatusOr<Url> parsed = ParseUrl(url);
+      if (parsed.ok()) return parsed->HostPort();
+    }
+  }
+  return absl::UnavailableError(StrCat("no client URL known for leader ", FormatId(leader)));
+}
+
 Task<absl::StatusOr<std::shared_ptr<net::GrpcChannel>>> LeaseService::LeaderChannel(
     uint64_t leader, TimePoint deadline) {
   Mutex::Guard guard = co_await dial_mutex_.Lock();
-  const Member* member = parts_.members.Find(leader);
-  std::string address;
-  if (member != nullptr) {
-    for (const std::string& url : member->client_urls) {
-      absl::StatusOr<Url> parsed = ParseUrl(url);
-      if (parsed.ok()) {
-        address = parsed->HostPort();
-        break;
-      }
-    }
-  }
-  if (address.empty()) {
-    co_return absl::UnavailableError(
-        StrCat("no client URL known for leader ", FormatId(leader)));
-  }
+  absl::StatusOr<std::string> leader_address = LeaderClientAddress(parts_.members, leader);
+  if (!leader_address.ok()) co_return leader_address.status();
+  const std::string& address = *leader_address;
   if (channel_ != nullptr && channel_leader_ == leader && channel_address_ == address &&
       channel_->usable()) {
     co_return channel_;

@@ -39,6 +39,11 @@ inline constexpr std::string_view kForwardedMetadata = "keel-forwarded-to-leader
 // attempt (unless the leader changes first).
 inline constexpr Duration kLeaseForwardRetry = Milliseconds(100);
 
+// The host:port of the leader's first usable client URL, where a member
+// forwards what only the leader may answer (lease calls, MemberPromote).
+// Unavailable if the member list holds none.
+absl::StatusOr<std::string> LeaderClientAddress(const MemberStore& members, uint64_t leader);
+
 // What the service works with; all must outlive it.
 struct LeaseServiceParts {
   Env& env;
