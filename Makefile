@@ -40,10 +40,12 @@ install: configure
 lint:
 	ci/lint-determinism
 	ci/lint-deps
+	ci/lint-coroutines
 
 test: build fuzz-build
 	ci/lint-determinism
 	ci/lint-deps
+	ci/lint-coroutines
 	cd $(BUILD) && ctest --output-on-failure -j $(CTEST_JOBS) --timeout 900
 	cd $(FUZZ_BUILD) && ctest --output-on-failure -j $(CTEST_JOBS) -L fuzz
 

@@ -49,7 +49,8 @@ Task<int> AppendAndSync(PosixEnv* env, std::string dir, benchmark::State* state,
   // operand twice.
   const WalOptions options{.dir = dir + "/wal"};
   const raftpb::ConfState initial;
-  auto wal = co_await Wal::Create(*env, options, {.member_id = 1}, initial);
+  const WalIdentity identity{.member_id = 1};
+  auto wal = co_await Wal::Create(*env, options, identity, initial);
   KEEL_ASSERT(wal.ok());
   uint64_t next = 1;
   for (auto _ : *state) {
@@ -80,7 +81,8 @@ Task<int> Fill(PosixEnv* env, std::string dir, uint64_t bytes) {
   // operand twice.
   const WalOptions options{.dir = dir + "/wal"};
   const raftpb::ConfState initial;
-  auto wal = co_await Wal::Create(*env, options, {.member_id = 1}, initial);
+  const WalIdentity identity{.member_id = 1};
+  auto wal = co_await Wal::Create(*env, options, identity, initial);
   KEEL_ASSERT(wal.ok());
   uint64_t next = 1;
   while ((next - 1) * (kEntryBytes + 40) < bytes) {

@@ -130,9 +130,8 @@ Task<absl::StatusOr<RestoreResult>> RestoreSnapshot(Env& env, RestoreOptions opt
     for (const Member& m : members) conf_state.add_voters(m.id);
     store::WalOptions wal_options;
     wal_options.dir = config.WalDir();
-    auto wal = co_await WalRaftStorage::Create(
-        env, wal_options, store::WalIdentity{.member_id = member_id, .cluster_id = cluster_id},
-        conf_state);
+    const store::WalIdentity identity{.member_id = member_id, .cluster_id = cluster_id};
+    auto wal = co_await WalRaftStorage::Create(env, wal_options, identity, conf_state);
     if (!wal.ok()) {
       result = wal.status();
       break;

@@ -46,15 +46,25 @@ void IoPool::WorkerMain() {
   }
 }
 
+namespace {
+
+Task<void> DiscardValue(Task<bool> task) { co_await std::move(task); }
+
+}  // namespace
+
+// Deliberately not a coroutine. Written as one (co_await RunOnPool<bool>(
+// loop, pool, [work = std::move(work)] ...)), GCC 12 left the frame's copy
+// of `work` holding its target while the lambda held it too, so whatever
+// the work captured was destroyed twice (a double free in any caller whose
+// work captured a string or a shared_ptr).
 Task<void> RunOnPool(PosixLoop& loop, IoPool& pool,
                      absl::AnyInvocable<void() &&> work) {
   KEEL_ASSERT(work);
   // A bool stands in for "no value": the shape of the generic version.
-  co_await RunOnPool<bool>(
-      loop, pool, [work = std::move(work)]() mutable {
-        std::move(work)();
-        return true;
-      });
+  return DiscardValue(RunOnPool<bool>(loop, pool, [work = std::move(work)]() mutable {
+    std::move(work)();
+    return true;
+  }));
 }
 
 }  // namespace keel

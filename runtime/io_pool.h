@@ -79,7 +79,10 @@ Task<T> RunOnPool(PosixLoop& loop, IoPool& pool,
   auto state = std::make_shared<internal::PoolResult<T>>();
   pool.Submit([&loop, state, work = std::move(work)]() mutable {
     T value = std::move(work)();
-    loop.Post([state = std::move(state), value = std::move(value)]() mutable {
+    // `work` travels back too, so that what it captured (often references
+    // to loop-owned state) is released on the loop thread, never here.
+    loop.Post([state = std::move(state), value = std::move(value),
+               work = std::move(work)]() mutable {
       state->value.emplace(std::move(value));
       state->waiter.WakeAll();
     });

@@ -61,8 +61,8 @@ TEST(PosixEnvTest, RunBlockingRunsOffTheLoopThread) {
   PosixEnv env(TestOptions());
   std::thread::id ran_on;
   env.RunMain([](PosixEnv* env, std::thread::id* ran_on) -> Task<int> {
-    co_await env->RunBlocking(
-        [ran_on] { *ran_on = std::this_thread::get_id(); });
+    auto work = [ran_on] { *ran_on = std::this_thread::get_id(); };
+    co_await env->RunBlocking(std::move(work));
     co_return 0;
   }(&env, &ran_on));
   EXPECT_NE(ran_on, std::thread::id());
