@@ -6,9 +6,8 @@
 // the applier chain (node/auth_applier.h). A password is hashed here, on the
 // member that received it, before proposing (as etcd 3.5 does), so the entry
 // carries only the hash and every member stores the same one. The hash and
-// the login's check are meant to run through Env::RunBlocking, off the
-// event loop; they run on it until PosixEnv::RunBlocking is fixed (see
-// Hash()).
+// the login's check run through Env::RunBlocking, off the event loop (tens
+// of milliseconds each at the default cost).
 // Reads (status, users, roles) are answered from the local store after a
 // linearizable barrier, with etcd's rule: root, or a user asking about
 // itself or one of its roles.
@@ -102,6 +101,8 @@ class AuthFrontend {
   Task<absl::StatusOr<Response>> ProposeChange(internal::InternalRaftRequest proposal);
   // bcrypt of `password` with a salt from the Env's random.
   Task<absl::StatusOr<std::string>> Hash(std::string password);
+  // Whether `password` matches the bcrypt `hash`, checked off the loop.
+  Task<bool> Matches(std::string password, std::string hash);
 
   AuthParts parts_;
 };

@@ -2,9 +2,8 @@
 // them; hashes etcd wrote ("$2a$") verify too.
 //
 // Hashing and checking cost tens of milliseconds at etcd's default cost of
-// 10, so they belong off the event loop (Env::RunBlocking; see
-// node/auth_frontend.cc for why they are not yet); these functions
-// themselves are pure and thread-safe.
+// 10, so node/auth_frontend.cc runs them off the event loop
+// (Env::RunBlocking); these functions are pure and thread-safe.
 #ifndef KEEL_NODE_PASSWORD_H_
 #define KEEL_NODE_PASSWORD_H_
 

@@ -15,7 +15,11 @@ the state the previous one left.
 """
 
 import os
+import shutil
 import subprocess
+import tempfile
+import time
+import unittest
 
 import compare
 import harness
@@ -168,6 +172,42 @@ class AuthTest(compare.CompareTestCase):
         self.both("put", "zzz", "open", expect_rc=0)
         self.both("user", "list", expect_rc=0)
         self.both("auth", "disable", expect_rc=0)
+
+
+class SlowHashDoesNotStallTheMember(unittest.TestCase):
+    """bcrypt runs off the event loop: while a member hashes a new user's
+    password at a high --bcrypt-cost (seconds), the same member keeps
+    answering puts and gets. The check is an ordering, not a timing: every
+    put and get started after `user add` finishes before it does."""
+
+    COST = "16"  # 2^16 rounds: seconds on any machine, 2^6 times cost 10
+
+    def test_puts_and_gets_answer_while_a_password_hashes(self):
+        workdir = tempfile.mkdtemp(prefix="keel-integ-")
+        keel = harness.Cluster("keel", workdir, ["--bcrypt-cost", self.COST])
+        try:
+            keel.start()
+            first = keel.members[:1]
+            slow = keel.ctl_background("user", "add", "slow", "--new-user-password=pw",
+                                       members=first,
+                                       out_path=os.path.join(workdir, "user-add.out"))
+            time.sleep(0.2)  # let the hash start
+            answered = 0
+            for i in range(5):
+                put = keel.ctl("put", f"k{i}", "v", members=first)
+                self.assertEqual(put.rc, 0, put)
+                got = keel.ctl("get", f"k{i}", "--print-value-only", members=first)
+                self.assertEqual((got.rc, got.out), (0, "v\n"), got)
+                if slow.poll() is None:
+                    answered += 1
+            self.assertEqual(slow.wait(timeout=120), 0)
+            self.assertEqual(answered, 5,
+                             "puts and gets waited for the password hash")
+            user = keel.ctl("user", "get", "slow", members=first)
+            self.assertEqual((user.rc, user.out), (0, "User: slow\nRoles:\n"), user)
+        finally:
+            keel.stop()
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":
