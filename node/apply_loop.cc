@@ -154,8 +154,10 @@ absl::Status ApplyLoop::ApplyNormal(const raft::Entry& entry) {
                            {"error", std::string(result.status.message())}});
   }
   // A store failure (not a request error) must stop the member: the entry
-  // may not have been recorded.
-  if (absl::IsInternal(result.status) || absl::IsDataLoss(result.status)) {
+  // may not have been recorded. "corrupt cluster" shares DataLoss with store
+  // failures (etcd's code for it) but is a refusal: the entry was consumed.
+  if ((absl::IsInternal(result.status) || absl::IsDataLoss(result.status)) &&
+      !IsError(result.status, EtcdError::kCorrupt)) {
     return result.status;
   }
   // Every request consumes its entry, whatever its outcome.

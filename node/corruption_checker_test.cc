@@ -118,6 +118,15 @@ TEST_F(CorruptionCheckerTest, LeaderRaisesCorruptOnEveryMember) {
   const auto alarms = c_->server(leader_).key_space().alarms().List(etcdserverpb::CORRUPT);
   ASSERT_EQ(alarms.size(), 1u);
   EXPECT_EQ(alarms[0].memberid(), 0u);
+  // With CORRUPT active the cluster refuses writes, with etcd's error, and
+  // keeps serving: the refusal is not a store failure.
+  for (const char* key : {"c", "d"}) {
+    const absl::Status put = Put(key, "v");
+    EXPECT_EQ(put.code(), absl::StatusCode::kDataLoss) << put;
+    EXPECT_EQ(put.message(), "etcdserver: corrupt cluster") << put;
+  }
+  for (int i = 0; i < 3; i++) EXPECT_TRUE(c_->up(i)) << "member " << i;
+  EXPECT_FALSE(c_->LogHas(leader_, "member stopped on a fatal error"));
 }
 
 TEST_F(CorruptionCheckerTest, AgreeingMembersRaiseNothing) {
