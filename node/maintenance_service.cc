@@ -59,6 +59,16 @@ Task<etcdserverpb::StatusResponse> MaintenanceService::Status() {
 }
 
 Task<absl::StatusOr<etcdserverpb::DefragmentResponse>> MaintenanceService::Defragment() {
+  // `etcdctl compact` answers once the leader applied the compaction; a
+  // defrag sent right after to a follower must find it applied there too,
+  // or the follower keeps the superseded revisions. So catch up with what
+  // the cluster committed first (a read barrier). Without a leader the
+  // defrag runs on what is applied: defragmenting is local, and etcd's needs
+  // no quorum either.
+  if (absl::Status caught_up = co_await parts_.reads.Barrier(); !caught_up.ok()) {
+    parts_.env.log().Info("defragment without catching up with the cluster",
+                          {{"error", caught_up.ToString()}});
+  }
   absl::Status status = co_await defragmenter_.Defragment();
   if (!status.ok()) co_return FromStoreError(status);
   // etcd answers with an empty response, header unset.

@@ -15,6 +15,7 @@
 #include "node/member_life.h"
 #include "node/proposer.h"
 #include "node/raft_node.h"
+#include "node/read_index.h"
 #include "node/response_header.h"
 
 namespace keel::node {
@@ -28,6 +29,8 @@ struct MaintenanceParts {
   const AppliedIndex& applied;
   const ResponseHeaders& headers;
   MemberLife& life;
+  // Defragment's barrier: it first catches up with what the cluster committed.
+  ReadIndexBatcher& reads;
   // How long MoveLeader waits when the call has no deadline.
   Duration request_timeout = Seconds(7);
   // Where Snapshot writes its temporary file (the member's snap directory).

@@ -14,7 +14,7 @@ MemberServices::MemberServices(Env& env, Server& server, WatchServiceOptions wat
       kv_(server.kv(), server.auth()),
       maintenance_(MaintenanceParts{env, server.key_space(), server.raft(), server.proposer(),
                                     server.applied(), server.headers(), server.life(),
-                                    server.request_timeout(), SnapDir(server.config())}),
+                                    server.reads(), server.request_timeout(), SnapDir(server.config())}),
       admin_(env, server.raft(), server.proposer(), server.key_space().members(),
              MemberAdminOptions{.strict_reconfig_check = server.config().strict_reconfig_check}),
       cluster_(ClusterServiceParts{env, server.key_space().members(), server.headers(), admin_,

@@ -30,12 +30,27 @@ MAX_PUTS = 200
 _COMPACTED = re.compile(r"compacted revision \d+")
 
 
+# Which members raise NOSPACE is timing, on etcd as on keel: each member
+# raises its own when a put it applies finds its own file over the quota, and
+# the files of the three members cross it at different puts. So alarms are
+# compared by kind, with a check that each names a member of the cluster.
+_ALARM = re.compile(r"memberID:(\S+) alarm:(\w+)")
+
+
+def alarm_kinds(n, text):
+    """alarm list: the distinct kinds raised, each by some member."""
+    kinds = set()
+    for member, kind in _ALARM.findall(n.text(text)):
+        kinds.add(f"alarm:{kind} raised by {'a member' if member.startswith('<') else member}")
+    return "\n".join(sorted(kinds)) + "\n"
+
+
 def status_errors(n, text):
-    """endpoint status -w json: each member's errors (the alarms), sorted."""
+    """endpoint status -w json: the distinct alarm kinds each member lists."""
     out = []
     for entry in json.loads(text):
-        out.append(sorted(entry["Status"].get("errors", [])))
-    return n.text(json.dumps(out)) + "\n"
+        out.append(alarm_kinds(n, "\n".join(entry["Status"].get("errors", []))))
+    return json.dumps(out) + "\n"
 
 
 class QuotaRunbookTest(compare.CompareTestCase):
@@ -84,7 +99,7 @@ class QuotaRunbookTest(compare.CompareTestCase):
         self.both("put", "small", "1", member=0, expect_rc=0)
         self.fill_until_nospace()
         # The alarm, as the runbook shows it.
-        self.both("alarm", "list", member=0, expect_rc=0)
+        self.both("alarm", "list", member=0, shape=alarm_kinds, expect_rc=0)
         self.both("endpoint", "status", "-w", "json", member="all", shape=status_errors,
                   expect_rc=0)
         # Every member refuses writes that grow the key space...
@@ -98,13 +113,13 @@ class QuotaRunbookTest(compare.CompareTestCase):
         self.both("del", "small", member=1, expect_rc=0)
         # The alarm is in the key space: a restarted member still has it.
         self.restart(2)
-        self.both("alarm", "list", member=2, expect_rc=0)
+        self.both("alarm", "list", member=2, shape=alarm_kinds, expect_rc=0)
         self.both("put", "other", "v", member=2, expect_rc=1)
         # The way out: compact, defrag every member, disarm.
         self.compact_at_current_revision()
         self.both("defrag", member="all", shape=lambda n, t: normalize.sorted_lines(n.text(t)),
                   expect_rc=0)
-        self.both("alarm", "disarm", member=0, expect_rc=0)
+        self.both("alarm", "disarm", member=0, shape=alarm_kinds, expect_rc=0)
         self.both("alarm", "list", member=1, expect_rc=0)
         self.both("put", "newkey", "123", member=0, expect_rc=0)
         self.both("get", "newkey", member=2, expect_rc=0)
