@@ -74,7 +74,7 @@ absl::Status ApplyLoop::InstallSnapshot(const raftpb::Snapshot& snapshot) {
                         {{"snapshot-index", metadata.index()},
                          {"applied-index", parts_.key_space.mvcc().applied().index},
                          {"revision", parts_.key_space.mvcc().current_revision()}});
-  parts_.raft.RemoveSnapshotFilesBelow(metadata.index() + 1);
+  parts_.raft.PurgeSnapshotFiles(metadata.index());
   parts_.raft.SnapshotInstalled(metadata);
   // The members may have changed with the key space.
   parts_.membership.SyncPeers();

@@ -136,6 +136,8 @@ struct RaftNodeConfig {
   // entries kept behind one for slightly slow followers.
   uint64_t snapshot_count = 100000;
   uint64_t snapshot_catchup_entries = 5000;
+  // Installed snapshot files kept in snap_dir (--max-snapshots; 0: all).
+  uint64_t max_snapshots = 5;
   // The peer listener ("10.0.0.1:2380").
   std::string listen_address;
   // The network of the peer transport; null: env.net() (see
@@ -258,8 +260,10 @@ class RaftNode {
   // "<snap_dir>/<term>-<index>.snap": where a received snapshot is kept
   // until the state machine holds it.
   std::string SnapshotFilePath(uint64_t term, uint64_t index) const;
-  // Removes snapshot files of indexes below `index`.
-  void RemoveSnapshotFilesBelow(uint64_t index);
+  // Once the key space holds the snapshot at `installed_index`: removes
+  // the installed snapshot files beyond the newest max_snapshots
+  // (SnapshotFilesToPurge).
+  void PurgeSnapshotFiles(uint64_t installed_index);
 
   // ---- state, mirrored from raft for readers ----
 

@@ -107,16 +107,13 @@ absl::Status RaftNode::AcceptSnapshot(net::ReceivedSnapshot snapshot) {
   return absl::OkStatus();
 }
 
-void RaftNode::RemoveSnapshotFilesBelow(uint64_t below_index) {
+void RaftNode::PurgeSnapshotFiles(uint64_t installed_index) {
   auto names = env_.fs().List(config_.snap_dir);
   if (!names.ok()) return;
-  for (const std::string& name : *names) {
-    uint64_t term = 0, index = 0;
-    if (name.size() != 38 || name.substr(33) != ".snap") continue;
-    if (!ParseId(name.substr(0, 16), &term) || !ParseId(name.substr(17, 16), &index)) {
-      continue;
-    }
-    if (index < below_index) (void)env_.fs().Remove(JoinPath(config_.snap_dir, name));
+  for (const std::string& name :
+       SnapshotFilesToPurge(*names, installed_index, config_.max_snapshots)) {
+    // A file left behind is purged with the next snapshot installed.
+    (void)env_.fs().Remove(JoinPath(config_.snap_dir, name));
   }
 }
 

@@ -30,6 +30,7 @@ RaftNodeConfig RaftNodeConfigFor(const ServerConfig& config, uint64_t id,
   out.max_inflight_bytes = config.max_inflight_bytes;
   out.snapshot_count = config.snapshot_count;
   out.snapshot_catchup_entries = config.snapshot_catchup_entries;
+  out.max_snapshots = config.max_snapshots;
   out.listen_address = std::move(listen_address);
   out.advertise_peer_urls = config.initial_advertise_peer_urls;
   out.snap_dir = SnapDir(config);

@@ -1,7 +1,12 @@
 // Snapshot files of the key space, and the directory swap that installs one.
 #include "node/snapshot_io.h"
 
+#include <algorithm>
+#include <utility>
+
 #include "absl/strings/str_format.h"
+#include "node/membership.h"
+#include "runtime/assert.h"
 #include "runtime/executor.h"
 #include "runtime/status_macros.h"
 #include "runtime/strings.h"
@@ -12,6 +17,26 @@ namespace keel::node {
 
 std::string SnapshotFilePath(const std::string& snap_dir, uint64_t term, uint64_t index) {
   return JoinPath(snap_dir, absl::StrFormat("%016x-%016x.snap", term, index));
+}
+
+std::vector<std::string> SnapshotFilesToPurge(const std::vector<std::string>& names,
+                                              uint64_t installed_index, uint64_t max_snapshots) {
+  // "<16 hex term>-<16 hex index>.snap"
+  constexpr size_t kNameSize = 16 + 1 + 16 + 5;
+  std::vector<std::pair<uint64_t, std::string>> installed;
+  for (const std::string& name : names) {
+    if (name.size() != kNameSize || name[16] != '-' || !name.ends_with(".snap")) continue;
+    uint64_t term = 0, index = 0;
+    if (!ParseId(name.substr(0, 16), &term) || !ParseId(name.substr(17, 16), &index)) continue;
+    if (index <= installed_index) installed.emplace_back(index, name);
+  }
+  std::sort(installed.begin(), installed.end());
+  const size_t keep = max_snapshots == 0 ? installed.size()
+                                         : std::min<size_t>(installed.size(), max_snapshots);
+  std::vector<std::string> purge;
+  for (size_t i = 0; i + keep < installed.size(); i++) purge.push_back(installed[i].second);
+  KEEL_ASSERT(purge.size() < installed.size() || installed.empty());
+  return purge;
 }
 
 namespace {

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "net/peer_types.h"
@@ -25,6 +26,16 @@ namespace keel::node {
 // "<snap_dir>/<term>-<index>.snap" (etcd's naming, in hex): where a raft
 // snapshot received from the leader is kept until the key space holds it.
 std::string SnapshotFilePath(const std::string& snap_dir, uint64_t term, uint64_t index);
+
+// The snapshot files among `names` (a listing of the snap directory) that
+// --max-snapshots lets go once the key space holds the snapshot at
+// `installed_index`: of the files at or below it, all but the newest
+// `max_snapshots` (0 keeps them all, as etcd's 0 means unlimited); the
+// newest installed one is always kept, since a restart may need it. Files
+// above `installed_index` (received, not yet installed) and names that are
+// not snapshot files are never listed. Oldest first.
+std::vector<std::string> SnapshotFilesToPurge(const std::vector<std::string>& names,
+                                              uint64_t installed_index, uint64_t max_snapshots);
 
 // Writes the whole key space, as of the call, to a snapshot file at `path`.
 // Yields to the loop every few thousand records. Suspends.

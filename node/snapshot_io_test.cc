@@ -156,5 +156,37 @@ TEST_F(KeySpaceSwapTest, APowerLossAtAnyStepOfTheSwapRecoversOneWholeKeySpace) {
   }
 }
 
+// --max-snapshots: which snapshot files go once the key space holds the
+// snapshot at `installed`.
+TEST(SnapshotFilesToPurgeTest, KeepsTheNewestInstalledOnes) {
+  const std::string a = "0000000000000002-000000000000000a.snap";  // index 10
+  const std::string b = "0000000000000002-0000000000000014.snap";  // 20
+  const std::string c = "0000000000000003-000000000000001e.snap";  // 30
+  const std::string d = "0000000000000003-0000000000000028.snap";  // 40, not yet installed
+  const std::vector<std::string> listing = {
+      c, "send-0000000000000002-0000000000000014.tmp", a, "0000000000000002.snap.db", d, b,
+      "xxxxxxxxxxxxxxxx-000000000000000a.snap"};
+  struct Case {
+    uint64_t installed;
+    uint64_t max_snapshots;
+    std::vector<std::string> purge;
+  };
+  const Case cases[] = {
+      {30, 1, {a, b}},     // only the newest installed stays
+      {30, 2, {a}},
+      {30, 3, {}},
+      {30, 5, {}},         // etcd's default
+      {30, 0, {}},         // 0: unlimited
+      {20, 1, {a}},        // 30 and 40 are not installed yet: never purged
+      {5, 1, {}},          // nothing installed
+      {40, 1, {a, b, c}},
+  };
+  for (const Case& tc : cases) {
+    EXPECT_EQ(SnapshotFilesToPurge(listing, tc.installed, tc.max_snapshots), tc.purge)
+        << "installed " << tc.installed << ", max " << tc.max_snapshots;
+  }
+  EXPECT_TRUE(SnapshotFilesToPurge({}, 30, 1).empty());
+}
+
 }  // namespace
 }  // namespace keel::node

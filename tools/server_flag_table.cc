@@ -53,9 +53,10 @@ constexpr ServerFlag kFlags[] = {
      .status = kImplemented,
      .note = "Client listeners (gRPC and HTTP on each): http:// only, https is refused at start.",
      .example = "http://127.0.0.1:12379"},
-    {.section = "Member", .name = "max-snapshots", .etcd_default = "5", .status = kNotYet,
-     .note = "keel writes a snapshot file only to send it to a follower and keeps the newest "
-             "one it received.",
+    {.section = "Member", .name = "max-snapshots", .etcd_default = "5", .status = kImplemented,
+     .note = "Installed snapshot files kept in member/snap (0 keeps all). keel writes one only "
+             "when a follower installs the leader's key space, and each is a whole key space "
+             "(etcd's .snap files hold only raft metadata).",
      .example = "10"},
     {.section = "Member", .name = "max-wals", .etcd_default = "5", .status = kImplemented,
      .note = "WAL segments kept once a snapshot covers them (0 keeps all).", .example = "10"},
