@@ -7,7 +7,8 @@ from a background thread, every acknowledged key recorded) loses infra3
 infra4 with --initial-cluster-state existing and the ETCD_INITIAL_CLUSTER
 that member add printed, wait until it serves; then `member add --learner
 infra5`, start it the same way, `member promote` it (retrying while etcd
-answers that the learner is not in sync yet, as an operator would). Every
+answers that the learner is not in sync yet, as an operator would), and
+`move-leader` to it (then to the removed member, which both refuse). Every
 acknowledged write is then read back from each member. The etcdctl
 outputs are compared after normalising IDs, ports, the order of members
 (by their random IDs) and the spaces etcdctl pads IDs with.
@@ -243,6 +244,23 @@ class MemberRunbookTest(unittest.TestCase):
             c.wait_healthy([infra5], timeout=60)
             step("member list after promote", "member", "list", shaper=list_shape,
                  members=[infra1, infra2, infra4, infra5])
+            # The promoted member takes the lead (etcdctl finds the leader
+            # among the endpoints and asks it to transfer).
+            everyone = [infra1, infra2, infra4, infra5]
+            # Which member led before is the elections' choice on each flavor.
+            step("move-leader to infra5", "move-leader", learner, members=everyone,
+                 shaper=lambda n, t: re.sub(r"transferred from \S+", "transferred from "
+                                            "<the leader>", shape(n, t)))
+            deadline = time.monotonic() + 10
+            while True:  # every member hears of the new leader by a heartbeat
+                leader = c.leader_id(members=everyone)
+                if leader == int(learner, 16) or time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
+            assert leader == int(learner, 16), \
+                f"{c.flavor}: leader {leader:x} after move-leader to {learner}"
+            step("move-leader to a removed member", "move-leader",
+                 format(ids["infra3"], "x"), members=everyone)
             time.sleep(1)
         acked = list(load.acked)
         # Every acknowledged write, read back from every member.
