@@ -19,4 +19,10 @@ Task<void> Shapes(Env& env, std::string s, int* out) {
   // co_await env.RunBlocking([s] {}); a comment  OK
   co_await env.RunBlocking([s] { Use(s); });  // lint-coroutines: allow (fixture)
   co_await Spawn([](Env* e) -> Task<void> { co_return; }(&env));  // OK
+  co_await Take(env, Request{s, 1});  // BAD
+  co_await Take(env, {s, 1});  // BAD
+  co_await Take(env, std::vector<int>{1, 2});  // BAD
+  co_await Take(env, {});  // OK
+  co_await Take(env, Request{});  // OK
+  co_await WhenAny([&](int x) -> Task<int> { Request r{x}; co_return r.n; }(1));  // OK
 }
