@@ -257,7 +257,7 @@ Task<absl::StatusOr<etcdserverpb::RangeResponse>> Contention::Leader(std::string
   co_return first;
 }
 
-Task<absl::Status> Contention::Observe(std::string name, AuthInfo caller, LeaderSink send) {
+Task<absl::Status> Contention::Observe(std::string name, AuthInfo caller, LeaderSink deliver) {
   const std::string prefix = name + "/";
   while (true) {
     absl::StatusOr<etcdserverpb::RangeResponse> first =
@@ -292,7 +292,7 @@ Task<absl::Status> Contention::Observe(std::string name, AuthInfo caller, Leader
       // As etcd: the header names the revision of the leader's put.
       header = parts_.headers.Make(leader.mod_revision());
     }
-    absl::Status sent = co_await send(header, leader);
+    absl::Status sent = co_await deliver(header, leader);
     if (!sent.ok()) co_return sent;
 
     // Follow the leader's key: each new value, until it is deleted.
@@ -317,7 +317,7 @@ Task<absl::Status> Contention::Observe(std::string name, AuthInfo caller, Leader
       });
       for (mvccpb::KeyValue& value : values) {
         absl::Status changed =
-            co_await send(parts_.headers.Make(value.mod_revision()), std::move(value));
+            co_await deliver(parts_.headers.Make(value.mod_revision()), std::move(value));
         if (!changed.ok()) co_return changed;
       }
     }

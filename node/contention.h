@@ -100,12 +100,12 @@ class Contention {
   // under `name`/, or ElectionNoLeaderError.
   Task<absl::StatusOr<etcdserverpb::RangeResponse>> Leader(std::string name, AuthInfo caller);
 
-  // Election.Observe: calls `send` with the current leader (waiting for a
+  // Election.Observe: calls `deliver` with the current leader (waiting for a
   // first one if there is none), then with each new value of it, and again
-  // for each next leader, until `send` or a read fails (that status).
+  // for each next leader, until `deliver` or a read fails (that status).
   using LeaderSink =
       std::function<Task<absl::Status>(etcdserverpb::ResponseHeader, mvccpb::KeyValue)>;
-  Task<absl::Status> Observe(std::string name, AuthInfo caller, LeaderSink send);
+  Task<absl::Status> Observe(std::string name, AuthInfo caller, LeaderSink deliver);
 
 #if KEEL_FAILPOINTS
   // A deliberate defect (failpoints::ServerBugs's lock_skips_wait): Lock
