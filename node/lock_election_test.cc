@@ -107,7 +107,7 @@ class LockElectionTest : public ::testing::Test {
     return keys;
   }
 
-  Clock& clock() { return c_.env(0).clock(); }
+  Clock& MemberClock() { return c_.env(0).clock(); }
 
   // Runs `task` on the member's machine until it finishes.
   void RunVoid(Task<void> task) {
@@ -131,15 +131,15 @@ TEST_F(LockElectionTest, SecondContenderWaitsForTheFirstsUnlockAndGetsALaterRevi
   EXPECT_EQ(first->key(), absl::StrFormat("job/%x", a));
 
   std::optional<absl::StatusOr<v3lockpb::LockResponse>> second;
-  net::TaskGroup group(clock().executor());
+  net::TaskGroup group(MemberClock().executor());
   RunVoid([&]() -> Task<void> {
     group.Start(StoreIn(Lock("job", b), &second));
-    co_await clock().Sleep(Seconds(2));
+    co_await MemberClock().Sleep(Seconds(2));
   }());
   EXPECT_FALSE(second.has_value()) << "the second contender must wait";
   ASSERT_TRUE(c_.RunOn(0, Unlock(first->key())).ok());
   RunVoid([&]() -> Task<void> {
-    while (!second.has_value()) co_await clock().Sleep(Milliseconds(10));
+    while (!second.has_value()) co_await MemberClock().Sleep(Milliseconds(10));
   }());
   ASSERT_TRUE(second->ok()) << second->status();
   EXPECT_EQ((*second)->key(), absl::StrFormat("job/%x", b));
@@ -154,10 +154,10 @@ TEST_F(LockElectionTest, TheLockPassesOnWhenTheHoldersLeaseIsRevoked) {
   const int64_t b = Grant(60);
   ASSERT_TRUE(c_.RunOn(0, Lock("job", a)).ok());
   std::optional<absl::StatusOr<v3lockpb::LockResponse>> second;
-  net::TaskGroup group(clock().executor());
+  net::TaskGroup group(MemberClock().executor());
   RunVoid([&]() -> Task<void> {
     group.Start(StoreIn(Lock("job", b), &second));
-    co_await clock().Sleep(Seconds(1));
+    co_await MemberClock().Sleep(Seconds(1));
   }());
   EXPECT_FALSE(second.has_value());
   etcdserverpb::LeaseRevokeRequest revoke;
@@ -165,7 +165,7 @@ TEST_F(LockElectionTest, TheLockPassesOnWhenTheHoldersLeaseIsRevoked) {
   net::CallContext context;
   ASSERT_TRUE(c_.RunOn(0, services_->lease().Revoke(context, revoke)).ok());
   RunVoid([&]() -> Task<void> {
-    while (!second.has_value()) co_await clock().Sleep(Milliseconds(10));
+    while (!second.has_value()) co_await MemberClock().Sleep(Milliseconds(10));
   }());
   ASSERT_TRUE(second->ok()) << second->status();
   EXPECT_EQ((*second)->key(), absl::StrFormat("job/%x", b));
@@ -175,18 +175,18 @@ TEST_F(LockElectionTest, AnAbandonedWaitDeletesItsKey) {
   const int64_t a = Grant(60);
   const int64_t b = Grant(60);
   ASSERT_TRUE(c_.RunOn(0, Lock("job", a)).ok());
-  net::TaskGroup group(clock().executor());
+  net::TaskGroup group(MemberClock().executor());
   std::optional<absl::StatusOr<v3lockpb::LockResponse>> abandoned;
   uint64_t waiter = 0;
   RunVoid([&]() -> Task<void> {
     waiter = group.Start(StoreIn(Lock("job", b), &abandoned));
-    co_await clock().Sleep(Seconds(1));
+    co_await MemberClock().Sleep(Seconds(1));
   }());
   EXPECT_EQ(Keys("job/").size(), 2u);
   // The call ends (the client went away): its frame is destroyed.
   RunVoid([&]() -> Task<void> {
     EXPECT_TRUE(group.Cancel(waiter));
-    co_await clock().Sleep(Seconds(1));
+    co_await MemberClock().Sleep(Seconds(1));
   }());
   EXPECT_FALSE(abandoned.has_value());
   auto keys = Keys("job/");
@@ -228,10 +228,10 @@ TEST_F(LockElectionTest, ElectionLeaderObserveProclaimResign) {
   CollectingStream raw;
   ElectionService::ObserveStream observed(raw);
   std::optional<absl::StatusOr<v3electionpb::CampaignResponse>> second;
-  net::TaskGroup group(clock().executor());
+  net::TaskGroup group(MemberClock().executor());
   RunVoid([&]() -> Task<void> {
     group.Start(Observe(who, &observed));
-    co_await clock().Sleep(Milliseconds(500));
+    co_await MemberClock().Sleep(Milliseconds(500));
   }());
   EXPECT_TRUE(raw.written.empty());
 
@@ -243,7 +243,7 @@ TEST_F(LockElectionTest, ElectionLeaderObserveProclaimResign) {
   EXPECT_EQ(first->leader().lease(), a);
   RunVoid([&]() -> Task<void> {
     group.Start(StoreIn(Campaign("e", b, "two"), &second));
-    co_await clock().Sleep(Seconds(1));
+    co_await MemberClock().Sleep(Seconds(1));
   }());
   EXPECT_FALSE(second.has_value());
 
@@ -259,8 +259,8 @@ TEST_F(LockElectionTest, ElectionLeaderObserveProclaimResign) {
   *resign.mutable_leader() = first->leader();
   ASSERT_TRUE(c_.RunOn(0, services_->election().Resign(context, resign)).ok());
   RunVoid([&]() -> Task<void> {
-    while (!second.has_value()) co_await clock().Sleep(Milliseconds(10));
-    co_await clock().Sleep(Milliseconds(200));
+    while (!second.has_value()) co_await MemberClock().Sleep(Milliseconds(10));
+    co_await MemberClock().Sleep(Milliseconds(200));
   }());
   ASSERT_TRUE(second->ok()) << second->status();
   EXPECT_EQ((*second)->leader().key(), absl::StrFormat("e/%x", b));
@@ -276,6 +276,30 @@ TEST_F(LockElectionTest, ElectionLeaderObserveProclaimResign) {
   for (const auto& response : raw.written) values.push_back(response.kv().value());
   EXPECT_EQ(values, (std::vector<std::string>{"one", "one again", "two"}));
   group.CancelAll();
+}
+
+TEST_F(LockElectionTest, TheMethodsAreRegisteredAtEtcdsPathsBehindTheInterceptors) {
+  for (const char* path : {"/v3lockpb.Lock/Lock", "/v3lockpb.Lock/Unlock",
+                           "/v3electionpb.Election/Campaign", "/v3electionpb.Election/Proclaim",
+                           "/v3electionpb.Election/Leader", "/v3electionpb.Election/Resign"}) {
+    const net::GrpcServer::Method* method = grpc_.Find(path);
+    ASSERT_TRUE(method != nullptr && method->unary != nullptr) << path;
+  }
+  const net::GrpcServer::Method* observe = grpc_.Find("/v3electionpb.Election/Observe");
+  ASSERT_TRUE(observe != nullptr && observe->stream != nullptr);
+
+  // A call through the registry: parsed, intercepted, answered.
+  v3lockpb::LockRequest request;
+  request.set_name("job");
+  request.set_lease(Grant(60));
+  net::CallContext context;
+  context.method = "/v3lockpb.Lock/Lock";
+  absl::StatusOr<std::string> bytes = c_.RunOn(
+      0, grpc_.Find(context.method)->unary(context, request.SerializeAsString()));
+  ASSERT_TRUE(bytes.ok()) << bytes.status();
+  v3lockpb::LockResponse response;
+  ASSERT_TRUE(response.ParseFromString(*bytes));
+  EXPECT_EQ(response.key(), absl::StrFormat("job/%x", request.lease()));
 }
 
 }  // namespace
