@@ -44,19 +44,34 @@ Task<void> LockWorkload::Run(Env& env) {
   running_ = clients();
   started_ = true;
   co_await WhenAll(std::move(tasks));
+  co_await final_requested_.Wait();
+  co_await FinalHold(env);
+}
+
+Task<void> LockWorkload::FinalHold(Env& env) {
+  const int id = clients();
+  client::EtcdClient client(env, OptionsFor(id));
+  Random random(seeds_.empty() ? 1 : seeds_[0] ^ 0xf1a1);
+  const uint64_t before = stats_.fenced_ok;
+  while (stats_.fenced_ok == before) {
+    co_await Round(env, client, random, id, /*calm=*/true);
+    if (stats_.fenced_ok == before) co_await env.clock().Sleep(Milliseconds(200));
+  }
+  final_done_ = true;
 }
 
 Task<void> LockWorkload::RunClient(Env& env, int id) {
   client::EtcdClient client(env, OptionsFor(id));
   Random random(seeds_[static_cast<size_t>(id)]);
   while (!draining_) {
-    co_await Round(env, client, random, id);
+    co_await Round(env, client, random, id, /*calm=*/false);
     co_await env.clock().Sleep(Milliseconds(random.UniformRange(0, kMaxThinkMs)));
   }
   running_--;
 }
 
-Task<void> LockWorkload::Round(Env& env, client::EtcdClient& client, Random& random, int id) {
+Task<void> LockWorkload::Round(Env& env, client::EtcdClient& client, Random& random, int id,
+                               bool calm) {
   Clock& clock = env.clock();
   stats_.rounds++;
   etcdserverpb::LeaseGrantRequest grant;
@@ -71,7 +86,7 @@ Task<void> LockWorkload::Round(Env& env, client::EtcdClient& client, Random& ran
   const int64_t ttl = granted->ttl();
   // Dropped when the round ends: the lease then runs out on its own.
   net::TaskGroup keeper(clock.executor());
-  if (random.OneIn(4)) {
+  if (!calm && random.OneIn(4)) {
     stats_.unkept_leases++;
   } else {
     keeper.Start(KeepAlive(&client, &clock, lease, ttl));
@@ -98,9 +113,9 @@ Task<void> LockWorkload::Round(Env& env, client::EtcdClient& client, Random& ran
   }
   const int64_t token = found->kvs(0).create_revision();
 
-  const int writes = static_cast<int>(random.UniformRange(1, kMaxWritesPerHold));
+  const int writes = calm ? 1 : static_cast<int>(random.UniformRange(1, kMaxWritesPerHold));
   for (int i = 0; i < writes; i++) {
-    if (random.OneIn(6)) {
+    if (!calm && random.OneIn(6)) {
       // A pause past the lease: the lock may have passed on meanwhile.
       stats_.pauses++;
       co_await clock.Sleep(Seconds(ttl + 1));

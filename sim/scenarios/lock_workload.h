@@ -12,6 +12,11 @@
 // failed or timed-out call ends the round (the lease then ends on its own).
 // A client's draws come from its own seed, so a run is a function of the
 // seed.
+//
+// Once the clients have drained, RequestFinalHold() has one more client
+// take the lock, calmly (lease kept alive, no pause), until one fenced
+// write of it is acknowledged: the scenario's check that a healed cluster
+// grants the lock, and that no run passes without a hold.
 #ifndef KEEL_SIM_SCENARIOS_LOCK_WORKLOAD_H_
 #define KEEL_SIM_SCENARIOS_LOCK_WORKLOAD_H_
 
@@ -23,6 +28,7 @@
 #include "client/etcd_client.h"
 #include "runtime/env.h"
 #include "runtime/random.h"
+#include "runtime/sync.h"
 #include "runtime/task.h"
 
 namespace keel::sim::cluster {
@@ -43,6 +49,9 @@ class LockWorkload {
   // Clients start no new round and stop once their round ends.
   void Drain() { draining_ = true; }
   bool drained() const { return started_ && running_ == 0; }
+  // Lets Run() do the final hold (once drained).
+  void RequestFinalHold() { final_requested_.Set(); }
+  bool final_hold_done() const { return final_done_; }
 
   const std::vector<check::FencedWrite>& writes() const { return writes_; }
 
@@ -56,7 +65,9 @@ class LockWorkload {
  private:
   Task<void> RunClient(Env& env, int id);
   // One lease, one hold, its fenced writes, one unlock.
-  Task<void> Round(Env& env, client::EtcdClient& client, Random& random, int id);
+  // With `calm`: the lease kept alive, no pause, one write.
+  Task<void> Round(Env& env, client::EtcdClient& client, Random& random, int id, bool calm);
+  Task<void> FinalHold(Env& env);
   client::ClientOptions OptionsFor(int id) const;
 
   const std::vector<std::string> endpoints_;
@@ -66,6 +77,8 @@ class LockWorkload {
   bool draining_ = false;
   bool started_ = false;
   int running_ = 0;
+  Event final_requested_;
+  bool final_done_ = false;
 };
 
 }  // namespace keel::sim::cluster
