@@ -24,7 +24,15 @@ MemberServices::MemberServices(Env& env, Server& server, WatchServiceOptions wat
              [&server] { return server.raft().leader() != 0; }, watch),
       lease_(LeaseServiceParts{env, server.leases(), server.raft(),
                                server.key_space().members(), server.headers(),
-                               server.request_timeout()}) {}
+                               server.request_timeout()}),
+      contention_(ContentionParts{server.kv(), server.key_space().watch_hub(), server.headers(),
+                                  env.clock().executor()}),
+      lock_(contention_, server.auth(), lease_),
+      election_(contention_, server.auth(), lease_) {
+#if KEEL_FAILPOINTS
+  contention_.set_skip_wait(server.config().failpoints.lock_skips_wait);
+#endif
+}
 
 void MemberServices::Register(net::GrpcServer& grpc, net::HttpRouter& http) {
   InstallInterceptors(grpc, env_.clock(), server_.raft(), server_.proposer(),
@@ -45,6 +53,8 @@ void MemberServices::Register(net::GrpcServer& grpc, net::HttpRouter& http) {
   lease_.set_callers(
       [&auth](const net::CallContext& context) { return auth.Caller(context); });
   RegisterLeaseService(grpc, lease_);
+  lock_.Register(grpc);
+  election_.Register(grpc);
   RegisterHttpEndpoints(http, env_.clock(), server_.raft(), server_.reads());
 }
 

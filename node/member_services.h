@@ -1,5 +1,5 @@
 // MemberServices: every client-facing service of a member, built over its
-// Server's parts: KV, Auth, Watch, Lease, Maintenance, Cluster and gRPC health on
+// Server's parts: KV, Auth, Watch, Lease, Lock, Election, Maintenance, Cluster and gRPC health on
 // a gRPC registry behind the member's interceptors (node/interceptors.h),
 // and /health and /version on an HTTP router. Node serves them on its
 // client URLs; tests and fuzz targets call them without a listener; the
@@ -13,8 +13,11 @@
 #include "net/health_service.h"
 #include "net/http_message.h"
 #include "node/cluster_service.h"
+#include "node/contention.h"
+#include "node/election_service.h"
 #include "node/kv_service.h"
 #include "node/lease_service.h"
+#include "node/lock_service.h"
 #include "node/maintenance_service.h"
 #include "node/member_admin.h"
 #include "node/server.h"
@@ -41,6 +44,8 @@ class MemberServices {
   MemberAdmin& admin() { return admin_; }
   WatchService& watch() { return watch_; }
   LeaseService& lease() { return lease_; }
+  LockService& lock() { return lock_; }
+  ElectionService& election() { return election_; }
 
  private:
   Env& env_;
@@ -51,6 +56,9 @@ class MemberServices {
   ClusterService cluster_;
   WatchService watch_;
   LeaseService lease_;
+  Contention contention_;
+  LockService lock_;
+  ElectionService election_;
   net::HealthService health_;
 };
 

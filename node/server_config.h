@@ -42,8 +42,12 @@ struct ServerBugs {
   // expiry: a lease expires its TTL after it was granted (or after the
   // leader took over), however often it was kept alive.
   bool lease_early_expiry = false;
+  // The Lock and Election services answer a contender at once, without
+  // waiting for the keys created before its own to be deleted: two holders
+  // of one lock at a time.
+  bool lock_skips_wait = false;
 
-  bool any() const { return ack_before_sync || lease_early_expiry; }
+  bool any() const { return ack_before_sync || lease_early_expiry || lock_skips_wait; }
   bool operator==(const ServerBugs&) const = default;
 };
 

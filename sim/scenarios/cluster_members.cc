@@ -101,6 +101,7 @@ Task<void> ClusterMembers::Boot(Env& env, size_t m) {
   // The one place that turns a server's deliberate defects on.
   config.failpoints.ack_before_sync = bugs_.ack_before_sync;
   config.failpoints.lease_early_expiry = bugs_.lease_early_expiry;
+  config.failpoints.lock_skips_wait = bugs_.lock_skips_wait;
 #endif
   node::NodeOptions options;
   // LevelDB's background work on the loop, and a small memtable, so

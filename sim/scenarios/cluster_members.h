@@ -47,7 +47,8 @@ struct MemberTuning {
 struct ServerBugs {
   bool ack_before_sync = false;
   bool lease_early_expiry = false;
-  bool any() const { return ack_before_sync || lease_early_expiry; }
+  bool lock_skips_wait = false;
+  bool any() const { return ack_before_sync || lease_early_expiry || lock_skips_wait; }
 };
 
 // Snapshot transfers over a run, summed over every member's incarnations.
