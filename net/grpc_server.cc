@@ -106,12 +106,12 @@ absl::Status GrpcServer::UnknownMethodStatus(std::string_view path) const {
 void GrpcServer::WriteMetrics(metrics::TextWriter& out, bool handling_time) const {
   using metrics::MetricType;
   // Labels in go-grpc-prometheus's order as client_golang sorts them.
-  auto each = [&](auto&& write) {
+  auto each = [&](auto&& emit) {
     for (const auto& [path, method] : methods_) {
       std::string_view service, name;
       const bool split = SplitPath(path, &service, &name);
       KEEL_ASSERT(split);
-      write(service, name, GrpcTypeName(method.stats.type), method.stats);
+      emit(service, name, GrpcTypeName(method.stats.type), method.stats);
     }
   };
   out.Family("grpc_server_handled_total",

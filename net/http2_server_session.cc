@@ -329,6 +329,12 @@ Http2ServerSession::~Http2ServerSession() {
   tasks_.CancelAll();
   nghttp2_session_del(session_);
   session_ = nullptr;
+  // Calls the connection's end cut off: grpc-go counts them Canceled.
+  for (auto& [stream_id, call] : calls_) {
+    if (call->method_ != nullptr && !call->final_status_.has_value()) {
+      CountHandled(call.get(), static_cast<int>(absl::StatusCode::kCancelled));
+    }
+  }
   calls_.clear();
 }
 
