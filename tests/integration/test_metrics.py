@@ -14,16 +14,21 @@ it for reference. The checks:
      mvcc operations on every member, gRPC calls by method and code on the
      member the client used, client and peer bytes, proposals, fsyncs;
   4. every family keel shares with etcd has etcd's type, help text and
-     histogram buckets, as real etcd 3.4 prints them.
+     histogram buckets, as real etcd 3.4 prints them;
+  5. a member with --auto-tls serves /metrics on an https metrics URL with
+     the client certificate, and on an http one beside it.
 """
 
 import json
 import os
 import re
 import shutil
+import ssl
 import sys
 import tempfile
+import time
 import unittest
+import urllib.request
 
 import compare
 import harness
@@ -276,6 +281,49 @@ class MetricsTest(unittest.TestCase):
         self.assertEqual(keel_only, ["etcd_network_peer_received_bytes",
                                      "etcd_network_peer_round_trip_time_seconds",
                                      "etcd_network_peer_sent_bytes"])
+
+
+class TlsMetricsListenerTest(unittest.TestCase):
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="keel-metrics-tls-")
+        client, peer, https, http = harness.free_ports(4)
+        self.https = f"https://127.0.0.1:{https}"
+        self.http = f"http://127.0.0.1:{http}"
+        args = [harness.keel_binary(), "--name", "m", "--data-dir", os.path.join(self.dir, "d"),
+                "--auto-tls",
+                "--listen-client-urls", f"https://127.0.0.1:{client}",
+                "--advertise-client-urls", f"https://127.0.0.1:{client}",
+                "--listen-peer-urls", f"http://127.0.0.1:{peer}",
+                "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer}",
+                "--initial-cluster", f"m=http://127.0.0.1:{peer}",
+                "--listen-metrics-urls", f"{self.https},{self.http}"]
+        self.log_path = os.path.join(self.dir, "m.log")
+        with open(self.log_path, "ab") as log:
+            self.proc = harness.spawn(args, stdout=log, stderr=log, die_with_parent=True)
+
+    def tearDown(self):
+        harness.kill_process(self.proc)
+        if os.environ.get("KEEL_INTEG_KEEP") != "1":
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def test_https_and_http_metrics_urls(self):
+        # --auto-tls' certificate is self-signed: not verified here.
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        deadline = time.monotonic() + 30
+        while True:
+            self.assertIsNone(self.proc.poll(), open(self.log_path).read())
+            status, body = harness.http_get(self.http + "/metrics", timeout=1.0)
+            if status == 200 and "etcd_server_has_leader 1" in body:
+                break
+            self.assertLess(time.monotonic(), deadline, open(self.log_path).read())
+            time.sleep(0.05)  # polling a real process: no event to wait on
+        with urllib.request.urlopen(self.https + "/metrics", context=context, timeout=5) as r:
+            samples, _ = parse(r.read().decode())
+        self.assertEqual(total(samples, "etcd_server_has_leader"), 1)
+        self.assertEqual(total(samples, "etcd_server_is_leader"), 1)
 
 
 if __name__ == "__main__":
