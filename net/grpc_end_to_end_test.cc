@@ -292,6 +292,52 @@ Task<void> CallAndInspect(GrpcEndToEndTest* t, std::string path,
   *trailers_only = (*stream)->trailers_only();
 }
 
+TEST_F(GrpcEndToEndTest, MethodStatsCountCallsMessagesBytesAndCodes) {
+  RegisterEcho();
+  grpc_.RegisterUnary("/test.Fail/Compacted",
+                      [](CallContext&, std::string) -> Task<absl::StatusOr<std::string>> {
+                        co_return absl::OutOfRangeError("compacted");
+                      });
+  Start();
+  absl::StatusOr<std::string> a, b, failed;
+  SpawnClient([](GrpcEndToEndTest* t, absl::StatusOr<std::string>* a,
+                 absl::StatusOr<std::string>* b,
+                 absl::StatusOr<std::string>* failed) -> Task<void> {
+    std::unique_ptr<GrpcChannel> channel = co_await t->Dial();
+    *a = co_await channel->Call("/test.Echo/Unary", "abc", CallOptions());
+    *b = co_await channel->Call("/test.Echo/Unary", "de", CallOptions());
+    *failed = co_await channel->Call("/test.Fail/Compacted", "x", CallOptions());
+    (void)co_await channel->Call("/test.No/Such", "x", CallOptions());
+  }(this, &a, &b, &failed));
+  Run();
+  ASSERT_TRUE(a.ok() && b.ok());
+  const GrpcMethodStats& echo = grpc_.Find("/test.Echo/Unary")->stats;
+  EXPECT_EQ(echo.type, GrpcType::kUnary);
+  EXPECT_EQ(echo.started.value(), 2u);
+  EXPECT_EQ(echo.handled[0].value(), 2u);
+  EXPECT_EQ(echo.msg_received.value(), 2u);
+  EXPECT_EQ(echo.msg_sent.value(), 2u);
+  EXPECT_EQ(echo.received_bytes.value(), 5u);  // "abc", "de"
+  EXPECT_EQ(echo.sent_bytes.value(), 15u);     // "echo:abc", "echo:de"
+  EXPECT_EQ(echo.handling_seconds.count(), 2u);
+  const GrpcMethodStats& fail = grpc_.Find("/test.Fail/Compacted")->stats;
+  EXPECT_EQ(fail.handled[static_cast<int>(absl::StatusCode::kOutOfRange)].value(), 1u);
+  EXPECT_EQ(fail.msg_sent.value(), 0u);
+
+  metrics::TextWriter out;
+  grpc_.WriteMetrics(out, /*handling_time=*/false);
+  EXPECT_NE(out.text().find("grpc_server_handled_total{grpc_code=\"OutOfRange\","
+                            "grpc_method=\"Compacted\",grpc_service=\"test.Fail\","
+                            "grpc_type=\"unary\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(out.text().find("grpc_server_started_total{grpc_method=\"Unary\","
+                            "grpc_service=\"test.Echo\",grpc_type=\"unary\"} 2\n"),
+            std::string::npos);
+  EXPECT_EQ(out.text().find("grpc_server_handling_seconds"), std::string::npos);
+  EXPECT_EQ(out.text().find("test.No"), std::string::npos) << "unknown methods are not counted";
+  EXPECT_EQ(grpc_.received_bytes(), 6u);
+}
+
 TEST_F(GrpcEndToEndTest, SuccessfulUnaryResponseIsNotTrailersOnly) {
   RegisterEcho();
   Start();

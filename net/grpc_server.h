@@ -47,7 +47,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "google/protobuf/message.h"
+#include "net/grpc_stats.h"
 #include "net/grpc_wire.h"
+#include "runtime/metrics.h"
 #include "runtime/status_macros.h"
 #include "runtime/task.h"
 #include "runtime/time.h"
@@ -154,6 +156,8 @@ class GrpcServer {
   struct Method {
     UnaryHandler unary;    // Set for unary methods.
     StreamHandler stream;  // Set for streaming methods.
+    // Updated by the sessions serving the method's calls.
+    mutable GrpcMethodStats stats;
   };
 
   explicit GrpcServer(GrpcServerOptions options = {}) : options_(options) {}
@@ -162,7 +166,8 @@ class GrpcServer {
 
   // Registers `path` ("/package.Service/Method"). A path registers once.
   void RegisterUnary(std::string path, UnaryHandler handler);
-  void RegisterStream(std::string path, StreamHandler handler);
+  void RegisterStream(std::string path, StreamHandler handler,
+                      GrpcType type = GrpcType::kBidiStream);
 
   // Typed unary: `f(CallContext&, Req) -> Task<absl::StatusOr<Resp>>`. A
   // request that does not parse fails with Internal "grpc: error
@@ -197,6 +202,15 @@ class GrpcServer {
   const GrpcServerOptions& options() const { return options_; }
   // Changes the options; only before any connection is served.
   void set_options(GrpcServerOptions options) { options_ = options; }
+
+  // grpc_server_started_total, _handled_total (every registered method and
+  // code, zeros included, as go-grpc-prometheus initializes them),
+  // _msg_received_total and _msg_sent_total; with `handling_time` (etcd's
+  // --metrics extensive) also grpc_server_handling_seconds.
+  void WriteMetrics(metrics::TextWriter& out, bool handling_time) const;
+  // Request and response message bytes over every method.
+  uint64_t received_bytes() const;
+  uint64_t sent_bytes() const;
 
  private:
   GrpcServerOptions options_;
@@ -258,7 +272,8 @@ void GrpcServer::AddServerStream(std::string path, F f) {
                    KEEL_CO_RETURN_IF_ERROR(Intercept(ctx, &request));
                    TypedServerStream<Req, Resp> stream(raw);
                    co_return co_await f(ctx, std::move(request), stream);
-                 });
+                 },
+                 GrpcType::kServerStream);
 }
 
 }  // namespace keel::net

@@ -71,6 +71,9 @@ class Http2ServerSession::Call final : public ServerStream {
   WaitQueue writable_;
 
   uint64_t task_id_ = 0;  // The RunCall task, 0 before it starts.
+  // The registered method, once found; its stats count this call.
+  const GrpcServer::Method* method_ = nullptr;
+  TimePoint started_{};
 
   size_t buffered() const { return out_.size() - out_offset_; }
 };
@@ -79,6 +82,10 @@ Task<std::optional<std::string>> Http2ServerSession::Call::Read() {
   while (true) {
     if (std::optional<std::string> message = decoder_.Next()) {
       session_->MaybeConsumeStream(this);
+      if (method_ != nullptr) {
+        method_->stats.msg_received.Inc();
+        method_->stats.received_bytes.Inc(message->size());
+      }
       co_return message;
     }
     if (remote_closed_ || session_->connection_lost_) co_return std::nullopt;
@@ -104,6 +111,10 @@ Task<absl::Status> Http2ServerSession::Call::Write(std::string message) {
     out_offset_ = 0;
   }
   AppendGrpcFrame(message, &out_);
+  if (method_ != nullptr) {
+    method_->stats.msg_sent.Inc();
+    method_->stats.sent_bytes.Inc(message.size());
+  }
   nghttp2_session* ng = session_->session_;
   if (!headers_submitted_) {
     headers_submitted_ = true;
@@ -318,6 +329,12 @@ Http2ServerSession::~Http2ServerSession() {
   tasks_.CancelAll();
   nghttp2_session_del(session_);
   session_ = nullptr;
+  // Calls the connection's end cut off: grpc-go counts them Canceled.
+  for (auto& [stream_id, call] : calls_) {
+    if (call->method_ != nullptr && !call->final_status_.has_value()) {
+      CountHandled(call.get(), static_cast<int>(absl::StatusCode::kCancelled));
+    }
+  }
   calls_.clear();
 }
 
@@ -392,10 +409,13 @@ void Http2ServerSession::StartCall(Call* call) {
                                   ? TimePoint::max()
                                   : now + *timeout;
   }
-  if (server_.Find(call->context_.method) == nullptr) {
+  call->method_ = server_.Find(call->context_.method);
+  if (call->method_ == nullptr) {
     FinishCall(call, server_.UnknownMethodStatus(call->context_.method), false);
     return;
   }
+  call->method_->stats.started.Inc();
+  call->started_ = clock_.Now();
   call->task_id_ = tasks_.Start(RunCall(call));
 }
 
@@ -439,6 +459,10 @@ void Http2ServerSession::HandleStreamClose(int32_t stream_id) {
   // A reset by the client, or the natural end: either way the handler, if
   // still running, has nobody to answer.
   if (call->task_id_ != 0) tasks_.Cancel(call->task_id_);
+  if (call->method_ != nullptr && !call->final_status_.has_value()) {
+    // Reset before it answered: grpc-go counts the call as Canceled.
+    CountHandled(call, static_cast<int>(absl::StatusCode::kCancelled));
+  }
   calls_.erase(it);
 }
 
@@ -495,6 +519,9 @@ void Http2ServerSession::FinishCall(Call* call, absl::Status status,
     call->task_id_ = 0;
   }
   call->final_status_ = std::move(status);
+  if (call->method_ != nullptr) {
+    CountHandled(call, static_cast<int>(call->final_status_->code()));
+  }
   if (!call->headers_submitted_) {
     // Trailers-Only: one HEADERS frame that ends the stream.
     call->headers_submitted_ = true;
@@ -511,6 +538,13 @@ void Http2ServerSession::FinishCall(Call* call, absl::Status status,
   }
   call->writable_.WakeAll();
   NotifyOutput();
+}
+
+void Http2ServerSession::CountHandled(Call* call, int code) {
+  GrpcMethodStats& stats = call->method_->stats;
+  if (code < 0 || code >= kGrpcCodeCount) code = static_cast<int>(absl::StatusCode::kUnknown);
+  stats.handled[code].Inc();
+  stats.handling_seconds.ObserveDuration(clock_.Now() - call->started_);
 }
 
 }  // namespace keel::net

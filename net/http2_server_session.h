@@ -75,6 +75,8 @@ class Http2ServerSession final : public Http2Session {
   // Ends `call` with `status` (trailers, or Trailers-Only). Cancels its
   // handler if one is running and `cancel_handler` is set.
   void FinishCall(Call* call, absl::Status status, bool cancel_handler);
+  // Counts the call as handled with `code` in its method's stats.
+  void CountHandled(Call* call, int code);
   void RejectStream(int32_t stream_id, uint32_t http2_error_code);
   // Re-opens the stream window for bytes whose messages were read.
   void MaybeConsumeStream(Call* call);

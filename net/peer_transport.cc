@@ -202,6 +202,11 @@ PeerStats PeerTransport::stats(uint64_t id) const {
   return it == peers_.end() ? PeerStats{} : it->second->stats();
 }
 
+uint64_t PeerTransport::received_bytes(uint64_t id) const {
+  auto it = received_bytes_.find(id);
+  return it == received_bytes_.end() ? 0 : it->second;
+}
+
 peer::PeerPipeline* PeerTransport::PipelineTo(uint64_t id, bool snapshot) {
   if (auto it = peers_.find(id); it != peers_.end()) return it->second.get();
   // A sender not yet a member is answered through its remote; snapshots go
@@ -543,9 +548,11 @@ Task<absl::Status> PeerTransport::ServeMessages(uint64_t peer_id, uint64_t numbe
 
 Task<absl::Status> PeerTransport::ReadMessages(uint64_t peer_id,
                                                peer::FrameReader* reader) {
+  uint64_t& received = received_bytes_[peer_id];
   while (true) {
     KEEL_CO_ASSIGN_OR_RETURN(peer::Frame frame, co_await peer::ReadFrameWithin(context_, *reader));
     if (frame.type == FrameType::kLinkHeartbeat) continue;
+    received += frame.payload.size();
     if (frame.type != FrameType::kMessage) {
       co_return absl::InvalidArgumentError(
           StrCat("unexpected frame type ", static_cast<int>(frame.type),

@@ -129,6 +129,9 @@ class PeerTransport {
   PeerStatus status(uint64_t id) const;
   // Counters for `id` (zero for an unknown id).
   PeerStats stats(uint64_t id) const;
+  // Message payload bytes received from `id` on message connections
+  // (etcd_network_peer_received_bytes_total), since this transport started.
+  uint64_t received_bytes(uint64_t id) const;
   // Inbound connections being served (message and snapshot).
   size_t inbound_connection_count() const { return inbound_.size(); }
   // Snapshots being sent.
@@ -187,6 +190,8 @@ class PeerTransport {
   uint64_t next_inbound_ = 1;
   // Snapshot senders by peer: the task id.
   std::map<uint64_t, uint64_t> snapshot_senders_;
+  // received_bytes() by peer (stable entries: a reader keeps a reference).
+  std::map<uint64_t, uint64_t> received_bytes_;
   // Declared last: connection frames go before the state they use.
   TaskGroup tasks_;
 };

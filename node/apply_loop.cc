@@ -32,6 +32,7 @@ Task<void> ApplyLoop::Loop() {
         co_return;
       }
     }
+    const TimePoint batch_started = parts_.env.clock().Now();
     for (const raft::Entry& entry : work->entries) {
       absl::Status status = ApplyEntry(entry);
       if (!status.ok()) {
@@ -50,6 +51,10 @@ Task<void> ApplyLoop::Loop() {
         co_await Yield();
         if (parts_.life.stopping()) co_return;
       }
+    }
+    if (!work->entries.empty()) {
+      metrics_.backend_commit_seconds.ObserveDuration(parts_.env.clock().Now() - batch_started);
+      metrics_.apply_batch_entries.Observe(static_cast<double>(work->entries.size()));
     }
     parts_.applied.Publish();
     absl::Status compacted = co_await parts_.raft.MaybeCompactLog();
@@ -145,6 +150,7 @@ absl::Status ApplyLoop::ApplyNormal(const raft::Entry& entry) {
   result.index = entry.index();
   if (const Duration took = parts_.env.clock().Now() - started;
       took > parts_.warning_apply_duration) {
+    metrics_.slow_apply.Inc();
     // etcd's warnOfExpensiveRequest words, which operators grep for.
     parts_.env.log().Warn("apply request took too long",
                           {{"took", FormatDuration(took)},

@@ -28,6 +28,7 @@
 #include "node/proposer.h"
 #include "node/raft_node.h"
 #include "runtime/env.h"
+#include "runtime/metrics.h"
 
 namespace keel::node {
 
@@ -69,6 +70,20 @@ class ApplyLoop {
   // Leader snapshots installed since the member started.
   int snapshots_installed() const { return snapshots_installed_; }
 
+  // For /metrics (node/metrics_endpoint.h).
+  struct Metrics {
+    // etcd's slowApplies: entries applied slower than
+    // --experimental-warning-apply-duration.
+    metrics::Counter slow_apply;
+    // The time to write one batch of committed entries into the key space
+    // (LevelDB writes, unsynced): keel's counterpart of etcd's bbolt batch
+    // commit, etcd_disk_backend_commit_duration_seconds.
+    metrics::Histogram backend_commit_seconds{metrics::DiskDurationBuckets()};
+    // Entries per applied batch (keel_apply_batch_entries).
+    metrics::Histogram apply_batch_entries{metrics::BatchSizeBuckets()};
+  };
+  const Metrics& metrics() const { return metrics_; }
+
  private:
   Task<void> Loop();
   absl::Status InstallSnapshot(const raftpb::Snapshot& snapshot);
@@ -85,6 +100,7 @@ class ApplyLoop {
   uint64_t last_index_;
   int snapshots_installed_ = 0;
   ApplyObserver* observer_ = nullptr;
+  Metrics metrics_;
 };
 
 }  // namespace keel::node

@@ -42,19 +42,23 @@ ApplyResult Answer(absl::StatusOr<Response> response) {
 ApplyResult BackendApplier::Put(const ApplyContext& context,
                                 const etcdserverpb::PutRequest& request) {
   auto result = key_space_.mvcc().Put(context.entry, FromWire(request));
+  if (result.ok()) key_space_.mvcc_metrics().Count(0, 1, 0);
   return Answer(WireResponse<etcdserverpb::PutResponse>(std::move(result), headers_));
 }
 
 ApplyResult BackendApplier::DeleteRange(const ApplyContext& context,
                                         const etcdserverpb::DeleteRangeRequest& request) {
   auto result = key_space_.mvcc().DeleteRange(context.entry, FromWire(request));
+  if (result.ok()) key_space_.mvcc_metrics().Count(0, 0, 1);
   return Answer(WireResponse<etcdserverpb::DeleteRangeResponse>(std::move(result), headers_));
 }
 
 ApplyResult BackendApplier::Txn(const ApplyContext& context,
                                 const etcdserverpb::TxnRequest& request) {
   auto result = key_space_.mvcc().Txn(context.entry, FromWire(request));
-  return Answer(WireResponse<etcdserverpb::TxnResponse>(std::move(result), headers_));
+  auto response = WireResponse<etcdserverpb::TxnResponse>(std::move(result), headers_);
+  if (response.ok()) key_space_.mvcc_metrics().CountTxn(request, *response);
+  return Answer(std::move(response));
 }
 
 ApplyResult BackendApplier::Compaction(const ApplyContext& context,

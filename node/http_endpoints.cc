@@ -34,6 +34,11 @@ void RegisterHttpEndpoints(net::HttpRouter& http, Clock& clock, const RaftNode& 
                            "\",\"etcdcluster\":\"", kEtcdClusterVersion, "\"}");
     co_return response;
   });
+  RegisterHealthEndpoint(http, clock, raft, reads);
+}
+
+void RegisterHealthEndpoint(net::HttpRouter& http, Clock& clock, const RaftNode& raft,
+                            ReadIndexBatcher& reads) {
   http.Handle("/health", [&clock, &raft, &reads](net::HttpRequest request) -> Task<net::HttpResponse> {
     if (auto refused = RefuseIfNotGet(request)) co_return std::move(*refused);
     // Healthy means this member knows a leader and can complete a

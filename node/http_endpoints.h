@@ -13,6 +13,10 @@ namespace keel::node {
 // The references must outlive the router's use of them.
 void RegisterHttpEndpoints(net::HttpRouter& http, Clock& clock, const RaftNode& raft,
                            ReadIndexBatcher& reads);
+// /health alone (the metrics listeners serve it beside /metrics, as etcd's
+// do).
+void RegisterHealthEndpoint(net::HttpRouter& http, Clock& clock, const RaftNode& raft,
+                            ReadIndexBatcher& reads);
 
 }  // namespace keel::node
 

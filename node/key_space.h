@@ -35,6 +35,7 @@
 #include "node/auth_store.h"
 #include "node/lessor.h"
 #include "node/member_store.h"
+#include "node/mvcc_metrics.h"
 #include "node/watch_hub.h"
 #include "runtime/env.h"
 #include "runtime/sync.h"
@@ -90,6 +91,10 @@ class KeySpace {
   const AlarmStore& alarms() const { return *alarms_; }
   AuthStore& auth() { return *auth_; }
   const AuthStore& auth() const { return *auth_; }
+  // Requests counted as etcd's mvcc metrics count them; kept across
+  // Replace().
+  MvccMetrics& mvcc_metrics() { return mvcc_metrics_; }
+  const MvccMetrics& mvcc_metrics() const { return mvcc_metrics_; }
 
   // Installs the snapshot file `file` (a leader's key space, written by
   // WriteSnapshotFile) as the key space at raft index >= `index`: builds it
@@ -170,6 +175,7 @@ class KeySpace {
   std::unique_ptr<AlarmStore> alarms_;
   std::unique_ptr<AuthStore> auth_;
   bool closed_ = false;
+  MvccMetrics mvcc_metrics_;
   // Defragment() and LiveBytes() calls whose LevelDB work runs off the loop.
   int off_loop_jobs_ = 0;
   WaitQueue off_loop_done_;

@@ -34,6 +34,7 @@ Task<absl::StatusOr<etcdserverpb::RangeResponse>> KvFrontend::Range(
   KEEL_CO_RETURN_IF_ERROR(auth.CheckRead(caller, request.key(), request.range_end()));
   auto response = WireResponse<etcdserverpb::RangeResponse>(
       parts_.key_space.mvcc().Range(FromWire(request)), parts_.headers);
+  if (response.ok()) parts_.key_space.mvcc_metrics().Count(1, 0, 0);
   KEEL_CO_RETURN_IF_ERROR(RecheckRevision(auth, caller));
   co_return response;
 }
@@ -69,6 +70,7 @@ Task<absl::StatusOr<etcdserverpb::TxnResponse>> KvFrontend::Txn(
     KEEL_CO_RETURN_IF_ERROR(CheckTxn(auth, caller, request));
     auto response = WireResponse<etcdserverpb::TxnResponse>(
         parts_.key_space.mvcc().ReadOnlyTxn(FromWire(request)), parts_.headers);
+    if (response.ok()) parts_.key_space.mvcc_metrics().CountTxn(request, *response);
     KEEL_CO_RETURN_IF_ERROR(RecheckRevision(auth, caller));
     co_return response;
   }

@@ -15,6 +15,7 @@
 #include "absl/status/status.h"
 #include "raft/raw_node.h"
 #include "raft/storage.h"
+#include "runtime/metrics.h"
 #include "runtime/task.h"
 
 namespace keel::node {
@@ -25,6 +26,9 @@ class LogStore {
 
   // What raft reads its stable log from. Lives as long as the LogStore.
   virtual raft::Storage& storage() = 0;
+
+  // The time of each fsync of the log, if it keeps one (for /metrics).
+  virtual const metrics::Histogram* fsync_seconds() const { return nullptr; }
 
   // Persists a Ready's snapshot (if any), entries (truncating a conflicting
   // tail) and hard state (if any), with one sync when `must_sync`. Suspends

@@ -48,6 +48,7 @@ class MaintenanceService {
   // right after a compaction dbSizeInUse drops and dbSize does not, as
   // etcd's bbolt keeps the freed pages until a defrag.
   Task<etcdserverpb::StatusResponse> Status();
+  Defragmenter& defragmenter() { return defragmenter_; }
   absl::StatusOr<etcdserverpb::HashResponse> Hash();
   absl::StatusOr<etcdserverpb::HashKVResponse> HashKV(const etcdserverpb::HashKVRequest& request);
   // Through raft, as etcd does (every action, also GET). Propose's errors.

@@ -3,6 +3,7 @@
 
 #include "net/health_service.h"
 #include "net/tls_network.h"
+#include "node/http_endpoints.h"
 #include "node/member_tls.h"
 #include "node/server_config.h"
 #include "runtime/status_macros.h"
@@ -29,6 +30,16 @@ Task<absl::StatusOr<std::unique_ptr<Node>>> Node::Start(
   member->grpc_.set_options(grpc_options);
   member->services_ = std::make_unique<MemberServices>(env, s, member->options_.watch);
   member->services_->Register(member->grpc_, member->http_);
+  member->metrics_ = std::make_unique<MetricsSources>(MetricsSources{
+      .server = s,
+      .grpc = member->grpc_,
+      .defragmenter = member->services_->maintenance().defragmenter(),
+      .level = s.config().metrics == "extensive" ? MetricsLevel::kExtensive
+                                                 : MetricsLevel::kBasic,
+      .process = member->options_.process_metrics});
+  RegisterMetricsEndpoint(member->http_, *member->metrics_);
+  RegisterMetricsEndpoint(member->metrics_http_, *member->metrics_);
+  RegisterHealthEndpoint(member->metrics_http_, env.clock(), s.raft(), s.reads());
   absl::Status started = s.Start();
   if (!started.ok()) co_return started;
   if (s.config().initial_corrupt_check) {
@@ -44,22 +55,32 @@ Task<absl::StatusOr<std::unique_ptr<Node>>> Node::Start(
   co_return member;
 }
 
+absl::Status Node::Bind(const std::string& url, net::GrpcServer& grpc, net::HttpRouter& http) {
+  KEEL_ASSIGN_OR_RETURN(Url parsed, ParseUrl(url));
+  auto listener = env_.net().Listen(parsed.HostPort());
+  if (!listener.ok()) {
+    return absl::Status(listener.status().code(),
+                        StrCat("listen on ", url, ": ", listener.status().message()));
+  }
+  bound_addresses_.push_back((*listener)->address());
+  if (parsed.scheme == "https") {
+    // Validate() saw to it that an https URL has client TLS.
+    KEEL_ASSERT(client_tls_ != nullptr);
+    *listener = net::TlsListen(std::move(*listener), client_tls_, env_);
+  }
+  bound_.push_back(std::move(*listener));
+  listeners_.push_back(std::make_unique<net::Server>(env_.clock(), grpc, http));
+  return absl::OkStatus();
+}
+
 absl::Status Node::Listen() {
-  for (const std::string& url : server_->config().listen_client_urls) {
-    KEEL_ASSIGN_OR_RETURN(Url parsed, ParseUrl(url));
-    auto listener = env_.net().Listen(parsed.HostPort());
-    if (!listener.ok()) {
-      return absl::Status(listener.status().code(),
-                          StrCat("listen on ", url, ": ", listener.status().message()));
-    }
-    bound_addresses_.push_back((*listener)->address());
-    if (parsed.scheme == "https") {
-      // Validate() saw to it that an https URL has client TLS.
-      KEEL_ASSERT(client_tls_ != nullptr);
-      *listener = net::TlsListen(std::move(*listener), client_tls_, env_);
-    }
-    bound_.push_back(std::move(*listener));
-    listeners_.push_back(std::make_unique<net::Server>(env_.clock(), grpc_, http_));
+  const ServerConfig& config = server_->config();
+  for (const std::string& url : config.listen_client_urls) {
+    KEEL_RETURN_IF_ERROR(Bind(url, grpc_, http_));
+  }
+  client_listener_count_ = listeners_.size();
+  for (const std::string& url : config.listen_metrics_urls) {
+    KEEL_RETURN_IF_ERROR(Bind(url, metrics_grpc_, metrics_http_));
   }
   tasks_ = std::make_unique<net::TaskGroup>(env_.clock().executor());
   tasks_->Start(ServeWhenReady());
@@ -71,7 +92,8 @@ Task<void> Node::ServeWhenReady() {
   KEEL_ASSERT(bound_.size() == listeners_.size());
   for (size_t i = 0; i < listeners_.size(); i++) {
     listeners_[i]->Start(std::move(bound_[i]));
-    env_.log().Info("serving client traffic", {{"address", bound_addresses_[i]}});
+    env_.log().Info(i < client_listener_count_ ? "serving client traffic" : "serving metrics",
+                    {{"address", bound_addresses_[i]}});
   }
   bound_.clear();
   serving_ = true;
@@ -96,6 +118,12 @@ Task<void> Node::Stop(Duration grace) {
   co_await server_->Stop();
 }
 
-std::vector<std::string> Node::client_addresses() const { return bound_addresses_; }
+std::vector<std::string> Node::client_addresses() const {
+  return {bound_addresses_.begin(), bound_addresses_.begin() + client_listener_count_};
+}
+
+std::vector<std::string> Node::metrics_addresses() const {
+  return {bound_addresses_.begin() + client_listener_count_, bound_addresses_.end()};
+}
 
 }  // namespace keel::node

@@ -6,6 +6,7 @@
 #ifndef KEEL_NODE_NODE_H_
 #define KEEL_NODE_NODE_H_
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include "net/task_group.h"
 #include "net/tls_context.h"
 #include "node/member_services.h"
+#include "node/metrics_endpoint.h"
 #include "node/server.h"
 #include "node/watch_service.h"
 #include "runtime/env.h"
@@ -27,6 +29,9 @@ struct NodeOptions {
   NodeOptions() {}
   StorageOptions storage;
   WatchServiceOptions watch;
+  // Appends process_* to /metrics (tools/keel passes
+  // metrics::WriteProcessMetrics); empty: none, as in simulation.
+  std::function<void(metrics::TextWriter&)> process_metrics;
 };
 
 class Node {
@@ -52,12 +57,17 @@ class Node {
   MemberServices& services() { return *services_; }
   // The client addresses actually bound ("127.0.0.1:2379").
   std::vector<std::string> client_addresses() const;
+  // The --listen-metrics-urls addresses actually bound.
+  std::vector<std::string> metrics_addresses() const;
   // Whether client connections are being accepted (the server is ready).
   bool serving() const { return serving_; }
 
  private:
   Node(Env& env, NodeOptions options) : env_(env), options_(std::move(options)) {}
   absl::Status Listen();
+  // Binds `url` and keeps its listener, serving `grpc` and `http` once the
+  // server is ready.
+  absl::Status Bind(const std::string& url, net::GrpcServer& grpc, net::HttpRouter& http);
   // Waits for the server to be ready, then serves every bound listener.
   Task<void> ServeWhenReady();
 
@@ -67,12 +77,19 @@ class Node {
   std::unique_ptr<MemberServices> services_;
   net::GrpcServer grpc_;
   net::HttpRouter http_;
+  // /metrics' figures; before the routers that use it.
+  std::unique_ptr<MetricsSources> metrics_;
+  // --listen-metrics-urls: /metrics and /health only (no gRPC method).
+  net::GrpcServer metrics_grpc_;
+  net::HttpRouter metrics_http_;
   // The https listeners' TLS context; null without client TLS.
   std::shared_ptr<net::TlsContext> client_tls_;
   std::vector<std::unique_ptr<net::Server>> listeners_;
   // Bound, not yet accepting: handed to listeners_[i] when the server is ready.
   std::vector<std::unique_ptr<Listener>> bound_;
+  // Client URLs' first, then --listen-metrics-urls'.
   std::vector<std::string> bound_addresses_;
+  size_t client_listener_count_ = 0;
   bool serving_ = false;
   // Runs ServeWhenReady; declared last so it goes first (it uses the rest).
   std::unique_ptr<net::TaskGroup> tasks_;

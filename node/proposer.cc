@@ -28,10 +28,16 @@ Task<ApplyResult> Proposer::Propose(internal::InternalRaftRequest request) {
   const Duration timeout = options_.request_timeout;
   const TimePoint start = env_.clock().Now();
   absl::Status queued = raft_.Propose(id, std::move(data), start + timeout);
-  if (!queued.ok()) co_return ApplyResult{queued};
+  if (!queued.ok()) {
+    failed_.Inc();
+    co_return ApplyResult{queued};
+  }
   Waiter waiter(waiters_, id);
   const bool answered = co_await env_.clock().WithTimeout(timeout, waiter.Wait());
-  if (!answered) co_return ApplyResult{ProposalTimeout(start)};
+  if (!answered) {
+    failed_.Inc();
+    co_return ApplyResult{ProposalTimeout(start)};
+  }
   KEEL_ASSERT(waiter.done());
   co_return std::move(waiter.result());
 }
@@ -46,12 +52,18 @@ Task<absl::Status> Proposer::ProposeConfChange(raft::ConfChange change) {
   const TimePoint deadline = start + options_.request_timeout;
   Waiter waiter(waiters_, id);
   while (!waiter.done() && !life_.stopping()) {
-    if (clock.Now() >= deadline) co_return ProposalTimeout(start);
+    if (clock.Now() >= deadline) {
+      failed_.Inc();
+      co_return ProposalTimeout(start);
+    }
     if (raft_.ProposeConfChange(change).ok()) {
       // Taken (appended by the leader, or forwarded to it): wait for the
       // apply. A forward lost on the way times out, as etcd's does.
       const bool answered = co_await clock.WithTimeout(deadline - clock.Now(), waiter.Wait());
-      if (!answered) co_return ProposalTimeout(start);
+      if (!answered) {
+        failed_.Inc();
+        co_return ProposalTimeout(start);
+      }
       break;
     }
     const Duration pause = std::min<Duration>(

@@ -24,6 +24,7 @@
 #include "node/waiters.h"
 #include "proto/internal.pb.h"
 #include "runtime/env.h"
+#include "runtime/metrics.h"
 
 namespace keel::node {
 
@@ -85,6 +86,9 @@ class Proposer {
   // Fails every waiting caller (the member is stopping).
   void FailAll(const absl::Status& status) { waiters_.FailAll(status); }
   size_t waiting() const { return waiters_.size(); }
+  // Proposals raft refused or that timed out (etcd's
+  // etcd_server_proposals_failed_total).
+  uint64_t failed() const { return failed_.value(); }
 
   const ProposerOptions& options() const { return options_; }
 
@@ -97,6 +101,7 @@ class Proposer {
   MemberLife& life_;
   const ProposerOptions options_;
   WaiterRegistry waiters_;
+  metrics::Counter failed_;
 };
 
 // The response an applied proposal carries, or its error.

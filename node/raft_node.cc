@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_format.h"
+#include "absl/time/time.h"
 #include "net/grpc_wire.h"
 #include "node/errors.h"
 #include "node/membership.h"
@@ -291,6 +292,7 @@ void RaftNode::FeedRaft() {
   while (!inbox_.empty()) {
     raft::Message message = std::move(inbox_.front());
     inbox_.pop_front();
+    if (message.type() == raftpb::MsgHeartbeatResp) NoteHeartbeatAnswered(message.from());
     absl::Status status = raw_->Step(std::move(message));
     if (!status.ok() && !raft::IsError(status, raft::Error::kStepPeerNotFound)) {
       env_.log().Debug("raft refused a message", {{"error", status.ToString()}});
@@ -366,7 +368,10 @@ void RaftNode::NoteSoftState(const raft::SoftState& soft_state) {
                             {"leader", FormatId(lead)},
                             {"term", term}});
   leader_ = lead;
+  // A new term of leadership starts the detector afresh (etcd's td.Reset).
+  last_heartbeat_sent_.clear();
   if (lead != 0) {
+    metrics_.leader_changes_seen.Inc();
     leader_elected_at_ = env_.clock().Now();
   } else {
     leaderless_since_ = env_.clock().Now();
@@ -437,6 +442,7 @@ void RaftNode::SendMessages(std::vector<raft::Message> messages) {
   std::vector<raft::Message> plain;
   plain.reserve(messages.size());
   for (raft::Message& message : messages) {
+    if (message.type() == raftpb::MsgHeartbeat) NoteHeartbeatSent(message.to());
     if (message.type() == raftpb::MsgSnap) {
       snapshot_sends_.Start(SendSnapshot(std::move(message)));
     } else {
@@ -444,6 +450,33 @@ void RaftNode::SendMessages(std::vector<raft::Message> messages) {
     }
   }
   if (!plain.empty()) transport_->Send(std::move(plain));
+}
+
+void RaftNode::NoteHeartbeatAnswered(uint64_t from) {
+  auto sent = last_heartbeat_sent_.find(from);
+  if (sent == last_heartbeat_sent_.end()) return;
+  auto [it, first] = metrics_.peer_round_trip_seconds.try_emplace(
+      from, metrics::PeerRoundTripBuckets());
+  it->second.ObserveDuration(env_.clock().Now() - sent->second);
+}
+
+void RaftNode::NoteHeartbeatSent(uint64_t to) {
+  const TimePoint now = env_.clock().Now();
+  auto [it, first] = last_heartbeat_sent_.try_emplace(to, now);
+  if (first) return;
+  const Duration since = now - it->second;
+  it->second = now;
+  const Duration allowed = Milliseconds(2 * config_.heartbeat_interval_ms);
+  if (since <= allowed) return;
+  metrics_.heartbeat_send_failures.Inc();
+  auto text = [](Duration d) { return absl::FormatDuration(absl::Nanoseconds(d.count())); };
+  // etcd's warning, word for word.
+  env_.log().Warn("leader failed to send out heartbeat on time; took too long, leader is "
+                  "overloaded likely from slow disk",
+                  {{"to", FormatId(to)},
+                   {"heartbeat-interval", text(Milliseconds(config_.heartbeat_interval_ms))},
+                   {"expected-duration", text(allowed)},
+                   {"exceeded-duration", text(since - allowed)}});
 }
 
 void RaftNode::HandleReadStates(const std::vector<raft::ReadState>& states) {

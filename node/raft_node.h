@@ -294,6 +294,24 @@ class RaftNode {
   const raft::RawNode& raw_node() const { return *raw_; }
   const RaftNodeConfig& config() const { return config_; }
 
+  // For /metrics (node/metrics_endpoint.h).
+  struct Metrics {
+    // etcd's leaderChanges: a new leader (not "no leader") seen.
+    metrics::Counter leader_changes_seen;
+    // etcd's heartbeatSendFailures: a leader's heartbeat to a follower
+    // went out more than two heartbeat intervals after the previous one
+    // (etcd's timeout detector: an overloaded loop or a slow disk).
+    metrics::Counter heartbeat_send_failures;
+    // By follower: from a heartbeat to its answer, on the leader
+    // (etcd_network_peer_round_trip_time_seconds; etcd times a probe of
+    // its own instead). A follower answers after its Ready's WAL write, so
+    // a slow disk there shows up here too.
+    std::map<uint64_t, metrics::Histogram> peer_round_trip_seconds;
+  };
+  const Metrics& metrics() const { return metrics_; }
+  // The log's fsync times; null for a log that keeps none.
+  const metrics::Histogram* wal_fsync_seconds() const { return log_->fsync_seconds(); }
+
  private:
   struct Proposal {
     uint64_t id;
@@ -314,6 +332,9 @@ class RaftNode {
   void NoteSoftState(const raft::SoftState& soft_state);
   void NoteConfState(const raft::ConfState& state, uint64_t index);
   void SendMessages(std::vector<raft::Message> messages);
+  // The heartbeat timeout detector (Metrics::heartbeat_send_failures).
+  void NoteHeartbeatSent(uint64_t to);
+  void NoteHeartbeatAnswered(uint64_t from);
   void Wake() { work_.Set(); }
   // A ReadIndex request's context for the host's `read_id`, and back
   // (nullopt for a context that is not this run's).
@@ -370,6 +391,10 @@ class RaftNode {
   std::optional<TimePoint> leader_elected_at_;
   TimePoint leaderless_since_{};
   WaitQueue leader_changed_;
+
+  Metrics metrics_;
+  // When the last heartbeat went to each follower (the timeout detector).
+  std::map<uint64_t, TimePoint> last_heartbeat_sent_;
 };
 
 // Proposals queued for raft and not yet handed to it; more are refused with

@@ -114,7 +114,8 @@ absl::Status CheckSchemes(std::string_view flag, const std::vector<std::string>&
                                                ") must be provided for --", flag, " ", url,
                                                " with HTTPS scheme"));
     }
-    if (!https && tls && flag != "listen-client-urls" && flag != "advertise-client-urls") {
+    if (!https && tls && flag != "listen-client-urls" && flag != "advertise-client-urls" &&
+        flag != "listen-metrics-urls") {
       return absl::InvalidArgumentError(
           StrCat("--", flag, " ", url, ": peer TLS is configured, so peer URLs must be https"));
     }
@@ -134,6 +135,8 @@ absl::Status CheckSupportedUrls(const ServerConfig& config) {
   const bool peer = config.peer_tls.enabled();
   KEEL_RETURN_IF_ERROR(
       CheckSchemes("listen-client-urls", config.listen_client_urls, client, kClientFiles));
+  KEEL_RETURN_IF_ERROR(
+      CheckSchemes("listen-metrics-urls", config.listen_metrics_urls, client, kClientFiles));
   KEEL_RETURN_IF_ERROR(CheckSchemes("listen-peer-urls", config.listen_peer_urls, peer, kPeerFiles));
   KEEL_RETURN_IF_ERROR(CheckSchemes("initial-advertise-peer-urls",
                                     config.initial_advertise_peer_urls, peer, kPeerFiles));
@@ -210,6 +213,18 @@ absl::Status ServerConfig::Validate() const {
         std::pair{"advertise-client-urls", &advertise_client_urls}}) {
     absl::Status status = CheckUrls(flag, *urls);
     if (!status.ok()) return status;
+  }
+  // May be empty, unlike the others.
+  for (const std::string& url : listen_metrics_urls) {
+    auto parsed = ParseUrl(url);
+    if (!parsed.ok()) {
+      return absl::InvalidArgumentError(
+          StrCat("--listen-metrics-urls: ", parsed.status().message()));
+    }
+  }
+  if (metrics != "basic" && metrics != "extensive") {
+    return absl::InvalidArgumentError(
+        StrCat("--metrics: unknown metrics level \"", metrics, "\" (want basic or extensive)"));
   }
   absl::Status supported = CheckSupportedUrls(*this);
   if (!supported.ok()) return supported;

@@ -160,6 +160,13 @@ struct ServerConfig {
   std::string tls_min_version = "TLS1.2";
   std::string tls_max_version;
 
+  // --metrics: "basic", or "extensive" for grpc_server_handling_seconds
+  // too. --listen-metrics-urls: listeners serving only /metrics and
+  // /health (https ones with the client TLS), beside /metrics on the
+  // client URLs. node/metrics_endpoint.h.
+  std::string metrics = "basic";
+  std::vector<std::string> listen_metrics_urls;
+
   std::string log_level = "info";
   // --experimental-warning-apply-duration, a Go duration: an entry whose
   // apply takes longer is logged ("apply request took too long").

@@ -21,6 +21,9 @@ class WalLogStore final : public LogStore {
   }
 
   raft::Storage& storage() override { return *storage_; }
+  const metrics::Histogram* fsync_seconds() const override {
+    return &storage_->fsync_seconds();
+  }
 
   // The raft loop saves while the apply loop compacts; the WAL takes one
   // caller at a time, so the two take turns.

@@ -20,9 +20,9 @@ raftpb::Snapshot SnapshotOf(const raftpb::SnapshotMetadata& metadata) {
 
 }  // namespace
 
-WalRaftStorage::WalRaftStorage(std::unique_ptr<store::Wal> wal,
+WalRaftStorage::WalRaftStorage(Clock& clock, std::unique_ptr<store::Wal> wal,
                                const store::WalState& state)
-    : wal_(std::move(wal)), memory_(state.snapshot.conf_state()) {
+    : clock_(clock), wal_(std::move(wal)), memory_(state.snapshot.conf_state()) {
   if (state.snapshot.index() > 0) {
     const absl::Status applied = memory_.ApplySnapshot(SnapshotOf(state.snapshot));
     KEEL_ASSERT(applied.ok());
@@ -40,7 +40,7 @@ Task<absl::StatusOr<std::unique_ptr<WalRaftStorage>>> WalRaftStorage::Create(
   KEEL_CO_ASSIGN_OR_RETURN(
       std::unique_ptr<store::Wal> wal,
       co_await store::Wal::Create(env, std::move(options), identity, std::move(initial)));
-  co_return std::unique_ptr<WalRaftStorage>(new WalRaftStorage(std::move(wal), state));
+  co_return std::unique_ptr<WalRaftStorage>(new WalRaftStorage(env.clock(), std::move(wal), state));
 }
 
 Task<absl::StatusOr<std::unique_ptr<WalRaftStorage>>> WalRaftStorage::Open(
@@ -50,7 +50,7 @@ Task<absl::StatusOr<std::unique_ptr<WalRaftStorage>>> WalRaftStorage::Open(
   KEEL_CO_ASSIGN_OR_RETURN(
       std::unique_ptr<store::Wal> wal,
       co_await store::Wal::Open(env, std::move(options), expected, &state, &report));
-  std::unique_ptr<WalRaftStorage> storage(new WalRaftStorage(std::move(wal), state));
+  std::unique_ptr<WalRaftStorage> storage(new WalRaftStorage(env.clock(), std::move(wal), state));
   storage->recovery_ = std::move(report);
   co_return storage;
 }
@@ -90,7 +90,7 @@ Task<absl::Status> WalRaftStorage::Save(raftpb::HardState hard_state,
   KEEL_CO_RETURN_IF_ERROR(wal_->AppendEntries(entries));
   if (has_hard_state) KEEL_CO_RETURN_IF_ERROR(wal_->AppendHardState(hard_state));
   if (has_snapshot || (!unsafe_no_fsync_ && (must_sync || !entries.empty()))) {
-    KEEL_CO_RETURN_IF_ERROR(co_await wal_->Sync());
+    KEEL_CO_RETURN_IF_ERROR(co_await TimedSync());
   } else {
     KEEL_CO_RETURN_IF_ERROR(wal_->Flush());
   }
@@ -115,11 +115,18 @@ Task<absl::Status> WalRaftStorage::Compact(uint64_t index,
   marker.set_term(term);
   *marker.mutable_conf_state() = conf_state;
   KEEL_CO_RETURN_IF_ERROR(wal_->AppendCompaction(marker));
-  KEEL_CO_RETURN_IF_ERROR(co_await wal_->Sync());
+  KEEL_CO_RETURN_IF_ERROR(co_await TimedSync());
   KEEL_CO_RETURN_IF_ERROR(
       memory_.CreateSnapshot(index, &conf_state, std::string()).status());
   KEEL_CO_RETURN_IF_ERROR(memory_.Compact(index));
   co_return co_await wal_->ReleaseTo(index);
+}
+
+Task<absl::Status> WalRaftStorage::TimedSync() {
+  const TimePoint start = clock_.Now();
+  absl::Status synced = co_await wal_->Sync();
+  fsync_seconds_.ObserveDuration(clock_.Now() - start);
+  co_return synced;
 }
 
 }  // namespace keel::node

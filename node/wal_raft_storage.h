@@ -25,6 +25,7 @@
 #include "absl/status/statusor.h"
 #include "raft/storage.h"
 #include "runtime/env.h"
+#include "runtime/metrics.h"
 #include "runtime/task.h"
 #include "store/wal.h"
 
@@ -82,12 +83,19 @@ class WalRaftStorage final : public raft::Storage {
   const raftpb::HardState& hard_state() const { return memory_.hard_state(); }
   const store::WalRecoveryReport& recovery() const { return recovery_; }
   store::Wal& wal() { return *wal_; }
+  // The time of each WAL fsync Save and Compact make (etcd's
+  // etcd_disk_wal_fsync_duration_seconds).
+  const metrics::Histogram& fsync_seconds() const { return fsync_seconds_; }
 
  private:
-  WalRaftStorage(std::unique_ptr<store::Wal> wal, const store::WalState& state);
+  WalRaftStorage(Clock& clock, std::unique_ptr<store::Wal> wal, const store::WalState& state);
+  // wal_->Sync(), timed.
+  Task<absl::Status> TimedSync();
 
+  Clock& clock_;
   std::unique_ptr<store::Wal> wal_;
   raft::MemoryStorage memory_;
+  metrics::Histogram fsync_seconds_{metrics::DiskDurationBuckets()};
   store::WalRecoveryReport recovery_;
   bool unsafe_no_fsync_ = false;
 };

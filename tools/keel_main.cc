@@ -9,6 +9,7 @@
 #include "runtime/failpoints.h"
 #include "runtime/log_outputs.h"
 #include "runtime/posix_env.h"
+#include "runtime/process_metrics.h"
 #include "runtime/strings.h"
 #include "runtime/systemd_notify.h"
 #include "tools/server_flags.h"
@@ -27,6 +28,7 @@ constexpr std::string_view kKeelVersion = "0.1.0";
 
 Task<int> Serve(PosixEnv& env, node::ServerConfig config) {
   node::NodeOptions options;
+  options.process_metrics = [](metrics::TextWriter& out) { metrics::WriteProcessMetrics(out); };
   options.storage.leveldb_background = store::LevelDbBackground::kThread;
   auto member = co_await node::Node::Start(env, std::move(config), options);
   if (!member.ok()) {

@@ -242,9 +242,14 @@ constexpr ServerFlag kFlags[] = {
      .status = kNotApplicable, .note = "Go's runtime profiler: keel is not a Go program.",
      .example = "true"},
     {.section = "Profiling and monitoring", .name = "metrics", .etcd_default = "basic",
-     .status = kNotYet, .note = "No /metrics endpoint yet.", .example = "extensive"},
+     .status = kImplemented,
+     .note = "/metrics on the client and metrics URLs, in etcd's names (doc/metrics.md); "
+             "extensive adds grpc_server_handling_seconds. Other values are refused.",
+     .example = "extensive"},
     {.section = "Profiling and monitoring", .name = "listen-metrics-urls", .etcd_default = "",
-     .status = kNotYet, .note = "No metrics listener yet.",
+     .status = kImplemented,
+     .note = "Listeners serving only /metrics and /health; https ones use the client TLS "
+             "(--cert-file, --key-file).",
      .example = "http://127.0.0.1:12381"},
 
     // Logging.

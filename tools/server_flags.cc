@@ -121,6 +121,8 @@ void BindConfig(FlagSet& flags, node::ServerConfig& c) {
   flags.Bool("unsafe-no-fsync", &c.unsafe_no_fsync, HelpFor("unsafe-no-fsync"));
   flags.Bool("force-new-cluster", &c.force_new_cluster, HelpFor("force-new-cluster"));
   flags.String("log-level", &c.log_level, HelpFor("log-level"));
+  flags.String("metrics", &c.metrics, HelpFor("metrics"));
+  flags.List("listen-metrics-urls", &c.listen_metrics_urls, HelpFor("listen-metrics-urls"));
   flags.String("experimental-warning-apply-duration", &c.warning_apply_duration,
                HelpFor("experimental-warning-apply-duration"));
   flags.List("log-outputs", &c.log_outputs, HelpFor("log-outputs"));
