@@ -42,8 +42,13 @@ struct ServerBugs {
   // expiry: a lease expires its TTL after it was granted (or after the
   // leader took over), however often it was kept alive.
   bool lease_early_expiry = false;
+  // A leader labels the snapshots it sends to followers with the
+  // configuration of its last log compaction instead of the configuration
+  // as applied: a member added since then does not find itself in the
+  // snapshot and never catches up.
+  bool snapshot_stale_conf = false;
 
-  bool any() const { return ack_before_sync || lease_early_expiry; }
+  bool any() const { return ack_before_sync || lease_early_expiry || snapshot_stale_conf; }
   bool operator==(const ServerBugs&) const = default;
 };
 
