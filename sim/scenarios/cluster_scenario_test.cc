@@ -82,7 +82,7 @@ TEST(ClusterScenarioTest, AcknowledgingAWriteBeforeItIsCommittedIsCaught) {
 }
 
 // The lessor ignores keepalives when it decides expiry: a lease kept alive
-// expires while a keepalive's TTL still runs. First caught at seed 4.
+// expires while a keepalive's TTL still runs. First caught at seed 6.
 TEST(ClusterScenarioTest, ALeaseExpiringWhileKeptAliveIsCaught) {
   const auto [seed, result] = FirstCaught("lease-early-expiry");
   ASSERT_NE(seed, 0u) << "not caught within " << kMaxSeeds << " seeds";
@@ -210,7 +210,7 @@ TEST(ClusterScenarioTest, MembershipChangesHappenUnderFaultsAndEveryCheckHolds) 
 
 // A leader labels the snapshots it sends with the configuration of its
 // last log compaction: a member added since then finds itself missing from
-// the snapshot and never catches up, which the liveness check names. The
+// the snapshot and never catches up, which the liveness check names (first at seed 2). The
 // failing seed replays: the same run, the same trace hash.
 TEST(ClusterScenarioTest, ASnapshotMissingAnAddedMemberIsCaughtAndReplays) {
   const auto [seed, result] = FirstCaught("snapshot-stale-conf");
