@@ -157,6 +157,8 @@ struct RaftNodeConfig {
   // (raft/failpoints.h): keel-sim's raft scenario sets them. The field
   // exists only in the failpoint build.
   raft::failpoints::Bugs raft_bugs;
+  // failpoints::ServerBugs::snapshot_stale_conf.
+  bool failpoint_snapshot_stale_conf = false;
 #endif
 };
 

@@ -38,6 +38,11 @@ Task<void> RaftNode::SendSnapshot(raft::Message message) {
   raftpb::SnapshotMetadata label;
   label.set_index(applied_index_);
   *label.mutable_conf_state() = conf_state_;
+#if KEEL_FAILPOINTS
+  // The deliberate defect: the configuration of the last compaction, which
+  // lacks every change applied since.
+  if (config_.failpoint_snapshot_stale_conf) *label.mutable_conf_state() = snapshot_conf_state_;
+#endif
   absl::StatusOr<uint64_t> term = log_->storage().Term(applied_index_);
   if (!term.ok() || applied_index_ == 0) {
     // The applier has not caught up with a leader's snapshot this member

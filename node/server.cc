@@ -35,6 +35,9 @@ RaftNodeConfig RaftNodeConfigFor(const ServerConfig& config, uint64_t id,
   out.advertise_peer_urls = config.initial_advertise_peer_urls;
   out.snap_dir = SnapDir(config);
   out.snapshot_chunk_bytes = config.snapshot_chunk_bytes;
+#if KEEL_FAILPOINTS
+  out.failpoint_snapshot_stale_conf = config.failpoints.snapshot_stale_conf;
+#endif
   return out;
 }
 

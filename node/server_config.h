@@ -47,7 +47,14 @@ struct ServerBugs {
   // of one lock at a time.
   bool lock_skips_wait = false;
 
-  bool any() const { return ack_before_sync || lease_early_expiry || lock_skips_wait; }
+  // A leader labels the snapshots it sends to followers with the
+  // configuration of its last log compaction instead of the configuration
+  // as applied: a member added since then does not find itself in the
+  // snapshot and never catches up.
+  bool snapshot_stale_conf = false;
+
+  bool any() const { return ack_before_sync || lease_early_expiry || lock_skips_wait ||
+                          snapshot_stale_conf; }
   bool operator==(const ServerBugs&) const = default;
 };
 

@@ -507,6 +507,7 @@ int Main(int argc, char** argv) {
   std::vector<std::string> replays;
   std::map<uint64_t, SeedOutcome> outcomes;
   BuggifyTally buggify_tally;
+  std::vector<uint64_t> totals(info->sweep_totals.size(), 0);
   std::string ok_line;  // one seed: printed once the second process agrees
   for (size_t i = 0; i < seeds.size(); i++) {
     ScenarioOptions options = base;
@@ -519,6 +520,9 @@ int Main(int argc, char** argv) {
     simulated += result.simulated;
     outcomes[seeds[i]] = OutcomeOf(result);
     buggify_tally.Add(result.buggify_sites);
+    for (size_t t = 0; t < totals.size() && result.ok; t++) {
+      totals[t] += SummaryFigure(result.summary, info->sweep_totals[t]).value_or(0);
+    }
     if (!result.ok) {
       failed++;
       progress.Clear();
@@ -605,6 +609,13 @@ int Main(int argc, char** argv) {
                 flags.check_determinism && failed == 0
                     ? "; deterministic here and in a second process"
                     : "");
+  }
+  if (flags.sweep && !totals.empty()) {
+    std::string line;
+    for (size_t t = 0; t < totals.size(); t++) {
+      StrAppend(&line, " ", info->sweep_totals[t], "=", totals[t]);
+    }
+    std::printf("totals over the passing seeds:%s\n", line.c_str());
   }
   if (failed > 0) {
     std::printf("replay the first failure with:\n  %s\n", replays[0].c_str());

@@ -22,6 +22,10 @@ constexpr KindName kKindNames[] = {
     {PlanStep::Kind::kLeaderKill, "leader-kill"},
     {PlanStep::Kind::kLeaderCrash, "leader-crash"},
     {PlanStep::Kind::kSwizzleClog, "swizzle-clog"},
+    {PlanStep::Kind::kMemberAddLearner, "member-add-learner"},
+    {PlanStep::Kind::kMemberPromote, "member-promote"},
+    {PlanStep::Kind::kMemberRemove, "member-remove"},
+    {PlanStep::Kind::kMemberReplace, "member-replace"},
 };
 
 bool TargetsLeader(PlanStep::Kind kind) {
@@ -75,6 +79,11 @@ absl::Status LineError(size_t line, std::string_view message) {
 
 }  // namespace
 
+bool IsMembershipStep(PlanStep::Kind kind) {
+  return kind == PlanStep::Kind::kMemberAddLearner || kind == PlanStep::Kind::kMemberPromote ||
+         kind == PlanStep::Kind::kMemberRemove || kind == PlanStep::Kind::kMemberReplace;
+}
+
 size_t Plan::ops() const {
   size_t n = 0;
   for (const PlanClient& client : clients) n += client.slots.size();
@@ -91,6 +100,7 @@ std::string FormatPlan(const Plan& plan) {
   StrAppend(&out, "scenario ", plan.scenario, "\n", "seed ", plan.seed, "\n", "nodes ",
             plan.nodes, "\n", "duration ", FormatDuration(plan.duration), "\n", "faults ",
             plan.faults.ToString(), "\n");
+  if (plan.spares > 0) StrAppend(&out, "spares ", plan.spares, "\n");
   if (plan.inject_bug) StrAppend(&out, "bug ", plan.bug.empty() ? "-" : plan.bug, "\n");
   StrAppend(&out, "buggify ", plan.buggify ? 1 : 0, "\n");
   for (const PlanStep& step : plan.steps) {
@@ -167,6 +177,11 @@ absl::StatusOr<Plan> ParsePlan(std::string_view text, FaultSet supported) {
         return LineError(line_number, "bad nodes");
       }
       saw_nodes = true;
+    } else if (key == "spares") {
+      if (auto s = want(2); !s.ok()) return s;
+      if (!ParseInt(words[1], &plan.spares) || plan.spares < 0) {
+        return LineError(line_number, "bad spares");
+      }
     } else if (key == "duration") {
       if (auto s = want(2); !s.ok()) return s;
       if (auto s = duration(words[1], &plan.duration); !s.ok()) return s;
@@ -269,9 +284,9 @@ absl::StatusOr<Plan> ParsePlan(std::string_view text, FaultSet supported) {
   }
   for (const PlanStep& step : plan.steps) {
     for (size_t m : step.targets) {
-      if (m >= static_cast<size_t>(plan.nodes)) {
+      if (m >= static_cast<size_t>(plan.nodes + plan.spares)) {
         return absl::InvalidArgumentError(
-            StrCat("a step targets machine ", m, " of ", plan.nodes));
+            StrCat("a step targets machine ", m, " of ", plan.nodes + plan.spares));
       }
     }
   }

@@ -28,13 +28,20 @@
 //   step 1534ms partition 0,2 2100ms 81985529216486895
 //   step 2s heal-all
 //   step 3100ms leader-kill leader 900ms 7
+//   step 4s member-add-learner - 0s 99
 //   client 0 1311768467463790320 0-2499
 //   client 1 1311768467463790321 0-12,15,40-2499
 //
 // A step is: time from the start, kind (a fault name, heal-all,
-// leader-isolate, leader-kill, leader-crash, swizzle-clog), targets
-// (machine indices joined by commas, "leader", or "-"), how long it lasts,
-// its seed. A client is: its id, its seed, the slots it runs in order
+// leader-isolate, leader-kill, leader-crash, swizzle-clog, or a membership
+// change: member-add-learner, member-promote, member-remove,
+// member-replace), targets (machine indices joined by commas, "leader", or
+// "-"), how long it lasts, its seed. A membership step's member is chosen
+// from its seed when its time comes, among the members then (so "-").
+//
+// "spares N" (only when N > 0) says the run has N machines beyond `nodes`
+// that start outside the cluster, for membership steps to add; the fault
+// steps' targets count them. A client is: its id, its seed, the slots it runs in order
 // (index ranges; "-" for none).
 #ifndef KEEL_SIM_PLAN_H_
 #define KEEL_SIM_PLAN_H_
@@ -60,6 +67,11 @@ struct PlanStep {
     kLeaderKill,
     kLeaderCrash,
     kSwizzleClog,  // clog `targets` one by one, unclog in random order
+    // The membership operator's changes (the member chosen then, from `seed`).
+    kMemberAddLearner,
+    kMemberPromote,
+    kMemberRemove,
+    kMemberReplace,
   };
   Kind kind = Kind::kFault;
   Fault fault = Fault::kPartition;
@@ -83,6 +95,7 @@ struct Plan {
   std::string scenario;
   uint64_t seed = 1;
   int nodes = 0;
+  int spares = 0;  // machines outside the initial cluster
   Duration duration{};
   FaultSet faults;
   bool inject_bug = false;
@@ -107,6 +120,9 @@ absl::StatusOr<Plan> ReadPlanFile(const std::string& path, FaultSet supported);
 
 // "3 steps, 120 ops, 20s".
 std::string DescribePlan(const Plan& plan);
+
+// Whether `kind` is one of the membership operator's.
+bool IsMembershipStep(PlanStep::Kind kind);
 
 // The nemesis steps of `plan`, for Nemesis::StartPlanned.
 std::vector<FaultStep> NemesisSteps(const Plan& plan);

@@ -45,6 +45,38 @@ TEST(PlanTest, TheTextFormRoundTrips) {
   EXPECT_EQ(DescribePlan(plan), "4 fault steps, 2 clients, 6 ops, 7500ms");
 }
 
+// Membership steps name no member (the operator picks one from the seed
+// when the step comes), and spare machines widen the fault steps' targets.
+TEST(PlanTest, MembershipStepsAndSparesRoundTrip) {
+  Plan plan = Sample();
+  plan.spares = 1;
+  plan.steps.push_back({.kind = PlanStep::Kind::kFault, .fault = Fault::kKill,
+                        .at = Seconds(3), .targets = {3}, .lasts = Seconds(1), .seed = 4});
+  const PlanStep::Kind kinds[] = {PlanStep::Kind::kMemberAddLearner,
+                                  PlanStep::Kind::kMemberPromote,
+                                  PlanStep::Kind::kMemberRemove,
+                                  PlanStep::Kind::kMemberReplace};
+  for (size_t i = 0; i < 4; i++) {
+    plan.steps.push_back({.kind = kinds[i], .at = Seconds(4 + static_cast<int64_t>(i)),
+                          .seed = 100 + i});
+  }
+  const std::string text = FormatPlan(plan);
+  EXPECT_NE(text.find("spares 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("step 4s member-add-learner - 0s 100\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("step 7s member-replace - 0s 103\n"), std::string::npos) << text;
+  absl::StatusOr<Plan> parsed = ParsePlan(text, FaultSet::All());
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(*parsed, plan);
+  for (PlanStep::Kind kind : kinds) EXPECT_TRUE(IsMembershipStep(kind));
+  EXPECT_FALSE(IsMembershipStep(PlanStep::Kind::kLeaderKill));
+  // Without the spare, machine 3 is out of range.
+  plan.spares = 0;
+  absl::StatusOr<Plan> narrow = ParsePlan(FormatPlan(plan), FaultSet::All());
+  ASSERT_FALSE(narrow.ok());
+  EXPECT_NE(narrow.status().message().find("targets machine 3 of 3"), std::string::npos)
+      << narrow.status();
+}
+
 TEST(PlanTest, AMalformedPlanNamesTheLine) {
   const std::string good = FormatPlan(Sample());
   auto error = [](const std::string& text) {

@@ -115,6 +115,9 @@ struct ScenarioInfo {
   // Whether runs are plans (sim/plan.h): ScenarioOptions::plan,
   // ScenarioResult::plan, keel-sim --plan, --save-plan and --shrink.
   bool plans = false;
+  // Figures of the summary line (name=N) a sweep adds up over its passing
+  // seeds and prints after its verdict ("totals: name=N ...").
+  std::vector<std::string> sweep_totals;
 };
 
 class ScenarioRegistry {

@@ -5,7 +5,13 @@
 // one-way cuts, clogs, kills, power losses, pauses, disk faults) plus an
 // operator that isolates, kills or crashes the current leader, and
 // swizzle-clogs (clogs a random subset of members one by one and unclogs
-// them in random order).
+// them in random order). On some seeds (two in five, with faults) a
+// membership operator (cluster_operator.h) also changes the membership at
+// runtime, as etcd's runbooks do: adds a learner on a spare machine,
+// promotes it, removes a member, replaces a voter (removed, disk wiped,
+// added back under a new member ID, started with --initial-cluster-state
+// existing); those runs have one spare machine outside the cluster, which
+// the nemesis's faults reach as well.
 //
 // The run:
 //  1. chaos for --duration: members, clients (cluster_workload.h) and the
@@ -16,7 +22,12 @@
 //     fails: every request in flight completes or fails; a leader emerges
 //     and every member follows it with the same applied index and the same
 //     key-space Hash at the same revision; a linearizable read of the whole
-//     key space succeeds (the history's final read-out);
+//     key space succeeds (the history's final read-out). With membership
+//     steps, the operator first settles the change under way; "every
+//     member" is then every member in the leader's list, the ones added or
+//     replaced at runtime included (so each must have caught up, by log or
+//     snapshot), all holding the same member list, and that list must
+//     agree with every change the cluster acknowledged to the operator;
 //  4. the history is checked (check::CheckHistory: linearizability,
 //     the watch guarantees, the lease rules, durability of every
 //     acknowledged write).
@@ -26,7 +37,7 @@
 // The seed also draws the members' tuning: how often they snapshot, and on
 // some runs snapshot chunks of a few KiB (so snapshots travel in many
 // chunks under the faults) and a few KiB of raft appends in flight per
-// follower. The summary counts snapshots sent (in several chunks), chunks
+// follower, and on half of them --strict-reconfig-check=false. The summary counts snapshots sent (in several chunks), chunks
 // and snapshots installed.
 //
 // --inject-bug NAME turns on a deliberate defect the checkers must catch:
@@ -36,7 +47,13 @@
 //                           (node::failpoints::ServerBugs): a leader crash or isolation
 //                           loses acknowledged writes;
 //   lease-early-expiry      the leader's lessor ignores keepalives when it
-//                           decides expiry, so kept-alive leases expire.
+//                           decides expiry, so kept-alive leases expire;
+//   snapshot-stale-conf     a leader labels the snapshots it sends with the
+//                           configuration of its last log compaction, not
+//                           the one as applied: a member added since (on
+//                           runs that snapshot often) does not find itself
+//                           in the snapshot and never catches up. Every run
+//                           with this bug draws membership steps.
 // A run is a plan (sim/plan.h): the seed first draws the nemesis's fault
 // steps, the operator's (aimed at whoever leads when their time comes) and
 // each client's operation slots, then the run executes them; keel-sim
@@ -55,6 +72,7 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "runtime/random.h"
 #include "runtime/strings.h"
 #include "check/checker.h"
@@ -63,6 +81,7 @@
 #include "sim/plan.h"
 #include "sim/scenario.h"
 #include "sim/scenarios/cluster_members.h"
+#include "sim/scenarios/cluster_operator.h"
 #include "sim/scenarios/cluster_workload.h"
 #include "sim/sim_machine.h"
 #include "sim/sim_world.h"
@@ -76,6 +95,7 @@ using cluster::ClusterWorkload;
 using cluster::ServerBugs;
 
 constexpr char kClientHost[] = "10.0.0.100";
+constexpr char kOperatorHost[] = "10.0.0.101";
 constexpr int kKeys = 8;
 constexpr int kWatchers = 2;
 // Liveness bounds, from the moment the faults stop. Requests time out
@@ -84,6 +104,9 @@ constexpr int kWatchers = 2;
 constexpr Duration kDrainLimit = Seconds(20);
 constexpr Duration kConvergeLimit = Seconds(30);
 constexpr Duration kFinalReadLimit = Seconds(20);
+// The membership change under way settles within kSettleLimit of its last
+// call (cluster_operator.h), a call lasting at most a few seconds.
+constexpr Duration kOperatorLimit = cluster::kSettleLimit + Seconds(15);
 constexpr size_t kMaxReportBytes = 6000;
 // Operation slots drawn per client per simulated second: more than a client
 // gets through (it stops when they run out).
@@ -99,6 +122,7 @@ class ClusterScenario {
   cluster::MemberTuning DrawTuning();
   NemesisOptions NemesisOptionsFor() const;
   Plan DrawPlan();
+  void DrawMembershipSteps(Plan& plan);
   void OperatorStep(const PlanStep& step);
   void IsolateLeader(size_t m, Duration lasts);
   void TakeDownLeader(size_t m, bool crash, Duration lasts);
@@ -122,6 +146,8 @@ class ClusterScenario {
   std::unique_ptr<ClusterMembers> members_;
   std::unique_ptr<ClusterWorkload> workload_;
   std::unique_ptr<Nemesis> nemesis_;
+  // With membership steps only.
+  std::unique_ptr<cluster::MembershipOperator> membership_;
   SimMachine* client_machine_ = nullptr;
   absl::Status verdict_;
   bool operating_ = false;
@@ -145,19 +171,29 @@ ClusterScenario::ClusterScenario(const ScenarioOptions& options)
   cluster::ServerBugs server_bugs;
   server_bugs.ack_before_sync = injected("ack-before-sync");
   server_bugs.lease_early_expiry = injected("lease-early-expiry");
+  server_bugs.snapshot_stale_conf = injected("snapshot-stale-conf");
   tuning_ = DrawTuning();
-  members_ = std::make_unique<ClusterMembers>(*world_, options_.nodes, tuning_, server_bugs);
+  plan_ = options_.plan != nullptr ? *options_.plan : DrawPlan();
+  members_ = std::make_unique<ClusterMembers>(*world_, options_.nodes, tuning_, server_bugs,
+                                              plan_.spares);
   cluster::WorkloadBugs bugs;
   bugs.stale_read = injected("stale-read");
   bugs.watch_skip = injected("watch-skip");
   bugs.progress_early = injected("progress-early");
-  plan_ = options_.plan != nullptr ? *options_.plan : DrawPlan();
   workload_ = std::make_unique<ClusterWorkload>(members_->ClientEndpoints(), plan_.clients,
                                                 kWatchers, kKeys, bugs);
   client_machine_ = &world_->AddMachine(
       {.name = "clients",
        .host = kClientHost,
        .boot = [this](Env& env) { return workload_->Run(env); }});
+  if (plan_.spares > 0) {
+    membership_ = std::make_unique<cluster::MembershipOperator>(
+        *world_, *members_, static_cast<size_t>(options_.nodes));
+    world_->AddMachine({.name = "operator",
+                        .host = kOperatorHost,
+                        .boot = [this](Env& env) { return membership_->Run(env); }})
+        .Start();
+  }
   if (!options_.timeline_path.empty()) {
     std::vector<std::string> names;
     for (SimMachine* machine : members_->machines()) names.push_back(machine->name());
@@ -171,6 +207,7 @@ ClusterScenario::~ClusterScenario() {
   world_->set_step_observer(nullptr);
   nemesis_.reset();
   world_.reset();
+  membership_.reset();
 }
 
 cluster::MemberTuning ClusterScenario::DrawTuning() {
@@ -191,6 +228,11 @@ cluster::MemberTuning ClusterScenario::DrawTuning() {
     tuning.snapshot_chunk_bytes = kChunkBytes[more.Uniform(3)];
   }
   if (more.OneIn(3)) tuning.max_inflight_bytes = 4 << 10;
+  // Half the runs turn --strict-reconfig-check off, so the membership
+  // changes (on the seeds that draw them) go through under the faults
+  // rather than wait for a healthy cluster.
+  Random reconfig(world_->DeriveSeed(0xc105e4, 2));
+  tuning.strict_reconfig_check = reconfig.OneIn(2);
   return tuning;
 }
 
@@ -219,8 +261,12 @@ Plan ClusterScenario::DrawPlan() {
   plan.bug = options_.bug;
   plan.buggify = options_.buggify;
   const FaultSet& faults = plan.faults;
+  // Membership steps first (they decide whether there is a spare machine,
+  // which the faults reach too), from a stream of their own so that the
+  // seeds without them draw what they drew before.
+  DrawMembershipSteps(plan);
   for (const FaultStep& step :
-       Nemesis::Schedule(NemesisOptionsFor(), static_cast<size_t>(options_.nodes),
+       Nemesis::Schedule(NemesisOptionsFor(), static_cast<size_t>(options_.nodes + plan.spares),
                          world_->DeriveSeed(0x706c616e, 0), options_.duration)) {
     plan.steps.push_back(FromFaultStep(step));
   }
@@ -277,6 +323,36 @@ Plan ClusterScenario::DrawPlan() {
   return plan;
 }
 
+// Two seeds in five with faults (every seed with --inject-bug
+// snapshot-stale-conf, which only membership changes reveal) draw 1 to 4
+// membership changes between 1.5 s and 3 s before the end; an added learner
+// is usually promoted a few seconds later. The run gets one spare machine.
+void ClusterScenario::DrawMembershipSteps(Plan& plan) {
+  Random r(world_->DeriveSeed(0x706c616e, 3));
+  const bool always = options_.inject_bug && options_.bug == "snapshot-stale-conf";
+  const bool draw = r.Uniform(5) < 2;
+  if (plan.faults.empty() || options_.duration < Seconds(8) || !(draw || always)) return;
+  plan.spares = 1;
+  const int64_t first = Milliseconds(1500).count();
+  const int64_t last = (options_.duration - Seconds(3)).count();
+  const int changes = 1 + static_cast<int>(r.Uniform(4));
+  for (int i = 0; i < changes; i++) {
+    PlanStep step{.at = Nanoseconds(r.UniformRange(first, last)), .seed = r.Next()};
+    const uint64_t roll = r.Uniform(100);
+    step.kind = roll < 35   ? PlanStep::Kind::kMemberAddLearner
+                : roll < 70 ? PlanStep::Kind::kMemberReplace
+                : roll < 85 ? PlanStep::Kind::kMemberRemove
+                            : PlanStep::Kind::kMemberPromote;
+    plan.steps.push_back(step);
+    if (step.kind == PlanStep::Kind::kMemberAddLearner && r.Uniform(4) < 3) {
+      plan.steps.push_back(PlanStep{
+          .kind = PlanStep::Kind::kMemberPromote,
+          .at = step.at + Milliseconds(r.UniformRange(1000, 5000)),
+          .seed = r.Next()});
+    }
+  }
+}
+
 void ClusterScenario::Fail(std::string message) {
   if (!verdict_.ok()) return;
   world_->log().Note("checker", StrCat("FAILED: ", message));
@@ -288,6 +364,10 @@ void ClusterScenario::Fail(std::string message) {
 
 void ClusterScenario::OperatorStep(const PlanStep& step) {
   if (!operating_ || !verdict_.ok()) return;
+  if (IsMembershipStep(step.kind)) {
+    if (membership_ != nullptr) membership_->Enqueue(step);
+    return;
+  }
   if (step.kind == PlanStep::Kind::kSwizzleClog) {
     SwizzleClog(step);
     return;
@@ -372,9 +452,11 @@ void ClusterScenario::SwizzleClog(const PlanStep& plan_step) {
 void ClusterScenario::TakeDownLeader(size_t m, bool crash, Duration lasts) {
   SimMachine* machine = members_->machines()[m];
   size_t down = 0;
-  for (SimMachine* other : members_->machines()) down += other->running() ? 0 : 1;
-  // Keep a majority up, as the nemesis does.
-  if (down + 1 > members_->size() / 2) return;
+  for (size_t other = 0; other < members_->size(); other++) {
+    if (members_->seat(other).member) down += members_->machines()[other]->running() ? 0 : 1;
+  }
+  // Keep a majority of the members up, as the nemesis does.
+  if (down + 1 > members_->SeatedMembers() / 2) return;
   const std::string what = StrCat(crash ? "crash" : "kill", " leader ", machine->name());
   world_->log().Note("operator", what);
   if (timeline_ != nullptr) {
@@ -412,6 +494,7 @@ void ClusterScenario::Heal() {
   operating_ = false;
   if (nemesis_ != nullptr) nemesis_->StopAndHeal();
   HealOperator();
+  if (membership_ != nullptr) membership_->Finish();
   workload_->Drain();
 }
 
@@ -424,14 +507,43 @@ bool ClusterScenario::CheckLiveness() {
                 workload_->recorder().pending(), " in flight):\n", members_->Describe()));
   }
   if (!verdict_.ok()) return false;
-  if (!world_->RunUntil([this] { return !verdict_.ok() || members_->Converged(); },
-                        kConvergeLimit)) {
-    Fail(StrCat("liveness: ", FormatDuration(kConvergeLimit),
-                " after the clients drained, the members have not converged on one "
-                "leader, one applied index and one Hash:\n",
+  // Each membership step still queued gets its own bound.
+  const Duration operator_limit =
+      kOperatorLimit *
+      static_cast<int64_t>(1 + (membership_ != nullptr ? membership_->pending() : 0));
+  if (membership_ != nullptr &&
+      !world_->RunUntil([this] { return !verdict_.ok() || membership_->idle(); },
+                        operator_limit)) {
+    Fail(StrCat("liveness: ", FormatDuration(operator_limit),
+                " after the clients drained, a membership change is still under way:\n",
                 members_->Describe()));
   }
   if (!verdict_.ok()) return false;
+  // Reconciling (uncertain seats, from the leader's list) may start a
+  // member, so it goes on until convergence.
+  std::vector<std::string> contradictions;
+  if (!world_->RunUntil(
+          [this, &contradictions] {
+            if (!verdict_.ok()) return true;
+            contradictions = members_->Reconcile();
+            return members_->Converged();
+          },
+          kConvergeLimit)) {
+    const std::vector<std::string> lagging = members_->Lagging();
+    Fail(StrCat("liveness: ", FormatDuration(kConvergeLimit),
+                " after the clients drained, the members have not converged on one "
+                "leader, one applied index, one member list and one Hash",
+                lagging.empty() ? ""
+                                : StrCat(" (not caught up: ", absl::StrJoin(lagging, ", "), ")"),
+                ":\n", members_->Describe()));
+  }
+  if (!verdict_.ok()) return false;
+  if (!contradictions.empty()) {
+    Fail(StrCat("membership: the converged member list contradicts changes the cluster "
+                "acknowledged: ",
+                absl::StrJoin(contradictions, "; "), "\n", members_->Describe()));
+    return false;
+  }
   converged_after_ = world_->now() - healed;
   workload_->RequestFinalRead();
   if (!world_->RunUntil([this] { return !verdict_.ok() || workload_->final_read_done(); },
@@ -556,12 +668,16 @@ void ClusterScenario::WriteTimeline(ScenarioResult& result) {
 std::string ClusterScenario::Summary() const {
   const ClusterWorkload::Stats& s = workload_->stats();
   const cluster::SnapshotTally snapshots = members_->snapshots();
+  const cluster::MembershipTally m =
+      membership_ != nullptr ? membership_->tally() : cluster::MembershipTally{};
   return absl::StrFormat(
       "clients=%d ok=%d failed=%d unknown=%d watches=%d watch_events=%d progress=%d "
       "leases=%d leases_ended=%d faults=%d "
       "isolations=%d leader_kills=%d swizzles=%d starts=%d failed_starts=%d fatal_stops=%d "
       "converged_after=%s gaps=%d search_steps=%d snapshot_chunk_bytes=%d "
-      "snapshots_sent=%d in_chunks=%d chunks=%d installed=%d max_inflight_bytes=%d",
+      "snapshots_sent=%d in_chunks=%d chunks=%d installed=%d max_inflight_bytes=%d "
+      "strict_reconfig=%d spares=%d member_steps=%d adds=%d promotes=%d removes=%d replaces=%d "
+      "member_refused=%d member_skipped=%d member_unsettled=%d",
       workload_->clients(), s.ok, s.failed, s.unknown, s.watches, s.watch_events, s.watch_progress,
       s.leases_granted, s.leases_seen_ended,
       nemesis_ == nullptr ? 0 : nemesis_->faults_injected(), isolations_, leader_kills_, swizzles_,
@@ -569,7 +685,8 @@ std::string ClusterScenario::Summary() const {
       FormatDuration(converged_after_), report_.linearizability.gaps,
       report_.linearizability.search_steps, tuning_.snapshot_chunk_bytes, snapshots.sent,
       snapshots.sent_in_chunks, snapshots.chunks, snapshots.installed,
-      tuning_.max_inflight_bytes);
+      tuning_.max_inflight_bytes, tuning_.strict_reconfig_check ? 1 : 0, plan_.spares, m.steps, m.adds, m.promotes, m.removes,
+      m.replaces, m.refused, m.skipped, m.unsettled);
 }
 
 ScenarioResult RunClusterScenario(const ScenarioOptions& options) {
@@ -591,9 +708,12 @@ KEEL_SIM_SCENARIO(cluster, {
     .takes_clients = true,
     .run = RunClusterScenario,
     .bugs = {"stale-read", "watch-skip", "progress-early", "ack-before-sync",
-             "lease-early-expiry"},
+             "lease-early-expiry", "snapshot-stale-conf"},
     .timeline = true,
     .plans = true,
+    // spares is 1 on each seed that drew membership steps.
+    .sweep_totals = {"spares", "member_steps", "adds", "promotes", "removes", "replaces",
+                     "member_refused", "member_skipped", "member_unsettled"},
 });
 
 }  // namespace keel::sim
