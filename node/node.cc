@@ -59,7 +59,12 @@ absl::Status Node::Listen() {
       *listener = net::TlsListen(std::move(*listener), client_tls_, env_);
     }
     bound_.push_back(std::move(*listener));
-    listeners_.push_back(std::make_unique<net::Server>(env_.clock(), grpc_, http_));
+    // HTTP/1.1 bodies carry the gateway's JSON: base64 makes a request
+    // that gRPC would accept a third larger.
+    net::ServerOptions options;
+    options.http1.max_body_bytes = std::max(
+        options.http1.max_body_bytes, grpc_.options().max_receive_message_bytes / 3 * 4 + 64 * 1024);
+    listeners_.push_back(std::make_unique<net::Server>(env_.clock(), grpc_, http_, options));
   }
   tasks_ = std::make_unique<net::TaskGroup>(env_.clock().executor());
   tasks_->Start(ServeWhenReady());
