@@ -3,6 +3,7 @@
 #include "node/member_services.h"
 
 #include "node/auth_service.h"
+#include "node/gateway_routes.h"
 #include "node/http_endpoints.h"
 #include "node/interceptors.h"
 
@@ -56,6 +57,10 @@ void MemberServices::Register(net::GrpcServer& grpc, net::HttpRouter& http) {
   lock_.Register(grpc);
   election_.Register(grpc);
   RegisterHttpEndpoints(http, env_.clock(), server_.raft(), server_.reads());
+  // Last: the gateway calls the handlers registered above.
+  if (server_.config().enable_grpc_gateway) {
+    RegisterEtcdGateway(http, grpc, server_.config().cors);
+  }
 }
 
 }  // namespace keel::node

@@ -1,6 +1,8 @@
 // Putting a member together: server, services, listeners.
 #include "node/node.h"
 
+#include <algorithm>
+
 #include "net/health_service.h"
 #include "net/tls_network.h"
 #include "node/http_endpoints.h"
@@ -69,7 +71,12 @@ absl::Status Node::Bind(const std::string& url, net::GrpcServer& grpc, net::Http
     *listener = net::TlsListen(std::move(*listener), client_tls_, env_);
   }
   bound_.push_back(std::move(*listener));
-  listeners_.push_back(std::make_unique<net::Server>(env_.clock(), grpc, http));
+  // HTTP/1.1 bodies carry the gateway's JSON: base64 makes a request that
+  // gRPC would accept a third larger.
+  net::ServerOptions options;
+  options.http1.max_body_bytes = std::max(
+      options.http1.max_body_bytes, grpc.options().max_receive_message_bytes / 3 * 4 + 64 * 1024);
+  listeners_.push_back(std::make_unique<net::Server>(env_.clock(), grpc, http, options));
   return absl::OkStatus();
 }
 

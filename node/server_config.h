@@ -106,6 +106,11 @@ struct ServerConfig {
 
   int64_t max_txn_ops = 128;
   int64_t max_request_bytes = 1572864;
+  // The JSON gateway on the client port (node/gateway_routes.h):
+  // --enable-grpc-gateway, and --cors, the origins its answers allow
+  // (empty or "*": any).
+  bool enable_grpc_gateway = true;
+  std::vector<std::string> cors = {"*"};
   uint64_t max_wals = 5;  // WAL segments kept once a snapshot covers them.
   // The key space's size on disk that writes may not grow past (Quota);
   // 0 means etcd's default (2 GiB), negative means none.

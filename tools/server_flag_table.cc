@@ -92,6 +92,12 @@ constexpr ServerFlag kFlags[] = {
      .example = "10s"},
     {.section = "Member", .name = "socket-reuse-port", .etcd_default = "false",
      .status = kNotYet, .note = "keel never sets SO_REUSEPORT.", .example = "true"},
+    {.section = "Member", .name = "enable-grpc-gateway", .etcd_default = "true",
+     .status = kImplemented,
+     .note = "The JSON gateway (grpc-gateway's mapping) at /v3/, /v3beta/ and /v3alpha/ on "
+             "the client port; false leaves those paths unrouted (404). Not in etcd 3.5's "
+             "--help listing, but etcd accepts it.",
+     .example = "false"},
     {.section = "Member", .name = "socket-reuse-address", .etcd_default = "false",
      .status = kNotApplicable,
      .note = "keel sets SO_REUSEADDR on every listener, as Go (so etcd) does on Linux "
@@ -219,8 +225,10 @@ constexpr ServerFlag kFlags[] = {
      .note = "Highest TLS version, TLS1.2 or TLS1.3; empty: TLS1.3 (etcd 3.6's flag; not in the "
              "listing keel follows).",
      .example = "TLS1.2"},
-    {.section = "Security", .name = "cors", .etcd_default = "*", .status = kNotYet,
-     .note = "keel's HTTP endpoints send no CORS headers.", .example = "http://example.com"},
+    {.section = "Security", .name = "cors", .etcd_default = "*", .status = kImplemented,
+     .note = "Origins the JSON gateway's answers allow (Access-Control-Allow-*, as etcd's "
+             "handler; empty or * allows any). /health and /version send no CORS headers.",
+     .example = "http://example.com"},
     {.section = "Security", .name = "host-whitelist", .etcd_default = "*", .status = kNotYet,
      .note = "keel answers HTTP requests for any Host.", .example = "example.com"},
 

@@ -101,6 +101,8 @@ void BindConfig(FlagSet& flags, node::ServerConfig& c) {
   flags.Bool("pre-vote", &c.pre_vote, HelpFor("pre-vote"));
   flags.Int("max-txn-ops", &c.max_txn_ops, HelpFor("max-txn-ops"));
   flags.Int("max-request-bytes", &c.max_request_bytes, HelpFor("max-request-bytes"));
+  flags.Bool("enable-grpc-gateway", &c.enable_grpc_gateway, HelpFor("enable-grpc-gateway"));
+  flags.List("cors", &c.cors, HelpFor("cors"));
   flags.Int("quota-backend-bytes", &c.quota_backend_bytes, HelpFor("quota-backend-bytes"));
   flags.Int("auth-token-ttl", &c.auth_token_ttl_seconds, HelpFor("auth-token-ttl"));
   flags.Int("bcrypt-cost", &c.bcrypt_cost, HelpFor("bcrypt-cost"));

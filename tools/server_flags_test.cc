@@ -131,7 +131,8 @@ TEST(ServerFlagTableTest, EveryEtcdFlagHasARowWithEtcdsDefault) {
     if (!etcd.contains(std::string(row.name))) extra.emplace_back(row.name);
     EXPECT_EQ(FindServerFlag(row.name), &row) << row.name << " has two rows";
   }
-  EXPECT_EQ(extra, (std::vector<std::string>{"tls-min-version", "tls-max-version", "log-format",
+  EXPECT_EQ(extra, (std::vector<std::string>{"enable-grpc-gateway", "tls-min-version",
+                                             "tls-max-version", "log-format",
                                              "experimental-snapshot-catchup-entries"}));
 }
 
