@@ -1,5 +1,6 @@
-// etcd's gateway routes (rpc.proto's google.api.http annotations in etcd
-// 3.4, plus /v3/auth/status from 3.5, which keel's Auth service answers).
+// etcd's gateway routes (the google.api.http annotations of rpc.proto,
+// v3lock.proto and v3election.proto in etcd 3.4, plus /v3/auth/status from
+// 3.5, which keel's Auth service answers).
 #include "node/gateway_routes.h"
 
 namespace keel::node {
@@ -50,6 +51,14 @@ constexpr net::GatewayRoute kRoutes[] = {
     {"auth/role/delete", "/etcdserverpb.Auth/RoleDelete"},
     {"auth/role/grant", "/etcdserverpb.Auth/RoleGrantPermission"},
     {"auth/role/revoke", "/etcdserverpb.Auth/RoleRevokePermission"},
+    // v3lock.proto's and v3election.proto's annotations.
+    {"lock/lock", "/v3lockpb.Lock/Lock"},
+    {"lock/unlock", "/v3lockpb.Lock/Unlock"},
+    {"election/campaign", "/v3electionpb.Election/Campaign"},
+    {"election/proclaim", "/v3electionpb.Election/Proclaim"},
+    {"election/leader", "/v3electionpb.Election/Leader"},
+    {"election/observe", "/v3electionpb.Election/Observe"},
+    {"election/resign", "/v3electionpb.Election/Resign"},
 };
 
 }  // namespace

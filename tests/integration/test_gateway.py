@@ -306,6 +306,26 @@ class GatewayTest(unittest.TestCase):
                 self.assertGreater(len(blob), 4096, "a bbolt file with its SHA-256")
 
 
+    def test_7_lock_and_election(self):
+        self.both("/v3/lease/grant", '{"TTL":"60","ID":"7777"}')
+        got = self.both("/v3/lock/lock", json.dumps({"name": b64("mylock"), "lease": "7777"}))
+        self.assertEqual(base64.b64decode(got["keel"]["key"]), b"mylock/1e61")
+        self.both("/v3/kv/range", json.dumps({"key": b64("mylock/"), "range_end": b64("mylock0"),
+                                              "keys_only": True}))
+        self.both("/v3/lock/unlock", json.dumps({"key": got["etcd"]["key"]}))
+        got = self.both("/v3/election/campaign", json.dumps(
+            {"name": b64("myelection"), "lease": "7777", "value": b64("one")}))
+        leader = got["keel"]["leader"]
+        self.both("/v3/election/leader", json.dumps({"name": b64("myelection")}))
+        self.both("/v3/election/proclaim", json.dumps({"leader": got["etcd"]["leader"],
+                                                       "value": b64("two")}))
+        self.both("/v3/election/leader", json.dumps({"name": b64("myelection")}))
+        self.assertEqual(base64.b64decode(leader["key"]), b"myelection/1e61")
+        self.both("/v3/election/resign", json.dumps({"leader": got["etcd"]["leader"]}))
+        self.both("/v3/election/leader", json.dumps({"name": b64("myelection")}))
+        self.both("/v3/lease/revoke", '{"ID":"7777"}')
+
+
 class GatewayFlagsTest(unittest.TestCase):
     def test_disabled_gateway_is_not_routed(self):
         workdir = tempfile.mkdtemp(prefix="keel-gateway-off-")
