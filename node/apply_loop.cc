@@ -6,6 +6,7 @@
 
 #include "absl/time/time.h"
 #include "node/errors.h"
+#include "node/self_repair.h"
 #include "runtime/buggify.h"
 #include "runtime/status_macros.h"
 #include "runtime/strings.h"
@@ -36,7 +37,9 @@ Task<void> ApplyLoop::Loop() {
     for (const raft::Entry& entry : work->entries) {
       absl::Status status = ApplyEntry(entry);
       if (!status.ok()) {
-        parts_.life.Fail(status);
+        // A DataLoss here is the key space's (the entry itself passed the
+        // WAL's checks): the member stops and repairs it (self_repair.h).
+        parts_.life.Fail(KeySpaceDataLoss(std::move(status)));
         co_return;
       }
       // Entries below a key space installed from a leader's snapshot were

@@ -8,6 +8,7 @@
 #include "node/force_new_cluster.h"
 #include "node/member_life.h"
 #include "node/peer_members.h"
+#include "node/self_repair.h"
 #include "node/snapshot_io.h"
 #include "proto/internal.pb.h"
 #include "node/wal_log_store.h"
@@ -286,9 +287,25 @@ Task<absl::StatusOr<BootstrappedMember>> BootstrapMember(Env& env, const ServerC
                                                          const StorageOptions& storage) {
   BootstrappedMember member;
   KEEL_CO_RETURN_IF_ERROR(CreateDirs(env.fs(), SnapDir(config)));
-  auto key_space = KeySpace::Open(env, KeySpaceOptionsFor(config, storage));
+  // A key space marked damaged is never opened again (node/self_repair.h);
+  // one that does not open for damage is marked, then repaired.
+  bool repair = RepairPending(env.fs(), config);
+  absl::StatusOr<std::unique_ptr<KeySpace>> key_space =
+      absl::FailedPreconditionError("marked for repair");
+  if (!repair) key_space = KeySpace::Open(env, KeySpaceOptionsFor(config, storage));
+  if (!repair && key_space.status().code() == absl::StatusCode::kDataLoss &&
+      store::Wal::Exists(env.fs(), config.WalDir())) {
+    env.log().Error("the key space is damaged", {{"error", key_space.status().ToString()}});
+    KEEL_CO_RETURN_IF_ERROR(MarkKeySpaceForRepair(env.fs(), config, key_space.status()));
+    repair = true;
+  }
+  if (repair) {
+    key_space = co_await RepairKeySpace(env, config, KeySpaceOptionsFor(config, storage));
+    if (key_space.ok()) member.repaired = true;
+  }
   if (!key_space.ok()) co_return key_space.status();
   member.key_space = std::move(*key_space);
+  member.key_space_scrub_interval = storage.key_space_scrub_interval;
   bool create = false;
   if (!member.key_space->members().local_id().has_value() &&
       config.initial_cluster_state == "existing") {

@@ -35,6 +35,12 @@ struct StorageOptions {
   store::LevelDbBackground leveldb_background = store::LevelDbBackground::kThread;
   // The memtable size. Small in the simulator (see store/leveldb_db.h).
   size_t leveldb_write_buffer_bytes = 16 << 20;
+  // How often the member reads its whole key space to verify LevelDB's
+  // checksums, so damage to data nobody reads is found and repaired
+  // (node/self_repair.h). Zero: never. Not a flag yet: the scan runs on
+  // the member's loop, which a large key space would stall; the simulator
+  // sets it.
+  Duration key_space_scrub_interval = Duration::zero();
 };
 
 // Where a member keeps what, under its --data-dir and --wal-dir.
@@ -56,6 +62,10 @@ struct BootstrappedMember {
   // raft starts with an empty log and no configuration and waits for the
   // leader.
   bool joining = false;
+  // This start rebuilt a damaged key space (node/self_repair.h).
+  bool repaired = false;
+  // StorageOptions::key_space_scrub_interval.
+  Duration key_space_scrub_interval = Duration::zero();
 };
 
 // How long a joining member waits for one peer's /members.

@@ -1,6 +1,8 @@
 // CorruptionChecker: HashKV against the peers, at start and on the leader.
 #include "node/corruption_checker.h"
 
+#include <algorithm>
+#include <map>
 #include <memory>
 #include <utility>
 
@@ -8,6 +10,7 @@
 #include "net/peer_transport.h"
 #include "node/errors.h"
 #include "node/membership.h"
+#include "node/self_repair.h"
 #include "runtime/strings.h"
 #include "runtime/when.h"
 
@@ -60,6 +63,8 @@ Task<absl::Status> CorruptionChecker::InitialCheck() {
   }
   std::vector<PeerHash> peers = co_await PeerHashes(local->revision);
   int mismatches = 0;
+  // Peers that agree with each other against this member, by their hash.
+  std::map<uint32_t, int> against;
   for (const PeerHash& peer : peers) {
     if (!peer.response.ok()) continue;  // down, behind or ahead: etcd skips it
     if (peer.response->hash() == local->hash) continue;
@@ -74,11 +79,34 @@ Task<absl::Status> CorruptionChecker::InitialCheck() {
                            {"remote-peer-id", FormatId(peer.id)},
                            {"remote-peer-compact-revision", peer.response->compact_revision()},
                            {"remote-peer-hash", peer.response->hash()}});
-    if (same_compaction) mismatches++;
+    if (same_compaction) {
+      mismatches++;
+      const Member* peer_member = parts_.key_space.members().Find(peer.id);
+      if (peer_member != nullptr && !peer_member->is_learner) against[peer.response->hash()]++;
+    }
   }
   if (mismatches > 0) {
-    co_return absl::FailedPreconditionError(
-        StrCat(self, " found data inconsistency with peers"));
+    absl::Status refused =
+        absl::FailedPreconditionError(StrCat(self, " found data inconsistency with peers"));
+    // Beyond etcd: when a quorum of the voters, without this member, agree
+    // on another hash, this member's copy is the damaged one; it drops it
+    // and recovers on its next start (node/self_repair.h).
+    int agreeing = 0;
+    for (const auto& [hash, count] : against) agreeing = std::max(agreeing, count);
+    int other_voters = 0;
+    for (const auto& [id, member] : parts_.key_space.members().members()) {
+      if (id != parts_.raft.id() && !member.is_learner) other_voters++;
+    }
+    const RepairDecision decision = DecideRepair({.site = DamageSite::kHashMismatch,
+                                                  .wal_intact = true,
+                                                  .other_voters = other_voters,
+                                                  .peers_agreeing_against = agreeing});
+    parts_.env.log().Warn("deciding whether to repair the key space",
+                          {{"local-member-id", self},
+                           {"repair", decision.action == RepairAction::kRepairKeySpace},
+                           {"why", decision.why}});
+    if (decision.action == RepairAction::kRepairKeySpace) co_return KeySpaceDamage(refused);
+    co_return refused;
   }
   parts_.env.log().Info("initial corruption checking passed; no corruption",
                         {{"local-member-id", self}});

@@ -9,6 +9,7 @@
 #include "node/kv_convert.h"
 #include "node/quota.h"
 #include "node/request_checks.h"
+#include "node/self_repair.h"
 #include "runtime/status_macros.h"
 
 namespace keel::node {
@@ -26,6 +27,13 @@ absl::Status RecheckRevision(const AuthStore& auth, const AuthInfo& caller) {
 }  // namespace
 
 
+void KvFrontend::StopOnDamage(const absl::Status& read) {
+  // A checksum failed under a read: the key space is damaged. The member
+  // stops at once, serving nothing more from it, and repairs it on its
+  // next start (node/self_repair.h); this caller gets the DataLoss.
+  if (read.code() == absl::StatusCode::kDataLoss) parts_.life.Fail(KeySpaceDamage(read));
+}
+
 Task<absl::StatusOr<etcdserverpb::RangeResponse>> KvFrontend::Range(
     etcdserverpb::RangeRequest request, AuthInfo caller) {
   KEEL_CO_RETURN_IF_ERROR(CheckRangeRequest(request));
@@ -34,6 +42,7 @@ Task<absl::StatusOr<etcdserverpb::RangeResponse>> KvFrontend::Range(
   KEEL_CO_RETURN_IF_ERROR(auth.CheckRead(caller, request.key(), request.range_end()));
   auto response = WireResponse<etcdserverpb::RangeResponse>(
       parts_.key_space.mvcc().Range(FromWire(request)), parts_.headers);
+  StopOnDamage(response.status());
   if (response.ok()) parts_.key_space.mvcc_metrics().Count(1, 0, 0);
   KEEL_CO_RETURN_IF_ERROR(RecheckRevision(auth, caller));
   co_return response;
@@ -70,6 +79,7 @@ Task<absl::StatusOr<etcdserverpb::TxnResponse>> KvFrontend::Txn(
     KEEL_CO_RETURN_IF_ERROR(CheckTxn(auth, caller, request));
     auto response = WireResponse<etcdserverpb::TxnResponse>(
         parts_.key_space.mvcc().ReadOnlyTxn(FromWire(request)), parts_.headers);
+    StopOnDamage(response.status());
     if (response.ok()) parts_.key_space.mvcc_metrics().CountTxn(request, *response);
     KEEL_CO_RETURN_IF_ERROR(RecheckRevision(auth, caller));
     co_return response;

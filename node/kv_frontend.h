@@ -78,6 +78,9 @@ class KvFrontend {
   }
 
  private:
+  // Stops the member for repair if a local read found the key space damaged.
+  void StopOnDamage(const absl::Status& read);
+
   KvParts parts_;
   const int64_t max_txn_ops_;
 };

@@ -1,6 +1,7 @@
 // MvccCompactor: the compaction loop.
 #include "node/mvcc_compactor.h"
 
+#include "node/self_repair.h"
 #include "runtime/buggify.h"
 
 namespace keel::node {
@@ -27,7 +28,7 @@ Task<void> MvccCompactor::Loop() {
     }
     auto more = key_space_.mvcc().CompactStep();
     if (!more.ok()) {
-      life_.Fail(more.status());
+      life_.Fail(KeySpaceDataLoss(more.status()));
       co_return;
     }
     // One bounded batch at a time, so writes and heartbeats go on

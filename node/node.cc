@@ -7,6 +7,7 @@
 #include "net/tls_network.h"
 #include "node/http_endpoints.h"
 #include "node/member_tls.h"
+#include "node/self_repair.h"
 #include "node/server_config.h"
 #include "runtime/status_macros.h"
 #include "runtime/strings.h"
@@ -48,6 +49,7 @@ Task<absl::StatusOr<std::unique_ptr<Node>>> Node::Start(
     // Before any client is served, as etcd checks.
     absl::Status checked = co_await s.corruption_checker().InitialCheck();
     if (!checked.ok()) {
+      if (IsKeySpaceDamage(checked)) s.MarkKeySpaceForRepair(checked);
       co_await s.Stop();
       co_return checked;
     }

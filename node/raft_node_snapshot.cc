@@ -19,6 +19,7 @@
 #include "absl/strings/str_format.h"
 #include "node/membership.h"
 #include "node/raft_node.h"
+#include "node/self_repair.h"
 #include "node/snapshot_io.h"
 #include "raft/errors.h"
 #include "runtime/buggify.h"
@@ -65,6 +66,12 @@ Task<void> RaftNode::SendSnapshot(raft::Message message) {
                     {{"to", FormatId(to)},
                      {"error", written.ok() ? "stopping" : written.status().ToString()}});
     (void)env_.fs().Remove(path);
+    if (!written.ok() && written.status().code() == absl::StatusCode::kDataLoss) {
+      // The key space failed its checksums while being read whole: this
+      // member stops and repairs it (node/self_repair.h).
+      life_.Fail(KeySpaceDataLoss(written.status()));
+      co_return;
+    }
     if (!life_.stopping() && transport_ != nullptr) {
       raw_->ReportSnapshot(to, false);
       Wake();

@@ -8,6 +8,7 @@
 #include "node/member_tls.h"
 #include "node/errors.h"
 #include "node/peer_members.h"
+#include "node/self_repair.h"
 #include "node/snapshot_io.h"
 #include "runtime/status_macros.h"
 #include "store/snapshot_file.h"
@@ -76,6 +77,22 @@ absl::Status Server::Build(BootstrappedMember member) {
                         net::PeerUrlToAddress(config_.listen_peer_urls.front()));
   key_space_ = std::move(member.key_space);
   RegisterPeerMembersEndpoint(peer_http_, key_space_->members(), member.cluster_id);
+  repaired_at_start_ = member.repaired;
+  scrub_interval_ = member.key_space_scrub_interval;
+  RegisterRepairSnapshotEndpoint(
+      peer_http_, env_, SnapDir(config_), member.cluster_id,
+      [this](std::string path) -> Task<absl::StatusOr<WrittenRepairSnapshot>> {
+        if (life_.stopping()) co_return absl::UnavailableError("member is stopping");
+        auto written = co_await WriteSnapshotFile(std::move(path));
+        // Damage found while reading the key space whole: this member
+        // stops and repairs it too.
+        if (written.status().code() == absl::StatusCode::kDataLoss) {
+          life_.Fail(KeySpaceDataLoss(written.status()));
+        }
+        if (!written.ok()) co_return written.status();
+        co_return WrittenRepairSnapshot{.applied_index = written->applied_index,
+                                        .applied_term = written->applied_term};
+      });
   RaftNodeConfig raft_config =
       RaftNodeConfigFor(config_, member.member_id, member.cluster_id, std::move(listen_address),
                         peer_network_.get());
@@ -171,6 +188,9 @@ absl::Status Server::Start() {
   compactor_->Start();
   if (auto_compactor_ != nullptr) auto_compactor_->Start();
   corruption_checker_->Start();
+  if (scrub_interval_ > Duration::zero()) {
+    env_.Spawn(ScrubKeySpace(env_, *key_space_, life_, scrub_interval_));
+  }
   leases_->Start();
   env_.Spawn(key_space_->watch_hub().Run());
   env_.Spawn(membership_->PublishAttributes());
@@ -221,8 +241,23 @@ void Server::OnFatal(const absl::Status& status) {
       env_.log().Warn("failed to record this member's removal", {{"error", recorded.ToString()}});
     }
   }
+  // Recorded before anything else may read the key space: the next start
+  // rebuilds it instead of opening it (node/self_repair.h).
+  if (IsKeySpaceDamage(status)) MarkKeySpaceForRepair(status);
   Interrupt(MakeError(EtcdError::kStopped));
   stopped_.Set();
+}
+
+void Server::MarkKeySpaceForRepair(const absl::Status& damage) {
+  std::vector<std::string> peer_urls;
+  for (const auto& [id, member] : key_space_->members().members()) {
+    if (id == raft_->id()) continue;
+    peer_urls.insert(peer_urls.end(), member.peer_urls.begin(), member.peer_urls.end());
+  }
+  absl::Status marked = node::MarkKeySpaceForRepair(env_.fs(), config_, damage, peer_urls);
+  if (!marked.ok()) {
+    env_.log().Warn("failed to mark the key space for repair", {{"error", marked.ToString()}});
+  }
 }
 
 ServerStatus Server::GetStatus() const {

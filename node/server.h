@@ -121,6 +121,11 @@ class Server final : private RaftNodeHost {
   Event& stopped() { return stopped_; }
   // Why the server stopped on its own (a fatal storage error, removal).
   const absl::Status& fatal_error() const { return life_.fatal(); }
+  // This start rebuilt a damaged key space (node/self_repair.h).
+  bool repaired_at_start() const { return repaired_at_start_; }
+  // Records that the key space is damaged (`damage` says how), so the next
+  // start rebuilds it; a failure to record is logged.
+  void MarkKeySpaceForRepair(const absl::Status& damage);
 
  private:
   Server(Env& env, ServerConfig config);
@@ -174,6 +179,8 @@ class Server final : private RaftNodeHost {
   std::unique_ptr<failpoints::ServerFailpoints> failpoints_;
 #endif
   Event stopped_;
+  bool repaired_at_start_ = false;
+  Duration scrub_interval_ = Duration::zero();
 };
 
 }  // namespace keel::node

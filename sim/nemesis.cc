@@ -524,7 +524,8 @@ void Nemesis::ExecuteProcess(const FaultStep& step) {
 void Nemesis::ApplyDisk(Fault fault, size_t m, Random& random,
                         std::optional<Duration> lasts) {
   SimDisk& disk = machines_[m]->disk();
-  DiskFaultRates rates{.path_prefix = options_.disk_path_prefix};
+  DiskFaultRates rates{.path_prefix = options_.disk_path_prefix,
+                       .destructive_path_contains = options_.destructive_path_contains};
   std::string description = StrCat(FaultName(fault), " ", machines_[m]->name(), ":");
   auto rate = [&random](double low, double high) {
     return low + (high - low) * random.NextDouble();
@@ -543,7 +544,7 @@ void Nemesis::ApplyDisk(Fault fault, size_t m, Random& random,
   } else if (random.OneIn(2)) {
     rates.misdirected_write = rate(0.005, 0.05);
   } else {
-    absl::StatusOr<std::string> rotted = disk.RotRandomBit();
+    absl::StatusOr<std::string> rotted = disk.RotRandomBit(options_.destructive_path_contains);
     Emit(true, fault, {m}, StrCat(description, " rot ", rotted.ok() ? *rotted : "nothing"),
          /*one_shot=*/Duration::zero());
     return;

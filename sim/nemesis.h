@@ -132,6 +132,9 @@ struct NemesisOptions {
   size_t max_down = std::numeric_limits<size_t>::max();
   // Disk faults only on paths under this prefix ("" for all).
   std::string disk_path_prefix;
+  // Destructive faults (corrupt: misdirected writes, rot) only on paths
+  // that also contain this ("" for all).
+  std::string destructive_path_contains;
   // Told about every begin and end.
   std::function<void(const NemesisEvent&)> on_event;
 };

@@ -186,6 +186,7 @@ SimDisk::WriteFault SimDisk::TakeWriteFault(const std::string& path) {
     return WriteFault::kNoSpace;
   }
   if (rates_.misdirected_write > 0 &&
+      path.find(rates_.destructive_path_contains) != std::string::npos &&
       random_.Bernoulli(rates_.misdirected_write)) {
     return WriteFault::kMisdirected;
   }

@@ -165,7 +165,7 @@ absl::Status SimDisk::CorruptBit(std::string_view path, uint64_t offset,
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> SimDisk::RotRandomBit() {
+absl::StatusOr<std::string> SimDisk::RotRandomBit(std::string_view path_contains) {
   std::vector<std::pair<std::string, uint64_t>> candidates;
   std::vector<std::pair<std::string, const SimInode*>> stack = {{"", root_.get()}};
   while (!stack.empty()) {
@@ -173,7 +173,9 @@ absl::StatusOr<std::string> SimDisk::RotRandomBit() {
     stack.pop_back();
     if (!node->is_dir) {
       const uint64_t size = std::min(node->durable.size(), node->data.size());
-      if (size > 0) candidates.emplace_back(path, size);
+      if (size > 0 && path.find(path_contains) != std::string::npos) {
+        candidates.emplace_back(path, size);
+      }
       continue;
     }
     for (const auto& [name, child] : node->entries) {

@@ -68,6 +68,10 @@ struct DiskFaultRates {
   double misdirected_write = 0;  // a write lands at the wrong offset
   // Only files whose path starts with this prefix ("" for every file).
   std::string path_prefix;
+  // Misdirected writes only to files whose path also contains this ("" for
+  // every file): a scenario aims destructive faults at what its system
+  // claims to repair.
+  std::string destructive_path_contains;
 };
 
 struct DiskStats {
@@ -119,9 +123,10 @@ class SimDisk {
   // Flips bit `bit` of byte `offset` of the file, in the cached and the
   // durable bytes alike (bit rot). NotFound, or OutOfRange past the end.
   absl::Status CorruptBit(std::string_view path, uint64_t offset, int bit);
-  // CorruptBit at a seeded place in the durable bytes of a seeded file.
-  // Returns "path@offset"; NotFound if no file has durable bytes.
-  absl::StatusOr<std::string> RotRandomBit();
+  // CorruptBit at a seeded place in the durable bytes of a seeded file
+  // (one whose path contains `path_contains`, if not empty).
+  // Returns "path@offset"; NotFound if no such file has durable bytes.
+  absl::StatusOr<std::string> RotRandomBit(std::string_view path_contains = "");
 
   const DiskStats& stats() const { return stats_; }
   // Faults since the last Wipe that may have destroyed durable data.

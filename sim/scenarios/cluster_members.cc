@@ -165,6 +165,8 @@ Task<void> ClusterMembers::Boot(Env& env, size_t m) {
   // flushes and compactions happen within a run.
   options.storage.leveldb_background = store::LevelDbBackground::kQueue;
   options.storage.leveldb_write_buffer_bytes = 64 << 10;
+  // Rot in data no client reads is found and repaired within a run.
+  options.storage.key_space_scrub_interval = Seconds(3);
   // Progress notifications every few hundred milliseconds rather than
   // etcd's default ten minutes, so that watches asking for them get some
   // within a run (etcd's robustness tests shorten it the same way).
@@ -177,6 +179,10 @@ Task<void> ClusterMembers::Boot(Env& env, size_t m) {
     co_return;
   }
   starts_++;
+  if ((*member)->server().repaired_at_start()) {
+    repairs_++;
+    world_.log().Note("cluster", StrCat(machines_[m]->name(), " repaired its key space"));
+  }
   nodes_[m] = member->get();
   // The initial members' IDs, which bootstrap derives, as they start.
   if (seats_[m].member && seats_[m].id == 0) seats_[m].id = (*member)->server().id();

@@ -138,6 +138,8 @@ class ClusterMembers {
   uint64_t starts() const { return starts_; }
   uint64_t failed_starts() const { return failed_starts_; }
   uint64_t fatal_stops() const { return fatal_stops_; }
+  // Starts that rebuilt a damaged key space (node/self_repair.h).
+  uint64_t repairs() const { return repairs_; }
   // Snapshot transfers so far: the members gone, plus the live ones.
   SnapshotTally snapshots() const;
 
@@ -175,6 +177,7 @@ class ClusterMembers {
   uint64_t starts_ = 0;
   uint64_t failed_starts_ = 0;
   uint64_t fatal_stops_ = 0;
+  uint64_t repairs_ = 0;
   // Of the member incarnations that have exited (or are stopping: kept_).
   SnapshotTally exited_snapshots_;
   std::vector<bool> kept_;
