@@ -217,7 +217,7 @@ absl::Status RaftMember::InstallSnapshot(const raftpb::SnapshotMetadata& metadat
         WriteStateFile(env_.fs(), std::string(kRaftStateFile), state_.Encode(false)));
   }
   raft_->SnapshotInstalled(metadata);
-  raft_->RemoveSnapshotFilesBelow(metadata.index() + 1);
+  raft_->PurgeSnapshotFiles(metadata.index());
   ConnectPeers();
   removed_ = state_.removed().contains(flags_.id);
   cluster_.stats.snapshots_installed++;
