@@ -708,7 +708,7 @@ KEEL_SIM_SCENARIO(cluster, {
     .default_duration = Seconds(20),
     .supported_faults = FaultSet::Of({Fault::kPartition, Fault::kIsolate, Fault::kOneWay,
                                       Fault::kClog, Fault::kKill, Fault::kCrash,
-                                      Fault::kPause, Fault::kDisk, Fault::kCorrupt}),
+                                      Fault::kPause, Fault::kDisk}),
     .takes_clients = true,
     .run = RunClusterScenario,
     .bugs = {"stale-read", "watch-skip", "progress-early", "ack-before-sync",
