@@ -6,7 +6,6 @@
 #include "runtime/strings.h"
 
 namespace keel::client {
-namespace {
 
 std::string PrefixEnd(std::string_view prefix) {
   std::string end(prefix);
@@ -19,6 +18,8 @@ std::string PrefixEnd(std::string_view prefix) {
   }
   return std::string(1, '\0');
 }
+
+namespace {
 
 absl::Status SessionExpired() { return absl::NotFoundError("session expired"); }
 

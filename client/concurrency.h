@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -23,6 +24,10 @@
 #include "runtime/task.h"
 
 namespace keel::client {
+
+// The first key after every key that starts with `prefix` (clientv3's
+// GetPrefixRangeEnd): the range_end of a prefix's contenders.
+std::string PrefixEnd(std::string_view prefix);
 
 // Keeps `lease` alive (a keepalive every ttl/3 seconds) until it is lost:
 // returns NotFound "session expired" when the server says it is gone, or

@@ -6,24 +6,14 @@
 #include <utility>
 
 #include "absl/strings/str_format.h"
+#include "client/concurrency.h"
 #include "node/errors.h"
 #include "store/mvcc_proto.h"
 
 namespace keel::node {
 namespace {
 
-// The first key after every key that starts with `prefix`.
-std::string PrefixEnd(std::string_view prefix) {
-  std::string end(prefix);
-  while (!end.empty()) {
-    if (static_cast<unsigned char>(end.back()) < 0xff) {
-      end.back() = static_cast<char>(end.back() + 1);
-      return end;
-    }
-    end.pop_back();
-  }
-  return std::string(1, '\0');
-}
+using client::PrefixEnd;
 
 // clientv3.WithFirstCreate on `prefix`: the oldest contender.
 etcdserverpb::RangeRequest FirstCreated(const std::string& prefix) {
